@@ -1,0 +1,71 @@
+/* common/hash.c: SHA-256 (OpenSSL) based IDs and draws. */
+#include "rv/hash.h"
+
+#include <string.h>
+
+#include <openssl/evp.h>
+
+static void digest_parts(size_t part_count, const char *const *parts,
+                         unsigned char md[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int md_len = 0;
+    static const unsigned char sep = 0x1f;
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        /* Out of memory inside OpenSSL: no sane ID can be made. */
+        memset(md, 0, 32);
+        EVP_MD_CTX_free(ctx);
+        return;
+    }
+    for (size_t i = 0; i < part_count; i++) {
+        const char *p = parts[i] != NULL ? parts[i] : "";
+        EVP_DigestUpdate(ctx, p, strlen(p));
+        EVP_DigestUpdate(ctx, &sep, 1);
+    }
+    EVP_DigestFinal_ex(ctx, md, &md_len);
+    EVP_MD_CTX_free(ctx);
+}
+
+static void to_hex(const unsigned char *b, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 0xf];
+    }
+    out[2 * n] = '\0';
+}
+
+void rv_id_derive(char out[RV_ID_SIZE], size_t part_count,
+                  const char *const *parts)
+{
+    unsigned char md[32];
+    digest_parts(part_count, parts, md);
+    to_hex(md, 16, out);
+}
+
+uint64_t rv_hash_u64(size_t part_count, const char *const *parts)
+{
+    unsigned char md[32];
+    digest_parts(part_count, parts, md);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        v = (v << 8) | md[i];
+    }
+    return v;
+}
+
+double rv_hash_unit(const char *salt, const char *rule_id, const char *key)
+{
+    const char *parts[] = {salt, rule_id, key};
+    uint64_t v = rv_hash_u64(3, parts) >> 11; /* 53 bits */
+    return (double)v / 9007199254740992.0;    /* 2^53 */
+}
+
+void rv_sha256_hex(const void *buf, size_t len, char out[RV_SHA256_HEX_SIZE])
+{
+    unsigned char md[32];
+    unsigned int md_len = 0;
+    EVP_Digest(buf, len, md, &md_len, EVP_sha256(), NULL);
+    to_hex(md, 32, out);
+}
