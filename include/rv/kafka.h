@@ -1,0 +1,133 @@
+/* include/rv/kafka.h: consumer, producer and dead-letter publishing.
+ * The only module that includes librdkafka is common/kafka.c. */
+#ifndef RV_KAFKA_H
+#define RV_KAFKA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rv/cfg.h"
+#include "rv/err.h"
+
+typedef struct rv_consumer rv_consumer;
+typedef struct rv_producer rv_producer;
+
+/** A consumed message: a borrowed view, valid until the consumer's next
+ *  rv_consumer_poll_batch, rv_consumer_commit_batch or close. */
+typedef struct rv_msg {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t timestamp_ms; /**< broker/producer timestamp, ms; audit only */
+    const uint8_t *key;   /**< may be NULL */
+    size_t key_len;
+    const uint8_t *payload; /**< may be NULL (tombstone) */
+    size_t len;
+} rv_msg;
+
+/** A message header; both strings borrowed for the call. */
+typedef struct rv_header {
+    const char *name;
+    const char *value;
+} rv_header;
+
+/** Header names on a dead-lettered message (DESIGN §3). */
+#define RV_DLQ_HDR_REASON "rv.reason"
+#define RV_DLQ_HDR_TOPIC "rv.source.topic"
+#define RV_DLQ_HDR_PARTITION "rv.source.partition"
+#define RV_DLQ_HDR_OFFSET "rv.source.offset"
+/** Suffix of a dead-letter topic: "<topic>.dlq". */
+#define RV_DLQ_SUFFIX ".dlq"
+
+/**
+ * Open an idempotent producer (enable.idempotence=true, acks=all), with
+ * @p kafka properties (borrowed; at least bootstrap.servers) applied on
+ * top. librdkafka logs go through rv_log.
+ * @param client_id  e.g. "sampler"; borrowed
+ * @param out        on RV_OK the producer, closed with rv_producer_close()
+ * @returns RV_OK, RV_ERR_INVALID (a bad property; errstr names it),
+ *          RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_producer_open(const rv_props *kafka,
+                                     const char *client_id,
+                                     rv_producer **out, char *errstr,
+                                     size_t errstr_size);
+
+/**
+ * Queue one message. @p key (NUL-terminated) and the @p len bytes at
+ * @p payload and the headers are copied. Delivery is confirmed only by
+ * rv_producer_flush().
+ * @returns RV_OK, RV_ERR_FULL (local queue full: flush and retry),
+ *          RV_ERR_INVALID (unknown topic, too large), RV_ERR_FATAL
+ */
+RV_MUSTCHECK rv_err rv_producer_send(rv_producer *kp, const char *topic,
+                                     const char *key, const uint8_t *payload,
+                                     size_t len, const rv_header *headers,
+                                     size_t header_count);
+
+/**
+ * Send a copy of @p src (borrowed) to "<src->topic>.dlq" with its key and
+ * the headers rv.reason=@p reason, rv.source.topic/partition/offset.
+ * @returns as rv_producer_send
+ */
+RV_MUSTCHECK rv_err rv_producer_send_dlq(rv_producer *kp, const rv_msg *src,
+                                         const char *reason);
+
+/**
+ * Wait until every queued message is delivered or failed, at most
+ * @p timeout_ms. Resets the failure count.
+ * @returns RV_OK (all delivered since the last flush),
+ *          RV_ERR_UNAVAILABLE (at least one delivery failed: resend),
+ *          RV_ERR_TIMEOUT, RV_ERR_FATAL (fatal producer error)
+ */
+RV_MUSTCHECK rv_err rv_producer_flush(rv_producer *kp, int timeout_ms);
+
+/** Flush at most @p timeout_ms, then free. NULL is a no-op. */
+void rv_producer_close(rv_producer *kp, int timeout_ms);
+
+/**
+ * Open a consumer in group @p group_id subscribed to @p topic_count
+ * topics (borrowed). Settings: enable.auto.commit=false,
+ * enable.auto.offset.store=false, auto.offset.reset=earliest,
+ * partition.assignment.strategy=cooperative-sticky (every member of a
+ * group must agree), then @p kafka (borrowed) on top. The rebalance
+ * callback logs assignments and revocations.
+ * @returns RV_OK, RV_ERR_INVALID (bad property or topic; errstr),
+ *          RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_consumer_open(const rv_props *kafka,
+                                     const char *group_id,
+                                     const char *const *topics,
+                                     size_t topic_count, rv_consumer **out,
+                                     char *errstr, size_t errstr_size);
+
+/**
+ * Poll up to @p max_msgs messages, waiting at most @p timeout_ms for the
+ * first and returning as soon as no more are ready. The previous batch
+ * must have been committed or released. Errors of the partition-EOF kind
+ * are skipped. On RV_OK *msgs (borrowed, valid until the next call on
+ * @p kc) and *count are set; *count may be 0.
+ * @returns RV_OK, RV_ERR_FATAL (fatal consumer error), RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_consumer_poll_batch(rv_consumer *kc, size_t max_msgs,
+                                           int timeout_ms,
+                                           const rv_msg **msgs,
+                                           size_t *count);
+
+/**
+ * Commit, synchronously, the offset after the last message of each
+ * partition in the current batch, then release the batch. Partitions
+ * revoked meanwhile are skipped (their new owner re-processes them, and
+ * every effect is idempotent).
+ * @returns RV_OK, RV_ERR_UNAVAILABLE (commit failed; the batch is kept,
+ *          retry), RV_ERR_FATAL
+ */
+RV_MUSTCHECK rv_err rv_consumer_commit_batch(rv_consumer *kc);
+
+/** Release the current batch without committing it. */
+void rv_consumer_release_batch(rv_consumer *kc);
+
+/** Leave the group (rd_kafka_consumer_close) and free. NULL is a no-op. */
+void rv_consumer_close(rv_consumer *kc);
+
+#endif /* RV_KAFKA_H */

@@ -1,0 +1,60 @@
+/* include/rv/pg.h: PostgreSQL client with reconnect; parameterised
+ * queries only. The only module that includes libpq is common/pg.c. */
+#ifndef RV_PG_H
+#define RV_PG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rv/err.h"
+
+typedef struct rv_pg rv_pg;
+typedef struct rv_pg_result rv_pg_result;
+
+/**
+ * Connect with libpq connection string @p dsn (borrowed; never logged).
+ * libpq notices go through rv_log.
+ * @returns RV_OK, RV_ERR_UNAVAILABLE (errstr says why, without the DSN),
+ *          RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_pg_open(const char *dsn, rv_pg **out, char *errstr,
+                               size_t errstr_size);
+
+/** Disconnect and free. NULL is a no-op. */
+void rv_pg_close(rv_pg *pg);
+
+/**
+ * Run @p sql with @p param_count text parameters ($1..$n; NULL = SQL
+ * NULL), all borrowed. If the connection is broken it is reset once and
+ * RV_ERR_UNAVAILABLE returned (the statement did not run, or its
+ * transaction was rolled back: retry the whole unit).
+ * @param out  may be NULL; else on RV_OK the result, freed by the caller
+ *             with rv_pg_result_free()
+ * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_CONFLICT (SQLSTATE 40001
+ *          serialization or 40P01 deadlock: retry), RV_ERR_INVALID (any
+ *          other SQL error; errstr has SQLSTATE and message), RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_pg_exec(rv_pg *pg, const char *sql,
+                               size_t param_count,
+                               const char *const *params,
+                               rv_pg_result **out, char *errstr,
+                               size_t errstr_size);
+
+/** Rows returned by a SELECT (or RETURNING). */
+size_t rv_pg_result_rows(const rv_pg_result *res);
+
+/** Rows affected by INSERT/UPDATE/DELETE (cmdTuples), 0 otherwise. */
+int64_t rv_pg_result_affected(const rv_pg_result *res);
+
+/** Text of (row, col); "" for NULL. Borrowed from @p res. */
+const char *rv_pg_result_value(const rv_pg_result *res, size_t row,
+                               size_t col);
+
+/** True if (row, col) is SQL NULL. */
+bool rv_pg_result_is_null(const rv_pg_result *res, size_t row, size_t col);
+
+/** Free @p res. NULL is a no-op. */
+void rv_pg_result_free(rv_pg_result *res);
+
+#endif /* RV_PG_H */

@@ -1,0 +1,142 @@
+/* include/rv/policy.h: the policy file (YAML, read with libcyaml):
+ * rules, tiers, questions, call windows, calendars, branches, roster.
+ * Every number of DESIGN §2 is a value here, not a constant in code.
+ * The only module that includes libcyaml is common/policy.c. */
+#ifndef RV_POLICY_H
+#define RV_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rv/err.h"
+
+/** R1 amount tier: [min_cents, max_cents) sampled at @c rate. */
+typedef struct rv_tier {
+    int64_t min_cents;
+    int64_t max_cents; /**< -1 = no upper bound */
+    double rate;       /**< Bernoulli rate in [0, 1] */
+} rv_tier;
+
+/** Due window of a rule: either working days after the event's local day
+ *  (delay, length) or hours after the event (within_hours > 0). */
+typedef struct rv_due {
+    int64_t delay_working_days;  /**< window opens N working days after */
+    int64_t length_working_days; /**< and lasts N working days (>= 1) */
+    int64_t within_hours;        /**< if > 0: [t, t + h) instead */
+} rv_due;
+
+typedef struct rv_rule {
+    char *id;        /**< "R1" */
+    char **triggers; /**< event kinds: "sale", "complaint", "repair" */
+    unsigned trigger_count;
+    char *reason;    /**< human text, with its seed and clause */
+    rv_tier *tiers;  /**< for "sale"; empty = use @c rate */
+    unsigned tier_count;
+    double rate;     /**< Bernoulli rate when there are no tiers */
+    int32_t priority;
+    char *channel;   /**< "phone", "sms", "on_site" */
+    char **questions; /**< question IDs, at most 3 (C3) */
+    unsigned question_count;
+    rv_due due;
+} rv_rule;
+
+typedef struct rv_question {
+    char *id;        /**< "q.satisfaction", "a1.password_known" */
+    char *text;
+    char *kind;      /**< "satisfaction", "info" or "compliance" */
+    char *alert;     /**< compliance: alert kind, e.g. "A1.password_known" */
+    char *severity;  /**< compliance: "general", "important", "major" */
+    char *route_to;  /**< compliance: role that must act (A2) */
+} rv_question;
+
+/** A call window in local time (C1), minutes after local midnight. */
+typedef struct rv_window {
+    char *start; /**< "10:00" */
+    char *end;   /**< "11:30" */
+    char **skip_weekdays; /**< "mon".."sun": no window on those days */
+    unsigned skip_weekday_count;
+    int start_min; /**< derived from start at load */
+    int end_min;   /**< derived from end at load */
+    unsigned skip_mask; /**< derived: bit 0 = Monday .. bit 6 = Sunday */
+} rv_window;
+
+typedef struct rv_calendar_def {
+    char *id;
+    char **weekend; /**< "sat", "sun" */
+    unsigned weekend_count;
+    char **holidays; /**< "YYYY-MM-DD": no work */
+    unsigned holiday_count;
+    char **workdays; /**< "YYYY-MM-DD": make-up working days (调休) */
+    unsigned workday_count;
+} rv_calendar_def;
+
+typedef struct rv_branch {
+    char *id;       /**< "West" */
+    char *tz;       /**< IANA zone, "America/Los_Angeles" */
+    char *calendar; /**< id of an rv_calendar_def */
+} rv_branch;
+
+typedef struct rv_agent {
+    char *id;
+    char *branch;
+    int64_t daily_capacity; /**< bookings per working day (C5) */
+} rv_agent;
+
+typedef struct rv_grading {
+    int64_t max_phone_attempts; /**< C2: 2 */
+    int64_t satisfied_min;      /**< G2: score >= this is satisfied (4) */
+    int64_t dissatisfied_max;   /**< G2: score <= this is dissatisfied (2) */
+} rv_grading;
+
+typedef struct rv_policy {
+    char *version;
+    char *salt; /**< sampling salt (DESIGN §4) */
+    int64_t cooldown_days; /**< C4: days between two visits of a customer */
+    rv_grading grading;
+    rv_rule *rules;
+    unsigned rule_count;
+    rv_question *questions;
+    unsigned question_count;
+    rv_window *windows;
+    unsigned window_count;
+    rv_calendar_def *calendars;
+    unsigned calendar_count;
+    rv_branch *branches;
+    unsigned branch_count;
+    rv_agent *agents;
+    unsigned agent_count;
+} rv_policy;
+
+/**
+ * Load and validate the policy file at @p path. Checks: version and salt
+ * set; every rate in [0, 1]; tiers ordered and not overlapping; at most 3
+ * questions per rule (C3) and every question ID defined; windows "HH:MM"
+ * with start < end; dates "YYYY-MM-DD"; every branch's calendar exists;
+ * every agent's branch exists; capacities >= 0.
+ * @param out  on RV_OK the policy, freed with rv_policy_free()
+ * @returns RV_OK, RV_ERR_INVALID (errstr names the field and value),
+ *          RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_policy_load(const char *path, rv_policy **out,
+                                   char *errstr, size_t errstr_size);
+
+/** Free a loaded policy. NULL is a no-op. */
+void rv_policy_free(rv_policy *p);
+
+/** The rule with @p id, or NULL. Borrowed from @p p. */
+const rv_rule *rv_policy_rule(const rv_policy *p, const char *id);
+
+/** The question with @p id, or NULL. Borrowed from @p p. */
+const rv_question *rv_policy_question(const rv_policy *p, const char *id);
+
+/** The branch with @p id, or NULL. Borrowed from @p p. */
+const rv_branch *rv_policy_branch(const rv_policy *p, const char *id);
+
+/** The tier of @p rule holding @p amount_cents, or NULL. */
+const rv_tier *rv_rule_tier(const rv_rule *rule, int64_t amount_cents);
+
+/** True if @p rule fires on event kind @p kind ("sale", ...). */
+bool rv_rule_has_trigger(const rv_rule *rule, const char *kind);
+
+#endif /* RV_POLICY_H */

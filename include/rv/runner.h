@@ -1,0 +1,70 @@
+/* include/rv/runner.h: the consume -> effect -> produce -> commit loop
+ * that every worker runs, and the process's stop/reload flags. */
+#ifndef RV_RUNNER_H
+#define RV_RUNNER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rv/err.h"
+#include "rv/kafka.h"
+
+/**
+ * Handle one batch of @p count messages (borrowed). For a message that
+ * cannot be decoded or validated, send it to the dead-letter topic with
+ * rv_producer_send_dlq() and go on. Output goes to @p kp with
+ * rv_producer_send(). Every effect must be idempotent: after a retriable
+ * error the same batch is handled again.
+ * @returns RV_OK (the batch is done), a retriable error (the runner backs
+ *          off and calls again with the same batch), RV_ERR_FATAL or
+ *          RV_ERR_NOMEM (the runner drains and returns it)
+ */
+typedef rv_err (*rv_batch_fn)(void *ctx, const rv_msg *msgs, size_t count,
+                              rv_producer *kp);
+
+typedef struct rv_runner_opts {
+    size_t batch_max;        /**< messages per batch, >= 1 */
+    int poll_timeout_ms;     /**< <= 1000 so a stop is seen quickly */
+    int flush_timeout_ms;    /**< per flush of the batch's output */
+    int64_t backoff_max_ms;  /**< cap of the retry back-off */
+} rv_runner_opts;
+
+/** Counters of one run, for the shutdown_complete line. */
+typedef struct rv_runner_stats {
+    uint64_t batches;
+    uint64_t messages;
+    uint64_t retries;
+} rv_runner_stats;
+
+/**
+ * Loop until rv_stop_requested(): poll a batch from @p kc, call @p fn,
+ * flush @p kp (all output delivered), then commit the batch's offsets.
+ * Offsets are committed only after the effects are durable. On stop the
+ * in-flight batch is finished and committed first.
+ * @param stats  may be NULL
+ * @returns RV_OK (stopped on request), RV_ERR_FATAL, RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_runner_run(rv_consumer *kc, rv_producer *kp,
+                                  rv_batch_fn fn, void *ctx,
+                                  const rv_runner_opts *opts,
+                                  rv_runner_stats *stats);
+
+/**
+ * Install SIGTERM/SIGINT (stop; a second one _exit(70)s), SIGHUP (reload)
+ * handlers that only set flags, and ignore SIGPIPE. Call before creating
+ * librdkafka handles. The flags are the process's only mutable globals
+ * outside log.c.
+ */
+void rv_signals_install(void);
+
+/** True once SIGTERM or SIGINT arrived (or rv_stop_request was called). */
+int rv_stop_requested(void);
+
+/** Ask the loop to stop, as a signal would (tests, idle exit). */
+void rv_stop_request(void);
+
+/** Current time, UTC µs since the epoch (wall clock: envelopes only). */
+int64_t rv_now_us(void);
+
+#endif /* RV_RUNNER_H */
