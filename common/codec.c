@@ -1,0 +1,777 @@
+/* common/codec.c: protobuf-c <-> rv/model.h. protobuf-c messages are
+ * built over the record's own arrays (no copies) for packing, and
+ * unpacked, validated, copied and freed here for decoding. */
+#include "rv/codec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "revisit/v1/revisit.pb-c.h"
+
+/* ---- shared helpers ---------------------------------------------------- */
+
+/* Copies @p src into @p dst; false (with errstr) if too long or, when
+ * @p required, empty. protobuf-c gives "" for unset strings. */
+static bool cp(char *dst, size_t size, const char *src, const char *what,
+               const char *field, bool required, char *errstr,
+               size_t errstr_size)
+{
+    const char *s = src != NULL ? src : "";
+    size_t n = strlen(s);
+    if (required && n == 0) {
+        rv_errf(errstr, errstr_size, "%s: %s is empty", what, field);
+        return false;
+    }
+    if (n >= size) {
+        rv_errf(errstr, errstr_size, "%s: %s has %zu bytes, limit %zu", what,
+                field, n, size - 1);
+        return false;
+    }
+    memcpy(dst, s, n + 1);
+    return true;
+}
+
+static bool check_len(size_t len, const char *what, char *errstr,
+                      size_t errstr_size)
+{
+    if (len > RV_CODEC_MAX_BYTES) {
+        rv_errf(errstr, errstr_size, "%s: %zu bytes exceeds limit %d", what,
+                len, RV_CODEC_MAX_BYTES);
+        return false;
+    }
+    return true;
+}
+
+static void env_to_pb(const rv_envelope *in, Revisit__V1__Envelope *pb)
+{
+    revisit__v1__envelope__init(pb);
+    pb->event_id = (char *)in->event_id;
+    pb->occurred_at_us = in->occurred_at_us;
+    pb->produced_at_us = in->produced_at_us;
+    pb->producer = (char *)in->producer;
+    pb->causation_id = (char *)in->causation_id;
+    pb->schema_version = in->schema_version;
+}
+
+static bool env_from_pb(const Revisit__V1__Envelope *pb, rv_envelope *out,
+                        const char *what, char *errstr, size_t errstr_size)
+{
+    if (pb == NULL) {
+        rv_errf(errstr, errstr_size, "%s: envelope missing", what);
+        return false;
+    }
+    if (pb->schema_version != RV_SCHEMA_VERSION) {
+        rv_errf(errstr, errstr_size, "%s: schema_version %u, expected %d",
+                what, pb->schema_version, RV_SCHEMA_VERSION);
+        return false;
+    }
+    if (pb->occurred_at_us <= 0) {
+        rv_errf(errstr, errstr_size, "%s: occurred_at_us %lld not positive",
+                what, (long long)pb->occurred_at_us);
+        return false;
+    }
+    out->occurred_at_us = pb->occurred_at_us;
+    out->produced_at_us = pb->produced_at_us;
+    out->schema_version = pb->schema_version;
+    return cp(out->event_id, sizeof(out->event_id), pb->event_id, what,
+              "event_id", true, errstr, errstr_size) &&
+           cp(out->producer, sizeof(out->producer), pb->producer, what,
+              "producer", false, errstr, errstr_size) &&
+           cp(out->causation_id, sizeof(out->causation_id),
+              pb->causation_id, what, "causation_id", false, errstr,
+              errstr_size);
+}
+
+/* Packs any message into a new buffer. */
+static rv_err pack(const ProtobufCMessage *m, uint8_t **buf, size_t *len)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *b = malloc(n > 0 ? n : 1);
+    if (b == NULL) {
+        return RV_ERR_NOMEM;
+    }
+    protobuf_c_message_pack(m, b);
+    *buf = b;
+    *len = n;
+    return RV_OK;
+}
+
+static bool copy_questions(char (*dst)[RV_KEY_SIZE], size_t *count,
+                           size_t n, char **src, const char *what,
+                           char *errstr, size_t errstr_size)
+{
+    if (n > RV_QUESTIONS_MAX) {
+        rv_errf(errstr, errstr_size, "%s: %zu questions, limit %d (C3)",
+                what, n, RV_QUESTIONS_MAX);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!cp(dst[i], RV_KEY_SIZE, src[i], what, "question_id", true,
+                errstr, errstr_size)) {
+            return false;
+        }
+    }
+    *count = n;
+    return true;
+}
+
+static bool channel_ok(int c, const char *what, char *errstr,
+                       size_t errstr_size)
+{
+    if (c < RV_CHANNEL_PHONE || c > RV_CHANNEL_ON_SITE) {
+        rv_errf(errstr, errstr_size, "%s: channel %d unknown", what, c);
+        return false;
+    }
+    return true;
+}
+
+static bool answers_from_pb(rv_answer *dst, size_t *count, size_t n,
+                            Revisit__V1__Answer **src, const char *what,
+                            char *errstr, size_t errstr_size)
+{
+    if (n > RV_ANSWERS_MAX) {
+        rv_errf(errstr, errstr_size, "%s: %zu answers, limit %d", what, n,
+                RV_ANSWERS_MAX);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!cp(dst[i].question_id, sizeof(dst[i].question_id),
+                src[i]->question_id, what, "answer.question_id", true,
+                errstr, errstr_size) ||
+            !cp(dst[i].value, sizeof(dst[i].value), src[i]->value, what,
+                "answer.value", false, errstr, errstr_size)) {
+            return false;
+        }
+    }
+    *count = n;
+    return true;
+}
+
+/* ---- SaleEvent --------------------------------------------------------- */
+
+rv_err rv_codec_encode_sale(const rv_sale *in, uint8_t **buf, size_t *len)
+{
+    Revisit__V1__Envelope env;
+    Revisit__V1__SaleEvent m;
+    env_to_pb(&in->env, &env);
+    revisit__v1__sale_event__init(&m);
+    m.envelope = &env;
+    m.order_id = (char *)in->order_id;
+    m.customer_id = (char *)in->customer_id;
+    m.branch_id = (char *)in->branch_id;
+    m.store_id = (char *)in->store_id;
+    m.amount_cents = in->amount_cents;
+    m.currency = (char *)in->currency;
+    m.segment = (char *)in->segment;
+    m.phone = (char *)in->phone;
+    m.phone_synthetic = in->phone_synthetic;
+    m.line_count = in->line_count;
+    return pack(&m.base, buf, len);
+}
+
+rv_err rv_codec_decode_sale(const uint8_t *buf, size_t len, rv_sale *out,
+                            char *errstr, size_t errstr_size)
+{
+    const char *w = "sale";
+    if (!check_len(len, w, errstr, errstr_size)) {
+        return RV_ERR_INVALID;
+    }
+    Revisit__V1__SaleEvent *m = revisit__v1__sale_event__unpack(NULL, len,
+                                                                 buf);
+    if (m == NULL) {
+        rv_errf(errstr, errstr_size, "sale: not a v1.SaleEvent (%zu bytes)",
+                len);
+        return RV_ERR_INVALID;
+    }
+    rv_sale r = {0};
+    bool ok = env_from_pb(m->envelope, &r.env, w, errstr, errstr_size) &&
+              cp(r.order_id, sizeof(r.order_id), m->order_id, w, "order_id",
+                 true, errstr, errstr_size) &&
+              cp(r.customer_id, sizeof(r.customer_id), m->customer_id, w,
+                 "customer_id", true, errstr, errstr_size) &&
+              cp(r.branch_id, sizeof(r.branch_id), m->branch_id, w,
+                 "branch_id", true, errstr, errstr_size) &&
+              cp(r.store_id, sizeof(r.store_id), m->store_id, w, "store_id",
+                 false, errstr, errstr_size) &&
+              cp(r.currency, sizeof(r.currency), m->currency, w, "currency",
+                 false, errstr, errstr_size) &&
+              cp(r.segment, sizeof(r.segment), m->segment, w, "segment",
+                 false, errstr, errstr_size) &&
+              cp(r.phone, sizeof(r.phone), m->phone, w, "phone", false,
+                 errstr, errstr_size);
+    if (ok && m->amount_cents < 0) {
+        rv_errf(errstr, errstr_size, "sale %s: amount_cents %lld below 0",
+                r.order_id, (long long)m->amount_cents);
+        ok = false;
+    }
+    r.amount_cents = m->amount_cents;
+    r.phone_synthetic = m->phone_synthetic;
+    r.line_count = m->line_count;
+    revisit__v1__sale_event__free_unpacked(m, NULL);
+    if (!ok) {
+        return RV_ERR_INVALID;
+    }
+    *out = r;
+    return RV_OK;
+}
+
+/* ---- WorkOrderEvent ---------------------------------------------------- */
+
+rv_err rv_codec_encode_work_order(const rv_work_order *in, uint8_t **buf,
+                                  size_t *len)
+{
+    Revisit__V1__Envelope env;
+    Revisit__V1__WorkOrderEvent m;
+    env_to_pb(&in->env, &env);
+    revisit__v1__work_order_event__init(&m);
+    m.envelope = &env;
+    m.work_order_id = (char *)in->work_order_id;
+    m.kind = (Revisit__V1__WorkOrderKind)in->kind;
+    m.customer_id = (char *)in->customer_id;
+    m.branch_id = (char *)in->branch_id;
+    m.store_id = (char *)in->store_id;
+    m.phone = (char *)in->phone;
+    m.phone_synthetic = in->phone_synthetic;
+    return pack(&m.base, buf, len);
+}
+
+rv_err rv_codec_decode_work_order(const uint8_t *buf, size_t len,
+                                  rv_work_order *out, char *errstr,
+                                  size_t errstr_size)
+{
+    const char *w = "work_order";
+    if (!check_len(len, w, errstr, errstr_size)) {
+        return RV_ERR_INVALID;
+    }
+    Revisit__V1__WorkOrderEvent *m =
+        revisit__v1__work_order_event__unpack(NULL, len, buf);
+    if (m == NULL) {
+        rv_errf(errstr, errstr_size,
+                "work_order: not a v1.WorkOrderEvent (%zu bytes)", len);
+        return RV_ERR_INVALID;
+    }
+    rv_work_order r = {0};
+    bool ok = env_from_pb(m->envelope, &r.env, w, errstr, errstr_size) &&
+              cp(r.work_order_id, sizeof(r.work_order_id), m->work_order_id,
+                 w, "work_order_id", true, errstr, errstr_size) &&
+              cp(r.customer_id, sizeof(r.customer_id), m->customer_id, w,
+                 "customer_id", true, errstr, errstr_size) &&
+              cp(r.branch_id, sizeof(r.branch_id), m->branch_id, w,
+                 "branch_id", true, errstr, errstr_size) &&
+              cp(r.store_id, sizeof(r.store_id), m->store_id, w, "store_id",
+                 false, errstr, errstr_size) &&
+              cp(r.phone, sizeof(r.phone), m->phone, w, "phone", false,
+                 errstr, errstr_size);
+    if (ok && m->kind != REVISIT__V1__WORK_ORDER_KIND__WORK_ORDER_KIND_COMPLAINT &&
+        m->kind != REVISIT__V1__WORK_ORDER_KIND__WORK_ORDER_KIND_REPAIR) {
+        rv_errf(errstr, errstr_size, "work_order %s: kind %d unknown",
+                r.work_order_id, (int)m->kind);
+        ok = false;
+    }
+    r.kind = (rv_work_order_kind)m->kind;
+    r.phone_synthetic = m->phone_synthetic;
+    revisit__v1__work_order_event__free_unpacked(m, NULL);
+    if (!ok) {
+        return RV_ERR_INVALID;
+    }
+    *out = r;
+    return RV_OK;
+}
+
+/* ---- VisitTask --------------------------------------------------------- */
+
+rv_err rv_codec_encode_task(const rv_task *in, uint8_t **buf, size_t *len)
+{
+    Revisit__V1__Envelope env;
+    Revisit__V1__VisitTask m;
+    char *reasons[RV_REASONS_MAX];
+    char *questions[RV_QUESTIONS_MAX];
+    env_to_pb(&in->env, &env);
+    revisit__v1__visit_task__init(&m);
+    m.envelope = &env;
+    m.task_id = (char *)in->task_id;
+    m.customer_id = (char *)in->customer_id;
+    m.branch_id = (char *)in->branch_id;
+    m.store_id = (char *)in->store_id;
+    m.rule_id = (char *)in->rule_id;
+    for (size_t i = 0; i < in->reason_count && i < RV_REASONS_MAX; i++) {
+        reasons[i] = (char *)in->reasons[i];
+    }
+    m.n_reasons = in->reason_count;
+    m.reasons = reasons;
+    m.source_event_id = (char *)in->source_event_id;
+    m.due_start_us = in->due_start_us;
+    m.due_end_us = in->due_end_us;
+    m.priority = in->priority;
+    m.channel = (Revisit__V1__Channel)in->channel;
+    for (size_t i = 0; i < in->question_count && i < RV_QUESTIONS_MAX; i++) {
+        questions[i] = (char *)in->questions[i];
+    }
+    m.n_question_ids = in->question_count;
+    m.question_ids = questions;
+    m.policy_version = (char *)in->policy_version;
+    m.attempt = in->attempt;
+    m.not_before_us = in->not_before_us;
+    m.phone = (char *)in->phone;
+    m.sample_u = in->sample_u;
+    m.sample_rate = in->sample_rate;
+    return pack(&m.base, buf, len);
+}
+
+rv_err rv_codec_decode_task(const uint8_t *buf, size_t len, rv_task *out,
+                            char *errstr, size_t errstr_size)
+{
+    const char *w = "task";
+    if (!check_len(len, w, errstr, errstr_size)) {
+        return RV_ERR_INVALID;
+    }
+    Revisit__V1__VisitTask *m = revisit__v1__visit_task__unpack(NULL, len,
+                                                                 buf);
+    if (m == NULL) {
+        rv_errf(errstr, errstr_size, "task: not a v1.VisitTask (%zu bytes)",
+                len);
+        return RV_ERR_INVALID;
+    }
+    rv_task *r = calloc(1, sizeof(*r));
+    bool ok = r != NULL;
+    ok = ok && env_from_pb(m->envelope, &r->env, w, errstr, errstr_size) &&
+         cp(r->task_id, sizeof(r->task_id), m->task_id, w, "task_id", true,
+            errstr, errstr_size) &&
+         cp(r->customer_id, sizeof(r->customer_id), m->customer_id, w,
+            "customer_id", true, errstr, errstr_size) &&
+         cp(r->branch_id, sizeof(r->branch_id), m->branch_id, w,
+            "branch_id", true, errstr, errstr_size) &&
+         cp(r->store_id, sizeof(r->store_id), m->store_id, w, "store_id",
+            false, errstr, errstr_size) &&
+         cp(r->rule_id, sizeof(r->rule_id), m->rule_id, w, "rule_id", true,
+            errstr, errstr_size) &&
+         cp(r->source_event_id, sizeof(r->source_event_id),
+            m->source_event_id, w, "source_event_id", true, errstr,
+            errstr_size) &&
+         cp(r->policy_version, sizeof(r->policy_version), m->policy_version,
+            w, "policy_version", true, errstr, errstr_size) &&
+         cp(r->phone, sizeof(r->phone), m->phone, w, "phone", false, errstr,
+            errstr_size) &&
+         channel_ok(m->channel, w, errstr, errstr_size) &&
+         copy_questions(r->questions, &r->question_count, m->n_question_ids,
+                        m->question_ids, w, errstr, errstr_size);
+    if (ok && m->n_reasons > RV_REASONS_MAX) {
+        rv_errf(errstr, errstr_size, "task: %zu reasons, limit %d",
+                m->n_reasons, RV_REASONS_MAX);
+        ok = false;
+    }
+    for (size_t i = 0; ok && i < m->n_reasons; i++) {
+        ok = cp(r->reasons[i], RV_REASON_SIZE, m->reasons[i], w, "reason",
+                true, errstr, errstr_size);
+    }
+    if (ok && (m->attempt < 1 || m->attempt > 9)) {
+        rv_errf(errstr, errstr_size, "task %s: attempt %u outside 1..9",
+                r->task_id, m->attempt);
+        ok = false;
+    }
+    if (ok && (m->due_start_us <= 0 || m->due_end_us <= m->due_start_us)) {
+        rv_errf(errstr, errstr_size,
+                "task %s: due window [%lld, %lld) is empty", r->task_id,
+                (long long)m->due_start_us, (long long)m->due_end_us);
+        ok = false;
+    }
+    if (ok) {
+        r->reason_count = m->n_reasons;
+        r->due_start_us = m->due_start_us;
+        r->due_end_us = m->due_end_us;
+        r->priority = m->priority;
+        r->channel = (rv_channel)m->channel;
+        r->attempt = m->attempt;
+        r->not_before_us = m->not_before_us;
+        r->sample_u = m->sample_u;
+        r->sample_rate = m->sample_rate;
+        *out = *r;
+    }
+    free(r);
+    revisit__v1__visit_task__free_unpacked(m, NULL);
+    return ok ? RV_OK : RV_ERR_INVALID;
+}
+
+/* ---- Assignment -------------------------------------------------------- */
+
+rv_err rv_codec_encode_assignment(const rv_assignment *in, uint8_t **buf,
+                                  size_t *len)
+{
+    Revisit__V1__Envelope env;
+    Revisit__V1__Assignment m;
+    char *questions[RV_QUESTIONS_MAX];
+    env_to_pb(&in->env, &env);
+    revisit__v1__assignment__init(&m);
+    m.envelope = &env;
+    m.assignment_id = (char *)in->assignment_id;
+    m.task_id = (char *)in->task_id;
+    m.attempt = in->attempt;
+    m.customer_id = (char *)in->customer_id;
+    m.branch_id = (char *)in->branch_id;
+    m.status = (Revisit__V1__AssignmentStatus)in->status;
+    m.agent_id = (char *)in->agent_id;
+    m.day = (char *)in->day;
+    m.window_start_us = in->window_start_us;
+    m.window_end_us = in->window_end_us;
+    m.reason = (char *)in->reason;
+    m.policy_version = (char *)in->policy_version;
+    m.channel = (Revisit__V1__Channel)in->channel;
+    for (size_t i = 0; i < in->question_count && i < RV_QUESTIONS_MAX; i++) {
+        questions[i] = (char *)in->questions[i];
+    }
+    m.n_question_ids = in->question_count;
+    m.question_ids = questions;
+    m.phone = (char *)in->phone;
+    m.due_end_us = in->due_end_us;
+    return pack(&m.base, buf, len);
+}
+
+rv_err rv_codec_decode_assignment(const uint8_t *buf, size_t len,
+                                  rv_assignment *out, char *errstr,
+                                  size_t errstr_size)
+{
+    const char *w = "assignment";
+    if (!check_len(len, w, errstr, errstr_size)) {
+        return RV_ERR_INVALID;
+    }
+    Revisit__V1__Assignment *m =
+        revisit__v1__assignment__unpack(NULL, len, buf);
+    if (m == NULL) {
+        rv_errf(errstr, errstr_size,
+                "assignment: not a v1.Assignment (%zu bytes)", len);
+        return RV_ERR_INVALID;
+    }
+    rv_assignment *r = calloc(1, sizeof(*r));
+    bool ok = r != NULL;
+    ok = ok && env_from_pb(m->envelope, &r->env, w, errstr, errstr_size) &&
+         cp(r->assignment_id, sizeof(r->assignment_id), m->assignment_id, w,
+            "assignment_id", true, errstr, errstr_size) &&
+         cp(r->task_id, sizeof(r->task_id), m->task_id, w, "task_id", true,
+            errstr, errstr_size) &&
+         cp(r->customer_id, sizeof(r->customer_id), m->customer_id, w,
+            "customer_id", true, errstr, errstr_size) &&
+         cp(r->branch_id, sizeof(r->branch_id), m->branch_id, w,
+            "branch_id", true, errstr, errstr_size) &&
+         cp(r->agent_id, sizeof(r->agent_id), m->agent_id, w, "agent_id",
+            false, errstr, errstr_size) &&
+         cp(r->day, sizeof(r->day), m->day, w, "day", false, errstr,
+            errstr_size) &&
+         cp(r->reason, sizeof(r->reason), m->reason, w, "reason", false,
+            errstr, errstr_size) &&
+         cp(r->policy_version, sizeof(r->policy_version), m->policy_version,
+            w, "policy_version", true, errstr, errstr_size) &&
+         cp(r->phone, sizeof(r->phone), m->phone, w, "phone", false, errstr,
+            errstr_size) &&
+         channel_ok(m->channel, w, errstr, errstr_size) &&
+         copy_questions(r->questions, &r->question_count, m->n_question_ids,
+                        m->question_ids, w, errstr, errstr_size);
+    if (ok && m->status != REVISIT__V1__ASSIGNMENT_STATUS__ASSIGNMENT_STATUS_ASSIGNED &&
+        m->status != REVISIT__V1__ASSIGNMENT_STATUS__ASSIGNMENT_STATUS_UNASSIGNED) {
+        rv_errf(errstr, errstr_size, "assignment %s: status %d unknown",
+                r->assignment_id, (int)m->status);
+        ok = false;
+    }
+    if (ok && m->status == REVISIT__V1__ASSIGNMENT_STATUS__ASSIGNMENT_STATUS_ASSIGNED &&
+        (r->agent_id[0] == '\0' || m->window_end_us <= m->window_start_us)) {
+        rv_errf(errstr, errstr_size,
+                "assignment %s: assigned without agent or window",
+                r->assignment_id);
+        ok = false;
+    }
+    if (ok) {
+        r->attempt = m->attempt;
+        r->status = (rv_assignment_status)m->status;
+        r->window_start_us = m->window_start_us;
+        r->window_end_us = m->window_end_us;
+        r->channel = (rv_channel)m->channel;
+        r->due_end_us = m->due_end_us;
+        *out = *r;
+    }
+    free(r);
+    revisit__v1__assignment__free_unpacked(m, NULL);
+    return ok ? RV_OK : RV_ERR_INVALID;
+}
+
+/* ---- VisitOutcome ------------------------------------------------------ */
+
+rv_err rv_codec_encode_outcome(const rv_outcome *in, uint8_t **buf,
+                               size_t *len)
+{
+    Revisit__V1__Envelope env;
+    Revisit__V1__VisitOutcome m;
+    Revisit__V1__Answer answers[RV_ANSWERS_MAX];
+    Revisit__V1__Answer *answer_ptrs[RV_ANSWERS_MAX];
+    char *questions[RV_QUESTIONS_MAX];
+    env_to_pb(&in->env, &env);
+    revisit__v1__visit_outcome__init(&m);
+    m.envelope = &env;
+    m.outcome_id = (char *)in->outcome_id;
+    m.assignment_id = (char *)in->assignment_id;
+    m.task_id = (char *)in->task_id;
+    m.attempt = in->attempt;
+    m.customer_id = (char *)in->customer_id;
+    m.branch_id = (char *)in->branch_id;
+    m.agent_id = (char *)in->agent_id;
+    m.disposition = (Revisit__V1__Disposition)in->disposition;
+    m.started_at_us = in->started_at_us;
+    m.talk_time_s = in->talk_time_s;
+    for (size_t i = 0; i < in->answer_count && i < RV_ANSWERS_MAX; i++) {
+        revisit__v1__answer__init(&answers[i]);
+        answers[i].question_id = (char *)in->answers[i].question_id;
+        answers[i].value = (char *)in->answers[i].value;
+        answer_ptrs[i] = &answers[i];
+    }
+    m.n_answers = in->answer_count;
+    m.answers = answer_ptrs;
+    m.satisfaction = in->satisfaction;
+    m.recording_ref = (char *)in->recording_ref;
+    m.notes = (char *)in->notes;
+    for (size_t i = 0; i < in->question_count && i < RV_QUESTIONS_MAX; i++) {
+        questions[i] = (char *)in->questions[i];
+    }
+    m.n_question_ids = in->question_count;
+    m.question_ids = questions;
+    m.due_end_us = in->due_end_us;
+    m.channel = (Revisit__V1__Channel)in->channel;
+    return pack(&m.base, buf, len);
+}
+
+rv_err rv_codec_decode_outcome(const uint8_t *buf, size_t len,
+                               rv_outcome *out, char *errstr,
+                               size_t errstr_size)
+{
+    const char *w = "outcome";
+    if (!check_len(len, w, errstr, errstr_size)) {
+        return RV_ERR_INVALID;
+    }
+    Revisit__V1__VisitOutcome *m =
+        revisit__v1__visit_outcome__unpack(NULL, len, buf);
+    if (m == NULL) {
+        rv_errf(errstr, errstr_size,
+                "outcome: not a v1.VisitOutcome (%zu bytes)", len);
+        return RV_ERR_INVALID;
+    }
+    rv_outcome *r = calloc(1, sizeof(*r));
+    bool ok = r != NULL;
+    ok = ok && env_from_pb(m->envelope, &r->env, w, errstr, errstr_size) &&
+         cp(r->outcome_id, sizeof(r->outcome_id), m->outcome_id, w,
+            "outcome_id", true, errstr, errstr_size) &&
+         cp(r->assignment_id, sizeof(r->assignment_id), m->assignment_id, w,
+            "assignment_id", true, errstr, errstr_size) &&
+         cp(r->task_id, sizeof(r->task_id), m->task_id, w, "task_id", true,
+            errstr, errstr_size) &&
+         cp(r->customer_id, sizeof(r->customer_id), m->customer_id, w,
+            "customer_id", true, errstr, errstr_size) &&
+         cp(r->branch_id, sizeof(r->branch_id), m->branch_id, w,
+            "branch_id", true, errstr, errstr_size) &&
+         cp(r->agent_id, sizeof(r->agent_id), m->agent_id, w, "agent_id",
+            true, errstr, errstr_size) &&
+         cp(r->recording_ref, sizeof(r->recording_ref), m->recording_ref, w,
+            "recording_ref", false, errstr, errstr_size) &&
+         cp(r->notes, sizeof(r->notes), m->notes, w, "notes", false, errstr,
+            errstr_size) &&
+         channel_ok(m->channel, w, errstr, errstr_size) &&
+         copy_questions(r->questions, &r->question_count, m->n_question_ids,
+                        m->question_ids, w, errstr, errstr_size) &&
+         answers_from_pb(r->answers, &r->answer_count, m->n_answers,
+                         m->answers, w, errstr, errstr_size);
+    if (ok && (m->disposition < REVISIT__V1__DISPOSITION__DISPOSITION_ANSWERED ||
+               m->disposition > REVISIT__V1__DISPOSITION__DISPOSITION_REFUSED)) {
+        rv_errf(errstr, errstr_size, "outcome %s: disposition %d unknown",
+                r->outcome_id, (int)m->disposition);
+        ok = false;
+    }
+    if (ok && (m->satisfaction < -1 || m->satisfaction > 5)) {
+        rv_errf(errstr, errstr_size,
+                "outcome %s: satisfaction %d outside -1..5 (G2)",
+                r->outcome_id, m->satisfaction);
+        ok = false;
+    }
+    if (ok && (m->attempt < 1 || m->attempt > 9)) {
+        rv_errf(errstr, errstr_size, "outcome %s: attempt %u outside 1..9",
+                r->outcome_id, m->attempt);
+        ok = false;
+    }
+    if (ok) {
+        r->attempt = m->attempt;
+        r->disposition = (rv_disposition)m->disposition;
+        r->started_at_us = m->started_at_us;
+        r->talk_time_s = m->talk_time_s;
+        r->satisfaction = m->satisfaction;
+        r->due_end_us = m->due_end_us;
+        r->channel = (rv_channel)m->channel;
+        *out = *r;
+    }
+    free(r);
+    revisit__v1__visit_outcome__free_unpacked(m, NULL);
+    return ok ? RV_OK : RV_ERR_INVALID;
+}
+
+/* ---- Grade ------------------------------------------------------------- */
+
+rv_err rv_codec_encode_grade(const rv_grade *in, uint8_t **buf, size_t *len)
+{
+    Revisit__V1__Envelope env;
+    Revisit__V1__Grade m;
+    Revisit__V1__Answer answers[RV_ANSWERS_MAX];
+    Revisit__V1__Answer *answer_ptrs[RV_ANSWERS_MAX];
+    env_to_pb(&in->env, &env);
+    revisit__v1__grade__init(&m);
+    m.envelope = &env;
+    m.grade_id = (char *)in->grade_id;
+    m.outcome_id = (char *)in->outcome_id;
+    m.task_id = (char *)in->task_id;
+    m.attempt = in->attempt;
+    m.customer_id = (char *)in->customer_id;
+    m.branch_id = (char *)in->branch_id;
+    m.agent_id = (char *)in->agent_id;
+    m.verdict = (Revisit__V1__Verdict)in->verdict;
+    m.disposition = (Revisit__V1__Disposition)in->disposition;
+    m.satisfaction = in->satisfaction;
+    m.band = (Revisit__V1__SatisfactionBand)in->band;
+    m.evidence_ok = in->evidence_ok;
+    m.reason = (char *)in->reason;
+    for (size_t i = 0; i < in->compliance_count && i < RV_ANSWERS_MAX; i++) {
+        revisit__v1__answer__init(&answers[i]);
+        answers[i].question_id = (char *)in->compliance[i].question_id;
+        answers[i].value = (char *)in->compliance[i].value;
+        answer_ptrs[i] = &answers[i];
+    }
+    m.n_compliance_answers = in->compliance_count;
+    m.compliance_answers = answer_ptrs;
+    m.in_due_window = in->in_due_window;
+    m.policy_version = (char *)in->policy_version;
+    return pack(&m.base, buf, len);
+}
+
+rv_err rv_codec_decode_grade(const uint8_t *buf, size_t len, rv_grade *out,
+                             char *errstr, size_t errstr_size)
+{
+    const char *w = "grade";
+    if (!check_len(len, w, errstr, errstr_size)) {
+        return RV_ERR_INVALID;
+    }
+    Revisit__V1__Grade *m = revisit__v1__grade__unpack(NULL, len, buf);
+    if (m == NULL) {
+        rv_errf(errstr, errstr_size, "grade: not a v1.Grade (%zu bytes)",
+                len);
+        return RV_ERR_INVALID;
+    }
+    rv_grade *r = calloc(1, sizeof(*r));
+    bool ok = r != NULL;
+    ok = ok && env_from_pb(m->envelope, &r->env, w, errstr, errstr_size) &&
+         cp(r->grade_id, sizeof(r->grade_id), m->grade_id, w, "grade_id",
+            true, errstr, errstr_size) &&
+         cp(r->outcome_id, sizeof(r->outcome_id), m->outcome_id, w,
+            "outcome_id", true, errstr, errstr_size) &&
+         cp(r->task_id, sizeof(r->task_id), m->task_id, w, "task_id", true,
+            errstr, errstr_size) &&
+         cp(r->customer_id, sizeof(r->customer_id), m->customer_id, w,
+            "customer_id", true, errstr, errstr_size) &&
+         cp(r->branch_id, sizeof(r->branch_id), m->branch_id, w,
+            "branch_id", true, errstr, errstr_size) &&
+         cp(r->agent_id, sizeof(r->agent_id), m->agent_id, w, "agent_id",
+            false, errstr, errstr_size) &&
+         cp(r->reason, sizeof(r->reason), m->reason, w, "reason", false,
+            errstr, errstr_size) &&
+         cp(r->policy_version, sizeof(r->policy_version), m->policy_version,
+            w, "policy_version", true, errstr, errstr_size) &&
+         answers_from_pb(r->compliance, &r->compliance_count,
+                         m->n_compliance_answers, m->compliance_answers, w,
+                         errstr, errstr_size);
+    if (ok && (m->verdict < REVISIT__V1__VERDICT__VERDICT_SUCCESS ||
+               m->verdict > REVISIT__V1__VERDICT__VERDICT_FAILED)) {
+        rv_errf(errstr, errstr_size, "grade %s: verdict %d unknown",
+                r->grade_id, (int)m->verdict);
+        ok = false;
+    }
+    if (ok) {
+        r->attempt = m->attempt;
+        r->verdict = (rv_verdict)m->verdict;
+        r->disposition = (rv_disposition)m->disposition;
+        r->satisfaction = m->satisfaction;
+        r->band = (rv_band)m->band;
+        r->evidence_ok = m->evidence_ok;
+        r->in_due_window = m->in_due_window;
+        *out = *r;
+    }
+    free(r);
+    revisit__v1__grade__free_unpacked(m, NULL);
+    return ok ? RV_OK : RV_ERR_INVALID;
+}
+
+/* ---- ComplianceAlert --------------------------------------------------- */
+
+rv_err rv_codec_encode_alert(const rv_alert *in, uint8_t **buf, size_t *len)
+{
+    Revisit__V1__Envelope env;
+    Revisit__V1__ComplianceAlert m;
+    env_to_pb(&in->env, &env);
+    revisit__v1__compliance_alert__init(&m);
+    m.envelope = &env;
+    m.alert_id = (char *)in->alert_id;
+    m.grade_id = (char *)in->grade_id;
+    m.task_id = (char *)in->task_id;
+    m.customer_id = (char *)in->customer_id;
+    m.branch_id = (char *)in->branch_id;
+    m.agent_id = (char *)in->agent_id;
+    m.kind = (char *)in->kind;
+    m.severity = (Revisit__V1__Severity)in->severity;
+    m.route_to = (char *)in->route_to;
+    m.evidence = (char *)in->evidence;
+    m.policy_version = (char *)in->policy_version;
+    return pack(&m.base, buf, len);
+}
+
+rv_err rv_codec_decode_alert(const uint8_t *buf, size_t len, rv_alert *out,
+                             char *errstr, size_t errstr_size)
+{
+    const char *w = "alert";
+    if (!check_len(len, w, errstr, errstr_size)) {
+        return RV_ERR_INVALID;
+    }
+    Revisit__V1__ComplianceAlert *m =
+        revisit__v1__compliance_alert__unpack(NULL, len, buf);
+    if (m == NULL) {
+        rv_errf(errstr, errstr_size,
+                "alert: not a v1.ComplianceAlert (%zu bytes)", len);
+        return RV_ERR_INVALID;
+    }
+    rv_alert r = {0};
+    bool ok = env_from_pb(m->envelope, &r.env, w, errstr, errstr_size) &&
+              cp(r.alert_id, sizeof(r.alert_id), m->alert_id, w, "alert_id",
+                 true, errstr, errstr_size) &&
+              cp(r.grade_id, sizeof(r.grade_id), m->grade_id, w, "grade_id",
+                 true, errstr, errstr_size) &&
+              cp(r.task_id, sizeof(r.task_id), m->task_id, w, "task_id",
+                 true, errstr, errstr_size) &&
+              cp(r.customer_id, sizeof(r.customer_id), m->customer_id, w,
+                 "customer_id", true, errstr, errstr_size) &&
+              cp(r.branch_id, sizeof(r.branch_id), m->branch_id, w,
+                 "branch_id", true, errstr, errstr_size) &&
+              cp(r.agent_id, sizeof(r.agent_id), m->agent_id, w, "agent_id",
+                 false, errstr, errstr_size) &&
+              cp(r.kind, sizeof(r.kind), m->kind, w, "kind", true, errstr,
+                 errstr_size) &&
+              cp(r.route_to, sizeof(r.route_to), m->route_to, w, "route_to",
+                 false, errstr, errstr_size) &&
+              cp(r.evidence, sizeof(r.evidence), m->evidence, w, "evidence",
+                 false, errstr, errstr_size) &&
+              cp(r.policy_version, sizeof(r.policy_version),
+                 m->policy_version, w, "policy_version", true, errstr,
+                 errstr_size);
+    if (ok && (m->severity < REVISIT__V1__SEVERITY__SEVERITY_GENERAL ||
+               m->severity > REVISIT__V1__SEVERITY__SEVERITY_MAJOR)) {
+        rv_errf(errstr, errstr_size, "alert %s: severity %d unknown",
+                r.alert_id, (int)m->severity);
+        ok = false;
+    }
+    r.severity = (rv_severity)m->severity;
+    revisit__v1__compliance_alert__free_unpacked(m, NULL);
+    if (!ok) {
+        return RV_ERR_INVALID;
+    }
+    *out = r;
+    return RV_OK;
+}

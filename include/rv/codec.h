@@ -1,0 +1,68 @@
+/* include/rv/codec.h: protobuf wire form <-> rv/model.h records. The only
+ * module that includes the generated protobuf-c code is common/codec.c;
+ * protobuf-c messages never reach domain code. */
+#ifndef RV_CODEC_H
+#define RV_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rv/err.h"
+#include "rv/model.h"
+
+/** Largest payload any decoder accepts, bytes. */
+#define RV_CODEC_MAX_BYTES (256 * 1024)
+
+/*
+ * Encoders: serialise @p in into a new buffer. On RV_OK *buf (owned by the
+ * caller, free()) and *len are set. @returns RV_OK, RV_ERR_NOMEM.
+ *
+ * Decoders: parse @p len bytes at @p buf (borrowed) and validate: payload
+ * size within RV_CODEC_MAX_BYTES, envelope (event_id set, occurred_at > 0,
+ * schema_version 1), required IDs non-empty, every string within its
+ * field's limit, enums known, counts within their maxima. On RV_OK *out is
+ * filled; on error it is untouched and @p errstr (may be NULL) holds one
+ * sentence naming the field, value and limit.
+ * @returns RV_OK, RV_ERR_INVALID (not that message or invalid)
+ */
+RV_MUSTCHECK rv_err rv_codec_encode_sale(const rv_sale *in, uint8_t **buf,
+                                         size_t *len);
+RV_MUSTCHECK rv_err rv_codec_decode_sale(const uint8_t *buf, size_t len,
+                                         rv_sale *out, char *errstr,
+                                         size_t errstr_size);
+RV_MUSTCHECK rv_err rv_codec_encode_work_order(const rv_work_order *in,
+                                               uint8_t **buf, size_t *len);
+RV_MUSTCHECK rv_err rv_codec_decode_work_order(const uint8_t *buf,
+                                               size_t len,
+                                               rv_work_order *out,
+                                               char *errstr,
+                                               size_t errstr_size);
+RV_MUSTCHECK rv_err rv_codec_encode_task(const rv_task *in, uint8_t **buf,
+                                         size_t *len);
+RV_MUSTCHECK rv_err rv_codec_decode_task(const uint8_t *buf, size_t len,
+                                         rv_task *out, char *errstr,
+                                         size_t errstr_size);
+RV_MUSTCHECK rv_err rv_codec_encode_assignment(const rv_assignment *in,
+                                               uint8_t **buf, size_t *len);
+RV_MUSTCHECK rv_err rv_codec_decode_assignment(const uint8_t *buf,
+                                               size_t len,
+                                               rv_assignment *out,
+                                               char *errstr,
+                                               size_t errstr_size);
+RV_MUSTCHECK rv_err rv_codec_encode_outcome(const rv_outcome *in,
+                                            uint8_t **buf, size_t *len);
+RV_MUSTCHECK rv_err rv_codec_decode_outcome(const uint8_t *buf, size_t len,
+                                            rv_outcome *out, char *errstr,
+                                            size_t errstr_size);
+RV_MUSTCHECK rv_err rv_codec_encode_grade(const rv_grade *in, uint8_t **buf,
+                                          size_t *len);
+RV_MUSTCHECK rv_err rv_codec_decode_grade(const uint8_t *buf, size_t len,
+                                          rv_grade *out, char *errstr,
+                                          size_t errstr_size);
+RV_MUSTCHECK rv_err rv_codec_encode_alert(const rv_alert *in, uint8_t **buf,
+                                          size_t *len);
+RV_MUSTCHECK rv_err rv_codec_decode_alert(const uint8_t *buf, size_t len,
+                                          rv_alert *out, char *errstr,
+                                          size_t errstr_size);
+
+#endif /* RV_CODEC_H */

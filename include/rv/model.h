@@ -1,0 +1,247 @@
+/* include/rv/model.h: the domain records that travel between workers, as
+ * plain C values. proto/revisit/v1/revisit.proto is their wire form and
+ * documents every field; rv/codec.h converts. Strings are fixed arrays
+ * with limits checked on decode, so a record owns no heap memory. */
+#ifndef RV_MODEL_H
+#define RV_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rv/hash.h"
+
+/** Bytes (with NUL) of a business key: order, customer, branch, store. */
+#define RV_KEY_SIZE 64
+#define RV_PHONE_SIZE 32
+#define RV_SHORT_SIZE 32
+#define RV_REASON_SIZE 160
+#define RV_NOTES_SIZE 1024
+/** C3: at most 3 questions per visit (seed 001 §六.6). */
+#define RV_QUESTIONS_MAX 3
+#define RV_REASONS_MAX 4
+#define RV_ANSWERS_MAX 8
+/** Schema version written in every envelope. */
+#define RV_SCHEMA_VERSION 1
+
+/** Common header (DESIGN §3). Times are UTC µs since the epoch. */
+typedef struct rv_envelope {
+    char event_id[RV_KEY_SIZE];
+    int64_t occurred_at_us;
+    int64_t produced_at_us;
+    char producer[RV_SHORT_SIZE * 2];
+    char causation_id[RV_KEY_SIZE];
+    uint32_t schema_version;
+} rv_envelope;
+
+typedef enum rv_channel {
+    RV_CHANNEL_UNSPECIFIED = 0,
+    RV_CHANNEL_PHONE = 1,
+    RV_CHANNEL_SMS = 2,
+    RV_CHANNEL_ON_SITE = 3,
+} rv_channel;
+
+typedef struct rv_sale {
+    rv_envelope env;
+    char order_id[RV_KEY_SIZE];
+    char customer_id[RV_KEY_SIZE];
+    char branch_id[RV_KEY_SIZE];
+    char store_id[RV_KEY_SIZE];
+    int64_t amount_cents; /**< >= 0 */
+    char currency[8];
+    char segment[RV_SHORT_SIZE];
+    char phone[RV_PHONE_SIZE];
+    bool phone_synthetic;
+    uint32_t line_count;
+} rv_sale;
+
+typedef enum rv_work_order_kind {
+    RV_WORK_ORDER_COMPLAINT = 1,
+    RV_WORK_ORDER_REPAIR = 2,
+} rv_work_order_kind;
+
+typedef struct rv_work_order {
+    rv_envelope env;
+    char work_order_id[RV_KEY_SIZE];
+    rv_work_order_kind kind;
+    char customer_id[RV_KEY_SIZE];
+    char branch_id[RV_KEY_SIZE];
+    char store_id[RV_KEY_SIZE];
+    char phone[RV_PHONE_SIZE];
+    bool phone_synthetic;
+} rv_work_order;
+
+typedef struct rv_task {
+    rv_envelope env;
+    char task_id[RV_ID_SIZE];
+    char customer_id[RV_KEY_SIZE];
+    char branch_id[RV_KEY_SIZE];
+    char store_id[RV_KEY_SIZE];
+    char rule_id[RV_SHORT_SIZE];
+    char reasons[RV_REASONS_MAX][RV_REASON_SIZE];
+    size_t reason_count;
+    char source_event_id[RV_KEY_SIZE];
+    int64_t due_start_us;
+    int64_t due_end_us;
+    int32_t priority;
+    rv_channel channel;
+    char questions[RV_QUESTIONS_MAX][RV_KEY_SIZE];
+    size_t question_count;
+    char policy_version[RV_SHORT_SIZE];
+    uint32_t attempt; /**< 1 or 2 (C2) */
+    int64_t not_before_us;
+    char phone[RV_PHONE_SIZE];
+    double sample_u;
+    double sample_rate;
+} rv_task;
+
+typedef enum rv_assignment_status {
+    RV_ASSIGNED = 1,
+    RV_UNASSIGNED = 2,
+} rv_assignment_status;
+
+typedef struct rv_assignment {
+    rv_envelope env;
+    char assignment_id[RV_ID_SIZE];
+    char task_id[RV_ID_SIZE];
+    uint32_t attempt;
+    char customer_id[RV_KEY_SIZE];
+    char branch_id[RV_KEY_SIZE];
+    rv_assignment_status status;
+    char agent_id[RV_KEY_SIZE];
+    char day[RV_SHORT_SIZE]; /**< local "YYYY-MM-DD" */
+    int64_t window_start_us;
+    int64_t window_end_us;
+    char reason[RV_REASON_SIZE];
+    char policy_version[RV_SHORT_SIZE];
+    rv_channel channel;
+    char questions[RV_QUESTIONS_MAX][RV_KEY_SIZE];
+    size_t question_count;
+    char phone[RV_PHONE_SIZE];
+    int64_t due_end_us;
+} rv_assignment;
+
+typedef enum rv_disposition {
+    RV_DISP_ANSWERED = 1,
+    RV_DISP_ANSWERED_PARTIAL = 2,
+    RV_DISP_NO_ANSWER = 3,
+    RV_DISP_BUSY = 4,
+    RV_DISP_POWERED_OFF = 5,
+    RV_DISP_OUT_OF_SERVICE = 6,
+    RV_DISP_WRONG_NUMBER = 7,
+    RV_DISP_REFUSED = 8,
+} rv_disposition;
+
+typedef struct rv_answer {
+    char question_id[RV_KEY_SIZE];
+    char value[RV_KEY_SIZE];
+} rv_answer;
+
+typedef struct rv_outcome {
+    rv_envelope env;
+    char outcome_id[RV_ID_SIZE];
+    char assignment_id[RV_ID_SIZE];
+    char task_id[RV_ID_SIZE];
+    uint32_t attempt;
+    char customer_id[RV_KEY_SIZE];
+    char branch_id[RV_KEY_SIZE];
+    char agent_id[RV_KEY_SIZE];
+    rv_disposition disposition;
+    int64_t started_at_us;
+    uint32_t talk_time_s;
+    rv_answer answers[RV_ANSWERS_MAX];
+    size_t answer_count;
+    int32_t satisfaction; /**< 0..5, -1 = none (G2) */
+    char recording_ref[RV_KEY_SIZE];
+    char notes[RV_NOTES_SIZE];
+    char questions[RV_QUESTIONS_MAX][RV_KEY_SIZE];
+    size_t question_count;
+    int64_t due_end_us;
+    rv_channel channel;
+} rv_outcome;
+
+typedef enum rv_verdict {
+    RV_VERDICT_SUCCESS = 1,
+    RV_VERDICT_RETRY = 2,
+    RV_VERDICT_FAILED = 3,
+} rv_verdict;
+
+typedef enum rv_band {
+    RV_BAND_NONE = 0,
+    RV_BAND_SATISFIED = 1,
+    RV_BAND_NEUTRAL = 2,
+    RV_BAND_DISSATISFIED = 3,
+} rv_band;
+
+typedef struct rv_grade {
+    rv_envelope env;
+    char grade_id[RV_ID_SIZE];
+    char outcome_id[RV_ID_SIZE];
+    char task_id[RV_ID_SIZE];
+    uint32_t attempt;
+    char customer_id[RV_KEY_SIZE];
+    char branch_id[RV_KEY_SIZE];
+    char agent_id[RV_KEY_SIZE];
+    rv_verdict verdict;
+    rv_disposition disposition;
+    int32_t satisfaction;
+    rv_band band;
+    bool evidence_ok;
+    char reason[RV_REASON_SIZE];
+    rv_answer compliance[RV_ANSWERS_MAX];
+    size_t compliance_count;
+    bool in_due_window;
+    char policy_version[RV_SHORT_SIZE];
+} rv_grade;
+
+typedef enum rv_severity {
+    RV_SEVERITY_GENERAL = 1,
+    RV_SEVERITY_IMPORTANT = 2,
+    RV_SEVERITY_MAJOR = 3,
+} rv_severity;
+
+typedef struct rv_alert {
+    rv_envelope env;
+    char alert_id[RV_ID_SIZE];
+    char grade_id[RV_ID_SIZE];
+    char task_id[RV_ID_SIZE];
+    char customer_id[RV_KEY_SIZE];
+    char branch_id[RV_KEY_SIZE];
+    char agent_id[RV_KEY_SIZE];
+    char kind[RV_KEY_SIZE];
+    rv_severity severity;
+    char route_to[RV_KEY_SIZE];
+    char evidence[RV_REASON_SIZE];
+    char policy_version[RV_SHORT_SIZE];
+} rv_alert;
+
+/** Names for logs, SQL and reports ("phone", "answered", ...). Static. */
+const char *rv_channel_name(rv_channel c);
+const char *rv_disposition_name(rv_disposition d);
+const char *rv_verdict_name(rv_verdict v);
+const char *rv_band_name(rv_band b);
+const char *rv_severity_name(rv_severity s);
+const char *rv_work_order_kind_name(rv_work_order_kind k);
+
+/** Parse "phone"/"sms"/"on_site". @returns RV_CHANNEL_UNSPECIFIED if
+ *  unknown. */
+rv_channel rv_channel_parse(const char *name);
+
+/** Parse "general"/"important"/"major"; 0 if unknown. */
+rv_severity rv_severity_parse(const char *name);
+
+/**
+ * Fill @p env for a message derived from @p cause_event_id (borrowed; ""
+ * for a source event): event_id = @p event_id, occurred_at = @p
+ * occurred_at_us (event time, inherited, never wall time), produced_at =
+ * now, producer = "@p worker/RV_VERSION", schema_version = 1.
+ */
+void rv_envelope_fill(rv_envelope *env, const char *event_id,
+                      int64_t occurred_at_us, const char *worker,
+                      const char *cause_event_id);
+
+/** Copy NUL-terminated @p src into @p dst of @p dst_size bytes,
+ *  truncating; @p dst always terminated. */
+void rv_copy_str(char *dst, size_t dst_size, const char *src);
+
+#endif /* RV_MODEL_H */
