@@ -424,6 +424,9 @@ rv_err rv_codec_encode_assignment(const rv_assignment *in, uint8_t **buf,
     m.question_ids = questions;
     m.phone = (char *)in->phone;
     m.due_end_us = in->due_end_us;
+    m.due_start_us = in->due_start_us;
+    m.rule_id = (char *)in->rule_id;
+    m.store_id = (char *)in->store_id;
     return pack(&m.base, buf, len);
 }
 
@@ -463,6 +466,10 @@ rv_err rv_codec_decode_assignment(const uint8_t *buf, size_t len,
             w, "policy_version", true, errstr, errstr_size) &&
          cp(r->phone, sizeof(r->phone), m->phone, w, "phone", false, errstr,
             errstr_size) &&
+         cp(r->rule_id, sizeof(r->rule_id), m->rule_id, w, "rule_id", false,
+            errstr, errstr_size) &&
+         cp(r->store_id, sizeof(r->store_id), m->store_id, w, "store_id",
+            false, errstr, errstr_size) &&
          channel_ok(m->channel, w, errstr, errstr_size) &&
          copy_questions(r->questions, &r->question_count, m->n_question_ids,
                         m->question_ids, w, errstr, errstr_size);
@@ -486,6 +493,7 @@ rv_err rv_codec_decode_assignment(const uint8_t *buf, size_t len,
         r->window_end_us = m->window_end_us;
         r->channel = (rv_channel)m->channel;
         r->due_end_us = m->due_end_us;
+        r->due_start_us = m->due_start_us;
         *out = *r;
     }
     free(r);
@@ -534,6 +542,10 @@ rv_err rv_codec_encode_outcome(const rv_outcome *in, uint8_t **buf,
     m.question_ids = questions;
     m.due_end_us = in->due_end_us;
     m.channel = (Revisit__V1__Channel)in->channel;
+    m.rule_id = (char *)in->rule_id;
+    m.store_id = (char *)in->store_id;
+    m.due_start_us = in->due_start_us;
+    m.phone = (char *)in->phone;
     return pack(&m.base, buf, len);
 }
 
@@ -571,6 +583,12 @@ rv_err rv_codec_decode_outcome(const uint8_t *buf, size_t len,
             "recording_ref", false, errstr, errstr_size) &&
          cp(r->notes, sizeof(r->notes), m->notes, w, "notes", false, errstr,
             errstr_size) &&
+         cp(r->rule_id, sizeof(r->rule_id), m->rule_id, w, "rule_id", false,
+            errstr, errstr_size) &&
+         cp(r->store_id, sizeof(r->store_id), m->store_id, w, "store_id",
+            false, errstr, errstr_size) &&
+         cp(r->phone, sizeof(r->phone), m->phone, w, "phone", false, errstr,
+            errstr_size) &&
          channel_ok(m->channel, w, errstr, errstr_size) &&
          copy_questions(r->questions, &r->question_count, m->n_question_ids,
                         m->question_ids, w, errstr, errstr_size) &&
@@ -600,6 +618,7 @@ rv_err rv_codec_decode_outcome(const uint8_t *buf, size_t len,
         r->talk_time_s = m->talk_time_s;
         r->satisfaction = m->satisfaction;
         r->due_end_us = m->due_end_us;
+        r->due_start_us = m->due_start_us;
         r->channel = (rv_channel)m->channel;
         *out = *r;
     }

@@ -119,6 +119,9 @@ typedef struct rv_assignment {
     size_t question_count;
     char phone[RV_PHONE_SIZE];
     int64_t due_end_us;
+    int64_t due_start_us;
+    char rule_id[RV_SHORT_SIZE];
+    char store_id[RV_KEY_SIZE];
 } rv_assignment;
 
 typedef enum rv_disposition {
@@ -158,6 +161,10 @@ typedef struct rv_outcome {
     size_t question_count;
     int64_t due_end_us;
     rv_channel channel;
+    char rule_id[RV_SHORT_SIZE];
+    char store_id[RV_KEY_SIZE];
+    int64_t due_start_us;
+    char phone[RV_PHONE_SIZE];
 } rv_outcome;
 
 typedef enum rv_verdict {

@@ -1,0 +1,265 @@
+/* common/worker.c: the shared start-up, loop and drain of every worker. */
+#include "rv/worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rv/log.h"
+
+#define TOPICS_MAX 32
+
+#define F(m) offsetof(rv_worker_cfg, m)
+static const rv_cfg_key common_keys[] = {
+    {"log.level", RV_CFG_STR, F(log_level), "info", 0, 0, RV_CFG_RELOAD,
+     "debug, info, warn or error"},
+    {"log.format", RV_CFG_STR, F(log_format), "logfmt", 0, 0, 0,
+     "logfmt or json"},
+    {"group.id", RV_CFG_STR, F(group_id), NULL, 0, 0, 0,
+     "consumer group (default: the worker's own)"},
+    {"topics", RV_CFG_STR, F(topics), NULL, 0, 0, 0,
+     "comma-separated input topics (default: the worker's own)"},
+    {"policy.path", RV_CFG_STR, F(policy_path), "deploy/policy/default.yaml",
+     0, 0, 0, "policy file (YAML)"},
+    {"redis.url", RV_CFG_STR, F(redis_url), "redis://127.0.0.1:6379", 0, 0,
+     0, "Redis server, redis://host:port"},
+    {"pg.dsn", RV_CFG_STR, F(pg_dsn), "", 0, 0, RV_CFG_SECRET,
+     "libpq connection string"},
+    {"batch.max", RV_CFG_INT, F(batch_max), "500", 1, 100000, 0,
+     "messages per batch"},
+    {"poll.timeout.ms", RV_CFG_INT, F(poll_timeout_ms), "200", 1, 1000, 0,
+     "longest wait for a batch, ms"},
+    {"flush.timeout.ms", RV_CFG_INT, F(flush_timeout_ms), "30000", 100,
+     600000, 0, "longest wait for a batch's output to be delivered, ms"},
+    {"backoff.max.ms", RV_CFG_INT, F(backoff_max_ms), "5000", 10, 600000, 0,
+     "cap of the retry back-off, ms"},
+    {"redis.timeout.ms", RV_CFG_INT, F(redis_timeout_ms), "5000", 10,
+     600000, 0, "Redis connect and command timeout, ms"},
+    {"shutdown.timeout.ms", RV_CFG_INT, F(shutdown_timeout_ms), "10000", 100,
+     600000, 0, "longest drain on stop, ms"},
+    {0},
+};
+#undef F
+
+/* Splits "a,b , c" into up to TOPICS_MAX trimmed names inside @p buf. */
+static size_t split_topics(char *buf, const char **out, size_t cap)
+{
+    size_t n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t != NULL && n < cap;
+         t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ') {
+            t++;
+        }
+        size_t len = strlen(t);
+        while (len > 0 && t[len - 1] == ' ') {
+            t[--len] = '\0';
+        }
+        if (len > 0) {
+            out[n++] = t;
+        }
+    }
+    return n;
+}
+
+static rv_err open_clients(rv_worker *w)
+{
+    char errstr[512] = "";
+    const rv_worker_spec *spec = w->spec;
+    rv_err err = RV_OK;
+    if (spec->needs_policy) {
+        err = rv_policy_load(w->cfg.policy_path, &w->policy, errstr,
+                             sizeof(errstr));
+        if (err != RV_OK) {
+            RV_LOG(RV_LOG_ERROR, "policy_invalid",
+                   RV_KV_STR("path", w->cfg.policy_path),
+                   RV_KV_STR("reason", errstr));
+            return RV_ERR_INVALID;
+        }
+        err = rv_calendar_new(w->policy, &w->cal, errstr, sizeof(errstr));
+        if (err != RV_OK) {
+            RV_LOG(RV_LOG_ERROR, "calendar_invalid",
+                   RV_KV_STR("reason", errstr));
+            return RV_ERR_INVALID;
+        }
+        RV_LOG(RV_LOG_INFO, "policy_loaded",
+               RV_KV_STR("version", w->policy->version),
+               RV_KV_INT("rules", w->policy->rule_count),
+               RV_KV_INT("agents", w->policy->agent_count));
+    }
+    err = rv_producer_open(&w->kafka, spec->name, &w->kp, errstr,
+                           sizeof(errstr));
+    if (err != RV_OK) {
+        RV_LOG(RV_LOG_ERROR, "producer_open_failed",
+               RV_KV_STR("reason", errstr));
+        return err;
+    }
+    if (spec->needs_redis) {
+        err = rv_redis_open(w->cfg.redis_url, (int)w->cfg.redis_timeout_ms,
+                            &w->rc, errstr, sizeof(errstr));
+        if (err != RV_OK) {
+            RV_LOG(RV_LOG_ERROR, "redis_open_failed",
+                   RV_KV_STR("reason", errstr));
+            return err;
+        }
+    }
+    if (spec->needs_pg) {
+        err = rv_pg_open(w->cfg.pg_dsn, &w->pg, errstr, sizeof(errstr));
+        if (err != RV_OK) {
+            RV_LOG(RV_LOG_ERROR, "pg_open_failed",
+                   RV_KV_STR("reason", errstr));
+            return err;
+        }
+    }
+    return RV_OK;
+}
+
+static rv_err open_consumer(rv_worker *w)
+{
+    char errstr[512] = "";
+    const char *topics[TOPICS_MAX];
+    char *buf = strdup(w->cfg.topics);
+    if (buf == NULL) {
+        return RV_ERR_NOMEM;
+    }
+    size_t n = split_topics(buf, topics, TOPICS_MAX);
+    rv_err err = RV_ERR_INVALID;
+    if (n == 0) {
+        rv_errf(errstr, sizeof(errstr), "topics: no input topic");
+    } else {
+        err = rv_consumer_open(&w->kafka, w->cfg.group_id, topics, n, &w->kc,
+                               errstr, sizeof(errstr));
+    }
+    if (err != RV_OK) {
+        RV_LOG(RV_LOG_ERROR, "consumer_open_failed",
+               RV_KV_STR("reason", errstr));
+    } else {
+        RV_LOG(RV_LOG_INFO, "subscribed", RV_KV_STR("group", w->cfg.group_id),
+               RV_KV_STR("topics", w->cfg.topics));
+    }
+    free(buf);
+    return err;
+}
+
+static void close_all(rv_worker *w)
+{
+    rv_consumer_close(w->kc);
+    w->kc = NULL;
+    rv_producer_close(w->kp, (int)w->cfg.shutdown_timeout_ms);
+    w->kp = NULL;
+    rv_redis_close(w->rc);
+    w->rc = NULL;
+    rv_pg_close(w->pg);
+    w->pg = NULL;
+    rv_calendar_free(w->cal);
+    w->cal = NULL;
+    rv_policy_free(w->policy);
+    w->policy = NULL;
+}
+
+/* Fills defaults that depend on the spec (group, topics). */
+static rv_err apply_spec_defaults(rv_worker *w)
+{
+    if (w->cfg.group_id == NULL) {
+        w->cfg.group_id = strdup(w->spec->default_group);
+    }
+    if (w->cfg.topics == NULL) {
+        w->cfg.topics = strdup(w->spec->default_topics);
+    }
+    return w->cfg.group_id != NULL && w->cfg.topics != NULL ? RV_OK
+                                                            : RV_ERR_NOMEM;
+}
+
+int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
+                   rv_worker_init_fn init, rv_batch_fn fn,
+                   rv_worker_fini_fn fini)
+{
+    rv_worker w = {.spec = spec};
+    rv_cfg_section sections[2] = {{common_keys, &w.cfg},
+                                  {spec->extra_keys, spec->extra_base}};
+    size_t section_count = spec->extra_keys != NULL ? 2 : 1;
+    rv_cli cli;
+    int code = 0;
+    void *ctx = NULL;
+
+    rv_signals_install();
+    if (rv_cli_parse(argc, argv, &cli) != RV_OK) {
+        return RV_CFG_EXIT_CONFIG;
+    }
+    if (cli.help) {
+        printf("usage: revisit-%s [-c FILE] [--check-config] [--help]\n",
+               spec->name);
+        rv_cfg_help(sections, section_count, stdout);
+        return 0;
+    }
+    rv_err err = rv_cfg_load(sections, section_count, cli.config_path,
+                             &w.kafka);
+    rv_log_level level = RV_LOG_INFO;
+    rv_log_format format = RV_LOG_LOGFMT;
+    if (err == RV_OK && rv_log_level_parse(w.cfg.log_level, &level) != RV_OK) {
+        fprintf(stderr, "config: log.level \"%s\" is not debug, info, "
+                        "warn or error\n", w.cfg.log_level);
+        err = RV_ERR_INVALID;
+    }
+    if (err == RV_OK &&
+        rv_log_format_parse(w.cfg.log_format, &format) != RV_OK) {
+        fprintf(stderr, "config: log.format \"%s\" is not logfmt or json\n",
+                w.cfg.log_format);
+        err = RV_ERR_INVALID;
+    }
+    if (err == RV_OK) {
+        err = apply_spec_defaults(&w);
+    }
+    if (err == RV_OK && spec->needs_pg && w.cfg.pg_dsn[0] == '\0') {
+        fprintf(stderr, "config: pg.dsn is required (set RV_PG_DSN)\n");
+        err = RV_ERR_INVALID;
+    }
+    if (err != RV_OK) {
+        rv_cfg_fini(sections, section_count, &w.kafka);
+        return err == RV_ERR_NOMEM ? 1 : RV_CFG_EXIT_CONFIG;
+    }
+    if (cli.check_config) {
+        rv_cfg_print(sections, section_count, &w.kafka, stdout);
+        rv_cfg_fini(sections, section_count, &w.kafka);
+        return 0;
+    }
+    rv_log_init(spec->name, level, format);
+    RV_LOG(RV_LOG_INFO, "start", RV_KV_STR("version", RV_VERSION),
+           RV_KV_STR("group", w.cfg.group_id),
+           RV_KV_INT("batch_max", w.cfg.batch_max));
+
+    rv_runner_stats stats = {0};
+    err = open_clients(&w);
+    if (err == RV_OK && init != NULL) {
+        err = init(&w, &ctx);
+    }
+    if (err == RV_OK) {
+        err = open_consumer(&w);
+    }
+    if (err == RV_OK) {
+        rv_runner_opts opts = {
+            .batch_max = (size_t)w.cfg.batch_max,
+            .poll_timeout_ms = (int)w.cfg.poll_timeout_ms,
+            .flush_timeout_ms = (int)w.cfg.flush_timeout_ms,
+            .backoff_max_ms = w.cfg.backoff_max_ms,
+        };
+        err = rv_runner_run(w.kc, w.kp, fn, ctx, &opts, &stats);
+    }
+    if (err == RV_ERR_INVALID) {
+        code = RV_CFG_EXIT_CONFIG; /* policy or setup rejected at start */
+    } else if (err != RV_OK) {
+        code = 1;
+        RV_LOG(RV_LOG_ERROR, "stopped_on_error",
+               RV_KV_STR("error", rv_err_str(err)));
+    }
+    close_all(&w);
+    if (fini != NULL) {
+        fini(ctx);
+    }
+    RV_LOG(RV_LOG_INFO, "shutdown_complete", RV_KV_INT("exit_code", code),
+           RV_KV_INT("batches", (int64_t)stats.batches),
+           RV_KV_INT("messages", (int64_t)stats.messages),
+           RV_KV_INT("retries", (int64_t)stats.retries));
+    rv_cfg_fini(sections, section_count, &w.kafka);
+    return code;
+}

@@ -1,0 +1,104 @@
+/* workers/assigner/assigner_slots.c: candidate slots for a booking. */
+#include "assigner_slots.h"
+
+#include <string.h>
+
+#include "rv/hash.h"
+
+/* Days looked at beyond the due window's start: a due window longer than
+ * this many local days is cut (a month covers every rule of DESIGN §2's
+ * phone visits). */
+#define SCAN_DAYS_MAX 62
+
+static size_t branch_agents(const rv_policy *p, const char *branch,
+                            const rv_agent **out, size_t cap)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < p->agent_count && n < cap; i++) {
+        if (strcmp(p->agents[i].branch, branch) == 0 &&
+            p->agents[i].daily_capacity > 0) {
+            out[n++] = &p->agents[i];
+        }
+    }
+    return n;
+}
+
+static int windows_on(const rv_policy *p, int weekday)
+{
+    int n = 0;
+    for (unsigned w = 0; w < p->window_count; w++) {
+        if (!(p->windows[w].skip_mask & (1u << weekday))) {
+            n++;
+        }
+    }
+    return n;
+}
+
+size_t assigner_slots(const rv_policy *p, const rv_calendar *cal,
+                      const rv_task *task, assigner_slot *out, size_t cap,
+                      char *why, size_t why_size)
+{
+    int branch = rv_calendar_branch(cal, task->branch_id);
+    if (branch < 0) {
+        rv_errf(why, why_size, "branch %s is not in policy %s",
+                task->branch_id, p->version);
+        return 0;
+    }
+    const rv_agent *agents[64];
+    size_t agent_count = branch_agents(p, task->branch_id, agents, 64);
+    if (agent_count == 0) {
+        rv_errf(why, why_size, "branch %s has no agent with capacity",
+                task->branch_id);
+        return 0;
+    }
+    const char *parts[] = {task->task_id, "agents"};
+    size_t rot = (size_t)(rv_hash_u64(2, parts) % agent_count);
+    int64_t from = task->due_start_us;
+    if (task->not_before_us > from) {
+        from = task->not_before_us;
+    }
+    int64_t day = rv_calendar_local_day(cal, branch, from);
+    int64_t last = rv_calendar_local_day(cal, branch, task->due_end_us - 1);
+    if (last > day + SCAN_DAYS_MAX) {
+        last = day + SCAN_DAYS_MAX;
+    }
+    size_t n = 0;
+    for (; day <= last && n < cap; day++) {
+        if (!rv_calendar_is_working_day(cal, branch, day)) {
+            continue;
+        }
+        int weekday = rv_calendar_weekday(day);
+        int per_day = windows_on(p, weekday);
+        for (unsigned w = 0; w < p->window_count && n < cap; w++) {
+            const rv_window *win = &p->windows[w];
+            if (win->skip_mask & (1u << weekday)) {
+                continue;
+            }
+            int64_t ws = rv_calendar_local_to_us(cal, branch, day,
+                                                 win->start_min);
+            int64_t we = rv_calendar_local_to_us(cal, branch, day,
+                                                 win->end_min);
+            if (ws < from || we > task->due_end_us) {
+                continue;
+            }
+            for (size_t a = 0; a < agent_count && n < cap; a++) {
+                const rv_agent *ag = agents[(rot + a) % agent_count];
+                int64_t per_window =
+                    (ag->daily_capacity + per_day - 1) / per_day;
+                out[n++] = (assigner_slot){.agent = ag,
+                                           .day = day,
+                                           .window = (int)w,
+                                           .start_us = ws,
+                                           .end_us = we,
+                                           .day_capacity = ag->daily_capacity,
+                                           .window_capacity = per_window};
+            }
+        }
+    }
+    if (n == 0) {
+        rv_errf(why, why_size,
+                "no call window inside the due window of task %s",
+                task->task_id);
+    }
+    return n;
+}

@@ -1,0 +1,42 @@
+/* workers/assigner/assigner_slots.h: the call-window slots a task may be
+ * booked into, in preference order. Pure: no I/O, no clock. */
+#ifndef RV_ASSIGNER_SLOTS_H
+#define RV_ASSIGNER_SLOTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rv/calendar.h"
+#include "rv/model.h"
+#include "rv/policy.h"
+
+/** Most candidate slots tried for one booking. */
+#define ASSIGNER_SLOTS_MAX 32
+
+/** One (agent, local day, call window) a task could be booked into. */
+typedef struct assigner_slot {
+    const rv_agent *agent; /**< borrowed from the policy */
+    int64_t day;           /**< local day number */
+    int window;            /**< index into policy windows */
+    int64_t start_us;      /**< window start, UTC µs */
+    int64_t end_us;        /**< window end, UTC µs */
+    int64_t day_capacity;  /**< the agent's bookings per day (C5) */
+    int64_t window_capacity; /**< the day's capacity spread evenly */
+} assigner_slot;
+
+/**
+ * List up to @p cap slots for @p task: working days of the task's branch
+ * (calendar), call windows of the policy not skipped on that weekday (C1:
+ * no Monday morning, seed 001 §六), whole windows inside
+ * [max(due_start, not_before), due_end), each with every agent of the
+ * branch. Earlier windows first; inside one window the agents are rotated
+ * by a hash of the task ID so that bookings spread fairly and the order
+ * is the same on every replica and replay.
+ * @param why  on 0 slots, a reason for the record ("no call window...")
+ * @returns the number of slots written to @p out
+ */
+size_t assigner_slots(const rv_policy *p, const rv_calendar *cal,
+                      const rv_task *task, assigner_slot *out, size_t cap,
+                      char *why, size_t why_size);
+
+#endif /* RV_ASSIGNER_SLOTS_H */

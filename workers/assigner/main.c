@@ -1,0 +1,219 @@
+/* workers/assigner/main.c: visits.tasks + visits.retries ->
+ * visits.assignments. Books each attempt with an agent, a day and a call
+ * window inside the due window, against capacity counters in Redis. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assigner_book.h"
+#include "assigner_slots.h"
+#include "rv/codec.h"
+#include "rv/log.h"
+#include "rv/worker.h"
+
+#define TOPIC_TASKS "visits.tasks"
+#define TOPIC_RETRIES "visits.retries"
+#define TOPIC_ASSIGNMENTS "visits.assignments"
+
+/* One task of the batch and what is known of its booking so far. */
+typedef struct pending {
+    rv_task task;
+    char why[RV_REASON_SIZE]; /* set when there is nothing to book */
+    size_t call;              /* index into calls when slots exist */
+    bool has_call;
+} pending;
+
+typedef struct assigner_ctx {
+    rv_worker *w;
+    pending *items;
+    assigner_call *calls;
+    rv_redis_call *rc_calls;
+    rv_redis_reply *replies;
+    assigner_slot slots[ASSIGNER_SLOTS_MAX];
+} assigner_ctx;
+
+static rv_err assigner_init(rv_worker *w, void **out)
+{
+    size_t n = (size_t)w->cfg.batch_max;
+    assigner_ctx *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return RV_ERR_NOMEM;
+    }
+    *out = c;
+    c->w = w;
+    c->items = calloc(n, sizeof(*c->items));
+    c->calls = calloc(n, sizeof(*c->calls));
+    c->rc_calls = calloc(n, sizeof(*c->rc_calls));
+    c->replies = calloc(n, sizeof(*c->replies));
+    if (c->items == NULL || c->calls == NULL || c->rc_calls == NULL ||
+        c->replies == NULL) {
+        return RV_ERR_NOMEM;
+    }
+    return rv_redis_script_load(w->rc, &assigner_book_script);
+}
+
+static void assigner_fini(void *ctx)
+{
+    assigner_ctx *c = ctx;
+    if (c == NULL) {
+        return;
+    }
+    free(c->items);
+    free(c->calls);
+    free(c->rc_calls);
+    free(c->replies);
+    free(c);
+}
+
+static void fill_assignment(rv_assignment *a, const rv_task *t,
+                            const char *policy_version)
+{
+    char attempt[16];
+    snprintf(attempt, sizeof(attempt), "%u", t->attempt);
+    const char *parts[] = {t->task_id, attempt};
+    memset(a, 0, sizeof(*a));
+    rv_id_derive(a->assignment_id, 2, parts);
+    rv_envelope_fill(&a->env, a->assignment_id, t->env.occurred_at_us,
+                     "assigner", t->env.event_id);
+    rv_copy_str(a->task_id, sizeof(a->task_id), t->task_id);
+    a->attempt = t->attempt;
+    rv_copy_str(a->customer_id, sizeof(a->customer_id), t->customer_id);
+    rv_copy_str(a->branch_id, sizeof(a->branch_id), t->branch_id);
+    rv_copy_str(a->policy_version, sizeof(a->policy_version),
+                policy_version);
+    a->channel = t->channel;
+    for (size_t q = 0; q < t->question_count; q++) {
+        rv_copy_str(a->questions[q], RV_KEY_SIZE, t->questions[q]);
+    }
+    a->question_count = t->question_count;
+    rv_copy_str(a->phone, sizeof(a->phone), t->phone);
+    a->due_start_us = t->due_start_us;
+    a->due_end_us = t->due_end_us;
+    rv_copy_str(a->rule_id, sizeof(a->rule_id), t->rule_id);
+    rv_copy_str(a->store_id, sizeof(a->store_id), t->store_id);
+}
+
+static rv_err publish(rv_producer *kp, const rv_assignment *a)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    rv_err err = rv_codec_encode_assignment(a, &buf, &len);
+    if (err == RV_OK) {
+        err = rv_producer_send(kp, TOPIC_ASSIGNMENTS, a->customer_id, buf,
+                               len, NULL, 0);
+        free(buf);
+    }
+    return err;
+}
+
+/* Builds the assignment of item @p it from the script's @p reply. */
+static rv_err settle(assigner_ctx *c, const pending *it,
+                     const rv_redis_reply *reply, rv_assignment *a)
+{
+    fill_assignment(a, &it->task, c->w->policy->version);
+    if (!it->has_call) {
+        a->status = RV_UNASSIGNED;
+        rv_copy_str(a->reason, sizeof(a->reason), it->why);
+        return RV_OK;
+    }
+    if (reply->type != RV_REPLY_STR) {
+        return RV_ERR_UNAVAILABLE; /* script error: retry, idempotent */
+    }
+    assigner_booked b;
+    bool booked = false;
+    if (assigner_parse_label(reply->str, &b, &booked) != RV_OK) {
+        RV_LOG(RV_LOG_ERROR, "booking_label_invalid",
+               RV_KV_STR("task_id", it->task.task_id));
+        return RV_ERR_FATAL; /* only this worker writes labels */
+    }
+    if (!booked) {
+        a->status = RV_UNASSIGNED;
+        rv_errf(a->reason, sizeof(a->reason),
+                "no agent capacity in any call window inside the due "
+                "window");
+        return RV_OK;
+    }
+    a->status = RV_ASSIGNED;
+    rv_copy_str(a->agent_id, sizeof(a->agent_id), b.agent_id);
+    rv_calendar_day_str(b.day, a->day);
+    a->window_start_us = b.start_us;
+    a->window_end_us = b.end_us;
+    return RV_OK;
+}
+
+static rv_err assigner_batch(void *ctx, const rv_msg *msgs, size_t count,
+                             rv_producer *kp)
+{
+    assigner_ctx *c = ctx;
+    size_t n = 0, calls = 0;
+    for (size_t i = 0; i < count; i++) {
+        char errstr[256] = "";
+        pending *it = &c->items[n];
+        rv_err err = rv_codec_decode_task(msgs[i].payload, msgs[i].len,
+                                          &it->task, errstr, sizeof(errstr));
+        if (err != RV_OK) {
+            RV_LOG(RV_LOG_WARN, "message_rejected",
+                   RV_KV_STR("topic", msgs[i].topic),
+                   RV_KV_INT("partition", msgs[i].partition),
+                   RV_KV_INT("offset", msgs[i].offset),
+                   RV_KV_STR("reason", errstr));
+            err = rv_producer_send_dlq(kp, &msgs[i], errstr);
+            if (err != RV_OK) {
+                return err;
+            }
+            continue;
+        }
+        it->why[0] = '\0';
+        size_t slot_count =
+            assigner_slots(c->w->policy, c->w->cal, &it->task, c->slots,
+                           ASSIGNER_SLOTS_MAX, it->why, sizeof(it->why));
+        it->has_call = slot_count > 0;
+        if (it->has_call) {
+            it->call = calls;
+            assigner_call_build(&c->calls[calls], it->task.branch_id,
+                                it->task.task_id, it->task.attempt, c->slots,
+                                slot_count, &c->rc_calls[calls]);
+            calls++;
+        }
+        n++;
+    }
+    if (calls > 0) {
+        rv_err err = rv_redis_eval_batch(c->w->rc, &assigner_book_script,
+                                         c->rc_calls, calls, c->replies);
+        if (err != RV_OK) {
+            return err;
+        }
+    }
+    rv_err err = RV_OK;
+    for (size_t i = 0; i < n && err == RV_OK; i++) {
+        const pending *it = &c->items[i];
+        rv_assignment a;
+        err = settle(c, it, it->has_call ? &c->replies[it->call] : NULL, &a);
+        if (err == RV_OK) {
+            err = publish(kp, &a);
+        }
+        if (err == RV_OK) {
+            RV_LOG(RV_LOG_DEBUG, "booked", RV_KV_STR("task_id", a.task_id),
+                   RV_KV_INT("attempt", a.attempt),
+                   RV_KV_STR("agent", a.agent_id),
+                   RV_KV_STR("status", a.status == RV_ASSIGNED
+                                           ? "assigned"
+                                           : "unassigned"));
+        }
+    }
+    rv_redis_replies_fini(c->replies, calls);
+    return err;
+}
+
+int main(int argc, char **argv)
+{
+    static const rv_worker_spec spec = {
+        .name = "assigner",
+        .default_group = "revisit-assigner",
+        .default_topics = TOPIC_TASKS "," TOPIC_RETRIES,
+        .needs_redis = true,
+        .needs_policy = true,
+    };
+    return rv_worker_main(argc, argv, &spec, assigner_init, assigner_batch,
+                          assigner_fini);
+}

@@ -1,0 +1,154 @@
+/* workers/grader/grader_rules.c: G1, G2, G3 and C2. */
+#include "grader_rules.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "rv/hash.h"
+
+static bool answered(const rv_outcome *o, const char *question_id)
+{
+    for (size_t i = 0; i < o->answer_count; i++) {
+        if (strcmp(o->answers[i].question_id, question_id) == 0 &&
+            o->answers[i].value[0] != '\0') {
+            return true;
+        }
+    }
+    return false;
+}
+
+static rv_band band_of(const rv_policy *p, int32_t score)
+{
+    if (score < 0) {
+        return RV_BAND_NONE;
+    }
+    if (score >= p->grading.satisfied_min) {
+        return RV_BAND_SATISFIED;
+    }
+    if (score <= p->grading.dissatisfied_max) {
+        return RV_BAND_DISSATISFIED;
+    }
+    return RV_BAND_NEUTRAL;
+}
+
+static void verdict_of(const rv_policy *p, const rv_outcome *o,
+                       rv_grade *g)
+{
+    switch (o->disposition) {
+    case RV_DISP_ANSWERED:
+        for (size_t q = 0; q < o->question_count; q++) {
+            if (!answered(o, o->questions[q])) {
+                g->verdict = RV_VERDICT_FAILED;
+                snprintf(g->reason, sizeof(g->reason),
+                         "G1: question %s unanswered", o->questions[q]);
+                return;
+            }
+        }
+        g->verdict = RV_VERDICT_SUCCESS;
+        snprintf(g->reason, sizeof(g->reason),
+                 "G1: connected, every question answered");
+        return;
+    case RV_DISP_NO_ANSWER:
+    case RV_DISP_BUSY:
+        if ((int64_t)o->attempt < p->grading.max_phone_attempts) {
+            g->verdict = RV_VERDICT_RETRY;
+            snprintf(g->reason, sizeof(g->reason),
+                     "C2: %s on attempt %u of %lld, calling again",
+                     rv_disposition_name(o->disposition), o->attempt,
+                     (long long)p->grading.max_phone_attempts);
+        } else {
+            g->verdict = RV_VERDICT_FAILED;
+            snprintf(g->reason, sizeof(g->reason),
+                     "G1/C2: %s on the last attempt (%u)",
+                     rv_disposition_name(o->disposition), o->attempt);
+        }
+        return;
+    case RV_DISP_ANSWERED_PARTIAL:
+    case RV_DISP_POWERED_OFF:
+    case RV_DISP_OUT_OF_SERVICE:
+    case RV_DISP_WRONG_NUMBER:
+    case RV_DISP_REFUSED:
+        break;
+    }
+    g->verdict = RV_VERDICT_FAILED;
+    snprintf(g->reason, sizeof(g->reason), "G1: %s is not a success",
+             rv_disposition_name(o->disposition));
+}
+
+static void fill_retry(const rv_outcome *o, const char *policy_version,
+                       rv_task *t)
+{
+    char attempt[16];
+    snprintf(attempt, sizeof(attempt), "%u", o->attempt + 1);
+    char event_id[RV_ID_SIZE];
+    const char *parts[] = {o->task_id, attempt};
+    rv_id_derive(event_id, 2, parts);
+    memset(t, 0, sizeof(*t));
+    rv_envelope_fill(&t->env, event_id, o->env.occurred_at_us, "grader",
+                     o->env.event_id);
+    rv_copy_str(t->task_id, sizeof(t->task_id), o->task_id);
+    rv_copy_str(t->customer_id, sizeof(t->customer_id), o->customer_id);
+    rv_copy_str(t->branch_id, sizeof(t->branch_id), o->branch_id);
+    rv_copy_str(t->store_id, sizeof(t->store_id), o->store_id);
+    rv_copy_str(t->rule_id, sizeof(t->rule_id),
+                o->rule_id[0] != '\0' ? o->rule_id : "retry");
+    rv_copy_str(t->reasons[0], RV_REASON_SIZE,
+                "C2: second phone attempt after no answer (seed 001 §六.8)");
+    t->reason_count = 1;
+    rv_copy_str(t->source_event_id, sizeof(t->source_event_id),
+                o->env.event_id);
+    t->due_start_us = o->due_start_us > 0 ? o->due_start_us
+                                          : o->started_at_us;
+    t->due_end_us = o->due_end_us;
+    t->channel = o->channel;
+    for (size_t q = 0; q < o->question_count; q++) {
+        rv_copy_str(t->questions[q], RV_KEY_SIZE, o->questions[q]);
+    }
+    t->question_count = o->question_count;
+    rv_copy_str(t->policy_version, sizeof(t->policy_version),
+                policy_version);
+    t->attempt = o->attempt + 1;
+    t->not_before_us = o->started_at_us + 1;
+    rv_copy_str(t->phone, sizeof(t->phone), o->phone);
+}
+
+void grader_grade(const rv_policy *p, const rv_outcome *o, rv_grade *g,
+                  rv_task *retry, bool *has_retry)
+{
+    memset(g, 0, sizeof(*g));
+    const char *parts[] = {o->outcome_id, "grade"};
+    rv_id_derive(g->grade_id, 2, parts);
+    rv_envelope_fill(&g->env, g->grade_id, o->env.occurred_at_us, "grader",
+                     o->env.event_id);
+    rv_copy_str(g->outcome_id, sizeof(g->outcome_id), o->outcome_id);
+    rv_copy_str(g->task_id, sizeof(g->task_id), o->task_id);
+    g->attempt = o->attempt;
+    rv_copy_str(g->customer_id, sizeof(g->customer_id), o->customer_id);
+    rv_copy_str(g->branch_id, sizeof(g->branch_id), o->branch_id);
+    rv_copy_str(g->agent_id, sizeof(g->agent_id), o->agent_id);
+    rv_copy_str(g->policy_version, sizeof(g->policy_version), p->version);
+    g->disposition = o->disposition;
+    verdict_of(p, o, g);
+    bool success = g->verdict == RV_VERDICT_SUCCESS;
+    g->satisfaction = success ? o->satisfaction : -1;
+    g->band = success ? band_of(p, o->satisfaction) : RV_BAND_NONE;
+    if (o->channel == RV_CHANNEL_PHONE) {
+        g->evidence_ok = o->recording_ref[0] != '\0' && o->agent_id[0];
+    } else {
+        g->evidence_ok = o->recording_ref[0] != '\0';
+    }
+    g->in_due_window = success && o->started_at_us < o->due_end_us;
+    for (size_t i = 0; i < o->answer_count; i++) {
+        const rv_question *q =
+            rv_policy_question(p, o->answers[i].question_id);
+        if (q != NULL && q->kind != NULL &&
+            strcmp(q->kind, "compliance") == 0 &&
+            g->compliance_count < RV_ANSWERS_MAX) {
+            g->compliance[g->compliance_count++] = o->answers[i];
+        }
+    }
+    *has_retry = g->verdict == RV_VERDICT_RETRY;
+    if (*has_retry) {
+        fill_retry(o, p->version, retry);
+    }
+}

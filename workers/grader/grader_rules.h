@@ -1,0 +1,32 @@
+/* workers/grader/grader_rules.h: the verdict on one outcome (G1, G2, G3)
+ * and the second phone attempt (C2). Pure: no I/O, no clock. */
+#ifndef RV_GRADER_RULES_H
+#define RV_GRADER_RULES_H
+
+#include <stdbool.h>
+
+#include "rv/model.h"
+#include "rv/policy.h"
+
+/**
+ * Grade @p o under @p p.
+ * - G1 (seed 001 §四): success only if the call connected, the number was
+ *   right and every asked question has an answer. Powered off, out of
+ *   service, wrong number, refused and a partial answer are failures.
+ * - C2 (seed 001 §六.8): no answer or busy on an attempt below
+ *   grading.max_phone_attempts gives RETRY and a second attempt; at the
+ *   last attempt it is a failure. Never a third call.
+ * - G2 (seed 002 no. 4): satisfaction 0..5 banded by grading.satisfied_min
+ *   and grading.dissatisfied_max.
+ * - G3 (seed 000 第一篇, 第三篇): phone evidence = recording reference and
+ *   agent present.
+ * Answers to compliance questions (policy kind "compliance") are copied
+ * to the grade for the alerter.
+ * grade_id = derive(outcome_id, "grade").
+ * @param retry      on *has_retry, the attempt to book next (for
+ *                   visits.retries), not before the call's start + 1 µs
+ */
+void grader_grade(const rv_policy *p, const rv_outcome *o, rv_grade *grade,
+                  rv_task *retry, bool *has_retry);
+
+#endif /* RV_GRADER_RULES_H */

@@ -1,0 +1,28 @@
+/* workers/sampler/sampler_cooldown.h: C4 per-customer cooldown and
+ * opt-out, one idempotent Lua script in Redis (seed 002 no. 13). */
+#ifndef RV_SAMPLER_COOLDOWN_H
+#define RV_SAMPLER_COOLDOWN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rv/redis.h"
+
+/** Key sizes: "rv:{<customer>}:cooldown" and "rv:{<customer>}:optout". */
+#define SAMPLER_KEY_SIZE 96
+
+/**
+ * The script. KEYS[1] the customer's cooldown hash, KEYS[2] the
+ * customer's opt-out flag; ARGV task_id, event time (µs), cooldown (µs).
+ * Returns "accept", "cooldown" or "optout". The decision is stored under
+ * the task_id, so a re-delivered event gets the same answer and moves
+ * nothing (idempotent).
+ */
+extern rv_script sampler_cooldown_script;
+
+/** Fill the two keys of @p customer_id (hash-tagged for Redis Cluster). */
+void sampler_cooldown_keys(const char *customer_id,
+                           char cooldown_key[SAMPLER_KEY_SIZE],
+                           char optout_key[SAMPLER_KEY_SIZE]);
+
+#endif /* RV_SAMPLER_COOLDOWN_H */

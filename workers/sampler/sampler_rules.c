@@ -1,0 +1,135 @@
+/* workers/sampler/sampler_rules.c: rule matching, sampling draws, due
+ * windows and the merge of several reasons into one visit. */
+#include "sampler_rules.h"
+
+#include <string.h>
+
+#include "rv/hash.h"
+
+#define US_PER_HOUR 3600000000LL
+
+void sampler_due_window(const rv_rule *rule, const rv_calendar *cal,
+                        int branch, int64_t t_us, int64_t *start_us,
+                        int64_t *end_us)
+{
+    if (rule->due.within_hours > 0) {
+        *start_us = t_us;
+        *end_us = t_us + rule->due.within_hours * US_PER_HOUR;
+        return;
+    }
+    int64_t day = rv_calendar_local_day(cal, branch, t_us);
+    int64_t first = rv_calendar_add_working_days(
+        cal, branch, day, rule->due.delay_working_days);
+    if (!rv_calendar_is_working_day(cal, branch, first)) {
+        first = rv_calendar_add_working_days(cal, branch, first, 1);
+    }
+    int64_t length = rule->due.length_working_days > 0
+                         ? rule->due.length_working_days
+                         : 1;
+    int64_t last = rv_calendar_add_working_days(cal, branch, first,
+                                                length - 1);
+    *start_us = rv_calendar_local_to_us(cal, branch, first, 0);
+    *end_us = rv_calendar_local_to_us(cal, branch, last + 1, 0);
+}
+
+/* The rate that applies to @p ev under @p rule, or -1 if none does. */
+static double rule_rate(const rv_rule *rule, const sampler_event *ev)
+{
+    if (!rv_rule_has_trigger(rule, ev->kind)) {
+        return -1.0;
+    }
+    if (rule->tier_count == 0) {
+        return rule->rate;
+    }
+    const rv_tier *tier = rv_rule_tier(rule, ev->amount_cents);
+    return tier != NULL ? tier->rate : -1.0;
+}
+
+static void add_question(rv_task *t, const char *q)
+{
+    for (size_t i = 0; i < t->question_count; i++) {
+        if (strcmp(t->questions[i], q) == 0) {
+            return;
+        }
+    }
+    if (t->question_count < RV_QUESTIONS_MAX) {
+        rv_copy_str(t->questions[t->question_count++], RV_KEY_SIZE, q);
+    }
+}
+
+rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
+                    const sampler_event *ev, const char *worker, rv_task *out,
+                    bool *selected, char *errstr, size_t errstr_size)
+{
+    int branch = rv_calendar_branch(cal, ev->branch_id);
+    if (branch < 0) {
+        rv_errf(errstr, errstr_size,
+                "event %s: branch \"%s\" is not in policy %s",
+                ev->env->event_id, ev->branch_id, p->version);
+        return RV_ERR_INVALID;
+    }
+    const rv_rule *chosen[RV_REASONS_MAX];
+    double chosen_u[RV_REASONS_MAX], chosen_rate[RV_REASONS_MAX];
+    size_t n = 0;
+    for (unsigned i = 0; i < p->rule_count && n < RV_REASONS_MAX; i++) {
+        const rv_rule *rule = &p->rules[i];
+        double rate = rule_rate(rule, ev);
+        if (rate < 0.0) {
+            continue;
+        }
+        double u = rv_hash_unit(p->salt, rule->id, ev->env->event_id);
+        if (u < rate) {
+            /* Keep the list ordered by priority, highest first; stable. */
+            size_t at = n;
+            while (at > 0 && chosen[at - 1]->priority < rule->priority) {
+                chosen[at] = chosen[at - 1];
+                chosen_u[at] = chosen_u[at - 1];
+                chosen_rate[at] = chosen_rate[at - 1];
+                at--;
+            }
+            chosen[at] = rule;
+            chosen_u[at] = u;
+            chosen_rate[at] = rate;
+            n++;
+        }
+    }
+    if (n == 0) {
+        *selected = false;
+        return RV_OK;
+    }
+    const rv_rule *primary = chosen[0];
+    rv_task t;
+    memset(&t, 0, sizeof(t));
+    const char *parts[] = {ev->env->event_id, primary->id};
+    rv_id_derive(t.task_id, 2, parts);
+    rv_envelope_fill(&t.env, t.task_id, ev->env->occurred_at_us, worker,
+                     ev->env->event_id);
+    rv_copy_str(t.customer_id, sizeof(t.customer_id), ev->customer_id);
+    rv_copy_str(t.branch_id, sizeof(t.branch_id), ev->branch_id);
+    rv_copy_str(t.store_id, sizeof(t.store_id), ev->store_id);
+    rv_copy_str(t.rule_id, sizeof(t.rule_id), primary->id);
+    rv_copy_str(t.source_event_id, sizeof(t.source_event_id),
+                ev->env->event_id);
+    rv_copy_str(t.policy_version, sizeof(t.policy_version), p->version);
+    rv_copy_str(t.phone, sizeof(t.phone), ev->phone);
+    for (size_t i = 0; i < n; i++) {
+        rv_copy_str(t.reasons[i], RV_REASON_SIZE, chosen[i]->reason);
+        for (unsigned q = 0; q < chosen[i]->question_count; q++) {
+            add_question(&t, chosen[i]->questions[q]);
+        }
+    }
+    t.reason_count = n;
+    t.priority = primary->priority;
+    t.channel = rv_channel_parse(primary->channel);
+    if (t.channel == RV_CHANNEL_UNSPECIFIED) {
+        t.channel = RV_CHANNEL_PHONE;
+    }
+    t.attempt = 1;
+    t.sample_u = chosen_u[0];
+    t.sample_rate = chosen_rate[0];
+    sampler_due_window(primary, cal, branch, ev->env->occurred_at_us,
+                       &t.due_start_us, &t.due_end_us);
+    *out = t;
+    *selected = true;
+    return RV_OK;
+}

@@ -1,0 +1,54 @@
+/* workers/sampler/sampler_rules.h: which rules fire for a business event
+ * and the visit task they ask for. Pure functions: no I/O, no clock. */
+#ifndef RV_SAMPLER_RULES_H
+#define RV_SAMPLER_RULES_H
+
+#include <stdbool.h>
+
+#include "rv/calendar.h"
+#include "rv/err.h"
+#include "rv/model.h"
+#include "rv/policy.h"
+
+/** A business event, whichever topic it came from. Borrowed fields. */
+typedef struct sampler_event {
+    const char *kind; /**< "sale", "complaint", "repair" */
+    const rv_envelope *env;
+    const char *customer_id;
+    const char *branch_id;
+    const char *store_id;
+    const char *phone;
+    int64_t amount_cents; /**< sales only; 0 otherwise */
+} sampler_event;
+
+/**
+ * Decide whether @p ev needs a visit. Every rule of @p p triggered by the
+ * event's kind draws u = hash(salt, rule_id, event_id) (DESIGN §4) and is
+ * selected when u < rate (R1: the rate of the amount tier, seed 001 §四;
+ * R5: 100%, seed 002 nos. 1, 5). The selected rules merge into one task
+ * (C3, seed 001 §六.6): the highest-priority rule names it, task_id =
+ * derive(event_id, rule_id), reasons list every rule, questions are the
+ * union in rule order, at most 3; the due window is the primary rule's,
+ * from the event time in the branch's calendar.
+ * @param out       on RV_OK with *selected, the task (envelope filled,
+ *                  producer @p worker); untouched otherwise
+ * @param selected  set on RV_OK
+ * @returns RV_OK, RV_ERR_INVALID (branch not in the policy; errstr)
+ */
+RV_MUSTCHECK rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
+                                 const sampler_event *ev, const char *worker,
+                                 rv_task *out, bool *selected, char *errstr,
+                                 size_t errstr_size);
+
+/**
+ * The due window of @p rule for an event at @p t_us in @p branch:
+ * within_hours > 0 gives [t, t + h); otherwise the window opens at local
+ * midnight of the delay_working_days-th working day after the event's
+ * local day and closes at the end of the length_working_days-th working
+ * day of the window.
+ */
+void sampler_due_window(const rv_rule *rule, const rv_calendar *cal,
+                        int branch, int64_t t_us, int64_t *start_us,
+                        int64_t *end_us);
+
+#endif /* RV_SAMPLER_RULES_H */
