@@ -1,0 +1,93 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "alerter_rules.h"
+#include "policy_fixture.h"
+
+static rv_grade grade_with(const char *q, const char *v)
+{
+    rv_grade g;
+    memset(&g, 0, sizeof(g));
+    rv_copy_str(g.env.event_id, sizeof(g.env.event_id), "grade-ev");
+    g.env.occurred_at_us = utc_us("2016-07-05", 17, 10);
+    rv_copy_str(g.grade_id, sizeof(g.grade_id), "grade-1");
+    rv_copy_str(g.task_id, sizeof(g.task_id), "task-1");
+    rv_copy_str(g.customer_id, sizeof(g.customer_id), "C-1");
+    rv_copy_str(g.branch_id, sizeof(g.branch_id), "West");
+    rv_copy_str(g.agent_id, sizeof(g.agent_id), "w01");
+    g.verdict = RV_VERDICT_SUCCESS;
+    rv_copy_str(g.compliance[0].question_id, RV_KEY_SIZE, q);
+    rv_copy_str(g.compliance[0].value, RV_KEY_SIZE, v);
+    g.compliance_count = 1;
+    return g;
+}
+
+/* A1 (seed 000): the broker knew the client's password. A2: routed to the
+ * branch operations director. */
+static void test_alerter_a1_yes_raises_one_alert(void **state)
+{
+    fixture *fx = *state;
+    rv_grade g = grade_with("a1.password_known", "yes");
+    rv_alert alerts[RV_ANSWERS_MAX], again[RV_ANSWERS_MAX];
+    assert_int_equal(alerter_findings(fx->policy, &g, alerts,
+                                      RV_ANSWERS_MAX),
+                     1);
+    assert_string_equal(alerts[0].kind, "A1.password_known");
+    assert_int_equal(alerts[0].severity, RV_SEVERITY_MAJOR);
+    assert_string_equal(alerts[0].route_to, "branch_operations_director");
+    assert_string_equal(alerts[0].evidence, "a1.password_known=yes");
+    assert_string_equal(alerts[0].env.causation_id, "grade-ev");
+    assert_int_equal(alerts[0].env.occurred_at_us, g.env.occurred_at_us);
+    /* Same grade again: the same alert ID, so nothing new downstream. */
+    assert_int_equal(alerter_findings(fx->policy, &g, again,
+                                      RV_ANSWERS_MAX),
+                     1);
+    assert_string_equal(alerts[0].alert_id, again[0].alert_id);
+}
+
+static void test_alerter_no_or_unknown_raises_nothing(void **state)
+{
+    fixture *fx = *state;
+    rv_alert alerts[RV_ANSWERS_MAX];
+    rv_grade g = grade_with("a1.operated_account", "no");
+    assert_int_equal(
+        alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX), 0);
+    g = grade_with("q.delivery", "yes"); /* not a compliance question */
+    assert_int_equal(
+        alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX), 0);
+    g = grade_with("a1.unknown", "yes");
+    assert_int_equal(
+        alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX), 0);
+}
+
+static void test_alerter_each_finding_its_own_alert(void **state)
+{
+    fixture *fx = *state;
+    rv_grade g = grade_with("a1.profit_sharing", "yes");
+    rv_copy_str(g.compliance[1].question_id, RV_KEY_SIZE,
+                "a1.loss_compensation");
+    rv_copy_str(g.compliance[1].value, RV_KEY_SIZE, "yes");
+    g.compliance_count = 2;
+    rv_alert alerts[RV_ANSWERS_MAX];
+    assert_int_equal(
+        alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX), 2);
+    assert_string_equal(alerts[0].kind, "A1.profit_sharing");
+    assert_string_equal(alerts[1].kind, "A1.loss_compensation");
+    assert_string_not_equal(alerts[0].alert_id, alerts[1].alert_id);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_alerter_a1_yes_raises_one_alert),
+        cmocka_unit_test(test_alerter_no_or_unknown_raises_nothing),
+        cmocka_unit_test(test_alerter_each_finding_its_own_alert),
+    };
+    return cmocka_run_group_tests_name("alerter", tests, fixture_setup,
+                                       fixture_teardown);
+}

@@ -1,0 +1,109 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "import_superstore.h"
+
+static void test_import_parse_amount(void **state)
+{
+    (void)state;
+    int64_t v = 0;
+    assert_int_equal(import_parse_amount("261.96", &v), RV_OK);
+    assert_int_equal(v, 2619600);
+    assert_int_equal(import_parse_amount("22.368", &v), RV_OK);
+    assert_int_equal(v, 223680);
+    assert_int_equal(import_parse_amount("7", &v), RV_OK);
+    assert_int_equal(v, 70000);
+    assert_int_equal(import_parse_amount("-3.5", &v), RV_OK);
+    assert_int_equal(v, -35000);
+    assert_int_equal(import_parse_amount("1.23456", &v), RV_ERR_INVALID);
+    assert_int_equal(import_parse_amount("abc", &v), RV_ERR_INVALID);
+    assert_int_equal(import_parse_amount("", &v), RV_ERR_INVALID);
+    assert_int_equal(import_parse_amount("1e5", &v), RV_ERR_INVALID);
+}
+
+static void test_import_groups_lines_into_orders(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/rv_import_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *csv =
+        "\"Row ID\",\"Order ID\",\"Order Date\",\"Customer ID\",\"City\","
+        "\"Region\",\"Segment\",\"Product Name\",\"Sales\"\n"
+        "1,\"CA-2016-2\",2016-11-08,\"CG-1\",\"Henderson\",\"South\","
+        "\"Consumer\",\"Chairs, Rounded Back\",731.94\n"
+        "2,\"CA-2016-2\",2016-11-08,\"CG-1\",\"Henderson\",\"South\","
+        "\"Consumer\",\"Bookcase\",261.96\n"
+        "3,\"CA-2015-1\",2015-06-12,\"DV-2\",\"Los Angeles\",\"West\","
+        "\"Corporate\",\"Labels\",14.62\n"
+        "4,\"CA-2015-9\",2015-13-40,\"DV-2\",\"Los Angeles\",\"West\","
+        "\"Corporate\",\"Labels\",1.00\n"
+        "5,\"CA-2015-8\",2015-06-12,\"DV-2\",\"Los Angeles\",\"West\","
+        "\"Corporate\",\"Labels\",oops\n";
+    assert_int_equal(write(fd, csv, strlen(csv)), (ssize_t)strlen(csv));
+    close(fd);
+    import_result r;
+    char err[256] = "";
+    assert_int_equal(import_superstore_read(path, &r, err, sizeof(err)),
+                     RV_OK);
+    unlink(path);
+    assert_int_equal(r.order_count, 2);
+    assert_int_equal(r.line_count, 3);
+    assert_int_equal(r.rejected_count, 2);
+    /* Sorted by date: the 2015 order first. */
+    assert_string_equal(r.orders[0].order_id, "CA-2015-1");
+    assert_string_equal(r.orders[1].order_id, "CA-2016-2");
+    assert_int_equal(r.orders[1].line_count, 2);
+    assert_int_equal(r.orders[1].amount_1e4, 9939000);
+    assert_string_equal(r.orders[1].branch_id, "South");
+    assert_string_equal(r.orders[1].store_id, "Henderson");
+    rv_sale s, s2;
+    assert_int_equal(import_order_to_sale(&r.orders[1], &s), RV_OK);
+    assert_int_equal(import_order_to_sale(&r.orders[1], &s2), RV_OK);
+    assert_int_equal(s.amount_cents, 99390);
+    assert_string_equal(s.env.event_id, s2.env.event_id);
+    assert_string_equal(s.phone, s2.phone);
+    assert_true(s.phone_synthetic);
+    assert_int_equal(strlen(s.phone), 10);
+    /* 2016-11-08 12:00 UTC */
+    assert_int_equal(s.env.occurred_at_us, 1478606400000000LL);
+    import_result_fini(&r);
+}
+
+static void test_import_rejects_missing_column(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/rv_import_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *csv = "\"Order ID\",\"Sales\"\n\"X\",1\n";
+    assert_int_equal(write(fd, csv, strlen(csv)), (ssize_t)strlen(csv));
+    close(fd);
+    import_result r;
+    char err[256] = "";
+    assert_int_equal(import_superstore_read(path, &r, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    unlink(path);
+    assert_non_null(strstr(err, "Order Date"));
+    assert_int_equal(
+        import_superstore_read("/nonexistent.csv", &r, err, sizeof(err)),
+        RV_ERR_INVALID);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_import_parse_amount),
+        cmocka_unit_test(test_import_groups_lines_into_orders),
+        cmocka_unit_test(test_import_rejects_missing_column),
+    };
+    return cmocka_run_group_tests_name("import", tests, NULL, NULL);
+}

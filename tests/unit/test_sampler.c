@@ -1,0 +1,214 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "policy_fixture.h"
+#include "sampler_rules.h"
+
+static sampler_event sale_event(rv_envelope *env, const char *id,
+                                const char *branch, int64_t cents,
+                                int64_t t_us)
+{
+    memset(env, 0, sizeof(*env));
+    rv_copy_str(env->event_id, sizeof(env->event_id), id);
+    env->occurred_at_us = t_us;
+    return (sampler_event){.kind = "sale",
+                           .env = env,
+                           .customer_id = "CG-12520",
+                           .branch_id = branch,
+                           .store_id = "Henderson",
+                           .phone = "5550001234",
+                           .amount_cents = cents};
+}
+
+/* R1 (seed 001 §四): >= 5000 USD sampled at 50%, 1500-2999 at 20%. */
+static void test_sampler_r1_rate_by_amount_tier(void **state)
+{
+    fixture *fx = *state;
+    int64_t t = utc_us("2016-07-01", 19, 0);
+    int big = 0, mid = 0;
+    for (int i = 0; i < 4000; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "ev-%d", i);
+        rv_envelope env;
+        rv_task task;
+        bool sel = false;
+        sampler_event ev = sale_event(&env, id, "West", 600000, t);
+        assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &task,
+                                      &sel, NULL, 0),
+                         RV_OK);
+        big += sel;
+        if (sel) {
+            assert_true(task.sample_u < 0.5);
+            assert_true(task.sample_rate == 0.5);
+        }
+        ev = sale_event(&env, id, "West", 200000, t);
+        assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &task,
+                                      &sel, NULL, 0),
+                         RV_OK);
+        mid += sel;
+    }
+    /* Binomial(4000, 0.5): sd 32; Binomial(4000, 0.2): sd 25; 5 sd. */
+    assert_in_range(big, 2000 - 160, 2000 + 160);
+    assert_in_range(mid, 800 - 125, 800 + 125);
+}
+
+static void test_sampler_decision_is_deterministic(void **state)
+{
+    fixture *fx = *state;
+    int64_t t = utc_us("2016-07-01", 19, 0);
+    for (int i = 0; i < 200; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "det-%d", i);
+        rv_envelope env;
+        rv_task a, b;
+        bool sa = false, sb = false;
+        sampler_event ev = sale_event(&env, id, "West", 600000, t);
+        assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &a, &sa,
+                                      NULL, 0),
+                         RV_OK);
+        assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &b, &sb,
+                                      NULL, 0),
+                         RV_OK);
+        assert_int_equal(sa, sb);
+        if (sa) {
+            assert_string_equal(a.task_id, b.task_id);
+            assert_int_equal(a.due_start_us, b.due_start_us);
+        }
+    }
+}
+
+/* Sale on Fri 2016-07-01 in the West: 1 working day later is Tue 07-05
+ * (Mon 07-04 is Independence Day), 5 working days to Mon 07-11, in
+ * America/Los_Angeles (UTC-7 in July). */
+static void test_sampler_r1_due_window_skips_holiday(void **state)
+{
+    fixture *fx = *state;
+    const rv_rule *r1 = rv_policy_rule(fx->policy, "R1");
+    assert_non_null(r1);
+    int branch = rv_calendar_branch(fx->cal, "West");
+    int64_t start = 0, end = 0;
+    sampler_due_window(r1, fx->cal, branch, utc_us("2016-07-01", 19, 0),
+                       &start, &end);
+    assert_int_equal(start, utc_us("2016-07-05", 7, 0));
+    assert_int_equal(end, utc_us("2016-07-12", 7, 0));
+}
+
+/* R5 (seed 002 nos. 1, 5): every complaint, within 72 hours. */
+static void test_sampler_r5_complaint_always_within_72h(void **state)
+{
+    fixture *fx = *state;
+    int64_t t = utc_us("2016-03-02", 15, 30);
+    for (int i = 0; i < 50; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "wo-%d", i);
+        rv_envelope env;
+        sampler_event ev = sale_event(&env, id, "East", 0, t);
+        ev.kind = i % 2 ? "complaint" : "repair";
+        rv_task task;
+        bool sel = false;
+        assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &task,
+                                      &sel, NULL, 0),
+                         RV_OK);
+        assert_true(sel);
+        assert_string_equal(task.rule_id, "R5");
+        assert_int_equal(task.priority, 10);
+        assert_int_equal(task.due_start_us, t);
+        assert_int_equal(task.due_end_us, t + 72LL * 3600 * 1000000);
+        assert_int_equal(task.attempt, 1);
+        assert_string_equal(task.env.causation_id, id);
+    }
+}
+
+static void test_sampler_unknown_branch_is_invalid(void **state)
+{
+    fixture *fx = *state;
+    rv_envelope env;
+    sampler_event ev = sale_event(&env, "x", "Atlantis", 600000,
+                                  utc_us("2016-07-01", 19, 0));
+    rv_task task;
+    bool sel = false;
+    char err[200];
+    assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &task, &sel,
+                                  err, sizeof(err)),
+                     RV_ERR_INVALID);
+    assert_non_null(strstr(err, "Atlantis"));
+}
+
+/* C3 (seed 001 §六.6): two rules firing on one event make one visit with
+ * both reasons and at most 3 questions. */
+static void test_sampler_merges_reasons_into_one_visit(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/rv_policy_c3_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *yaml =
+        "version: \"t1\"\nsalt: \"s\"\ncooldown_days: 7\n"
+        "grading: {max_phone_attempts: 2, satisfied_min: 4, "
+        "dissatisfied_max: 2}\n"
+        "questions:\n"
+        "  - {id: q1, kind: info, text: a}\n"
+        "  - {id: q2, kind: info, text: b}\n"
+        "  - {id: q3, kind: info, text: c}\n"
+        "  - {id: q4, kind: info, text: d}\n"
+        "rules:\n"
+        "  - {id: RA, triggers: [sale], reason: ra, rate: 1.0, priority: 1,"
+        " channel: phone, questions: [q1, q2],"
+        " due: {delay_working_days: 1, length_working_days: 5}}\n"
+        "  - {id: RB, triggers: [sale], reason: rb, rate: 1.0, priority: 5,"
+        " channel: phone, questions: [q2, q3, q4],"
+        " due: {within_hours: 72}}\n"
+        "call_windows:\n  - {start: \"10:00\", end: \"11:30\"}\n"
+        "calendars:\n  - {id: c, weekend: [sat, sun]}\n"
+        "branches:\n  - {id: West, tz: America/Los_Angeles, calendar: c}\n"
+        "agents:\n  - {id: w01, branch: West, daily_capacity: 30}\n";
+    assert_int_equal(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
+    close(fd);
+    rv_policy *p = NULL;
+    rv_calendar *cal = NULL;
+    char err[256] = "";
+    rv_err rc = rv_policy_load(path, &p, err, sizeof(err));
+    unlink(path);
+    if (rc != RV_OK) {
+        fail_msg("policy: %s", err);
+    }
+    assert_int_equal(rv_calendar_new(p, &cal, err, sizeof(err)), RV_OK);
+    rv_envelope env;
+    sampler_event ev = sale_event(&env, "ev-c3", "West", 100,
+                                  utc_us("2016-07-01", 19, 0));
+    rv_task task;
+    bool sel = false;
+    assert_int_equal(sampler_plan(p, cal, &ev, "t", &task, &sel, NULL, 0),
+                     RV_OK);
+    assert_true(sel);
+    assert_string_equal(task.rule_id, "RB"); /* higher priority names it */
+    assert_int_equal(task.reason_count, 2);
+    assert_string_equal(task.reasons[0], "rb");
+    assert_string_equal(task.reasons[1], "ra");
+    assert_int_equal(task.question_count, 3);
+    assert_string_equal(task.questions[0], "q2");
+    assert_string_equal(task.questions[1], "q3");
+    assert_string_equal(task.questions[2], "q4");
+    rv_calendar_free(cal);
+    rv_policy_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sampler_r1_rate_by_amount_tier),
+        cmocka_unit_test(test_sampler_decision_is_deterministic),
+        cmocka_unit_test(test_sampler_r1_due_window_skips_holiday),
+        cmocka_unit_test(test_sampler_r5_complaint_always_within_72h),
+        cmocka_unit_test(test_sampler_unknown_branch_is_invalid),
+        cmocka_unit_test(test_sampler_merges_reasons_into_one_visit),
+    };
+    return cmocka_run_group_tests_name("sampler", tests, fixture_setup,
+                                       fixture_teardown);
+}

@@ -1,0 +1,105 @@
+/* workers/revisitctl/cmd_drain.c: `revisitctl wait-drained`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "rv/cfg.h"
+#include "rv/kafka_lag.h"
+#include "rv/log.h"
+
+/* Every worker's default consumer group and input topics. */
+static const struct {
+    const char *group;
+    const char *topics[17];
+} groups[] = {
+    {"revisit-sampler", {"sales.events", "service.events"}},
+    {"revisit-assigner", {"visits.tasks", "visits.retries"}},
+    {"revisit-agentsim", {"visits.assignments"}},
+    {"revisit-grader", {"visits.outcomes"}},
+    {"revisit-alerter", {"visits.grades"}},
+    {"revisit-recorder",
+     {"sales.events", "service.events", "visits.tasks", "visits.retries",
+      "visits.assignments", "visits.outcomes", "visits.grades",
+      "compliance.alerts", "sales.events.dlq", "service.events.dlq",
+      "visits.tasks.dlq", "visits.retries.dlq", "visits.assignments.dlq",
+      "visits.outcomes.dlq", "visits.grades.dlq", "compliance.alerts.dlq"}},
+};
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000,
+                          .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Total lag and total messages over every group; -1 on error. */
+static int measure(const rv_props *kafka, int64_t *lag, int64_t *msgs)
+{
+    *lag = 0;
+    *msgs = 0;
+    for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+        size_t n = 0;
+        while (n < 17 && groups[g].topics[n] != NULL) {
+            n++;
+        }
+        int64_t l = 0, m = 0;
+        char errstr[256] = "";
+        if (rv_kafka_group_lag(kafka, groups[g].group, groups[g].topics, n,
+                               5000, &l, &m, errstr,
+                               sizeof(errstr)) != RV_OK) {
+            fprintf(stderr, "wait-drained: %s\n", errstr);
+            return -1;
+        }
+        *lag += l;
+        *msgs += m;
+    }
+    return 0;
+}
+
+int rv_ctl_wait_drained(int argc, char **argv)
+{
+    long timeout_s = 600;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--timeout-s") == 0 && i + 1 < argc) {
+            timeout_s = strtol(argv[++i], NULL, 10);
+        } else {
+            fprintf(stderr, "wait-drained: unknown argument \"%s\"\n",
+                    argv[i]);
+            return 64;
+        }
+    }
+    static const rv_cfg_key no_keys[] = {{0}};
+    rv_cfg_section sec[] = {{no_keys, NULL}};
+    rv_props kafka = {0};
+    if (rv_cfg_load(sec, 1, NULL, &kafka) != RV_OK) {
+        return 78;
+    }
+    rv_log_init("revisitctl", RV_LOG_ERROR, RV_LOG_LOGFMT);
+    time_t deadline = time(NULL) + timeout_s;
+    int64_t prev_msgs = -1;
+    int zero_streak = 0, code = 1;
+    while (time(NULL) < deadline) {
+        int64_t lag = 0, msgs = 0;
+        if (measure(&kafka, &lag, &msgs) == 0) {
+            /* Drained: no lag twice in a row, with nothing new between. */
+            zero_streak = lag == 0 && msgs == prev_msgs ? zero_streak + 1
+                          : lag == 0                     ? 1
+                                                         : 0;
+            prev_msgs = msgs;
+            if (zero_streak >= 2) {
+                printf("drained: messages=%lld\n", (long long)msgs);
+                code = 0;
+                break;
+            }
+        }
+        sleep_ms(1000);
+    }
+    if (code != 0) {
+        fprintf(stderr, "wait-drained: still lagging after %ld s\n",
+                timeout_s);
+    }
+    rv_cfg_fini(sec, 1, &kafka);
+    return code;
+}

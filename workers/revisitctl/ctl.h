@@ -1,0 +1,19 @@
+/* workers/revisitctl/ctl.h: the subcommands of revisitctl. Each takes the
+ * arguments after its name (argv[0] is the subcommand) and returns the
+ * process exit code. */
+#ifndef RV_CTL_H
+#define RV_CTL_H
+
+/** `revisitctl import --csv PATH [--sha256 HEX] [--limit N]`: the
+ *  Superstore orders sample -> one SaleEvent per order on sales.events. */
+int rv_ctl_import(int argc, char **argv);
+
+/** `revisitctl report [--summary] [--dsn DSN]`: per branch and month from
+ *  PostgreSQL (DESIGN §2 Reports). */
+int rv_ctl_report(int argc, char **argv);
+
+/** `revisitctl wait-drained [--timeout-s N]`: wait until every worker's
+ *  consumer group has no lag, twice in a row. */
+int rv_ctl_wait_drained(int argc, char **argv);
+
+#endif /* RV_CTL_H */

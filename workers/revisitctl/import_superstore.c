@@ -1,0 +1,301 @@
+/* workers/revisitctl/import_superstore.c: the Superstore CSV, parsed with
+ * libcsv, grouped into orders. */
+#include "import_superstore.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <csv.h>
+
+#include "rv/calendar.h"
+#include "rv/hash.h"
+
+enum { COL_ORDER, COL_DATE, COL_CUSTOMER, COL_REGION, COL_CITY, COL_SEGMENT,
+       COL_SALES, COL_COUNT };
+
+static const char *const col_names[COL_COUNT] = {
+    "Order ID", "Order Date", "Customer ID", "Region", "City", "Segment",
+    "Sales"};
+
+#define FIELDS_MAX 64
+#define FIELD_MAX_BYTES 512
+
+typedef struct parse_state {
+    import_result *res;
+    int col_index[COL_COUNT]; /* -1 until the header names it */
+    char fields[FIELDS_MAX][FIELD_MAX_BYTES];
+    size_t field_count;
+    size_t row; /* 1 = header */
+    bool header_done;
+    rv_err err;
+    char *errstr;
+    size_t errstr_size;
+    size_t order_cap;
+} parse_state;
+
+rv_err import_parse_amount(const char *s, int64_t *out_1e4)
+{
+    const char *p = s;
+    bool neg = false;
+    if (*p == '-') {
+        neg = true;
+        p++;
+    }
+    if (!isdigit((unsigned char)*p)) {
+        return RV_ERR_INVALID;
+    }
+    int64_t whole = 0;
+    while (isdigit((unsigned char)*p)) {
+        if (whole > 100000000000LL) {
+            return RV_ERR_INVALID;
+        }
+        whole = whole * 10 + (*p++ - '0');
+    }
+    int64_t frac = 0;
+    int digits = 0;
+    if (*p == '.') {
+        p++;
+        while (isdigit((unsigned char)*p)) {
+            if (digits == 4) {
+                return RV_ERR_INVALID;
+            }
+            frac = frac * 10 + (*p++ - '0');
+            digits++;
+        }
+    }
+    if (*p != '\0') {
+        return RV_ERR_INVALID;
+    }
+    while (digits++ < 4) {
+        frac *= 10;
+    }
+    int64_t v = whole * 10000 + frac;
+    *out_1e4 = neg ? -v : v;
+    return RV_OK;
+}
+
+static void on_field(void *data, size_t len, void *ctx)
+{
+    parse_state *st = ctx;
+    if (st->field_count < FIELDS_MAX) {
+        size_t n = len < FIELD_MAX_BYTES - 1 ? len : FIELD_MAX_BYTES - 1;
+        memcpy(st->fields[st->field_count], data, n);
+        st->fields[st->field_count][n] = '\0';
+    }
+    st->field_count++;
+}
+
+static void header_row(parse_state *st)
+{
+    for (int c = 0; c < COL_COUNT; c++) {
+        st->col_index[c] = -1;
+        for (size_t f = 0; f < st->field_count && f < FIELDS_MAX; f++) {
+            if (strcmp(st->fields[f], col_names[c]) == 0) {
+                st->col_index[c] = (int)f;
+            }
+        }
+        if (st->col_index[c] < 0 && st->err == RV_OK) {
+            rv_errf(st->errstr, st->errstr_size,
+                    "import: header has no column \"%s\"", col_names[c]);
+            st->err = RV_ERR_INVALID;
+        }
+    }
+    st->header_done = true;
+}
+
+static void reject(parse_state *st, const char *why, const char *value)
+{
+    fprintf(stderr, "import: row %zu skipped: %s \"%s\"\n", st->row, why,
+            value);
+    st->res->rejected_count++;
+}
+
+static import_order *find_or_add(parse_state *st, const char *order_id,
+                                 bool *added)
+{
+    import_result *r = st->res;
+    /* Lines of an order are adjacent in the file: look at the last few. */
+    for (size_t i = r->order_count; i > 0 && i + 16 > r->order_count; i--) {
+        if (strcmp(r->orders[i - 1].order_id, order_id) == 0) {
+            *added = false;
+            return &r->orders[i - 1];
+        }
+    }
+    for (size_t i = 0; i < r->order_count; i++) {
+        if (strcmp(r->orders[i].order_id, order_id) == 0) {
+            *added = false;
+            return &r->orders[i];
+        }
+    }
+    if (r->order_count == st->order_cap) {
+        size_t cap = st->order_cap ? st->order_cap * 2 : 1024;
+        import_order *o = realloc(r->orders, cap * sizeof(*o));
+        if (o == NULL) {
+            return NULL;
+        }
+        r->orders = o;
+        st->order_cap = cap;
+    }
+    *added = true;
+    import_order *o = &r->orders[r->order_count++];
+    memset(o, 0, sizeof(*o));
+    return o;
+}
+
+static void data_row(parse_state *st)
+{
+    const char *v[COL_COUNT];
+    for (int c = 0; c < COL_COUNT; c++) {
+        int f = st->col_index[c];
+        if ((size_t)f >= st->field_count || st->fields[f][0] == '\0') {
+            reject(st, "missing", col_names[c]);
+            return;
+        }
+        v[c] = st->fields[f];
+    }
+    int64_t amount = 0, day = 0;
+    if (import_parse_amount(v[COL_SALES], &amount) != RV_OK || amount < 0) {
+        reject(st, "bad Sales", v[COL_SALES]);
+        return;
+    }
+    if (rv_calendar_day_parse(v[COL_DATE], &day) != RV_OK) {
+        reject(st, "bad Order Date", v[COL_DATE]);
+        return;
+    }
+    if (strlen(v[COL_ORDER]) >= RV_KEY_SIZE ||
+        strlen(v[COL_CUSTOMER]) >= RV_KEY_SIZE) {
+        reject(st, "ID too long", v[COL_ORDER]);
+        return;
+    }
+    st->res->line_count++;
+    bool added = false;
+    import_order *o = find_or_add(st, v[COL_ORDER], &added);
+    if (o == NULL) {
+        st->err = RV_ERR_NOMEM;
+        return;
+    }
+    if (added) {
+        rv_copy_str(o->order_id, sizeof(o->order_id), v[COL_ORDER]);
+        rv_copy_str(o->customer_id, sizeof(o->customer_id),
+                    v[COL_CUSTOMER]);
+        rv_copy_str(o->branch_id, sizeof(o->branch_id), v[COL_REGION]);
+        rv_copy_str(o->store_id, sizeof(o->store_id), v[COL_CITY]);
+        rv_copy_str(o->segment, sizeof(o->segment), v[COL_SEGMENT]);
+        rv_copy_str(o->date, sizeof(o->date), v[COL_DATE]);
+    }
+    o->amount_1e4 += amount;
+    o->line_count++;
+}
+
+static void on_row(int term, void *ctx)
+{
+    (void)term;
+    parse_state *st = ctx;
+    st->row++;
+    if (st->err == RV_OK) {
+        if (!st->header_done) {
+            header_row(st);
+        } else if (st->field_count > FIELDS_MAX) {
+            reject(st, "too many fields", "");
+        } else {
+            data_row(st);
+        }
+    }
+    st->field_count = 0;
+}
+
+static int order_cmp(const void *a, const void *b)
+{
+    const import_order *x = a, *y = b;
+    int c = strcmp(x->date, y->date);
+    return c != 0 ? c : strcmp(x->order_id, y->order_id);
+}
+
+rv_err import_superstore_read(const char *path, import_result *out,
+                              char *errstr, size_t errstr_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        rv_errf(errstr, errstr_size, "import: cannot open %s: %s", path,
+                strerror(errno));
+        return RV_ERR_INVALID;
+    }
+    import_result res = {0};
+    parse_state *st = calloc(1, sizeof(*st));
+    struct csv_parser parser;
+    if (st == NULL || csv_init(&parser, CSV_APPEND_NULL) != 0) {
+        free(st);
+        fclose(f);
+        return RV_ERR_NOMEM;
+    }
+    st->res = &res;
+    st->errstr = errstr;
+    st->errstr_size = errstr_size;
+    char buf[65536];
+    size_t n;
+    while (st->err == RV_OK && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        if (csv_parse(&parser, buf, n, on_field, on_row, st) != n) {
+            rv_errf(errstr, errstr_size, "import: %s: %s", path,
+                    csv_strerror(csv_error(&parser)));
+            st->err = RV_ERR_INVALID;
+        }
+    }
+    if (st->err == RV_OK) {
+        csv_fini(&parser, on_field, on_row, st);
+    }
+    csv_free(&parser);
+    fclose(f);
+    rv_err err = st->err;
+    if (err == RV_OK && !st->header_done) {
+        rv_errf(errstr, errstr_size, "import: %s is empty", path);
+        err = RV_ERR_INVALID;
+    }
+    free(st);
+    if (err != RV_OK) {
+        free(res.orders);
+        return err;
+    }
+    qsort(res.orders, res.order_count, sizeof(*res.orders), order_cmp);
+    *out = res;
+    return RV_OK;
+}
+
+void import_result_fini(import_result *r)
+{
+    free(r->orders);
+    r->orders = NULL;
+    r->order_count = 0;
+}
+
+rv_err import_order_to_sale(const import_order *o, rv_sale *out)
+{
+    int64_t day = 0;
+    if (rv_calendar_day_parse(o->date, &day) != RV_OK) {
+        return RV_ERR_INVALID;
+    }
+    rv_sale s;
+    memset(&s, 0, sizeof(s));
+    char event_id[RV_ID_SIZE];
+    const char *parts[] = {"superstore", o->order_id};
+    rv_id_derive(event_id, 2, parts);
+    int64_t noon_us = (day * 86400LL + 12 * 3600LL) * 1000000LL;
+    rv_envelope_fill(&s.env, event_id, noon_us, "revisitctl-import", "");
+    rv_copy_str(s.order_id, sizeof(s.order_id), o->order_id);
+    rv_copy_str(s.customer_id, sizeof(s.customer_id), o->customer_id);
+    rv_copy_str(s.branch_id, sizeof(s.branch_id), o->branch_id);
+    rv_copy_str(s.store_id, sizeof(s.store_id), o->store_id);
+    rv_copy_str(s.segment, sizeof(s.segment), o->segment);
+    rv_copy_str(s.currency, sizeof(s.currency), "USD");
+    s.amount_cents = (o->amount_1e4 + 50) / 100; /* amounts are >= 0 */
+    const char *pparts[] = {"phone", o->customer_id};
+    uint64_t h = rv_hash_u64(2, pparts);
+    snprintf(s.phone, sizeof(s.phone), "555%07llu",
+             (unsigned long long)(h % 10000000ULL));
+    s.phone_synthetic = true;
+    s.line_count = o->line_count;
+    *out = s;
+    return RV_OK;
+}

@@ -1,0 +1,41 @@
+/* workers/revisitctl/main.c: the operator's command line. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: revisitctl COMMAND [ARGS]\n"
+            "  import --csv PATH [--sha256 HEX] [--limit N]\n"
+            "        Superstore orders -> sales.events (one SaleEvent per "
+            "order)\n"
+            "  report [--summary] [--dsn DSN]\n"
+            "        per branch and month, from PostgreSQL\n"
+            "  wait-drained [--timeout-s N]\n"
+            "        wait until no consumer group has lag\n"
+            "Kafka, Redis and PostgreSQL come from RV_KAFKA_BOOTSTRAP_SERVERS "
+            "(and any RV_KAFKA_*), RV_PG_DSN.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 64 : 0;
+    }
+    if (strcmp(argv[1], "import") == 0) {
+        return rv_ctl_import(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "report") == 0) {
+        return rv_ctl_report(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "wait-drained") == 0) {
+        return rv_ctl_wait_drained(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "revisitctl: unknown command \"%s\"\n", argv[1]);
+    usage(stderr);
+    return 64;
+}
