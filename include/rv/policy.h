@@ -30,34 +30,34 @@ typedef struct rv_rule {
     char *id;        /**< "R1" */
     char **triggers; /**< event kinds: "sale", "complaint", "repair" */
     unsigned trigger_count;
-    char *reason;    /**< human text, with its seed and clause */
-    rv_tier *tiers;  /**< for "sale"; empty = use @c rate */
+    char *reason;   /**< human text, with its seed and clause */
+    rv_tier *tiers; /**< for "sale"; empty = use @c rate */
     unsigned tier_count;
-    double rate;     /**< Bernoulli rate when there are no tiers */
+    double rate; /**< Bernoulli rate when there are no tiers */
     int32_t priority;
-    char *channel;   /**< "phone", "sms", "on_site" */
+    char *channel;    /**< "phone", "sms", "on_site" */
     char **questions; /**< question IDs, at most 3 (C3) */
     unsigned question_count;
     rv_due due;
 } rv_rule;
 
 typedef struct rv_question {
-    char *id;        /**< "q.satisfaction", "a1.password_known" */
+    char *id; /**< "q.satisfaction", "a1.password_known" */
     char *text;
-    char *kind;      /**< "satisfaction", "info" or "compliance" */
-    char *alert;     /**< compliance: alert kind, e.g. "A1.password_known" */
-    char *severity;  /**< compliance: "general", "important", "major" */
-    char *route_to;  /**< compliance: role that must act (A2) */
+    char *kind;     /**< "satisfaction", "info" or "compliance" */
+    char *alert;    /**< compliance: alert kind, e.g. "A1.password_known" */
+    char *severity; /**< compliance: "general", "important", "major" */
+    char *route_to; /**< compliance: role that must act (A2) */
 } rv_question;
 
 /** A call window in local time (C1), minutes after local midnight. */
 typedef struct rv_window {
-    char *start; /**< "10:00" */
-    char *end;   /**< "11:30" */
+    char *start;          /**< "10:00" */
+    char *end;            /**< "11:30" */
     char **skip_weekdays; /**< "mon".."sun": no window on those days */
     unsigned skip_weekday_count;
-    int start_min; /**< derived from start at load */
-    int end_min;   /**< derived from end at load */
+    int start_min;      /**< derived from start at load */
+    int end_min;        /**< derived from end at load */
     unsigned skip_mask; /**< derived: bit 0 = Monday .. bit 6 = Sunday */
 } rv_window;
 
@@ -91,7 +91,7 @@ typedef struct rv_grading {
 
 typedef struct rv_policy {
     char *version;
-    char *salt; /**< sampling salt (DESIGN §4) */
+    char *salt;            /**< sampling salt (DESIGN §4) */
     int64_t cooldown_days; /**< C4: days between two visits of a customer */
     rv_grading grading;
     rv_rule *rules;
@@ -113,10 +113,20 @@ typedef struct rv_policy {
  * set; every rate in [0, 1]; tiers ordered and not overlapping; at most 3
  * questions per rule (C3) and every question ID defined; windows "HH:MM"
  * with start < end; dates "YYYY-MM-DD"; every branch's calendar exists;
- * every agent's branch exists; capacities >= 0.
- * @param out  on RV_OK the policy, freed with rv_policy_free()
- * @returns RV_OK, RV_ERR_INVALID (errstr names the field and value),
- *          RV_ERR_NOMEM
+ * every agent's branch exists; capacities >= 0. Also: IDs unique and as
+ * long as the fields of rv/model.h allow (version and rule IDs 31 bytes,
+ * other IDs 63, reasons 159); triggers, channel, kinds and severities from
+ * their fixed sets; due either within_hours > 0 or length_working_days
+ * >= 1; call windows ascending without overlap; no calendar with 7
+ * weekend days or a date both holiday and workday; 0 <= dissatisfied_max
+ * < satisfied_min <= 5. Unknown keys are errors (typos do not pass).
+ * Time zones are checked by rv_calendar_new. The YAML layout is described
+ * at the top of deploy/policy/default.yaml.
+ * @param out  on RV_OK the policy, freed with rv_policy_free(); read-only
+ *             from then on (any thread may read it)
+ * @returns RV_OK, RV_ERR_INVALID (unreadable file, YAML or schema error,
+ *          a failed check; errstr is one sentence naming the field, the
+ *          value and the limit; never the salt), RV_ERR_NOMEM
  */
 RV_MUSTCHECK rv_err rv_policy_load(const char *path, rv_policy **out,
                                    char *errstr, size_t errstr_size);

@@ -1,5 +1,14 @@
 /* include/rv/redis.h: Redis client with reconnect and Lua scripts run by
- * SHA. The only module that includes hiredis is common/redis.c. */
+ * SHA. The only module that includes hiredis is common/redis.c.
+ *
+ * Blocking, one connection, no Redis Cluster redirections (MOVED/ASK come
+ * back as RV_REPLY_ERR replies). After an I/O or protocol error the client
+ * throws the connection away, connects again at once (logging
+ * redis_connection_lost, then redis_reconnected or, rate-limited,
+ * redis_reconnect_failed) and returns RV_ERR_UNAVAILABLE; a later call
+ * reconnects if that failed. Writes to a closed socket raise SIGPIPE: the
+ * process must ignore it (STYLE §9 install_signals does).
+ * Threads: an rv_redis belongs to one thread; no internal locking. */
 #ifndef RV_REDIS_H
 #define RV_REDIS_H
 
@@ -32,7 +41,13 @@ typedef enum rv_reply_type {
     RV_REPLY_ERR, /**< the script raised an error; str holds it */
 } rv_reply_type;
 
-/** A flat reply. @c str is owned; free with rv_redis_replies_fini(). */
+/** A flat reply. @c str is owned; free with rv_redis_replies_fini().
+ *  Status and bulk strings are copied into @c str (cut at an embedded NUL,
+ *  if any). An array reply becomes RV_REPLY_STR: its elements as text
+ *  joined with '|' ("a|7||b" for {"a", 7, nil, "b"}; nested arrays are
+ *  joined the same way, an empty array is ""), so scripts must not put
+ *  '|' inside elements they return. An error reply is RV_REPLY_ERR with
+ *  the message in @c str. */
 typedef struct rv_redis_reply {
     rv_reply_type type;
     long long integer;
@@ -40,10 +55,13 @@ typedef struct rv_redis_reply {
 } rv_redis_reply;
 
 /**
- * Connect to @p url ("redis://host:port" or "host:port") with
- * @p timeout_ms for connect and every command.
- * @returns RV_OK, RV_ERR_INVALID (bad URL), RV_ERR_UNAVAILABLE (cannot
- *          connect; errstr says why), RV_ERR_NOMEM
+ * Connect to @p url ("redis://host:port" or "host:port"; the port
+ * defaults to 6379, "[::1]:port" is IPv6, a trailing "/0" is allowed;
+ * no credentials, no other database) with @p timeout_ms (1..600000) for
+ * connect and every command. errstr never quotes the URL.
+ * @param out  on RV_OK the client, closed with rv_redis_close()
+ * @returns RV_OK, RV_ERR_INVALID (bad URL or timeout), RV_ERR_UNAVAILABLE
+ *          (cannot connect; errstr says why), RV_ERR_NOMEM
  */
 RV_MUSTCHECK rv_err rv_redis_open(const char *url, int timeout_ms,
                                   rv_redis **out, char *errstr,
@@ -55,19 +73,25 @@ void rv_redis_close(rv_redis *rc);
 /**
  * SCRIPT LOAD @p s and store its SHA in s->sha.
  * @returns RV_OK, RV_ERR_UNAVAILABLE (connection lost: reconnected if
- *          possible, retry), RV_ERR_INVALID (the script does not compile)
+ *          possible, retry), RV_ERR_INVALID (the script does not compile;
+ *          Redis' message is logged as redis_script_invalid), RV_ERR_NOMEM
  */
 RV_MUSTCHECK rv_err rv_redis_script_load(rv_redis *rc, rv_script *s);
 
 /**
  * Run @p s once per call, pipelined (EVALSHA; a NOSCRIPT reply loads the
- * script and runs that call again). On RV_OK @p replies[i] holds call i's
- * reply (a script error is an RV_REPLY_ERR reply, not a failure).
+ * script and runs that call again, after the rest of the batch, with EVAL
+ * if it vanished once more). Loads the script first if s->sha is empty.
+ * On RV_OK @p replies[i] holds call i's reply (a script error is an
+ * RV_REPLY_ERR reply, not a failure); free them with
+ * rv_redis_replies_fini(). @p call_count 0 does nothing.
  * hiredis 0.14: after an I/O error the outcome of every call in the
  * pipeline is unknown, so the client reconnects and returns
  * RV_ERR_UNAVAILABLE; retry only idempotent scripts.
  * @param replies  @p call_count entries, filled on RV_OK only
- * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM
+ * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_INVALID (a call
+ *          has more than 100000 keys + args, or the script no longer
+ *          compiles on reload)
  */
 RV_MUSTCHECK rv_err rv_redis_eval_batch(rv_redis *rc, rv_script *s,
                                         const rv_redis_call *calls,
@@ -76,14 +100,17 @@ RV_MUSTCHECK rv_err rv_redis_eval_batch(rv_redis *rc, rv_script *s,
 
 /**
  * Run one command given as @p argc strings (borrowed), e.g. {"SADD",
- * "optout", "C1"}. On RV_OK *reply is filled.
- * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM
+ * "optout", "C1"}. On RV_OK *reply is filled (a Redis error is an
+ * RV_REPLY_ERR reply); free it with rv_redis_replies_fini(reply, 1).
+ * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_INVALID
+ *          (@p argc 0 or above 100000)
  */
 RV_MUSTCHECK rv_err rv_redis_command(rv_redis *rc, size_t argc,
                                      const char *const *argv,
                                      rv_redis_reply *reply);
 
-/** Free the strings of @p count replies. */
+/** Free the strings of @p count replies and reset them to NIL, so a
+ *  second call is harmless. NULL is a no-op. */
 void rv_redis_replies_fini(rv_redis_reply *replies, size_t count);
 
 #endif /* RV_REDIS_H */
