@@ -1,0 +1,142 @@
+# deploy/local/lib.sh: helpers shared by the local stack scripts.
+# Source it; it defines functions and a few variables, runs nothing.
+# shellcheck shell=bash
+# Variables set here are read by the scripts that source this file.
+# shellcheck disable=SC2034
+
+# Repository root (this file lives in deploy/local/).
+RV_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+# Where the PostgreSQL 15 server binaries live (Debian layout).
+RV_PG_BIN="${RV_PG_BIN:-/usr/lib/postgresql/15/bin}"
+# Ports handed out by rv_pick_port in this process, so two services never
+# get the same one before either has bound it.
+RV_PORTS_TAKEN=" "
+RV_PORT=""
+
+rv_info() {
+    printf '%s: %s\n' "${0##*/}" "$*" >&2
+}
+
+rv_die() {
+    printf '%s: error: %s\n' "${0##*/}" "$*" >&2
+    exit 1
+}
+
+rv_is_root() {
+    [ "$(id -u)" -eq 0 ]
+}
+
+# Runs "$@" as root: directly when we are root, else through sudo.
+rv_as_root() {
+    if rv_is_root; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        rv_die "need root for: $* (install sudo or run as root)"
+    fi
+}
+
+rv_need_cmd() {
+    local c
+    for c in "$@"; do
+        command -v "$c" >/dev/null 2>&1 ||
+            rv_die "command '$c' not found (run deploy/local/install-deps.sh)"
+    done
+}
+
+# True if something accepts TCP connections on 127.0.0.1:$1. Uses bash's
+# /dev/tcp; a closed local port refuses at once, so no timeout is needed.
+rv_port_answers() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Sets RV_PORT to a free TCP port on 127.0.0.1 (a variable, not output: a
+# $(...) subshell would forget the ports already taken). Ports come from
+# 20000..31999, below Linux's ephemeral range, so outgoing connections (and
+# the development broker's listeners, which bind port 0) cannot take them.
+# A port is free only until someone binds it: callers retry when a bind
+# fails.
+rv_pick_port() {
+    local tries=0 p
+    p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+    while [ "$tries" -lt 500 ]; do
+        if [[ "$RV_PORTS_TAKEN" != *" $p "* ]] && ! rv_port_answers "$p"; then
+            RV_PORTS_TAKEN="$RV_PORTS_TAKEN$p "
+            RV_PORT="$p"
+            return 0
+        fi
+        p=$((p + 1))
+        [ "$p" -lt 32000 ] || p=20000
+        tries=$((tries + 1))
+    done
+    rv_die "no free TCP port found on 127.0.0.1 in 20000..31999"
+}
+
+# rv_wait_until SECONDS WHAT CMD...: runs CMD every 0.2 s until it
+# succeeds; returns 1 (after saying what it waited for) when SECONDS pass.
+rv_wait_until() {
+    local secs="$1" what="$2"
+    shift 2
+    local deadline=$((SECONDS + secs))
+    while ! "$@" >/dev/null 2>&1; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            rv_info "timed out after ${secs}s waiting for $what"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# True if PID $1 is alive and its command line contains $2.
+rv_pid_is() {
+    local pid="$1" name="$2" cmdline
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    [ -r "/proc/$pid/cmdline" ] || return 1
+    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+    [[ "$cmdline" == *"$name"* ]]
+}
+
+# Prints the first line of file $1, or nothing if it does not exist.
+rv_read1() {
+    [ -r "$1" ] || return 0
+    head -n 1 "$1"
+}
+
+# Writes $2 to file $1 through a temporary file and a rename, so a reader
+# sees the old content or the new, never half.
+rv_write_atomic() {
+    local path="$1" text="$2" tmp
+    tmp="$(mktemp "$path.tmp.XXXXXX")"
+    printf '%s\n' "$text" >"$tmp"
+    mv -f "$tmp" "$path"
+}
+
+# Prints $1 as one single-quoted shell word.
+rv_shell_quote() {
+    printf "'%s'" "${1//\'/\'\\\'\'}"
+}
+
+# Absolute, physical path of directory $1 (created if missing).
+rv_abs_dir() {
+    mkdir -p "$1"
+    (cd "$1" && pwd -P)
+}
+
+# Tails log file $1 to stderr so a failure explains itself.
+rv_show_log() {
+    [ -r "$1" ] || return 0
+    printf -- '--- last lines of %s ---\n' "$1" >&2
+    tail -n 20 "$1" >&2
+    printf -- '---\n' >&2
+}
+
+# True once PID $1 has exited. A zombie counts as exited: it holds no
+# port, and whether it is reaped soon depends on its parent, not on us.
+rv_pid_gone() {
+    local state=""
+    kill -0 "$1" 2>/dev/null || return 0
+    state="$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' \
+        "/proc/$1/status" 2>/dev/null)" || return 0
+    [ "$state" = Z ]
+}
