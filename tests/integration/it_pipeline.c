@@ -1,0 +1,415 @@
+/* tests/integration/it_pipeline.c: every worker as its own process against
+ * the real local stack (development broker, Redis, PostgreSQL), on a small
+ * fixed input; checks the exact rows in PostgreSQL, dead-lettering of bad
+ * input while the pipeline goes on, and that re-delivery adds no row. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "rv/codec.h"
+#include "rv/hash.h"
+#include "rv/kafka.h"
+#include "rv/pg.h"
+
+#define WORKER_COUNT 6
+static const char *const workers[WORKER_COUNT] = {
+    "sampler", "assigner", "agentsim", "grader", "alerter", "recorder"};
+
+typedef struct it_env {
+    const char *build_dir;
+    char nonce[32];
+    pid_t pids[WORKER_COUNT];
+    rv_producer *kp;
+    rv_pg *pg;
+    rv_props kafka;
+    char kafka_name[32];
+    char kafka_value[512];
+    char *kafka_names[1];
+    char *kafka_values[1];
+} it_env;
+
+static it_env env;
+
+static const char *need(const char *name)
+{
+    const char *v = getenv(name);
+    if (v == NULL || v[0] == '\0') {
+        fprintf(stderr, "it_pipeline: %s is not set: run through "
+                        "deploy/local/test.sh\n", name);
+        exit(1); /* a test that cannot reach its service fails */
+    }
+    return v;
+}
+
+static pid_t spawn_worker(const char *name)
+{
+    char bin[1024], log[1024];
+    snprintf(bin, sizeof(bin), "%s/workers/%s/revisit-%s", env.build_dir,
+             name, name);
+    snprintf(log, sizeof(log), "%s/it_pipeline_%s.log", env.build_dir,
+             name);
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *f = freopen(log, "w", stderr);
+        (void)f;
+        execl(bin, bin, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Runs revisitctl wait-drained: every group's lag is zero, twice. */
+static void wait_drained(void)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd),
+             "%s/workers/revisitctl/revisitctl wait-drained --timeout-s 180"
+             " >/dev/null",
+             env.build_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char policy[1024];
+    env.build_dir = need("RV_BUILD_DIR");
+    const char *brokers = need("RV_IT_KAFKA_BROKERS");
+    snprintf(policy, sizeof(policy), "%s/tests/integration/policy_it.yaml",
+             need("RV_SOURCE_DIR"));
+    setenv("RV_KAFKA_BOOTSTRAP_SERVERS", brokers, 1);
+    setenv("RV_REDIS_URL", need("RV_IT_REDIS_URL"), 1);
+    setenv("RV_PG_DSN", need("RV_IT_PG_DSN"), 1);
+    setenv("RV_POLICY_PATH", policy, 1);
+    setenv("RV_LOG_LEVEL", "info", 1);
+    /* IDs of this run: the stack may have seen other runs. */
+    snprintf(env.nonce, sizeof(env.nonce), "%ld-%d", (long)time(NULL),
+             (int)getpid());
+    snprintf(env.kafka_name, sizeof(env.kafka_name), "bootstrap.servers");
+    snprintf(env.kafka_value, sizeof(env.kafka_value), "%s", brokers);
+    env.kafka_names[0] = env.kafka_name;
+    env.kafka_values[0] = env.kafka_value;
+    env.kafka = (rv_props){1, env.kafka_names, env.kafka_values};
+    char err[512] = "";
+    if (rv_producer_open(&env.kafka, "it_pipeline", &env.kp, err,
+                         sizeof(err)) != RV_OK ||
+        rv_pg_open(need("RV_IT_PG_DSN"), &env.pg, err, sizeof(err)) !=
+            RV_OK) {
+        fprintf(stderr, "it_pipeline: %s\n", err);
+        return -1;
+    }
+    for (int i = 0; i < WORKER_COUNT; i++) {
+        env.pids[i] = spawn_worker(workers[i]);
+        if (env.pids[i] < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    int failures = 0;
+    for (int i = 0; i < WORKER_COUNT; i++) {
+        kill(env.pids[i], SIGTERM);
+    }
+    for (int i = 0; i < WORKER_COUNT; i++) {
+        int status = 0;
+        waitpid(env.pids[i], &status, 0);
+        /* SIGTERM drains and exits 0 (STYLE §9). */
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "worker %s ended with status %d\n", workers[i],
+                    status);
+            failures++;
+        }
+    }
+    rv_producer_close(env.kp, 5000);
+    rv_pg_close(env.pg);
+    return failures == 0 ? 0 : -1;
+}
+
+/* ---- input ------------------------------------------------------------ */
+
+static void run_id(char *out, size_t size, const char *name)
+{
+    snprintf(out, size, "%s-%s", name, env.nonce);
+}
+
+static int64_t day_noon_us(const char *day)
+{
+    int y, m, d;
+    sscanf(day, "%d-%d-%d", &y, &m, &d);
+    /* days from civil (UTC), without timegm */
+    int64_t yy = y - (m <= 2);
+    int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+    int64_t yoe = yy - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    return (days * 86400 + 12 * 3600) * 1000000LL;
+}
+
+static void sale_id(char *out, const char *name)
+{
+    char base[64];
+    run_id(base, sizeof(base), name);
+    const char *parts[] = {"it", base};
+    rv_id_derive(out, 2, parts);
+}
+
+static void send_sale(const char *name, const char *customer,
+                      const char *branch, int64_t cents, const char *day)
+{
+    rv_sale s;
+    memset(&s, 0, sizeof(s));
+    char id[RV_ID_SIZE], cust[64];
+    sale_id(id, name);
+    run_id(cust, sizeof(cust), customer);
+    rv_envelope_fill(&s.env, id, day_noon_us(day), "it_pipeline", "");
+    run_id(s.order_id, sizeof(s.order_id), name);
+    rv_copy_str(s.customer_id, sizeof(s.customer_id), cust);
+    rv_copy_str(s.branch_id, sizeof(s.branch_id), branch);
+    rv_copy_str(s.store_id, sizeof(s.store_id), "Seattle");
+    rv_copy_str(s.currency, sizeof(s.currency), "USD");
+    rv_copy_str(s.phone, sizeof(s.phone), "5550000001");
+    s.phone_synthetic = true;
+    s.amount_cents = cents;
+    s.line_count = 1;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(rv_codec_encode_sale(&s, &buf, &len), RV_OK);
+    assert_int_equal(rv_producer_send(env.kp, "sales.events", s.customer_id,
+                                      buf, len, NULL, 0),
+                     RV_OK);
+    free(buf);
+}
+
+static void send_complaint(const char *name, const char *customer,
+                           const char *branch, const char *day)
+{
+    rv_work_order w;
+    memset(&w, 0, sizeof(w));
+    char id[RV_ID_SIZE], cust[64];
+    sale_id(id, name);
+    run_id(cust, sizeof(cust), customer);
+    rv_envelope_fill(&w.env, id, day_noon_us(day), "it_pipeline", "");
+    run_id(w.work_order_id, sizeof(w.work_order_id), name);
+    w.kind = RV_WORK_ORDER_COMPLAINT;
+    rv_copy_str(w.customer_id, sizeof(w.customer_id), cust);
+    rv_copy_str(w.branch_id, sizeof(w.branch_id), branch);
+    rv_copy_str(w.store_id, sizeof(w.store_id), "Seattle");
+    rv_copy_str(w.phone, sizeof(w.phone), "5550000002");
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(rv_codec_encode_work_order(&w, &buf, &len), RV_OK);
+    assert_int_equal(rv_producer_send(env.kp, "service.events", w.customer_id,
+                                      buf, len, NULL, 0),
+                     RV_OK);
+    free(buf);
+}
+
+/* The fixed input: A buys three times (the second inside the 7-day
+ * cooldown, C4), B buys small (R1 rate 0 below 1500 USD) and complains
+ * (R5), C buys big in the East. */
+static void send_fixed_input(void)
+{
+    send_sale("S1", "A", "West", 200000, "2016-03-01");
+    send_sale("S2", "A", "West", 300000, "2016-03-03");
+    send_sale("S3", "A", "West", 160000, "2016-03-15");
+    send_sale("S4", "B", "West", 10000, "2016-03-01");
+    send_sale("S5", "C", "East", 900000, "2016-03-01");
+    send_complaint("W1", "B", "West", "2016-03-02");
+    assert_int_equal(rv_producer_flush(env.kp, 10000), RV_OK);
+}
+
+/* ---- PostgreSQL helpers ----------------------------------------------- */
+
+static int64_t count(const char *sql)
+{
+    char like[64];
+    snprintf(like, sizeof(like), "%%-%s", env.nonce);
+    const char *params[] = {like};
+    rv_pg_result *res = NULL;
+    char err[512] = "";
+    if (rv_pg_exec(env.pg, sql, 1, params, &res, err, sizeof(err)) !=
+        RV_OK) {
+        fail_msg("sql failed: %s (%s)", err, sql);
+    }
+    int64_t n = strtoll(rv_pg_result_value(res, 0, 0), NULL, 10);
+    rv_pg_result_free(res);
+    return n;
+}
+
+#define MINE "customer_id LIKE $1"
+
+typedef struct counts {
+    int64_t sales, work_orders, tasks, retries, assignments, outcomes,
+        grades, alerts;
+} counts;
+
+static counts all_counts(void)
+{
+    return (counts){
+        count("SELECT count(*) FROM sales WHERE " MINE),
+        count("SELECT count(*) FROM work_orders WHERE " MINE),
+        count("SELECT count(*) FROM visit_tasks WHERE " MINE),
+        count("SELECT count(*) FROM task_retries WHERE " MINE),
+        count("SELECT count(*) FROM assignments WHERE " MINE),
+        count("SELECT count(*) FROM outcomes WHERE " MINE),
+        count("SELECT count(*) FROM grades WHERE " MINE),
+        count("SELECT count(*) FROM alerts WHERE " MINE),
+    };
+}
+
+static void expect_task(const char *event, const char *rule,
+                        const char *due_start, const char *due_end)
+{
+    char ev[RV_ID_SIZE], task[RV_ID_SIZE];
+    sale_id(ev, event);
+    const char *parts[] = {ev, rule};
+    rv_id_derive(task, 2, parts);
+    const char *params[] = {task, rule, due_start, due_end};
+    rv_pg_result *res = NULL;
+    char err[512] = "";
+    assert_int_equal(
+        rv_pg_exec(env.pg,
+                   "SELECT count(*) FROM visit_tasks WHERE task_id = $1 "
+                   "AND rule_id = $2 AND due_start = $3::timestamptz "
+                   "AND due_end = $4::timestamptz AND attempt = 1",
+                   4, params, &res, err, sizeof(err)),
+        RV_OK);
+    if (strcmp(rv_pg_result_value(res, 0, 0), "1") != 0) {
+        rv_pg_result_free(res);
+        fail_msg("task of %s/%s with due window [%s, %s) not recorded",
+                 event, rule, due_start, due_end);
+    }
+    rv_pg_result_free(res);
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_pipeline_fixed_input_gives_exact_rows(void **state)
+{
+    (void)state;
+    send_fixed_input();
+    wait_drained();
+    counts c = all_counts();
+    assert_int_equal(c.sales, 5);
+    assert_int_equal(c.work_orders, 1);
+    /* S1, S3 and S5 by R1; W1 by R5; S2 falls in A's cooldown; S4 is
+     * below the sampled tier. */
+    assert_int_equal(c.tasks, 4);
+    /* West, sale Tue 2016-03-01: due Wed 03-02 .. Tue 03-08 (5 working
+     * days) in America/Los_Angeles (UTC-8). */
+    expect_task("S1", "R1", "2016-03-02 08:00:00+00", "2016-03-09 08:00:00+00");
+    /* West, Tue 2016-03-15 is after the daylight-saving change (UTC-7). */
+    expect_task("S3", "R1", "2016-03-16 07:00:00+00", "2016-03-23 07:00:00+00");
+    /* East, America/New_York (UTC-5). */
+    expect_task("S5", "R1", "2016-03-02 05:00:00+00", "2016-03-09 05:00:00+00");
+    /* R5: within 72 hours of the complaint. */
+    expect_task("W1", "R5", "2016-03-02 12:00:00+00", "2016-03-05 12:00:00+00");
+    /* Every attempt is booked, inside its due window, in a call window. */
+    assert_int_equal(c.assignments, c.tasks + c.retries);
+    assert_int_equal(
+        count("SELECT count(*) FROM assignments WHERE " MINE
+              " AND status = 'assigned' AND agent_id IS NOT NULL"),
+        c.assignments);
+    assert_int_equal(
+        count("SELECT count(*) FROM assignments a JOIN visit_tasks t "
+              "USING (task_id) WHERE a." MINE " AND (a.window_start < "
+              "t.due_start OR a.window_end > t.due_end)"),
+        0);
+    /* Every booked attempt is called, every call graded; each retry
+     * follows a graded first attempt (C2), never a third attempt. */
+    assert_int_equal(c.outcomes, c.assignments);
+    assert_int_equal(c.grades, c.outcomes);
+    assert_int_equal(c.retries, count("SELECT count(*) FROM grades WHERE " MINE
+                                      " AND verdict = 'retry'"));
+    assert_int_equal(count("SELECT count(*) FROM grades WHERE " MINE
+                           " AND attempt > 2"),
+                     0);
+    /* Each task ends with one final verdict. */
+    assert_int_equal(count("SELECT count(DISTINCT task_id) FROM grades WHERE "
+                           MINE " AND verdict IN ('success', 'failed')"),
+                     c.tasks);
+    /* A1: one alert per "yes" to a compliance question. */
+    assert_int_equal(
+        c.alerts,
+        count("SELECT count(*) FROM grades g, jsonb_array_elements(g.compliance)"
+              " e WHERE g." MINE " AND e->>'value' = 'yes'"));
+}
+
+static void test_pipeline_bad_message_goes_to_dlq_and_rest_flows(void **state)
+{
+    (void)state;
+    char key[64];
+    run_id(key, sizeof(key), "D");
+    const uint8_t junk[] = {0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01};
+    assert_int_equal(rv_producer_send(env.kp, "sales.events", key, junk,
+                                      sizeof(junk), NULL, 0),
+                     RV_OK);
+    assert_int_equal(rv_producer_send(env.kp, "visits.outcomes", key, junk,
+                                      sizeof(junk), NULL, 0),
+                     RV_OK);
+    send_sale("S6", "D", "West", 500000, "2016-04-05");
+    assert_int_equal(rv_producer_flush(env.kp, 10000), RV_OK);
+    wait_drained();
+    const char *params[] = {key};
+    rv_pg_result *res = NULL;
+    char err[512] = "";
+    assert_int_equal(
+        rv_pg_exec(env.pg,
+                   "SELECT source_topic, reason FROM dead_letters WHERE "
+                   "key = convert_to($1, 'UTF8') ORDER BY source_topic",
+                   1, params, &res, err, sizeof(err)),
+        RV_OK);
+    assert_int_equal(rv_pg_result_rows(res), 2);
+    assert_string_equal(rv_pg_result_value(res, 0, 0), "sales.events");
+    assert_non_null(strstr(rv_pg_result_value(res, 0, 1), "sale"));
+    assert_string_equal(rv_pg_result_value(res, 1, 0), "visits.outcomes");
+    assert_non_null(strstr(rv_pg_result_value(res, 1, 1), "outcome"));
+    rv_pg_result_free(res);
+    /* The valid sale after the bad one went all the way through. */
+    assert_int_equal(count("SELECT count(*) FROM visit_tasks WHERE "
+                           "customer_id = 'D-' || split_part($1, '%-', 2)"),
+                     1);
+}
+
+static void test_pipeline_redelivery_adds_no_row(void **state)
+{
+    (void)state;
+    counts before = all_counts();
+    int64_t dlq_before = count("SELECT count(*) FROM dead_letters WHERE "
+                               "convert_from(key, 'UTF8') LIKE $1");
+    send_fixed_input(); /* the same events, the same IDs, again */
+    send_fixed_input();
+    wait_drained();
+    counts after = all_counts();
+    assert_memory_equal(&before, &after, sizeof(before));
+    assert_int_equal(count("SELECT count(*) FROM dead_letters WHERE "
+                           "convert_from(key, 'UTF8') LIKE $1"),
+                     dlq_before);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pipeline_fixed_input_gives_exact_rows),
+        cmocka_unit_test(test_pipeline_bad_message_goes_to_dlq_and_rest_flows),
+        cmocka_unit_test(test_pipeline_redelivery_adds_no_row),
+    };
+    return cmocka_run_group_tests_name("it_pipeline", tests, setup,
+                                       teardown);
+}
