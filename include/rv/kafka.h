@@ -23,6 +23,9 @@ typedef struct rv_msg {
     size_t key_len;
     const uint8_t *payload; /**< may be NULL (tombstone) */
     size_t len;
+    /** kafka.c's own message behind this view, read by rv_msg_header();
+     *  NULL in a message built elsewhere (tests), which has no headers. */
+    const void *handle;
 } rv_msg;
 
 /** A message header; both strings borrowed for the call. */
@@ -40,6 +43,17 @@ typedef struct rv_header {
 #define RV_DLQ_SUFFIX ".dlq"
 
 /**
+ * Copy the value of header @p name (NUL-terminated) of @p m into @p buf
+ * (@p buf_size >= 1 bytes), truncated and always NUL-terminated. If the
+ * header appears several times the last one wins. A value is bytes: one
+ * with a NUL byte reads up to it.
+ * @returns @p buf, or NULL if @p m has no such header (or no handle)
+ * Threads: the thread that polled @p m; valid while @p m is.
+ */
+const char *rv_msg_header(const rv_msg *m, const char *name, char *buf,
+                          size_t buf_size);
+
+/**
  * Open an idempotent producer (enable.idempotence=true, acks=all), with
  * @p kafka properties (borrowed; at least bootstrap.servers) applied on
  * top. librdkafka logs go through rv_log.
@@ -49,16 +63,18 @@ typedef struct rv_header {
  *          RV_ERR_NOMEM
  */
 RV_MUSTCHECK rv_err rv_producer_open(const rv_props *kafka,
-                                     const char *client_id,
-                                     rv_producer **out, char *errstr,
-                                     size_t errstr_size);
+                                     const char *client_id, rv_producer **out,
+                                     char *errstr, size_t errstr_size);
 
 /**
  * Queue one message. @p key (NUL-terminated) and the @p len bytes at
  * @p payload and the headers are copied. Delivery is confirmed only by
- * rv_producer_flush().
+ * rv_producer_flush(). A full local queue is polled for up to ~1 s
+ * before giving up. @p key may be NULL (no key).
  * @returns RV_OK, RV_ERR_FULL (local queue full: flush and retry),
- *          RV_ERR_INVALID (unknown topic, too large), RV_ERR_FATAL
+ *          RV_ERR_INVALID (unknown topic, too large, any other refusal),
+ *          RV_ERR_FATAL
+ * Threads: the thread that flushes; delivery reports are served there.
  */
 RV_MUSTCHECK rv_err rv_producer_send(rv_producer *kp, const char *topic,
                                      const char *key, const uint8_t *payload,
@@ -67,8 +83,10 @@ RV_MUSTCHECK rv_err rv_producer_send(rv_producer *kp, const char *topic,
 
 /**
  * Send a copy of @p src (borrowed) to "<src->topic>.dlq" with its key and
- * the headers rv.reason=@p reason, rv.source.topic/partition/offset.
- * @returns as rv_producer_send
+ * the headers rv.reason=@p reason, rv.source.topic/partition/offset
+ * (decimal text). @p reason (NUL-terminated, borrowed; NULL is "") names
+ * what is wrong, never the payload's contents.
+ * @returns as rv_producer_send, and RV_ERR_NOMEM
  */
 RV_MUSTCHECK rv_err rv_producer_send_dlq(rv_producer *kp, const rv_msg *src,
                                          const char *reason);
@@ -90,8 +108,9 @@ void rv_producer_close(rv_producer *kp, int timeout_ms);
  * topics (borrowed). Settings: enable.auto.commit=false,
  * enable.auto.offset.store=false, auto.offset.reset=earliest,
  * partition.assignment.strategy=cooperative-sticky (every member of a
- * group must agree), then @p kafka (borrowed) on top. The rebalance
- * callback logs assignments and revocations.
+ * group must agree), fetch.wait.max.ms=100, client.id=@p group_id, then
+ * @p kafka (borrowed) on top. The rebalance callback logs assignments
+ * and revocations (partitions_assigned, partitions_revoked).
  * @returns RV_OK, RV_ERR_INVALID (bad property or topic; errstr),
  *          RV_ERR_NOMEM
  */
@@ -104,23 +123,24 @@ RV_MUSTCHECK rv_err rv_consumer_open(const rv_props *kafka,
 /**
  * Poll up to @p max_msgs messages, waiting at most @p timeout_ms for the
  * first and returning as soon as no more are ready. The previous batch
- * must have been committed or released. Errors of the partition-EOF kind
- * are skipped. On RV_OK *msgs (borrowed, valid until the next call on
- * @p kc) and *count are set; *count may be 0.
+ * must have been committed or released (a batch still held is released
+ * uncommitted first). Errors of the partition-EOF kind are skipped, other
+ * consumer errors logged (consumer_error, rate-limited). On RV_OK *msgs
+ * (borrowed, valid until the next call on @p kc) and *count are set;
+ * *count may be 0. @p max_msgs 0 counts as 1.
  * @returns RV_OK, RV_ERR_FATAL (fatal consumer error), RV_ERR_NOMEM
  */
 RV_MUSTCHECK rv_err rv_consumer_poll_batch(rv_consumer *kc, size_t max_msgs,
-                                           int timeout_ms,
-                                           const rv_msg **msgs,
+                                           int timeout_ms, const rv_msg **msgs,
                                            size_t *count);
 
 /**
  * Commit, synchronously, the offset after the last message of each
  * partition in the current batch, then release the batch. Partitions
  * revoked meanwhile are skipped (their new owner re-processes them, and
- * every effect is idempotent).
- * @returns RV_OK, RV_ERR_UNAVAILABLE (commit failed; the batch is kept,
- *          retry), RV_ERR_FATAL
+ * every effect is idempotent). An empty batch commits nothing.
+ * @returns RV_OK, RV_ERR_UNAVAILABLE (commit failed, log commit_failed;
+ *          the batch is kept, retry), RV_ERR_FATAL
  */
 RV_MUSTCHECK rv_err rv_consumer_commit_batch(rv_consumer *kc);
 

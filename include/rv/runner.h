@@ -16,6 +16,11 @@
  * rv_producer_send_dlq() and go on. Output goes to @p kp with
  * rv_producer_send(). Every effect must be idempotent: after a retriable
  * error the same batch is handled again.
+ * The batch may mix topics and partitions; within a partition offsets
+ * ascend. A rebalance never happens during the call (only polling serves
+ * it), but a partition revoked while the batch was being polled may
+ * still have messages in it: handle them anyway (their offsets are not
+ * committed and the new owner handles them too).
  * @returns RV_OK (the batch is done), a retriable error (the runner backs
  *          off and calls again with the same batch), RV_ERR_FATAL or
  *          RV_ERR_NOMEM (the runner drains and returns it)
@@ -24,10 +29,10 @@ typedef rv_err (*rv_batch_fn)(void *ctx, const rv_msg *msgs, size_t count,
                               rv_producer *kp);
 
 typedef struct rv_runner_opts {
-    size_t batch_max;        /**< messages per batch, >= 1 */
-    int poll_timeout_ms;     /**< <= 1000 so a stop is seen quickly */
-    int flush_timeout_ms;    /**< per flush of the batch's output */
-    int64_t backoff_max_ms;  /**< cap of the retry back-off */
+    size_t batch_max;       /**< messages per batch, >= 1 */
+    int poll_timeout_ms;    /**< <= 1000 so a stop is seen quickly */
+    int flush_timeout_ms;   /**< per flush of the batch's output */
+    int64_t backoff_max_ms; /**< cap of the retry back-off */
 } rv_runner_opts;
 
 /** Counters of one run, for the shutdown_complete line. */
@@ -40,10 +45,32 @@ typedef struct rv_runner_stats {
 /**
  * Loop until rv_stop_requested(): poll a batch from @p kc, call @p fn,
  * flush @p kp (all output delivered), then commit the batch's offsets.
- * Offsets are committed only after the effects are durable. On stop the
- * in-flight batch is finished and committed first.
- * @param stats  may be NULL
- * @returns RV_OK (stopped on request), RV_ERR_FATAL, RV_ERR_NOMEM
+ * Offsets are committed only after the effects are durable.
+ *
+ * Retries: a retriable error (TIMEOUT, UNAVAILABLE, CONFLICT, and FULL
+ * from a full producer queue) from @p fn or the flush calls @p fn again
+ * with the same batch, after an exponential back-off from 50 ms to
+ * opts->backoff_max_ms (log: batch_retry, rate-limited). Once @p fn and
+ * the flush succeeded only the commit is retried; after 5 failed commits
+ * the batch is released uncommitted (log: commit_skipped) and the loop
+ * goes on: the next commit on the partition covers it, or its next owner
+ * re-processes it. While retrying nothing polls @p kc: a retry longer than
+ * max.poll.interval.ms loses the partitions and the work is redone.
+ *
+ * Stop: the in-flight batch is finished and committed first (log: drain).
+ * If it is still failing once the back-off has been at its max 3 times
+ * after the stop, it is abandoned uncommitted and RV_ERR_UNAVAILABLE is
+ * returned (safe: effects are idempotent).
+ *
+ * @param opts   borrowed; out-of-range values are clamped (batch_max >= 1,
+ *               poll_timeout_ms in 1..1000, backoff_max_ms >= 50)
+ * @param stats  may be NULL; filled on every return (also on error)
+ * @returns RV_OK (stopped on request), RV_ERR_UNAVAILABLE (stopped, last
+ *          batch abandoned uncommitted), RV_ERR_FATAL (from @p fn, the
+ *          producer or the consumer, or @p fn returned a code outside its
+ *          contract such as RV_ERR_INVALID; log: batch_failed),
+ *          RV_ERR_NOMEM. The caller closes @p kc and @p kp either way.
+ * Threads: runs on the caller's thread, which owns @p kc and @p kp.
  */
 RV_MUSTCHECK rv_err rv_runner_run(rv_consumer *kc, rv_producer *kp,
                                   rv_batch_fn fn, void *ctx,
@@ -61,8 +88,18 @@ void rv_signals_install(void);
 /** True once SIGTERM or SIGINT arrived (or rv_stop_request was called). */
 int rv_stop_requested(void);
 
-/** Ask the loop to stop, as a signal would (tests, idle exit). */
+/** Ask the loop to stop, as a signal would (tests, idle exit).
+ *  Async-signal-safe. */
 void rv_stop_request(void);
+
+/** Clear the stop flag, so that one process can run the loop again
+ *  (tests). Never call it in a worker: it would undo a SIGTERM. */
+void rv_stop_reset(void);
+
+/** True once per SIGHUP: the call clears the flag. A SIGHUP arriving
+ *  during the reload that follows is merged into it (the reload reads
+ *  the file afterwards). */
+int rv_reload_take(void);
 
 /** Current time, UTC µs since the epoch (wall clock: envelopes only). */
 int64_t rv_now_us(void);

@@ -1,0 +1,849 @@
+/* common/kafka.c: the librdkafka wrapper (producer, DLQ, batch consumer).
+ * Workers never include <librdkafka/rdkafka.h>; this file wraps it. */
+#include "rv/kafka.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "rv/log.h"
+
+/* How long rv_producer_send waits for room when the local queue is full:
+ * QUEUE_FULL_RETRIES polls of QUEUE_FULL_POLL_MS each. */
+#define QUEUE_FULL_RETRIES 10
+#define QUEUE_FULL_POLL_MS 100
+/* A repeated warning is logged once, then once per interval. */
+#define RATELIMIT_INTERVAL_MS 10000
+/* The first allocation of a batch's arrays; they double up to max_msgs. */
+#define BATCH_INITIAL_CAP 64
+/* Longest decimal int64 plus sign and NUL. */
+#define INT64_TEXT_BYTES 24
+
+/* Log the first event, then at most one line per interval; the number
+ * of events skipped in between goes out as suppressed=N. One thread. */
+struct ratelimit {
+    int64_t last_ms; /* 0: nothing logged yet */
+    uint64_t suppressed;
+};
+
+struct rv_producer {
+    rd_kafka_t *rk;
+    uint64_t failed_count; /* delivery failures since the last flush */
+    struct ratelimit dr_rl;
+    struct ratelimit err_rl;
+};
+
+struct rv_consumer {
+    rd_kafka_t *rk;
+    /* The current batch: messages kept until commit or release, and the
+     * rv_msg views handed out (msgs[i] points into kept[i]). */
+    rd_kafka_message_t **kept;
+    rv_msg *msgs;
+    size_t count;
+    size_t cap;
+    /* Partitions revoked since the current batch started polling; their
+     * offsets are not committed (their new owner re-processes them). */
+    rd_kafka_topic_partition_list_t *revoked;
+    struct ratelimit err_rl;
+    struct ratelimit commit_rl;
+};
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* True if the event should be logged now; then *suppressed is the count
+ * of events dropped since the last logged one. */
+static bool ratelimit_allow(struct ratelimit *rl, uint64_t *suppressed)
+{
+    int64_t now_ms = monotonic_ms();
+    if (rl->last_ms != 0 && now_ms - rl->last_ms < RATELIMIT_INTERVAL_MS) {
+        rl->suppressed++;
+        return false;
+    }
+    *suppressed = rl->suppressed;
+    rl->suppressed = 0;
+    rl->last_ms = now_ms;
+    return true;
+}
+
+/* librdkafka's syslog levels (0 emerg .. 7 debug) to ours. */
+static rv_log_level log_level_of(int syslog_level)
+{
+    if (syslog_level <= 3) {
+        return RV_LOG_ERROR;
+    }
+    if (syslog_level == 4) {
+        return RV_LOG_WARN;
+    }
+    if (syslog_level <= 6) {
+        return RV_LOG_INFO;
+    }
+    return RV_LOG_DEBUG;
+}
+
+/* Called from librdkafka's own threads: rv_log_emit is thread-safe.
+ * librdkafka already suppresses its most repetitive lines. */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac,
+                   const char *buf)
+{
+    rv_log_level lvl = log_level_of(level);
+    RV_LOG(lvl, "kafka_log", RV_KV_STR("lib", "rdkafka"),
+           RV_KV_STR("client", rd_kafka_name(rk)), RV_KV_STR("fac", fac),
+           RV_KV_STR("msg", buf));
+}
+
+/* Served on the thread that polls the handle. Transient errors (broker
+ * down, all brokers down) recover by themselves: warn, rate-limited. A
+ * fatal error is logged once here; the caller learns it as RV_ERR_FATAL. */
+static void log_kafka_error(rd_kafka_t *rk, struct ratelimit *rl, int err,
+                            const char *reason)
+{
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char fatal_reason[512];
+        rd_kafka_resp_err_t orig =
+            rd_kafka_fatal_error(rk, fatal_reason, sizeof(fatal_reason));
+        RV_LOG(RV_LOG_ERROR, "kafka_fatal",
+               RV_KV_STR("client", rd_kafka_name(rk)),
+               RV_KV_STR("err", rd_kafka_err2name(orig)),
+               RV_KV_STR("reason", fatal_reason));
+        return;
+    }
+    uint64_t suppressed = 0;
+    if (!ratelimit_allow(rl, &suppressed)) {
+        return;
+    }
+    RV_LOG(RV_LOG_WARN, "kafka_error", RV_KV_STR("client", rd_kafka_name(rk)),
+           RV_KV_STR("err", rd_kafka_err2name((rd_kafka_resp_err_t)err)),
+           RV_KV_STR("reason", reason), RV_KV_INT("suppressed", suppressed));
+}
+
+static void on_producer_error(rd_kafka_t *rk, int err, const char *reason,
+                              void *opaque)
+{
+    rv_producer *kp = opaque;
+    log_kafka_error(rk, &kp->err_rl, err, reason);
+}
+
+static void on_consumer_error(rd_kafka_t *rk, int err, const char *reason,
+                              void *opaque)
+{
+    rv_consumer *kc = opaque;
+    log_kafka_error(rk, &kc->err_rl, err, reason);
+}
+
+/* Applies name=value; on failure writes errstr and returns INVALID. */
+static rv_err conf_set(rd_kafka_conf_t *conf, const char *name,
+                       const char *value, char *errstr, size_t errstr_size)
+{
+    char kerr[256];
+    if (rd_kafka_conf_set(conf, name, value, kerr, sizeof(kerr)) !=
+        RD_KAFKA_CONF_OK) {
+        rv_errf(errstr, errstr_size, "kafka.%s: %s", name, kerr);
+        return RV_ERR_INVALID;
+    }
+    return RV_OK;
+}
+
+/* Applies our defaults, then the configured properties on top of them so
+ * that configuration may override any default. */
+static rv_err conf_apply(rd_kafka_conf_t *conf, const char *const *defaults,
+                         const rv_props *kafka, char *errstr,
+                         size_t errstr_size)
+{
+    for (size_t i = 0; defaults[i] != NULL; i += 2) {
+        rv_err err =
+            conf_set(conf, defaults[i], defaults[i + 1], errstr, errstr_size);
+        if (err != RV_OK) {
+            return err;
+        }
+    }
+    for (size_t i = 0; kafka != NULL && i < kafka->count; i++) {
+        rv_err err = conf_set(conf, kafka->names[i], kafka->values[i], errstr,
+                              errstr_size);
+        if (err != RV_OK) {
+            return err;
+        }
+    }
+    return RV_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Producer */
+
+/* Served by rd_kafka_poll/rd_kafka_flush on the producer's thread. */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
+                        void *opaque)
+{
+    (void)rk;
+    rv_producer *kp = opaque;
+    if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return;
+    }
+    kp->failed_count++;
+    uint64_t suppressed = 0;
+    if (ratelimit_allow(&kp->dr_rl, &suppressed)) {
+        RV_LOG(RV_LOG_WARN, "delivery_failed",
+               RV_KV_STR("topic", rd_kafka_topic_name(rkm->rkt)),
+               RV_KV_INT("partition", rkm->partition),
+               RV_KV_STR("err", rd_kafka_err2name(rkm->err)),
+               RV_KV_INT("suppressed", suppressed));
+    }
+}
+
+rv_err rv_producer_open(const rv_props *kafka, const char *client_id,
+                        rv_producer **out, char *errstr, size_t errstr_size)
+{
+    static const char *const defaults[] = {
+        "enable.idempotence", "true", "acks", "all", NULL,
+    };
+    rv_err err = RV_ERR_NOMEM;
+    rd_kafka_conf_t *conf = NULL;
+    rv_producer *kp = calloc(1, sizeof(*kp));
+    if (kp == NULL) {
+        rv_errf(errstr, errstr_size, "producer: out of memory");
+        goto out;
+    }
+    conf = rd_kafka_conf_new();
+    if (client_id != NULL) {
+        err = conf_set(conf, "client.id", client_id, errstr, errstr_size);
+        if (err != RV_OK) {
+            goto out;
+        }
+    }
+    err = conf_apply(conf, defaults, kafka, errstr, errstr_size);
+    if (err != RV_OK) {
+        goto out;
+    }
+    rd_kafka_conf_set_opaque(conf, kp);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_error_cb(conf, on_producer_error);
+    rd_kafka_conf_set_log_cb(conf, on_log);
+
+    char kerr[256];
+    kp->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof(kerr));
+    if (kp->rk == NULL) {
+        rv_errf(errstr, errstr_size, "producer: %s", kerr);
+        err = RV_ERR_INVALID;
+        goto out;
+    }
+    conf = NULL; /* rd_kafka_new owns it now */
+    *out = kp;
+    kp = NULL;
+    err = RV_OK;
+out:
+    if (conf != NULL) {
+        rd_kafka_conf_destroy(conf);
+    }
+    free(kp);
+    return err;
+}
+
+static rv_err err_from_produce(rd_kafka_resp_err_t kerr)
+{
+    switch (kerr) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR:
+        return RV_OK;
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+        return RV_ERR_FULL;
+    case RD_KAFKA_RESP_ERR__FATAL:
+        return RV_ERR_FATAL;
+    default:
+        /* Unknown topic or partition, message too large, bad argument:
+         * sending the same message again cannot succeed. */
+        return RV_ERR_INVALID;
+    }
+}
+
+/* Queues one message; the payload, key and header values are copied.
+ * hdrs (may be NULL) is taken on success and stays the caller's on
+ * error. A full queue is drained by polling, briefly. */
+static rv_err produce(rv_producer *kp, const char *topic, const void *key,
+                      size_t key_len, const uint8_t *payload, size_t len,
+                      rd_kafka_headers_t *hdrs)
+{
+    rd_kafka_vu_t vus[5];
+    size_t n = 0;
+    vus[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vus[n++].u.cstr = topic;
+    vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vus[n++].u.i = RD_KAFKA_MSG_F_COPY;
+    vus[n].vtype = RD_KAFKA_VTYPE_VALUE;
+    vus[n].u.mem.ptr = (void *)payload; /* copied: F_COPY */
+    vus[n++].u.mem.size = payload != NULL ? len : 0;
+    if (key != NULL) {
+        vus[n].vtype = RD_KAFKA_VTYPE_KEY;
+        vus[n].u.mem.ptr = (void *)key;
+        vus[n++].u.mem.size = key_len;
+    }
+    if (hdrs != NULL) {
+        vus[n].vtype = RD_KAFKA_VTYPE_HEADERS;
+        vus[n++].u.headers = hdrs;
+    }
+
+    rd_kafka_resp_err_t kerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int attempt = 0;; attempt++) {
+        rd_kafka_error_t *error = rd_kafka_produceva(kp->rk, vus, n);
+        if (error == NULL) {
+            kerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+            break;
+        }
+        kerr = rd_kafka_error_code(error);
+        rd_kafka_error_destroy(error);
+        if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL ||
+            attempt == QUEUE_FULL_RETRIES) {
+            break;
+        }
+        /* Serves delivery reports, which frees room in the queue. */
+        rd_kafka_poll(kp->rk, QUEUE_FULL_POLL_MS);
+    }
+    /* Serve delivery reports so failures are counted early. */
+    rd_kafka_poll(kp->rk, 0);
+    return err_from_produce(kerr);
+}
+
+/* Adds name=value (NUL-terminated value, may be NULL). */
+static void header_add(rd_kafka_headers_t *hdrs, const char *name,
+                       const char *value)
+{
+    /* Only fails on a read-only header list, which a new one is not. */
+    (void)rd_kafka_header_add(hdrs, name, -1, value,
+                              value != NULL ? (ssize_t)strlen(value) : 0);
+}
+
+rv_err rv_producer_send(rv_producer *kp, const char *topic, const char *key,
+                        const uint8_t *payload, size_t len,
+                        const rv_header *headers, size_t header_count)
+{
+    rd_kafka_headers_t *hdrs = NULL;
+    if (header_count > 0) {
+        hdrs = rd_kafka_headers_new(header_count);
+        for (size_t i = 0; i < header_count; i++) {
+            header_add(hdrs, headers[i].name, headers[i].value);
+        }
+    }
+    rv_err err = produce(kp, topic, key, key != NULL ? strlen(key) : 0, payload,
+                         len, hdrs);
+    if (err == RV_OK) {
+        hdrs = NULL; /* librdkafka owns them now */
+    }
+    if (hdrs != NULL) {
+        rd_kafka_headers_destroy(hdrs);
+    }
+    return err;
+}
+
+rv_err rv_producer_send_dlq(rv_producer *kp, const rv_msg *src,
+                            const char *reason)
+{
+    size_t topic_len = strlen(src->topic);
+    char *dlq_topic = malloc(topic_len + sizeof(RV_DLQ_SUFFIX));
+    if (dlq_topic == NULL) {
+        return RV_ERR_NOMEM;
+    }
+    memcpy(dlq_topic, src->topic, topic_len);
+    memcpy(dlq_topic + topic_len, RV_DLQ_SUFFIX, sizeof(RV_DLQ_SUFFIX));
+
+    char partition[INT64_TEXT_BYTES];
+    char offset[INT64_TEXT_BYTES];
+    snprintf(partition, sizeof(partition), "%" PRId32, src->partition);
+    snprintf(offset, sizeof(offset), "%" PRId64, src->offset);
+
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(4);
+    header_add(hdrs, RV_DLQ_HDR_REASON, reason != NULL ? reason : "");
+    header_add(hdrs, RV_DLQ_HDR_TOPIC, src->topic);
+    header_add(hdrs, RV_DLQ_HDR_PARTITION, partition);
+    header_add(hdrs, RV_DLQ_HDR_OFFSET, offset);
+
+    rv_err err = produce(kp, dlq_topic, src->key, src->key_len, src->payload,
+                         src->len, hdrs);
+    if (err == RV_OK) {
+        hdrs = NULL; /* librdkafka owns them now */
+    }
+    if (hdrs != NULL) {
+        rd_kafka_headers_destroy(hdrs);
+    }
+    free(dlq_topic);
+    return err;
+}
+
+rv_err rv_producer_flush(rv_producer *kp, int timeout_ms)
+{
+    rd_kafka_resp_err_t kerr = rd_kafka_flush(kp->rk, timeout_ms);
+    uint64_t failed = kp->failed_count;
+    /* A timed-out flush is retried by resending the batch: failures of
+     * this round are not carried into the next one. */
+    kp->failed_count = 0;
+    if (rd_kafka_fatal_error(kp->rk, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return RV_ERR_FATAL;
+    }
+    if (kerr == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+        return RV_ERR_TIMEOUT;
+    }
+    if (failed > 0) {
+        return RV_ERR_UNAVAILABLE;
+    }
+    return RV_OK;
+}
+
+void rv_producer_close(rv_producer *kp, int timeout_ms)
+{
+    if (kp == NULL) {
+        return;
+    }
+    if (rd_kafka_flush(kp->rk, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        RV_LOG(RV_LOG_WARN, "producer_close_unflushed",
+               RV_KV_STR("client", rd_kafka_name(kp->rk)),
+               RV_KV_INT("messages", rd_kafka_outq_len(kp->rk)),
+               RV_KV_INT("timeout_ms", timeout_ms));
+    }
+    rd_kafka_destroy(kp->rk);
+    free(kp);
+}
+
+/* ------------------------------------------------------------------ */
+/* Consumer */
+
+static bool is_listed(const rd_kafka_topic_partition_list_t *list,
+                      const char *topic, int32_t partition)
+{
+    return rd_kafka_topic_partition_list_find(list, topic, partition) != NULL;
+}
+
+static bool batch_has_partition(const rv_consumer *kc, const char *topic,
+                                int32_t partition)
+{
+    for (size_t i = 0; i < kc->count; i++) {
+        if (kc->msgs[i].partition == partition &&
+            strcmp(kc->msgs[i].topic, topic) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void log_rebalance_error(const char *what, rd_kafka_error_t *error)
+{
+    if (error == NULL) {
+        return;
+    }
+    RV_LOG(RV_LOG_ERROR, "rebalance_failed", RV_KV_STR("op", what),
+           RV_KV_STR("err", rd_kafka_error_name(error)),
+           RV_KV_STR("reason", rd_kafka_error_string(error)));
+    rd_kafka_error_destroy(error);
+}
+
+/* Served inside rd_kafka_consumer_poll and rd_kafka_consumer_close, on
+ * the consumer's thread. */
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    rv_consumer *kc = opaque;
+    const char *proto = rd_kafka_rebalance_protocol(rk);
+    bool is_cooperative = proto != NULL && strcmp(proto, "COOPERATIVE") == 0;
+
+    switch (err) {
+    case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+        /* A partition revoked and handed back during one batch stays
+         * skipped if the batch already holds messages from before. */
+        for (int i = 0; i < parts->cnt; i++) {
+            const rd_kafka_topic_partition_t *p = &parts->elems[i];
+            if (!batch_has_partition(kc, p->topic, p->partition)) {
+                rd_kafka_topic_partition_list_del(kc->revoked, p->topic,
+                                                  p->partition);
+            }
+        }
+        RV_LOG(RV_LOG_INFO, "partitions_assigned",
+               RV_KV_INT("count", parts->cnt),
+               RV_KV_STR("protocol", proto != NULL ? proto : "none"));
+        if (is_cooperative) {
+            log_rebalance_error("incremental_assign",
+                                rd_kafka_incremental_assign(rk, parts));
+        } else {
+            rd_kafka_resp_err_t kerr = rd_kafka_assign(rk, parts);
+            if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                RV_LOG(RV_LOG_ERROR, "rebalance_failed",
+                       RV_KV_STR("op", "assign"),
+                       RV_KV_STR("err", rd_kafka_err2name(kerr)));
+            }
+        }
+        break;
+
+    case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+        for (int i = 0; i < parts->cnt; i++) {
+            const rd_kafka_topic_partition_t *p = &parts->elems[i];
+            if (!is_listed(kc->revoked, p->topic, p->partition)) {
+                rd_kafka_topic_partition_list_add(kc->revoked, p->topic,
+                                                  p->partition);
+            }
+        }
+        RV_LOG(RV_LOG_INFO, "partitions_revoked",
+               RV_KV_INT("count", parts->cnt),
+               RV_KV_BOOL("lost", rd_kafka_assignment_lost(rk)));
+        if (is_cooperative) {
+            log_rebalance_error("incremental_unassign",
+                                rd_kafka_incremental_unassign(rk, parts));
+        } else {
+            (void)rd_kafka_assign(rk, NULL);
+        }
+        break;
+
+    default:
+        RV_LOG(RV_LOG_ERROR, "rebalance_failed", RV_KV_STR("op", "rebalance"),
+               RV_KV_STR("err", rd_kafka_err2name(err)));
+        (void)rd_kafka_assign(rk, NULL);
+        break;
+    }
+}
+
+rv_err rv_consumer_open(const rv_props *kafka, const char *group_id,
+                        const char *const *topics, size_t topic_count,
+                        rv_consumer **out, char *errstr, size_t errstr_size)
+{
+    /* fetch.wait.max.ms: how long a broker holds an empty fetch; low so
+     * that a batch's last poll does not stall behind an idle partition
+     * (the mock cluster waits the full time). */
+    static const char *const defaults[] = {
+        "enable.auto.commit",
+        "false",
+        "enable.auto.offset.store",
+        "false",
+        "auto.offset.reset",
+        "earliest",
+        "partition.assignment.strategy",
+        "cooperative-sticky",
+        "fetch.wait.max.ms",
+        "100",
+        NULL,
+    };
+    rv_err err = RV_ERR_INVALID;
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_topic_partition_list_t *subscription = NULL;
+    rv_consumer *kc = NULL;
+
+    if (group_id == NULL || *group_id == '\0') {
+        rv_errf(errstr, errstr_size, "consumer: empty group.id");
+        goto out;
+    }
+    if (topics == NULL || topic_count == 0) {
+        rv_errf(errstr, errstr_size, "consumer %s: no topic to subscribe to",
+                group_id);
+        goto out;
+    }
+    for (size_t i = 0; i < topic_count; i++) {
+        if (topics[i] == NULL || *topics[i] == '\0') {
+            rv_errf(errstr, errstr_size, "consumer %s: topic %zu is empty",
+                    group_id, i);
+            goto out;
+        }
+    }
+
+    err = RV_ERR_NOMEM;
+    kc = calloc(1, sizeof(*kc));
+    if (kc == NULL) {
+        rv_errf(errstr, errstr_size, "consumer %s: out of memory", group_id);
+        goto out;
+    }
+    kc->revoked = rd_kafka_topic_partition_list_new(4);
+
+    conf = rd_kafka_conf_new();
+    err = conf_set(conf, "group.id", group_id, errstr, errstr_size);
+    if (err == RV_OK) {
+        err = conf_set(conf, "client.id", group_id, errstr, errstr_size);
+    }
+    if (err == RV_OK) {
+        err = conf_apply(conf, defaults, kafka, errstr, errstr_size);
+    }
+    if (err != RV_OK) {
+        goto out;
+    }
+    rd_kafka_conf_set_opaque(conf, kc);
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_error_cb(conf, on_consumer_error);
+    rd_kafka_conf_set_log_cb(conf, on_log);
+
+    char kerr[256];
+    kc->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr, sizeof(kerr));
+    if (kc->rk == NULL) {
+        rv_errf(errstr, errstr_size, "consumer %s: %s", group_id, kerr);
+        err = RV_ERR_INVALID;
+        goto out;
+    }
+    conf = NULL; /* rd_kafka_new owns it now */
+    /* Errors, logs and rebalances are served by rd_kafka_consumer_poll. */
+    rd_kafka_poll_set_consumer(kc->rk);
+
+    subscription = rd_kafka_topic_partition_list_new((int)topic_count);
+    for (size_t i = 0; i < topic_count; i++) {
+        rd_kafka_topic_partition_list_add(subscription, topics[i],
+                                          RD_KAFKA_PARTITION_UA);
+    }
+    rd_kafka_resp_err_t serr = rd_kafka_subscribe(kc->rk, subscription);
+    if (serr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rv_errf(errstr, errstr_size, "consumer %s: subscribe: %s", group_id,
+                rd_kafka_err2str(serr));
+        err = RV_ERR_INVALID;
+        goto out;
+    }
+    *out = kc;
+    kc = NULL;
+    err = RV_OK;
+out:
+    if (subscription != NULL) {
+        rd_kafka_topic_partition_list_destroy(subscription);
+    }
+    if (conf != NULL) {
+        rd_kafka_conf_destroy(conf);
+    }
+    if (kc != NULL) {
+        if (kc->rk != NULL) {
+            rd_kafka_destroy(kc->rk);
+        }
+        rd_kafka_topic_partition_list_destroy(kc->revoked);
+        free(kc);
+    }
+    return err;
+}
+
+void rv_consumer_release_batch(rv_consumer *kc)
+{
+    for (size_t i = 0; i < kc->count; i++) {
+        rd_kafka_message_destroy(kc->kept[i]);
+    }
+    kc->count = 0;
+}
+
+/* Makes room for one more message, doubling up to max_msgs. */
+static rv_err batch_reserve(rv_consumer *kc, size_t max_msgs)
+{
+    if (kc->count < kc->cap) {
+        return RV_OK;
+    }
+    size_t cap = kc->cap == 0 ? BATCH_INITIAL_CAP : kc->cap * 2;
+    if (cap > max_msgs) {
+        cap = max_msgs;
+    }
+    if (cap <= kc->count || cap > SIZE_MAX / sizeof(rv_msg)) {
+        return RV_ERR_NOMEM;
+    }
+    rd_kafka_message_t **kept = realloc(kc->kept, cap * sizeof(*kept));
+    if (kept == NULL) {
+        return RV_ERR_NOMEM;
+    }
+    kc->kept = kept;
+    rv_msg *msgs = realloc(kc->msgs, cap * sizeof(*msgs));
+    if (msgs == NULL) {
+        return RV_ERR_NOMEM;
+    }
+    kc->msgs = msgs;
+    kc->cap = cap;
+    return RV_OK;
+}
+
+/* Keeps rkm (ownership moves to the batch) and builds its view. */
+static void batch_keep(rv_consumer *kc, rd_kafka_message_t *rkm)
+{
+    rv_msg *m = &kc->msgs[kc->count];
+    kc->kept[kc->count] = rkm;
+    *m = (rv_msg){
+        .topic = rd_kafka_topic_name(rkm->rkt),
+        .partition = rkm->partition,
+        .offset = rkm->offset,
+        .timestamp_ms = rd_kafka_message_timestamp(rkm, NULL),
+        .key = rkm->key,
+        .key_len = rkm->key_len,
+        .payload = rkm->payload,
+        .len = rkm->len,
+        .handle = rkm,
+    };
+    kc->count++;
+}
+
+/* A consumer error event: EOF is skipped, the rest logged (rate-limited;
+ * the broker-level ones also reach on_consumer_error). */
+static rv_err consumer_event(rv_consumer *kc, const rd_kafka_message_t *rkm)
+{
+    if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        return RV_OK;
+    }
+    if (rkm->err == RD_KAFKA_RESP_ERR__FATAL ||
+        rd_kafka_fatal_error(kc->rk, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return RV_ERR_FATAL;
+    }
+    uint64_t suppressed = 0;
+    if (ratelimit_allow(&kc->err_rl, &suppressed)) {
+        RV_LOG(RV_LOG_WARN, "consumer_error",
+               RV_KV_STR("topic",
+                         rkm->rkt != NULL ? rd_kafka_topic_name(rkm->rkt) : ""),
+               RV_KV_INT("partition", rkm->partition),
+               RV_KV_STR("err", rd_kafka_err2name(rkm->err)),
+               RV_KV_STR("reason", rd_kafka_message_errstr(rkm)),
+               RV_KV_INT("suppressed", suppressed));
+    }
+    return RV_OK;
+}
+
+rv_err rv_consumer_poll_batch(rv_consumer *kc, size_t max_msgs, int timeout_ms,
+                              const rv_msg **msgs, size_t *count)
+{
+    /* A batch left over is dropped uncommitted, as release_batch would. */
+    rv_consumer_release_batch(kc);
+    /* Revocations count from the start of the batch. */
+    while (kc->revoked->cnt > 0) {
+        rd_kafka_topic_partition_list_del_by_idx(kc->revoked, 0);
+    }
+    if (max_msgs == 0) {
+        max_msgs = 1;
+    }
+    if (timeout_ms < 0) {
+        timeout_ms = 0;
+    }
+
+    rv_err err = RV_OK;
+    int64_t deadline_ms = monotonic_ms() + timeout_ms;
+    while (kc->count < max_msgs) {
+        /* Wait only for the first message; after it take what is ready. */
+        int wait_ms = 0;
+        if (kc->count == 0) {
+            int64_t left_ms = deadline_ms - monotonic_ms();
+            wait_ms = left_ms > 0 ? (int)left_ms : 0;
+        }
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(kc->rk, wait_ms);
+        if (rkm == NULL) {
+            if (wait_ms == 0) {
+                break;
+            }
+            continue; /* woken early: wait out the rest */
+        }
+        if (rkm->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            err = consumer_event(kc, rkm);
+            rd_kafka_message_destroy(rkm);
+            if (err != RV_OK) {
+                goto out;
+            }
+            continue;
+        }
+        err = batch_reserve(kc, max_msgs);
+        if (err != RV_OK) {
+            rd_kafka_message_destroy(rkm);
+            goto out;
+        }
+        batch_keep(kc, rkm);
+    }
+out:
+    if (err != RV_OK) {
+        rv_consumer_release_batch(kc);
+        return err;
+    }
+    *msgs = kc->msgs;
+    *count = kc->count;
+    return RV_OK;
+}
+
+rv_err rv_consumer_commit_batch(rv_consumer *kc)
+{
+    if (kc->count == 0) {
+        return RV_OK;
+    }
+    rd_kafka_topic_partition_list_t *offsets =
+        rd_kafka_topic_partition_list_new(4);
+    for (size_t i = 0; i < kc->count; i++) {
+        const rv_msg *m = &kc->msgs[i];
+        if (is_listed(kc->revoked, m->topic, m->partition)) {
+            continue;
+        }
+        rd_kafka_topic_partition_t *p =
+            rd_kafka_topic_partition_list_find(offsets, m->topic, m->partition);
+        if (p == NULL) {
+            p = rd_kafka_topic_partition_list_add(offsets, m->topic,
+                                                  m->partition);
+            p->offset = m->offset + 1;
+        } else if (m->offset + 1 > p->offset) {
+            p->offset = m->offset + 1;
+        }
+    }
+
+    rv_err err = RV_OK;
+    if (offsets->cnt > 0) {
+        rd_kafka_resp_err_t kerr = rd_kafka_commit(kc->rk, offsets, 0);
+        if (kerr == RD_KAFKA_RESP_ERR__FATAL ||
+            rd_kafka_fatal_error(kc->rk, NULL, 0) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR) {
+            err = RV_ERR_FATAL;
+        } else if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR &&
+                   kerr != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+            uint64_t suppressed = 0;
+            if (ratelimit_allow(&kc->commit_rl, &suppressed)) {
+                RV_LOG(RV_LOG_WARN, "commit_failed",
+                       RV_KV_STR("err", rd_kafka_err2name(kerr)),
+                       RV_KV_INT("partitions", offsets->cnt),
+                       RV_KV_INT("suppressed", suppressed));
+            }
+            err = RV_ERR_UNAVAILABLE;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(offsets);
+    if (err == RV_OK) {
+        rv_consumer_release_batch(kc);
+    }
+    return err;
+}
+
+void rv_consumer_close(rv_consumer *kc)
+{
+    if (kc == NULL) {
+        return;
+    }
+    /* Children before their parent: messages before the handle. */
+    rv_consumer_release_batch(kc);
+    rd_kafka_resp_err_t kerr = rd_kafka_consumer_close(kc->rk);
+    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        RV_LOG(RV_LOG_WARN, "consumer_close_failed",
+               RV_KV_STR("client", rd_kafka_name(kc->rk)),
+               RV_KV_STR("err", rd_kafka_err2name(kerr)));
+    }
+    rd_kafka_destroy(kc->rk);
+    rd_kafka_topic_partition_list_destroy(kc->revoked);
+    free(kc->kept);
+    free(kc->msgs);
+    free(kc);
+}
+
+const char *rv_msg_header(const rv_msg *m, const char *name, char *buf,
+                          size_t buf_size)
+{
+    if (m == NULL || m->handle == NULL || name == NULL || buf == NULL ||
+        buf_size == 0) {
+        return NULL;
+    }
+    /* librdkafka parses the headers lazily into the message itself, hence
+     * the non-const pointer; the batch owns the message until release. */
+    rd_kafka_message_t *rkm = (rd_kafka_message_t *)m->handle;
+    rd_kafka_headers_t *hdrs = NULL;
+    if (rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return NULL;
+    }
+    const void *value = NULL;
+    size_t size = 0;
+    if (rd_kafka_header_get_last(hdrs, name, &value, &size) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return NULL;
+    }
+    size_t n = value != NULL ? strnlen(value, size) : 0;
+    if (n > buf_size - 1) {
+        n = buf_size - 1;
+    }
+    if (n > 0) {
+        memcpy(buf, value, n);
+    }
+    buf[n] = '\0';
+    return buf;
+}
