@@ -77,6 +77,8 @@ static const cyaml_schema_field_t rule_fields[] = {
         tier_count, &tier_entry, 0, SEQ_SMALL_MAX),
     CYAML_FIELD_FLOAT("rate", CYAML_FLAG_OPTIONAL, rv_rule, rate),
     CYAML_FIELD_INT("priority", CYAML_FLAG_OPTIONAL, rv_rule, priority),
+    CYAML_FIELD_BOOL("bypass_cooldown", CYAML_FLAG_OPTIONAL, rv_rule,
+                     bypass_cooldown),
     CYAML_FIELD_STRING_PTR("channel", CYAML_FLAG_POINTER, rv_rule, channel, 0,
                            CYAML_UNLIMITED),
     CYAML_FIELD_SEQUENCE_COUNT("questions", CYAML_FLAG_POINTER, rv_rule,

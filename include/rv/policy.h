@@ -39,6 +39,9 @@ typedef struct rv_rule {
     char **questions; /**< question IDs, at most 3 (C3) */
     unsigned question_count;
     rv_due due;
+    /** The C4 cooldown does not hold this rule back (R5: every complaint
+     *  is visited, seed 002 nos. 1, 5); its visit still starts one. */
+    bool bypass_cooldown;
 } rv_rule;
 
 typedef struct rv_question {

@@ -48,7 +48,7 @@ static int teardown(void **state)
 
 /* Runs the cooldown script once; returns its decision (static). */
 static const char *cooldown(const char *customer, const char *task,
-                            int64_t t_us)
+                            int64_t t_us, const char *bypass)
 {
     static char decision[32];
     char cd[SAMPLER_KEY_SIZE], opt[SAMPLER_KEY_SIZE], ts[32], span[32];
@@ -56,8 +56,8 @@ static const char *cooldown(const char *customer, const char *task,
     snprintf(ts, sizeof(ts), "%lld", (long long)t_us);
     snprintf(span, sizeof(span), "%lld", 7LL * 86400 * 1000000); /* 7 d */
     const char *keys[] = {cd, opt};
-    const char *args[] = {task, ts, span};
-    rv_redis_call call = {2, keys, 3, args};
+    const char *args[] = {task, ts, span, bypass};
+    rv_redis_call call = {2, keys, 4, args};
     rv_redis_reply reply;
     assert_int_equal(
         rv_redis_eval_batch(rc, &sampler_cooldown_script, &call, 1, &reply),
@@ -77,11 +77,16 @@ static void test_scripts_cooldown_by_event_time_idempotent(void **state)
     snprintf(cust, sizeof(cust), "cd-%s", nonce);
     const int64_t day = 86400LL * 1000000;
     const int64_t t0 = 1456833600000000LL; /* 2016-03-01 12:00 UTC */
-    assert_string_equal(cooldown(cust, "t1", t0), "accept");
-    assert_string_equal(cooldown(cust, "t2", t0 + 2 * day), "cooldown");
-    assert_string_equal(cooldown(cust, "t1", t0), "accept"); /* again */
-    assert_string_equal(cooldown(cust, "t3", t0 + 7 * day), "accept");
-    assert_string_equal(cooldown(cust, "t2", t0 + 2 * day), "cooldown");
+    assert_string_equal(cooldown(cust, "t1", t0, ""), "accept");
+    assert_string_equal(cooldown(cust, "t2", t0 + 2 * day, ""), "cooldown");
+    assert_string_equal(cooldown(cust, "t1", t0, ""), "accept"); /* again */
+    /* R5 is never held back (bypass), and its visit extends the cooldown:
+     * day 3 + 7 days = day 10. */
+    assert_string_equal(cooldown(cust, "c1", t0 + 3 * day, "bypass"),
+                        "accept");
+    assert_string_equal(cooldown(cust, "t3", t0 + 7 * day, ""), "cooldown");
+    assert_string_equal(cooldown(cust, "t5", t0 + 10 * day, ""), "accept");
+    assert_string_equal(cooldown(cust, "t2", t0 + 2 * day, ""), "cooldown");
     /* The opt-out list wins over everything new. */
     char cd[SAMPLER_KEY_SIZE], opt[SAMPLER_KEY_SIZE];
     sampler_cooldown_keys(cust, cd, opt);
@@ -89,8 +94,10 @@ static void test_scripts_cooldown_by_event_time_idempotent(void **state)
     rv_redis_reply r;
     assert_int_equal(rv_redis_command(rc, 3, set, &r), RV_OK);
     rv_redis_replies_fini(&r, 1);
-    assert_string_equal(cooldown(cust, "t4", t0 + 30 * day), "optout");
-    assert_string_equal(cooldown(cust, "t3", t0 + 7 * day), "accept");
+    assert_string_equal(cooldown(cust, "t4", t0 + 30 * day, ""), "optout");
+    assert_string_equal(cooldown(cust, "c2", t0 + 31 * day, "bypass"),
+                        "optout");
+    assert_string_equal(cooldown(cust, "t5", t0 + 10 * day, ""), "accept");
 }
 
 /* Books @p task into @p n slots of one agent with day capacity 2 and

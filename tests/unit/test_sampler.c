@@ -37,19 +37,20 @@ static void test_sampler_r1_rate_by_amount_tier(void **state)
         snprintf(id, sizeof(id), "ev-%d", i);
         rv_envelope env;
         rv_task task;
-        bool sel = false;
+        bool sel = false, bypass = true;
         sampler_event ev = sale_event(&env, id, "West", 600000, t);
         assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &task,
-                                      &sel, NULL, 0),
+                                      &sel, &bypass, NULL, 0),
                          RV_OK);
         big += sel;
         if (sel) {
+            assert_false(bypass);
             assert_true(task.sample_u < 0.5);
             assert_true(task.sample_rate == 0.5);
         }
         ev = sale_event(&env, id, "West", 200000, t);
         assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &task,
-                                      &sel, NULL, 0),
+                                      &sel, NULL, NULL, 0),
                          RV_OK);
         mid += sel;
     }
@@ -70,10 +71,10 @@ static void test_sampler_decision_is_deterministic(void **state)
         bool sa = false, sb = false;
         sampler_event ev = sale_event(&env, id, "West", 600000, t);
         assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &a, &sa,
-                                      NULL, 0),
+                                      NULL, NULL, 0),
                          RV_OK);
         assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &b, &sb,
-                                      NULL, 0),
+                                      NULL, NULL, 0),
                          RV_OK);
         assert_int_equal(sa, sb);
         if (sa) {
@@ -111,11 +112,12 @@ static void test_sampler_r5_complaint_always_within_72h(void **state)
         sampler_event ev = sale_event(&env, id, "East", 0, t);
         ev.kind = i % 2 ? "complaint" : "repair";
         rv_task task;
-        bool sel = false;
+        bool sel = false, bypass = false;
         assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &task,
-                                      &sel, NULL, 0),
+                                      &sel, &bypass, NULL, 0),
                          RV_OK);
         assert_true(sel);
+        assert_true(bypass); /* C4 never holds a complaint back */
         assert_string_equal(task.rule_id, "R5");
         assert_int_equal(task.priority, 10);
         assert_int_equal(task.due_start_us, t);
@@ -135,7 +137,7 @@ static void test_sampler_unknown_branch_is_invalid(void **state)
     bool sel = false;
     char err[200];
     assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &task, &sel,
-                                  err, sizeof(err)),
+                                  NULL, err, sizeof(err)),
                      RV_ERR_INVALID);
     assert_non_null(strstr(err, "Atlantis"));
 }
@@ -184,7 +186,7 @@ static void test_sampler_merges_reasons_into_one_visit(void **state)
                                   utc_us("2016-07-01", 19, 0));
     rv_task task;
     bool sel = false;
-    assert_int_equal(sampler_plan(p, cal, &ev, "t", &task, &sel, NULL, 0),
+    assert_int_equal(sampler_plan(p, cal, &ev, "t", &task, &sel, NULL, NULL, 0),
                      RV_OK);
     assert_true(sel);
     assert_string_equal(task.rule_id, "RB"); /* higher priority names it */

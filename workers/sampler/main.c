@@ -22,9 +22,10 @@ typedef struct sampler_ctx {
     rv_redis_reply *replies;
     rv_redis_call *calls;
     char (*keys)[2][SAMPLER_KEY_SIZE];
-    char (*args)[3][40];
+    char (*args)[4][40];
+    bool *bypass;
     const char *(*key_ptrs)[2];
-    const char *(*arg_ptrs)[3];
+    const char *(*arg_ptrs)[4];
 } sampler_ctx;
 
 static rv_err sampler_init(rv_worker *w, void **out)
@@ -40,11 +41,13 @@ static rv_err sampler_init(rv_worker *w, void **out)
     c->calls = calloc(n, sizeof(*c->calls));
     c->keys = calloc(n, sizeof(*c->keys));
     c->args = calloc(n, sizeof(*c->args));
+    c->bypass = calloc(n, sizeof(*c->bypass));
     c->key_ptrs = calloc(n, sizeof(*c->key_ptrs));
     c->arg_ptrs = calloc(n, sizeof(*c->arg_ptrs));
     *out = c;
     if (c->tasks == NULL || c->replies == NULL || c->calls == NULL ||
-        c->keys == NULL || c->args == NULL || c->key_ptrs == NULL ||
+        c->keys == NULL || c->args == NULL || c->bypass == NULL ||
+        c->key_ptrs == NULL ||
         c->arg_ptrs == NULL) {
         return RV_ERR_NOMEM;
     }
@@ -68,6 +71,7 @@ static void sampler_fini(void *ctx)
     free(c->calls);
     free(c->keys);
     free(c->args);
+    free(c->bypass);
     free(c->key_ptrs);
     free(c->arg_ptrs);
     free(c);
@@ -76,7 +80,8 @@ static void sampler_fini(void *ctx)
 /* Decodes one message into a planned task. RV_ERR_INVALID = dead-letter
  * it with errstr. */
 static rv_err plan_one(sampler_ctx *c, const rv_msg *m, rv_task *task,
-                       bool *selected, char *errstr, size_t errstr_size)
+                       bool *selected, bool *bypass, char *errstr,
+                       size_t errstr_size)
 {
     sampler_event ev = {0};
     rv_sale sale;
@@ -109,7 +114,7 @@ static rv_err plan_one(sampler_ctx *c, const rv_msg *m, rv_task *task,
                              .amount_cents = sale.amount_cents};
     }
     return sampler_plan(c->w->policy, c->w->cal, &ev, "sampler", task,
-                        selected, errstr, errstr_size);
+                        selected, bypass, errstr, errstr_size);
 }
 
 static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
@@ -121,8 +126,8 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
     for (size_t i = 0; i < count; i++) {
         char errstr[256] = "";
         bool selected = false;
-        rv_err err = plan_one(c, &msgs[i], &c->tasks[n], &selected, errstr,
-                              sizeof(errstr));
+        rv_err err = plan_one(c, &msgs[i], &c->tasks[n], &selected,
+                              &c->bypass[n], errstr, sizeof(errstr));
         if (err == RV_ERR_INVALID) {
             RV_LOG(RV_LOG_WARN, "message_rejected",
                    RV_KV_STR("topic", msgs[i].topic),
@@ -144,14 +149,16 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
                  (long long)t->env.occurred_at_us);
         snprintf(c->args[n][2], sizeof(c->args[n][2]), "%lld",
                  (long long)cooldown_us);
+        snprintf(c->args[n][3], sizeof(c->args[n][3]), "%s",
+                 c->bypass[n] ? "bypass" : "");
         c->key_ptrs[n][0] = c->keys[n][0];
         c->key_ptrs[n][1] = c->keys[n][1];
-        for (int a = 0; a < 3; a++) {
+        for (int a = 0; a < 4; a++) {
             c->arg_ptrs[n][a] = c->args[n][a];
         }
         c->calls[n] = (rv_redis_call){.key_count = 2,
                                       .keys = c->key_ptrs[n],
-                                      .arg_count = 3,
+                                      .arg_count = 4,
                                       .args = c->arg_ptrs[n]};
         n++;
     }
@@ -168,7 +175,7 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
         if (r->type != RV_REPLY_STR) {
             RV_LOG(RV_LOG_WARN, "cooldown_script_error",
                    RV_KV_STR("task_id", c->tasks[i].task_id),
-                   RV_KV_STR("reply", r->str != NULL ? r->str : "nil"));
+                   RV_KV_INT("reply_type", r->type));
             err = RV_ERR_UNAVAILABLE; /* retry the batch: idempotent */
             break;
         }

@@ -13,8 +13,10 @@
 
 /**
  * The script. KEYS[1] the customer's cooldown hash, KEYS[2] the
- * customer's opt-out flag; ARGV task_id, event time (µs), cooldown (µs).
- * Returns "accept", "cooldown" or "optout". The decision is stored under
+ * customer's opt-out flag; ARGV task_id, event time (µs), cooldown (µs),
+ * and "bypass" or "" (a rule the cooldown never holds back, R5). Returns
+ * "accept", "cooldown" or "optout"; an accepted visit extends the
+ * cooldown to event time + cooldown. The opt-out list wins over bypass. The decision is stored under
  * the task_id, so a re-delivered event gets the same answer and moves
  * nothing (idempotent).
  */

@@ -59,7 +59,8 @@ static void add_question(rv_task *t, const char *q)
 
 rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
                     const sampler_event *ev, const char *worker, rv_task *out,
-                    bool *selected, char *errstr, size_t errstr_size)
+                    bool *selected, bool *bypass_cooldown, char *errstr,
+                    size_t errstr_size)
 {
     int branch = rv_calendar_branch(cal, ev->branch_id);
     if (branch < 0) {
@@ -125,11 +126,18 @@ rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
         t.channel = RV_CHANNEL_PHONE;
     }
     t.attempt = 1;
+    bool bypass = false;
+    for (size_t i = 0; i < n; i++) {
+        bypass = bypass || chosen[i]->bypass_cooldown;
+    }
     t.sample_u = chosen_u[0];
     t.sample_rate = chosen_rate[0];
     sampler_due_window(primary, cal, branch, ev->env->occurred_at_us,
                        &t.due_start_us, &t.due_end_us);
     *out = t;
     *selected = true;
+    if (bypass_cooldown != NULL) {
+        *bypass_cooldown = bypass;
+    }
     return RV_OK;
 }

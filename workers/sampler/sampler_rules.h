@@ -33,11 +33,15 @@ typedef struct sampler_event {
  * @param out       on RV_OK with *selected, the task (envelope filled,
  *                  producer @p worker); untouched otherwise
  * @param selected  set on RV_OK
+ * @param bypass_cooldown  may be NULL; on RV_OK with *selected, true if a
+ *                  selected rule has bypass_cooldown (R5: C4 never holds a
+ *                  complaint back)
  * @returns RV_OK, RV_ERR_INVALID (branch not in the policy; errstr)
  */
 RV_MUSTCHECK rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
                                  const sampler_event *ev, const char *worker,
-                                 rv_task *out, bool *selected, char *errstr,
+                                 rv_task *out, bool *selected,
+                                 bool *bypass_cooldown, char *errstr,
                                  size_t errstr_size);
 
 /**
