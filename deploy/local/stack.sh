@@ -246,6 +246,11 @@ start_pg() {
         rv_info "postgres already running on port $(rv_read1 "$PG_PORT_FILE")"
         return 0
     fi
+    # Running on a port we no longer know (DIR/pg.port lost): restart.
+    if [ -f "$PG_DATA/postmaster.pid" ] &&
+        as_pg "$RV_PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
+        stop_pg
+    fi
     pg_init
     # A crashed server leaves postmaster.pid; pg_ctl copes with it.
     local attempt
@@ -460,7 +465,7 @@ do_stop() {
 }
 
 do_wipe() {
-    if [ ! -e "$S/$MARKER" ] && [ -n "$(ls -A "$S")" ]; then
+    if [ -d "$S" ] && [ ! -e "$S/$MARKER" ] && [ -n "$(ls -A "$S")" ]; then
         rv_die "$S was not made by stack.sh ($MARKER missing); not wiping"
     fi
     if [ -d "$PG_ROOT" ] && [ "$PG_ROOT" != "$S/pg" ]; then
@@ -507,14 +512,16 @@ start)
     do_start
     ;;
 stop)
-    if [ ! -d "$dir" ]; then
-        rv_info "no state dir $dir; nothing to stop"
-        exit 0
+    set_paths "$(realpath -m -- "$dir")"
+    if [ -d "$S" ]; then
+        exec 9>"$S/.lock"
+        flock -w 60 9 || rv_die "another stack.sh holds $S/.lock"
+        do_stop
+    else
+        # The state dir is gone, but as root the cluster lives elsewhere
+        # and may still run: stop it, so it cannot be mistaken for fresh.
+        stop_pg
     fi
-    set_paths "$(rv_abs_dir "$dir")"
-    exec 9>"$S/.lock"
-    flock -w 60 9 || rv_die "another stack.sh holds $S/.lock"
-    do_stop
     if [ "$wipe" -eq 1 ]; then
         do_wipe
     fi
