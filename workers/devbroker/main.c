@@ -8,7 +8,6 @@
  * common/kafka.c that includes librdkafka: the mock API has no wrapper
  * because no worker may use it. */
 #include <errno.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,13 +20,13 @@
 #include "devbroker_topics.h"
 #include "rv/cfg.h"
 #include "rv/log.h"
+#include "rv/runner.h"
 
 #define WORKER "devbroker"
 #define EXIT_FATAL 1
 /* Bounded wait of the main loop, so a stop flag is seen within it. */
 #define POLL_TIMEOUT_MS 500
 #define REPLICATION_MAX 3
-#define EXIT_SOFTWARE 70
 
 struct devbroker_cfg {
     int64_t brokers;
@@ -58,33 +57,6 @@ static const rv_cfg_key devbroker_keys[] = {
     {0},
 };
 #undef F
-
-/* The process's only mutable globals (STYLE §9). common/runner.c is meant
- * to own these as rv_signals_install/rv_stop_requested; the broker keeps
- * its own copy so it links without the Kafka consumer machinery. */
-static volatile sig_atomic_t stop_requested;
-
-/* Only sets the flag: everything else is unsafe in a handler. */
-static void on_signal(int sig)
-{
-    (void)sig;
-    if (stop_requested) {
-        _exit(EXIT_SOFTWARE); /* second TERM/INT: operator insists */
-    }
-    stop_requested = 1;
-}
-
-/* Call before creating librdkafka handles: their threads inherit the
- * mask. SIGHUP is ignored: the broker has nothing to reload. */
-static void install_signals(void)
-{
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGHUP, SIG_IGN);
-    signal(SIGPIPE, SIG_IGN);
-}
 
 /* librdkafka's syslog levels onto ours; called from its threads, and
  * rv_log_emit is thread-safe. */
@@ -238,8 +210,9 @@ static int run(const struct devbroker_cfg *cfg, const devbroker_topics *topics,
            RV_KV_STR("bootstrap_file", cfg->bootstrap_file));
 
     /* The mock brokers run on their own thread; this loop only serves
-     * the handle's callbacks and watches the stop flag. */
-    while (!stop_requested) {
+     * the handle's callbacks and watches the stop flag. SIGHUP only sets
+     * a reload flag that nobody takes: there is nothing to reload. */
+    while (!rv_stop_requested()) {
         rd_kafka_poll(rk, POLL_TIMEOUT_MS);
     }
     RV_LOG0(RV_LOG_INFO, "draining");
@@ -334,7 +307,7 @@ int main(int argc, char **argv)
 
     rv_log_init(WORKER, level, format);
     /* Before any librdkafka handle: its threads inherit the mask. */
-    install_signals();
+    rv_signals_install();
     RV_LOG(RV_LOG_INFO, "starting", RV_KV_STR("version", RV_VERSION),
            RV_KV_STR("librdkafka", rd_kafka_version_str()),
            RV_KV_INT("brokers", cfg.brokers),
