@@ -35,11 +35,17 @@ void rv_pg_close(rv_pg *pg);
  *          serialization or 40P01 deadlock: retry), RV_ERR_INVALID (any
  *          other SQL error; errstr has SQLSTATE and message), RV_ERR_NOMEM
  */
-RV_MUSTCHECK rv_err rv_pg_exec(rv_pg *pg, const char *sql,
-                               size_t param_count,
-                               const char *const *params,
-                               rv_pg_result **out, char *errstr,
-                               size_t errstr_size);
+RV_MUSTCHECK rv_err rv_pg_exec(rv_pg *pg, const char *sql, size_t param_count,
+                               const char *const *params, rv_pg_result **out,
+                               char *errstr, size_t errstr_size);
+
+/**
+ * SQLSTATE (5 characters, e.g. "23505") of the server error behind the
+ * last rv_pg_exec that failed, "" if the last call succeeded or failed
+ * without a server error. Borrowed from @p pg until its next call. Lets a
+ * caller tell a bad row (class 22, 23) from a bad statement or schema.
+ */
+const char *rv_pg_sqlstate(const rv_pg *pg);
 
 /** Rows returned by a SELECT (or RETURNING). */
 size_t rv_pg_result_rows(const rv_pg_result *res);
@@ -48,8 +54,7 @@ size_t rv_pg_result_rows(const rv_pg_result *res);
 int64_t rv_pg_result_affected(const rv_pg_result *res);
 
 /** Text of (row, col); "" for NULL. Borrowed from @p res. */
-const char *rv_pg_result_value(const rv_pg_result *res, size_t row,
-                               size_t col);
+const char *rv_pg_result_value(const rv_pg_result *res, size_t row, size_t col);
 
 /** True if (row, col) is SQL NULL. */
 bool rv_pg_result_is_null(const rv_pg_result *res, size_t row, size_t col);

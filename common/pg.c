@@ -1,0 +1,347 @@
+/* common/pg.c: libpq behind rv/pg.h. The only file that includes libpq.
+ *
+ * Error classes (STYLE §5): a broken connection is reset here and
+ * reported as RV_ERR_UNAVAILABLE, serialization failures and deadlocks as
+ * RV_ERR_CONFLICT; both mean "retry the whole unit of work". Any other
+ * SQL error is RV_ERR_INVALID with the SQLSTATE in errstr.
+ *
+ * The DSN may hold a password: it is handed to libpq and never copied,
+ * logged or put into errstr. libpq's own messages name host and port but
+ * never the password. */
+#include "rv/pg.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "rv/log.h"
+
+/* A connect that hangs blocks the worker's loop: bound it unless the DSN
+ * says otherwise (libpq reads keywords in order; the DSN comes last and
+ * wins). */
+#define PG_CONNECT_TIMEOUT_S "10"
+#define PG_APPLICATION_NAME "revisit"
+/* libpq's PQexecParams takes an int count; the protocol allows 65535. */
+#define PG_PARAMS_MAX 65535
+/* Repeated events (notices, failed reconnects while the server is down):
+ * log the first, then one line per interval with the count left out. */
+#define PG_LOG_INTERVAL_S 10
+#define PG_NOTICE_MAX 512
+
+struct ratelimit {
+    time_t last; /* when the last line was written; 0: never */
+    int64_t suppressed;
+};
+
+struct rv_pg {
+    PGconn *conn;
+    struct ratelimit notice_rl;
+    struct ratelimit reconnect_rl;
+    char sqlstate[6]; /* of the last failed exec, "" otherwise */
+};
+
+struct rv_pg_result {
+    PGresult *res;
+};
+
+/* Turn a multi-line libpq message into one line, without the trailing
+ * newline libpq always appends. */
+static void flatten(char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\n' || s[i] == '\r' || s[i] == '\t') {
+            s[i] = ' ';
+        }
+    }
+    while (n > 0 && s[n - 1] == ' ') {
+        s[--n] = '\0';
+    }
+}
+
+/* "<what>: <libpq message>" into errstr (may be NULL), on one line. */
+static void copy_message(char *errstr, size_t errstr_size, const char *what,
+                         const char *msg)
+{
+    if (errstr == NULL || errstr_size == 0) {
+        return;
+    }
+    rv_errf(errstr, errstr_size, "%s: %s", what,
+            msg != NULL && msg[0] != '\0' ? msg : "no message");
+    flatten(errstr);
+}
+
+/* True if a line may be written now; *suppressed is how many were not
+ * since the last one. */
+static bool ratelimit_allow(struct ratelimit *rl, int64_t *suppressed)
+{
+    time_t now = time(NULL);
+    if (rl->last != 0 && now - rl->last < PG_LOG_INTERVAL_S) {
+        rl->suppressed++;
+        return false;
+    }
+    *suppressed = rl->suppressed;
+    rl->last = now;
+    rl->suppressed = 0;
+    return true;
+}
+
+/* libpq calls this with "LEVEL:  text\n" for server notices and its own
+ * warnings. Runs on the thread that called into libpq. */
+static void on_notice(void *arg, const char *message)
+{
+    rv_pg *pg = arg;
+    int64_t suppressed = 0;
+    if (!ratelimit_allow(&pg->notice_rl, &suppressed)) {
+        return;
+    }
+    char text[PG_NOTICE_MAX];
+    rv_errf(text, sizeof(text), "%s", message != NULL ? message : "");
+    flatten(text);
+    rv_log_level level = RV_LOG_INFO;
+    if (message != NULL && strncmp(message, "WARNING", 7) == 0) {
+        level = RV_LOG_WARN;
+    } else if (message != NULL && (strncmp(message, "DEBUG", 5) == 0 ||
+                                   strncmp(message, "LOG", 3) == 0)) {
+        level = RV_LOG_DEBUG;
+    }
+    RV_LOG(level, "pg_notice", RV_KV_STR("lib", "libpq"),
+           RV_KV_STR("message", text), RV_KV_INT("suppressed", suppressed));
+}
+
+rv_err rv_pg_open(const char *dsn, rv_pg **out, char *errstr,
+                  size_t errstr_size)
+{
+    rv_err err = RV_ERR_UNAVAILABLE;
+    rv_pg *pg = NULL;
+    if (dsn == NULL || out == NULL) {
+        rv_errf(errstr, errstr_size, "pg: no connection string given");
+        err = RV_ERR_INVALID;
+        goto out;
+    }
+    pg = calloc(1, sizeof(*pg));
+    if (pg == NULL) {
+        err = RV_ERR_NOMEM;
+        goto out;
+    }
+    const char *const keys[] = {"connect_timeout", "fallback_application_name",
+                                "dbname", NULL};
+    const char *const values[] = {PG_CONNECT_TIMEOUT_S, PG_APPLICATION_NAME,
+                                  dsn, NULL};
+    pg->conn = PQconnectdbParams(keys, values, 1);
+    if (pg->conn == NULL) {
+        err = RV_ERR_NOMEM;
+        goto out;
+    }
+    if (PQstatus(pg->conn) != CONNECTION_OK) {
+        copy_message(errstr, errstr_size, "pg: connect failed",
+                     PQerrorMessage(pg->conn));
+        err = RV_ERR_UNAVAILABLE;
+        goto out;
+    }
+    PQsetNoticeProcessor(pg->conn, on_notice, pg);
+    *out = pg;
+    pg = NULL;
+    err = RV_OK;
+out:
+    rv_pg_close(pg);
+    return err;
+}
+
+void rv_pg_close(rv_pg *pg)
+{
+    if (pg == NULL) {
+        return;
+    }
+    if (pg->conn != NULL) {
+        PQfinish(pg->conn);
+    }
+    free(pg);
+}
+
+/* The connection is gone: reset it now so the caller's retry finds a
+ * fresh session. Whatever the transaction held was rolled back by the
+ * server, so the caller must redo the whole unit, never just the
+ * statement. */
+static rv_err reset_broken(rv_pg *pg, char *errstr, size_t errstr_size,
+                           const char *why)
+{
+    copy_message(errstr, errstr_size, why, PQerrorMessage(pg->conn));
+    PQreset(pg->conn);
+    int64_t suppressed = 0;
+    if (PQstatus(pg->conn) == CONNECTION_OK) {
+        RV_LOG0(RV_LOG_WARN, "pg_reconnected");
+        pg->reconnect_rl = (struct ratelimit){0};
+    } else if (ratelimit_allow(&pg->reconnect_rl, &suppressed)) {
+        char reason[256];
+        copy_message(reason, sizeof(reason), "reset", PQerrorMessage(pg->conn));
+        RV_LOG(RV_LOG_WARN, "pg_reconnect_failed", RV_KV_STR("reason", reason),
+               RV_KV_INT("suppressed", suppressed));
+    }
+    return RV_ERR_UNAVAILABLE;
+}
+
+/* SQLSTATE classes that mean "the server, not the statement": retry. */
+static bool is_unavailable_state(const char *state)
+{
+    return strncmp(state, "08", 2) == 0 || /* connection exception */
+           strncmp(state, "53", 2) == 0 || /* insufficient resources */
+           strcmp(state, "57P01") == 0 ||  /* admin shutdown */
+           strcmp(state, "57P02") == 0 ||  /* crash shutdown */
+           strcmp(state, "57P03") == 0;    /* cannot connect now */
+}
+
+static bool is_conflict_state(const char *state)
+{
+    return strcmp(state, "40001") == 0 || /* serialization_failure */
+           strcmp(state, "40P01") == 0;   /* deadlock_detected */
+}
+
+rv_err rv_pg_exec(rv_pg *pg, const char *sql, size_t param_count,
+                  const char *const *params, rv_pg_result **out, char *errstr,
+                  size_t errstr_size)
+{
+    rv_err err = RV_ERR_INVALID;
+    PGresult *res = NULL;
+    rv_pg_result *result = NULL;
+    if (pg == NULL || sql == NULL || (param_count > 0 && params == NULL)) {
+        rv_errf(errstr, errstr_size, "pg: exec without connection or SQL");
+        goto out;
+    }
+    pg->sqlstate[0] = '\0';
+    if (param_count > PG_PARAMS_MAX) {
+        rv_errf(errstr, errstr_size, "pg: %zu parameters exceed limit %d",
+                param_count, PG_PARAMS_MAX);
+        goto out;
+    }
+    if (PQstatus(pg->conn) == CONNECTION_BAD) {
+        /* An earlier reset failed: try again, and still report the
+         * statement as not run so the caller restarts its unit. */
+        err = reset_broken(pg, errstr, errstr_size, "pg: connection down");
+        goto out;
+    }
+    res = PQexecParams(pg->conn, sql, (int)param_count, NULL, params, NULL,
+                       NULL, 0);
+    if (PQstatus(pg->conn) == CONNECTION_BAD) {
+        err = reset_broken(pg, errstr, errstr_size, "pg: connection lost");
+        goto out;
+    }
+    if (res == NULL) {
+        /* Connection still fine: libpq could not allocate the result. */
+        err = RV_ERR_NOMEM;
+        goto out;
+    }
+    ExecStatusType status = PQresultStatus(res);
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+        if (out != NULL) {
+            result = malloc(sizeof(*result));
+            if (result == NULL) {
+                err = RV_ERR_NOMEM;
+                goto out;
+            }
+            result->res = res;
+            res = NULL;
+            *out = result;
+        }
+        err = RV_OK;
+        goto out;
+    }
+    if (status != PGRES_FATAL_ERROR && status != PGRES_NONFATAL_ERROR) {
+        rv_errf(errstr, errstr_size, "pg: unexpected result %s",
+                PQresStatus(status));
+        err = RV_ERR_INVALID;
+        goto out;
+    }
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    if (state == NULL) {
+        /* Client-side failure (lost sync, send failed): not the SQL. */
+        copy_message(errstr, errstr_size, "pg: client error",
+                     PQresultErrorMessage(res));
+        err = RV_ERR_UNAVAILABLE;
+        goto out;
+    }
+    rv_errf(pg->sqlstate, sizeof(pg->sqlstate), "%s", state);
+    char what[32];
+    rv_errf(what, sizeof(what), "pg: SQLSTATE %s", state);
+    copy_message(errstr, errstr_size, what,
+                 primary != NULL ? primary : PQresultErrorMessage(res));
+    if (is_conflict_state(state)) {
+        err = RV_ERR_CONFLICT;
+    } else if (is_unavailable_state(state)) {
+        err = RV_ERR_UNAVAILABLE;
+    } else {
+        err = RV_ERR_INVALID;
+    }
+out:
+    PQclear(res);
+    return err;
+}
+
+const char *rv_pg_sqlstate(const rv_pg *pg)
+{
+    return pg != NULL ? pg->sqlstate : "";
+}
+
+size_t rv_pg_result_rows(const rv_pg_result *res)
+{
+    if (res == NULL) {
+        return 0;
+    }
+    int n = PQntuples(res->res);
+    return n > 0 ? (size_t)n : 0;
+}
+
+int64_t rv_pg_result_affected(const rv_pg_result *res)
+{
+    if (res == NULL) {
+        return 0;
+    }
+    const char *text = PQcmdTuples(res->res);
+    if (text == NULL || text[0] == '\0') {
+        return 0;
+    }
+    errno = 0;
+    char *end = NULL;
+    long long n = strtoll(text, &end, 10);
+    if (errno != 0 || *end != '\0' || n < 0) {
+        return 0;
+    }
+    return (int64_t)n;
+}
+
+/* Rows and columns beyond the result read as NULL rather than crash:
+ * the caller's SQL and its index arithmetic may disagree. */
+static bool in_range(const rv_pg_result *res, size_t row, size_t col)
+{
+    return res != NULL && row < (size_t)PQntuples(res->res) &&
+           col < (size_t)PQnfields(res->res);
+}
+
+const char *rv_pg_result_value(const rv_pg_result *res, size_t row, size_t col)
+{
+    if (!in_range(res, row, col)) {
+        return "";
+    }
+    return PQgetvalue(res->res, (int)row, (int)col);
+}
+
+bool rv_pg_result_is_null(const rv_pg_result *res, size_t row, size_t col)
+{
+    if (!in_range(res, row, col)) {
+        return true;
+    }
+    return PQgetisnull(res->res, (int)row, (int)col) != 0;
+}
+
+void rv_pg_result_free(rv_pg_result *res)
+{
+    if (res == NULL) {
+        return;
+    }
+    PQclear(res->res);
+    free(res);
+}

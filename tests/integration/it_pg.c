@@ -1,0 +1,215 @@
+/* tests/integration/it_pg.c: common/pg.c against a real PostgreSQL
+ * (RV_IT_PG_DSN): parameters, error classes, and recovery after the
+ * server drops the session. Needs no schema: it only uses temp tables. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rv/pg.h"
+
+static const char *dsn(void)
+{
+    const char *d = getenv("RV_IT_PG_DSN");
+    if (d == NULL || d[0] == '\0') {
+        fail_msg("RV_IT_PG_DSN is not set: start PostgreSQL and set it");
+    }
+    return d;
+}
+
+static rv_pg *open_pg(void)
+{
+    rv_pg *pg = NULL;
+    char errstr[512] = "";
+    rv_err err = rv_pg_open(dsn(), &pg, errstr, sizeof(errstr));
+    if (err != RV_OK) {
+        fail_msg("cannot reach PostgreSQL at RV_IT_PG_DSN: %s", errstr);
+    }
+    return pg;
+}
+
+/* Run @p sql without parameters and return the single value as text
+ * (copied into @p out). */
+static void query_one(rv_pg *pg, const char *sql, char *out, size_t out_size)
+{
+    rv_pg_result *res = NULL;
+    char errstr[512] = "";
+    rv_err err = rv_pg_exec(pg, sql, 0, NULL, &res, errstr, sizeof(errstr));
+    if (err != RV_OK) {
+        fail_msg("%s: %s", sql, errstr);
+    }
+    assert_int_equal(rv_pg_result_rows(res), 1);
+    snprintf(out, out_size, "%s", rv_pg_result_value(res, 0, 0));
+    rv_pg_result_free(res);
+}
+
+static void test_pg_exec_with_text_params(void **state)
+{
+    (void)state;
+    rv_pg *pg = open_pg();
+    const char *params[] = {"2", "40", NULL, "it's \"quoted\"; DROP TABLE x"};
+    rv_pg_result *res = NULL;
+    char errstr[256] = "";
+    assert_int_equal(rv_pg_exec(pg,
+                                "SELECT $1::int + $2::int, $3::text, "
+                                "$4::text, $3::text IS NULL",
+                                4, params, &res, errstr, sizeof(errstr)),
+                     RV_OK);
+    assert_int_equal(rv_pg_result_rows(res), 1);
+    assert_string_equal(rv_pg_result_value(res, 0, 0), "42");
+    assert_true(rv_pg_result_is_null(res, 0, 1));
+    assert_string_equal(rv_pg_result_value(res, 0, 1), "");
+    assert_string_equal(rv_pg_result_value(res, 0, 2),
+                        "it's \"quoted\"; DROP TABLE x");
+    assert_string_equal(rv_pg_result_value(res, 0, 3), "t");
+    assert_false(rv_pg_result_is_null(res, 0, 0));
+    /* Outside the result: NULL and "", never a crash. */
+    assert_string_equal(rv_pg_result_value(res, 1, 0), "");
+    assert_string_equal(rv_pg_result_value(res, 0, 9), "");
+    assert_true(rv_pg_result_is_null(res, 5, 5));
+    assert_int_equal(rv_pg_result_affected(res), 1); /* SELECT 1 */
+    rv_pg_result_free(res);
+
+    /* Affected rows of an INSERT, and out == NULL. */
+    assert_int_equal(rv_pg_exec(pg,
+                                "CREATE TEMP TABLE it_pg_t (x int "
+                                "PRIMARY KEY)",
+                                0, NULL, NULL, errstr, sizeof(errstr)),
+                     RV_OK);
+    const char *rows[] = {"1", "2", "2"};
+    res = NULL;
+    assert_int_equal(rv_pg_exec(pg,
+                                "INSERT INTO it_pg_t VALUES ($1::int), "
+                                "($2::int), ($3::int) ON CONFLICT DO NOTHING",
+                                3, rows, &res, errstr, sizeof(errstr)),
+                     RV_OK);
+    assert_int_equal(rv_pg_result_affected(res), 2);
+    assert_int_equal(rv_pg_result_rows(res), 0);
+    rv_pg_result_free(res);
+    assert_string_equal(rv_pg_sqlstate(pg), "");
+    rv_pg_result_free(NULL);
+    rv_pg_close(pg);
+    rv_pg_close(NULL);
+}
+
+static void test_pg_sql_error_is_invalid_with_sqlstate(void **state)
+{
+    (void)state;
+    rv_pg *pg = open_pg();
+    char errstr[256] = "";
+    rv_pg_result *res = NULL;
+    assert_int_equal(rv_pg_exec(pg, "SELECT 1 / $1::int", 1,
+                                (const char *[]){"0"}, &res, errstr,
+                                sizeof(errstr)),
+                     RV_ERR_INVALID);
+    assert_null(res);
+    assert_non_null(strstr(errstr, "22012"));
+    assert_non_null(strstr(errstr, "division by zero"));
+    assert_null(strchr(errstr, '\n'));
+    assert_string_equal(rv_pg_sqlstate(pg), "22012");
+
+    assert_int_equal(
+        rv_pg_exec(pg, "SELEC 1", 0, NULL, NULL, errstr, sizeof(errstr)),
+        RV_ERR_INVALID);
+    assert_non_null(strstr(errstr, "42601"));
+
+    /* Serialization failures and deadlocks are retriable conflicts. */
+    assert_int_equal(rv_pg_exec(pg,
+                                "DO $$BEGIN RAISE EXCEPTION 'it' USING "
+                                "ERRCODE = '40001'; END$$",
+                                0, NULL, NULL, errstr, sizeof(errstr)),
+                     RV_ERR_CONFLICT);
+    assert_string_equal(rv_pg_sqlstate(pg), "40001");
+    assert_int_equal(rv_pg_exec(pg,
+                                "DO $$BEGIN RAISE EXCEPTION 'it' USING "
+                                "ERRCODE = '40P01'; END$$",
+                                0, NULL, NULL, errstr, sizeof(errstr)),
+                     RV_ERR_CONFLICT);
+
+    /* A failed transaction stays failed until rolled back. */
+    assert_int_equal(rv_pg_exec(pg, "BEGIN", 0, NULL, NULL, NULL, 0), RV_OK);
+    assert_int_equal(rv_pg_exec(pg, "SELECT x", 0, NULL, NULL, NULL, 0),
+                     RV_ERR_INVALID);
+    assert_int_equal(
+        rv_pg_exec(pg, "SELECT 1", 0, NULL, NULL, errstr, sizeof(errstr)),
+        RV_ERR_INVALID);
+    assert_non_null(strstr(errstr, "25P02"));
+    assert_int_equal(rv_pg_exec(pg, "ROLLBACK", 0, NULL, NULL, NULL, 0), RV_OK);
+
+    /* A notice goes to rv_log and the statement still succeeds. */
+    assert_int_equal(rv_pg_exec(pg, "DO $$BEGIN RAISE NOTICE 'it_pg'; END$$", 0,
+                                NULL, NULL, NULL, 0),
+                     RV_OK);
+
+    /* Beyond the protocol's parameter limit nothing is sent. */
+    assert_int_equal(rv_pg_exec(pg, "SELECT 1", 65536, (const char *[]){"1"},
+                                NULL, errstr, sizeof(errstr)),
+                     RV_ERR_INVALID);
+    rv_pg_close(pg);
+}
+
+static void test_pg_terminated_session_reconnects(void **state)
+{
+    (void)state;
+    rv_pg *pg = open_pg();
+    rv_pg *admin = open_pg();
+    char pid[32], pid2[32], killed[8];
+    query_one(pg, "SELECT pg_backend_pid()", pid, sizeof(pid));
+
+    /* Kill pg's backend from the other session, and wait until it is
+     * gone (the second argument waits up to 5 s). */
+    rv_pg_result *res = NULL;
+    char errstr[512] = "";
+    assert_int_equal(
+        rv_pg_exec(admin, "SELECT pg_terminate_backend($1::int, 5000)", 1,
+                   (const char *[]){pid}, &res, errstr, sizeof(errstr)),
+        RV_OK);
+    snprintf(killed, sizeof(killed), "%s", rv_pg_result_value(res, 0, 0));
+    rv_pg_result_free(res);
+    assert_string_equal(killed, "t");
+
+    /* The next call finds the session gone: UNAVAILABLE, and the
+     * connection was reset on the way. */
+    res = NULL;
+    assert_int_equal(
+        rv_pg_exec(pg, "SELECT 1", 0, NULL, &res, errstr, sizeof(errstr)),
+        RV_ERR_UNAVAILABLE);
+    assert_null(res);
+    assert_true(strlen(errstr) > 0);
+    /* The one after that runs, on a new backend. */
+    query_one(pg, "SELECT pg_backend_pid()", pid2, sizeof(pid2));
+    assert_string_not_equal(pid, pid2);
+    rv_pg_close(admin);
+    rv_pg_close(pg);
+}
+
+static void test_pg_open_failure_hides_password(void **state)
+{
+    (void)state;
+    rv_pg *pg = NULL;
+    char errstr[512] = "";
+    assert_int_equal(rv_pg_open("host=127.0.0.1 port=1 user=nobody "
+                                "password=s3cret-pw connect_timeout=2",
+                                &pg, errstr, sizeof(errstr)),
+                     RV_ERR_UNAVAILABLE);
+    assert_null(pg);
+    assert_true(strlen(errstr) > 0);
+    assert_null(strstr(errstr, "s3cret-pw"));
+    assert_null(strchr(errstr, '\n'));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pg_exec_with_text_params),
+        cmocka_unit_test(test_pg_sql_error_is_invalid_with_sqlstate),
+        cmocka_unit_test(test_pg_terminated_session_reconnects),
+        cmocka_unit_test(test_pg_open_failure_hides_password),
+    };
+    return cmocka_run_group_tests_name("it_pg", tests, NULL, NULL);
+}

@@ -1,0 +1,519 @@
+/* tests/unit/test_recorder_rows.c: the recorder's I/O-free part
+ * (workers/recorder/recorder_rows.c): rows, values, SQL and chunking. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "recorder_rows.h"
+#include "rv/codec.h"
+#include "rv/model.h"
+
+/* 2016-11-08 12:34:56.123456 UTC */
+#define T_US INT64_C(1478608496123456)
+#define T_TEXT "2016-11-08 12:34:56.123456+00"
+
+static size_t col_index(recorder_table t, const char *name)
+{
+    for (size_t c = 0; c < recorder_table_column_count(t); c++) {
+        if (strcmp(recorder_table_column(t, c), name) == 0) {
+            return c;
+        }
+    }
+    fail_msg("table %s has no column %s", recorder_table_name(t), name);
+    return 0;
+}
+
+/* Value of column @p name in row @p row; NULL is SQL NULL. */
+static const char *value(const recorder_rows *r, recorder_table t, size_t row,
+                         const char *name)
+{
+    const char *const *p = recorder_rows_params(r, t, row);
+    assert_non_null(p);
+    return p[col_index(t, name)];
+}
+
+static recorder_rows *rows_new(void)
+{
+    recorder_rows *r = NULL;
+    assert_int_equal(recorder_rows_new(&r), RV_OK);
+    return r;
+}
+
+static void fill_env(rv_envelope *env, const char *event_id)
+{
+    rv_copy_str(env->event_id, sizeof(env->event_id), event_id);
+    env->occurred_at_us = T_US;
+    env->schema_version = RV_SCHEMA_VERSION;
+}
+
+static rv_sale make_sale(void)
+{
+    rv_sale s = {0};
+    fill_env(&s.env, "evt-sale-1");
+    rv_copy_str(s.env.producer, sizeof(s.env.producer), "loader/0.1.0");
+    s.env.produced_at_us = T_US + 1;
+    rv_copy_str(s.order_id, sizeof(s.order_id), "CA-2016-152156");
+    rv_copy_str(s.customer_id, sizeof(s.customer_id), "CG-12520");
+    rv_copy_str(s.branch_id, sizeof(s.branch_id), "South");
+    rv_copy_str(s.store_id, sizeof(s.store_id), "Henderson");
+    s.amount_cents = 26196;
+    rv_copy_str(s.currency, sizeof(s.currency), "USD");
+    rv_copy_str(s.segment, sizeof(s.segment), "Consumer");
+    rv_copy_str(s.phone, sizeof(s.phone), "13812345678");
+    s.phone_synthetic = true;
+    s.line_count = 2;
+    return s;
+}
+
+static void test_recorder_topic_of_names_every_topic(void **state)
+{
+    (void)state;
+    assert_int_equal(recorder_topic_of("sales.events"), RECORDER_TOPIC_SALES);
+    assert_int_equal(recorder_topic_of("service.events"),
+                     RECORDER_TOPIC_SERVICE);
+    assert_int_equal(recorder_topic_of("visits.tasks"), RECORDER_TOPIC_TASKS);
+    assert_int_equal(recorder_topic_of("visits.retries"),
+                     RECORDER_TOPIC_RETRIES);
+    assert_int_equal(recorder_topic_of("visits.assignments"),
+                     RECORDER_TOPIC_ASSIGNMENTS);
+    assert_int_equal(recorder_topic_of("visits.outcomes"),
+                     RECORDER_TOPIC_OUTCOMES);
+    assert_int_equal(recorder_topic_of("visits.grades"), RECORDER_TOPIC_GRADES);
+    assert_int_equal(recorder_topic_of("compliance.alerts"),
+                     RECORDER_TOPIC_ALERTS);
+    assert_int_equal(recorder_topic_of("visits.grades.dlq"),
+                     RECORDER_TOPIC_DLQ);
+    assert_int_equal(recorder_topic_of(".dlq"), RECORDER_TOPIC_UNKNOWN);
+    assert_int_equal(recorder_topic_of("sales.events2"),
+                     RECORDER_TOPIC_UNKNOWN);
+    assert_int_equal(recorder_topic_of(NULL), RECORDER_TOPIC_UNKNOWN);
+}
+
+static void test_recorder_insert_sql_numbers_params_row_major(void **state)
+{
+    (void)state;
+    char *sql = NULL;
+    assert_int_equal(recorder_insert_sql(RECORDER_MESSAGE_INDEX, 2, &sql),
+                     RV_OK);
+    assert_string_equal(
+        sql, "INSERT INTO message_index (topic, partition, \"offset\", "
+             "event_id, occurred_at, kafka_timestamp) VALUES "
+             "($1, $2::integer, $3::bigint, $4, $5::timestamptz, "
+             "$6::timestamptz), "
+             "($7, $8::integer, $9::bigint, $10, $11::timestamptz, "
+             "$12::timestamptz) ON CONFLICT DO NOTHING");
+    free(sql);
+    assert_int_equal(recorder_insert_sql(RECORDER_MESSAGE_INDEX, 0, &sql),
+                     RV_ERR_INVALID);
+    assert_int_equal(recorder_insert_sql(RECORDER_TABLE_COUNT, 1, &sql),
+                     RV_ERR_INVALID);
+}
+
+static void test_recorder_chunks_stay_within_param_limit(void **state)
+{
+    (void)state;
+    for (size_t t = 0; t < RECORDER_TABLE_COUNT; t++) {
+        size_t cols = recorder_table_column_count(t);
+        size_t per = recorder_rows_per_insert(t);
+        assert_true(cols > 0);
+        assert_true(per * cols <= RECORDER_PARAMS_MAX);
+        assert_true((per + 1) * cols > RECORDER_PARAMS_MAX);
+
+        /* The largest statement uses exactly per * cols parameters. */
+        char *sql = NULL;
+        assert_int_equal(recorder_insert_sql(t, per, &sql), RV_OK);
+        char last[32], next[32];
+        snprintf(last, sizeof(last), "$%zu", per * cols);
+        snprintf(next, sizeof(next), "$%zu", per * cols + 1);
+        assert_non_null(strstr(sql, last));
+        assert_null(strstr(sql, next));
+        free(sql);
+        assert_int_equal(recorder_insert_sql(t, per + 1, &sql), RV_ERR_INVALID);
+
+        /* Chunks of 100000 rows cover every row once, none too big. */
+        size_t total = 100000, covered = 0, chunks = 0, n = 0;
+        for (size_t first = 0; (n = recorder_chunk_rows(t, total, first)) > 0;
+             first += n) {
+            assert_true(n <= per);
+            assert_int_equal(first, covered);
+            covered += n;
+            chunks++;
+        }
+        assert_int_equal(covered, total);
+        assert_int_equal(chunks, (total + per - 1) / per);
+    }
+    /* 23 columns of visit_tasks: 2849 rows per INSERT. */
+    assert_int_equal(recorder_rows_per_insert(RECORDER_VISIT_TASKS),
+                     RECORDER_PARAMS_MAX /
+                         recorder_table_column_count(RECORDER_VISIT_TASKS));
+    assert_int_equal(recorder_chunk_rows(RECORDER_SALES, 10, 10), 0);
+    assert_int_equal(recorder_chunk_rows(RECORDER_SALES, 10, 7), 3);
+}
+
+static void test_recorder_sale_row_masks_phone(void **state)
+{
+    (void)state;
+    recorder_rows *r = rows_new();
+    rv_sale s = make_sale();
+    assert_int_equal(recorder_rows_add_sale(r, 7, &s), RV_OK);
+    assert_int_equal(recorder_rows_count(r, RECORDER_SALES), 1);
+    assert_int_equal(recorder_rows_tag(r, RECORDER_SALES, 0), 7);
+    const recorder_table t = RECORDER_SALES;
+    assert_string_equal(value(r, t, 0, "event_id"), "evt-sale-1");
+    assert_string_equal(value(r, t, 0, "order_id"), "CA-2016-152156");
+    assert_string_equal(value(r, t, 0, "amount_cents"), "26196");
+    assert_string_equal(value(r, t, 0, "phone_masked"), "138****5678");
+    assert_string_equal(value(r, t, 0, "phone_synthetic"), "true");
+    assert_string_equal(value(r, t, 0, "line_count"), "2");
+    assert_string_equal(value(r, t, 0, "occurred_at"), T_TEXT);
+    assert_string_equal(value(r, t, 0, "produced_at"),
+                        "2016-11-08 12:34:56.123457+00");
+    assert_string_equal(value(r, t, 0, "producer"), "loader/0.1.0");
+    assert_null(value(r, t, 0, "causation_id"));
+    /* The clear number appears in no value of the row. */
+    const char *const *p = recorder_rows_params(r, t, 0);
+    for (size_t c = 0; c < recorder_table_column_count(t); c++) {
+        assert_true(p[c] == NULL || strstr(p[c], "12345678") == NULL);
+    }
+    recorder_rows_free(r);
+}
+
+static void test_recorder_short_phone_is_fully_masked(void **state)
+{
+    (void)state;
+    recorder_rows *r = rows_new();
+    rv_work_order w = {0};
+    fill_env(&w.env, "evt-wo-1");
+    rv_copy_str(w.work_order_id, sizeof(w.work_order_id), "WO-1");
+    w.kind = RV_WORK_ORDER_REPAIR;
+    rv_copy_str(w.customer_id, sizeof(w.customer_id), "C1");
+    rv_copy_str(w.branch_id, sizeof(w.branch_id), "East");
+    rv_copy_str(w.phone, sizeof(w.phone), "55512");
+    assert_int_equal(recorder_rows_add_work_order(r, 0, &w), RV_OK);
+    assert_string_equal(value(r, RECORDER_WORK_ORDERS, 0, "phone_masked"),
+                        "*****");
+    assert_string_equal(value(r, RECORDER_WORK_ORDERS, 0, "kind"), "repair");
+    assert_string_equal(value(r, RECORDER_WORK_ORDERS, 0, "store_id"), "");
+    recorder_rows_free(r);
+}
+
+static void test_recorder_task_row_escapes_arrays(void **state)
+{
+    (void)state;
+    recorder_rows *r = rows_new();
+    rv_task t = {0};
+    fill_env(&t.env, "0123456789abcdef0123456789abcdef");
+    rv_copy_str(t.env.causation_id, sizeof(t.env.causation_id), "evt-sale-1");
+    rv_copy_str(t.task_id, sizeof(t.task_id),
+                "0123456789abcdef0123456789abcdef");
+    rv_copy_str(t.rule_id, sizeof(t.rule_id), "R1");
+    rv_copy_str(t.reasons[0], RV_REASON_SIZE, "post-sale \"tier 2\"");
+    rv_copy_str(t.reasons[1], RV_REASON_SIZE, "back\\slash, {brace}");
+    t.reason_count = 2;
+    rv_copy_str(t.questions[0], RV_KEY_SIZE, "q.satisfaction");
+    t.question_count = 1;
+    t.due_start_us = T_US;
+    t.due_end_us = T_US + 1000000;
+    t.attempt = 1;
+    t.channel = RV_CHANNEL_PHONE;
+    t.sample_u = 0.25;
+    t.sample_rate = 0.0 / 0.0; /* NaN must still be a float8 literal */
+    rv_copy_str(t.phone, sizeof(t.phone), "+8613812345678");
+    const recorder_table tt = RECORDER_VISIT_TASKS;
+    assert_int_equal(recorder_rows_add_task(r, 3, &t), RV_OK);
+    assert_string_equal(value(r, tt, 0, "reasons"),
+                        "{\"post-sale \\\"tier 2\\\"\","
+                        "\"back\\\\slash, {brace}\"}");
+    assert_string_equal(value(r, tt, 0, "questions"), "{\"q.satisfaction\"}");
+    assert_string_equal(value(r, tt, 0, "channel"), "phone");
+    assert_string_equal(value(r, tt, 0, "due_end"),
+                        "2016-11-08 12:34:57.123456+00");
+    assert_null(value(r, tt, 0, "not_before"));
+    assert_null(value(r, tt, 0, "produced_at"));
+    assert_string_equal(value(r, tt, 0, "causation_id"), "evt-sale-1");
+    assert_string_equal(value(r, tt, 0, "sample_u"), "0.25");
+    assert_string_equal(value(r, tt, 0, "sample_rate"), "NaN");
+    assert_string_equal(value(r, tt, 0, "phone_masked"), "+86*******5678");
+
+    /* The same record on visits.retries goes to task_retries. */
+    t.attempt = 2;
+    assert_int_equal(recorder_rows_add_retry(r, 4, &t), RV_OK);
+    assert_string_equal(value(r, RECORDER_TASK_RETRIES, 0, "attempt"), "2");
+    assert_string_equal(value(r, RECORDER_TASK_RETRIES, 0, "task_id"),
+                        t.task_id);
+
+    /* No reasons is an empty array, not NULL. */
+    t.reason_count = 0;
+    t.question_count = 0;
+    assert_int_equal(recorder_rows_add_task(r, 5, &t), RV_OK);
+    assert_string_equal(value(r, tt, 1, "reasons"), "{}");
+    assert_string_equal(value(r, tt, 1, "questions"), "{}");
+    recorder_rows_free(r);
+}
+
+static void test_recorder_outcome_answers_are_json(void **state)
+{
+    (void)state;
+    recorder_rows *r = rows_new();
+    rv_outcome o = {0};
+    fill_env(&o.env, "evt-out-1");
+    rv_copy_str(o.outcome_id, sizeof(o.outcome_id), "out1");
+    rv_copy_str(o.task_id, sizeof(o.task_id), "task1");
+    o.attempt = 1;
+    o.disposition = RV_DISP_NO_ANSWER;
+    o.satisfaction = -1;
+    rv_copy_str(o.answers[0].question_id, RV_KEY_SIZE, "q1");
+    rv_copy_str(o.answers[0].value, RV_KEY_SIZE, "say \"hi\"\n\\");
+    rv_copy_str(o.answers[1].question_id, RV_KEY_SIZE, "q2");
+    rv_copy_str(o.answers[1].value, RV_KEY_SIZE, "满意");
+    o.answer_count = 2;
+    rv_copy_str(o.notes, sizeof(o.notes), "客户表示滿意");
+    const recorder_table t = RECORDER_OUTCOMES;
+    assert_int_equal(recorder_rows_add_outcome(r, 0, &o), RV_OK);
+    assert_string_equal(value(r, t, 0, "answers"),
+                        "[{\"question_id\": \"q1\", \"value\": "
+                        "\"say \\\"hi\\\"\\u000a\\\\\"}, "
+                        "{\"question_id\": \"q2\", \"value\": \"满意\"}]");
+    assert_null(value(r, t, 0, "satisfaction"));
+    assert_null(value(r, t, 0, "agent_id"));
+    assert_null(value(r, t, 0, "recording_ref"));
+    assert_null(value(r, t, 0, "started_at"));
+    assert_string_equal(value(r, t, 0, "notes"), "客户表示滿意");
+    assert_string_equal(value(r, t, 0, "disposition"), "no_answer");
+
+    o.satisfaction = 0; /* 0 is a score (extremely poor), not "none" */
+    o.answer_count = 0;
+    assert_int_equal(recorder_rows_add_outcome(r, 1, &o), RV_OK);
+    assert_string_equal(value(r, t, 1, "satisfaction"), "0");
+    assert_string_equal(value(r, t, 1, "answers"), "[]");
+    recorder_rows_free(r);
+}
+
+static void test_recorder_grade_assignment_alert_rows(void **state)
+{
+    (void)state;
+    recorder_rows *r = rows_new();
+    rv_grade g = {0};
+    fill_env(&g.env, "evt-grade-1");
+    rv_copy_str(g.grade_id, sizeof(g.grade_id), "g1");
+    g.verdict = RV_VERDICT_SUCCESS;
+    g.disposition = RV_DISP_ANSWERED;
+    g.satisfaction = 5;
+    g.band = RV_BAND_SATISFIED;
+    g.evidence_ok = true;
+    g.in_due_window = false;
+    assert_int_equal(recorder_rows_add_grade(r, 0, &g), RV_OK);
+    assert_string_equal(value(r, RECORDER_GRADES, 0, "verdict"), "success");
+    assert_string_equal(value(r, RECORDER_GRADES, 0, "band"), "satisfied");
+    assert_string_equal(value(r, RECORDER_GRADES, 0, "satisfaction"), "5");
+    assert_string_equal(value(r, RECORDER_GRADES, 0, "in_due_window"), "false");
+    assert_string_equal(value(r, RECORDER_GRADES, 0, "compliance"), "[]");
+
+    rv_assignment a = {0};
+    fill_env(&a.env, "evt-asg-1");
+    rv_copy_str(a.assignment_id, sizeof(a.assignment_id), "a1");
+    a.status = RV_UNASSIGNED;
+    rv_copy_str(a.reason, sizeof(a.reason), "no capacity in due window");
+    rv_copy_str(a.phone, sizeof(a.phone), "13812345678");
+    assert_int_equal(recorder_rows_add_assignment(r, 1, &a), RV_OK);
+    const recorder_table at = RECORDER_ASSIGNMENTS;
+    assert_string_equal(value(r, at, 0, "status"), "unassigned");
+    assert_null(value(r, at, 0, "agent_id"));
+    assert_null(value(r, at, 0, "day"));
+    assert_null(value(r, at, 0, "window_start"));
+    a.status = RV_ASSIGNED;
+    rv_copy_str(a.day, sizeof(a.day), "2016-11-09");
+    rv_copy_str(a.agent_id, sizeof(a.agent_id), "agent-7");
+    assert_int_equal(recorder_rows_add_assignment(r, 2, &a), RV_OK);
+    assert_string_equal(value(r, at, 1, "status"), "assigned");
+    assert_string_equal(value(r, at, 1, "day"), "2016-11-09");
+
+    rv_alert al = {0};
+    fill_env(&al.env, "evt-alert-1");
+    rv_copy_str(al.kind, sizeof(al.kind), "A1.password_known");
+    al.severity = RV_SEVERITY_MAJOR;
+    assert_int_equal(recorder_rows_add_alert(r, 3, &al), RV_OK);
+    assert_string_equal(value(r, RECORDER_ALERTS, 0, "severity"), "major");
+    assert_string_equal(value(r, RECORDER_ALERTS, 0, "kind"),
+                        "A1.password_known");
+    recorder_rows_free(r);
+}
+
+static void test_recorder_dead_letter_takes_source_from_headers(void **state)
+{
+    (void)state;
+    recorder_rows *r = rows_new();
+    const uint8_t payload[] = {0x00, 0xff, 0x10};
+    rv_msg m = {.topic = "sales.events.dlq",
+                .partition = 1,
+                .offset = 42,
+                .timestamp_ms = 1000,
+                .key = (const uint8_t *)"CG-1",
+                .key_len = 4,
+                .payload = payload,
+                .len = sizeof(payload)};
+    recorder_dlq_source src = {.reason = "sale: not a v1.SaleEvent",
+                               .topic = "sales.events",
+                               .partition = "3",
+                               .offset = "88123"};
+    const recorder_table t = RECORDER_DEAD_LETTERS;
+    assert_int_equal(recorder_rows_add_msg(r, 0, &m, &src, NULL, 0), RV_OK);
+    assert_string_equal(value(r, t, 0, "source_topic"), "sales.events");
+    assert_string_equal(value(r, t, 0, "source_partition"), "3");
+    assert_string_equal(value(r, t, 0, "source_offset"), "88123");
+    assert_string_equal(value(r, t, 0, "dlq_topic"), "sales.events.dlq");
+    assert_string_equal(value(r, t, 0, "dlq_partition"), "1");
+    assert_string_equal(value(r, t, 0, "dlq_offset"), "42");
+    assert_string_equal(value(r, t, 0, "reason"), "sale: not a v1.SaleEvent");
+    assert_string_equal(value(r, t, 0, "key"), "\\x43472d31");
+    assert_string_equal(value(r, t, 0, "payload"), "\\x00ff10");
+    assert_string_equal(value(r, t, 0, "kafka_timestamp"),
+                        "1970-01-01 00:00:01.000000+00");
+    /* Dead letters are indexed too, without an event_id. */
+    assert_int_equal(recorder_rows_count(r, RECORDER_MESSAGE_INDEX), 1);
+    assert_null(value(r, RECORDER_MESSAGE_INDEX, 0, "event_id"));
+    assert_string_equal(value(r, RECORDER_MESSAGE_INDEX, 0, "topic"),
+                        "sales.events.dlq");
+
+    /* A bad source offset: the DLQ coordinates stand in, all three. */
+    src.offset = "12x";
+    src.reason = "bad \xff\xfe utf-8 \xe6\xbb\xbf";
+    m.key = NULL;
+    m.timestamp_ms = -1;
+    m.offset = 43;
+    assert_int_equal(recorder_rows_add_msg(r, 1, &m, &src, NULL, 0), RV_OK);
+    assert_string_equal(value(r, t, 1, "source_topic"), "sales.events.dlq");
+    assert_string_equal(value(r, t, 1, "source_partition"), "1");
+    assert_string_equal(value(r, t, 1, "source_offset"), "43");
+    assert_string_equal(value(r, t, 1, "reason"), "bad ?? utf-8 \xe6\xbb\xbf");
+    assert_null(value(r, t, 1, "key"));
+    assert_null(value(r, t, 1, "kafka_timestamp"));
+
+    /* No headers at all. */
+    m.offset = 44;
+    assert_int_equal(recorder_rows_add_msg(r, 2, &m, NULL, NULL, 0), RV_OK);
+    assert_string_equal(value(r, t, 2, "reason"), "no rv.reason header");
+    assert_string_equal(value(r, t, 2, "source_offset"), "44");
+    recorder_rows_free(r);
+}
+
+static void test_recorder_add_msg_decodes_by_topic(void **state)
+{
+    (void)state;
+    recorder_rows *r = rows_new();
+    rv_sale s = make_sale();
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(rv_codec_encode_sale(&s, &buf, &len), RV_OK);
+    rv_msg m = {.topic = "sales.events",
+                .partition = 0,
+                .offset = 5,
+                .timestamp_ms = -1,
+                .payload = buf,
+                .len = len};
+    char errstr[256] = "";
+    assert_int_equal(
+        recorder_rows_add_msg(r, 0, &m, NULL, errstr, sizeof(errstr)), RV_OK);
+    assert_int_equal(recorder_rows_count(r, RECORDER_SALES), 1);
+    assert_string_equal(value(r, RECORDER_SALES, 0, "phone_masked"),
+                        "138****5678");
+    assert_int_equal(recorder_rows_count(r, RECORDER_MESSAGE_INDEX), 1);
+    assert_string_equal(value(r, RECORDER_MESSAGE_INDEX, 0, "event_id"),
+                        "evt-sale-1");
+    assert_string_equal(value(r, RECORDER_MESSAGE_INDEX, 0, "occurred_at"),
+                        T_TEXT);
+    assert_string_equal(value(r, RECORDER_MESSAGE_INDEX, 0, "\"offset\""), "5");
+
+    /* The same bytes on another topic do not decode as that record: the
+     * message is indexed without an event_id and reported. */
+    m.topic = "visits.grades";
+    m.offset = 6;
+    assert_int_equal(
+        recorder_rows_add_msg(r, 1, &m, NULL, errstr, sizeof(errstr)),
+        RV_ERR_INVALID);
+    assert_true(strlen(errstr) > 0);
+    assert_int_equal(recorder_rows_count(r, RECORDER_GRADES), 0);
+    assert_int_equal(recorder_rows_count(r, RECORDER_MESSAGE_INDEX), 2);
+    assert_null(value(r, RECORDER_MESSAGE_INDEX, 1, "event_id"));
+    assert_int_equal(recorder_rows_tag(r, RECORDER_MESSAGE_INDEX, 1), 1);
+
+    /* A tombstone and an unknown topic are rejected, not crashed on. */
+    m.payload = NULL;
+    m.len = 0;
+    m.topic = "sales.events";
+    errstr[0] = '\0';
+    assert_int_equal(
+        recorder_rows_add_msg(r, 2, &m, NULL, errstr, sizeof(errstr)),
+        RV_ERR_INVALID);
+    assert_non_null(strstr(errstr, "tombstone"));
+    m.payload = buf;
+    m.len = len;
+    m.topic = "other.topic";
+    assert_int_equal(recorder_rows_add_msg(r, 3, &m, NULL, NULL, 0),
+                     RV_ERR_INVALID);
+    free(buf);
+
+    recorder_rows_clear(r);
+    for (size_t t = 0; t < RECORDER_TABLE_COUNT; t++) {
+        assert_int_equal(recorder_rows_count(r, t), 0);
+    }
+    assert_null(recorder_rows_params(r, RECORDER_SALES, 0));
+    recorder_rows_free(r);
+    recorder_rows_free(NULL);
+}
+
+static void test_recorder_rows_grow_past_capacity(void **state)
+{
+    (void)state;
+    recorder_rows *r = rows_new();
+    rv_sale s = make_sale();
+    for (size_t i = 0; i < 1000; i++) {
+        snprintf(s.env.event_id, sizeof(s.env.event_id), "evt-%zu", i);
+        assert_int_equal(recorder_rows_add_sale(r, i, &s), RV_OK);
+    }
+    assert_int_equal(recorder_rows_count(r, RECORDER_SALES), 1000);
+    assert_string_equal(value(r, RECORDER_SALES, 999, "event_id"), "evt-999");
+    assert_int_equal(recorder_rows_tag(r, RECORDER_SALES, 500), 500);
+    /* Rows are contiguous: row 2's first value follows row 1's last. */
+    const char *const *p = recorder_rows_params(r, RECORDER_SALES, 1);
+    assert_string_equal(p[recorder_table_column_count(RECORDER_SALES)],
+                        "evt-2");
+    recorder_rows_free(r);
+}
+
+static void test_recorder_format_ts(void **state)
+{
+    (void)state;
+    char buf[RECORDER_TS_SIZE];
+    recorder_format_ts(0, buf);
+    assert_string_equal(buf, "1970-01-01 00:00:00.000000+00");
+    recorder_format_ts(-1, buf);
+    assert_string_equal(buf, "1969-12-31 23:59:59.999999+00");
+    recorder_format_ts(T_US, buf);
+    assert_string_equal(buf, T_TEXT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_recorder_topic_of_names_every_topic),
+        cmocka_unit_test(test_recorder_insert_sql_numbers_params_row_major),
+        cmocka_unit_test(test_recorder_chunks_stay_within_param_limit),
+        cmocka_unit_test(test_recorder_sale_row_masks_phone),
+        cmocka_unit_test(test_recorder_short_phone_is_fully_masked),
+        cmocka_unit_test(test_recorder_task_row_escapes_arrays),
+        cmocka_unit_test(test_recorder_outcome_answers_are_json),
+        cmocka_unit_test(test_recorder_grade_assignment_alert_rows),
+        cmocka_unit_test(test_recorder_dead_letter_takes_source_from_headers),
+        cmocka_unit_test(test_recorder_add_msg_decodes_by_topic),
+        cmocka_unit_test(test_recorder_rows_grow_past_capacity),
+        cmocka_unit_test(test_recorder_format_ts),
+    };
+    return cmocka_run_group_tests_name("recorder_rows", tests, NULL, NULL);
+}

@@ -1,0 +1,336 @@
+/* workers/recorder/main.c: revisit-recorder, which copies every topic
+ * into PostgreSQL (DESIGN §3, §5). Wiring only: the shared worker runtime
+ * (rv/worker.h: config, signals, clients, rv_runner_run, drain) calls
+ * record_batch for every batch; rows are built in recorder_rows.c.
+ *
+ * One batch is one transaction: a multi-row INSERT ... ON CONFLICT DO
+ * NOTHING per table, then COMMIT, and only then does the runner commit
+ * the offsets. A retried batch inserts nothing twice. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "recorder_rows.h"
+#include "rv/kafka.h"
+#include "rv/log.h"
+#include "rv/pg.h"
+#include "rv/worker.h"
+
+#define LOG_INTERVAL_S 10
+/* Every topic and its dead-letter twin (DESIGN §3). */
+#define DEFAULT_TOPICS                                                         \
+    "sales.events,service.events,visits.tasks,visits.retries,"                 \
+    "visits.assignments,visits.outcomes,visits.grades,compliance.alerts,"      \
+    "sales.events.dlq,service.events.dlq,visits.tasks.dlq,"                    \
+    "visits.retries.dlq,visits.assignments.dlq,visits.outcomes.dlq,"           \
+    "visits.grades.dlq,compliance.alerts.dlq"
+
+/* Log the first event, then at most one per LOG_INTERVAL_S. */
+struct ratelimit {
+    time_t last;
+    uint64_t suppressed;
+};
+
+static bool ratelimit_allow(struct ratelimit *rl, uint64_t *suppressed)
+{
+    time_t now = time(NULL);
+    if (rl->last != 0 && now - rl->last < LOG_INTERVAL_S) {
+        rl->suppressed++;
+        return false;
+    }
+    *suppressed = rl->suppressed;
+    rl->last = now;
+    rl->suppressed = 0;
+    return true;
+}
+
+typedef struct recorder {
+    rv_pg *pg;
+    recorder_rows *rows;
+    unsigned char *dead; /* per message of the batch: dead-lettered */
+    size_t dead_cap;
+    struct ratelimit reject_rl;
+    struct ratelimit pg_rl;
+    uint64_t rows_inserted;
+    uint64_t dead_lettered;
+    uint64_t fallbacks;
+} recorder;
+
+static void log_rejected(recorder *rec, const rv_msg *m, const char *why,
+                         const char *reason)
+{
+    uint64_t suppressed = 0;
+    if (ratelimit_allow(&rec->reject_rl, &suppressed)) {
+        RV_LOG(RV_LOG_WARN, "message_rejected", RV_KV_STR("topic", m->topic),
+               RV_KV_INT("partition", m->partition),
+               RV_KV_INT("offset", m->offset), RV_KV_STR("why", why),
+               RV_KV_STR("reason", reason),
+               RV_KV_INT("suppressed", (int64_t)suppressed));
+    }
+}
+
+/* Send @p m to its dead-letter topic. A full queue (RV_ERR_FULL) makes
+ * the runner retry the batch; so does a refused send, which needs a
+ * human (a missing .dlq topic). Dead letters are keyed by their source,
+ * so a resend is recorded once. */
+static rv_err dead_letter(recorder *rec, rv_producer *kp, const rv_msg *m,
+                          const char *reason)
+{
+    rv_err err = rv_producer_send_dlq(kp, m, reason);
+    if (err == RV_ERR_INVALID) {
+        RV_LOG(RV_LOG_ERROR, "dead_letter_failed", RV_KV_STR("topic", m->topic),
+               RV_KV_INT("partition", m->partition),
+               RV_KV_INT("offset", m->offset),
+               RV_KV_STR("error", rv_err_str(err)));
+        err = RV_ERR_UNAVAILABLE;
+    }
+    if (err == RV_OK) {
+        rec->dead_lettered++;
+    }
+    return err;
+}
+
+static rv_err insert_rows(recorder *rec, recorder_table t, size_t first,
+                          size_t n, uint64_t *inserted, char *errstr,
+                          size_t errstr_size)
+{
+    char *sql = NULL;
+    rv_err err = recorder_insert_sql(t, n, &sql);
+    if (err != RV_OK) {
+        return err == RV_ERR_NOMEM ? err : RV_ERR_FATAL;
+    }
+    rv_pg_result *res = NULL;
+    err = rv_pg_exec(rec->pg, sql, n * recorder_table_column_count(t),
+                     recorder_rows_params(rec->rows, t, first), &res, errstr,
+                     errstr_size);
+    if (err == RV_OK) {
+        *inserted += (uint64_t)rv_pg_result_affected(res);
+    }
+    rv_pg_result_free(res);
+    free(sql);
+    return err;
+}
+
+static rv_err exec_sql(recorder *rec, const char *sql, char *errstr,
+                       size_t errstr_size)
+{
+    return rv_pg_exec(rec->pg, sql, 0, NULL, NULL, errstr, errstr_size);
+}
+
+/* All rows in one transaction, one INSERT per table and chunk. */
+static rv_err write_batch(recorder *rec, char *errstr, size_t errstr_size)
+{
+    uint64_t inserted = 0;
+    rv_err err = exec_sql(rec, "BEGIN", errstr, errstr_size);
+    bool in_tx = err == RV_OK;
+    for (size_t t = 0; err == RV_OK && t < RECORDER_TABLE_COUNT; t++) {
+        size_t total = recorder_rows_count(rec->rows, t);
+        size_t n = 0;
+        for (size_t first = 0;
+             err == RV_OK && (n = recorder_chunk_rows(t, total, first)) > 0;
+             first += n) {
+            err = insert_rows(rec, t, first, n, &inserted, errstr, errstr_size);
+        }
+    }
+    if (err == RV_OK) {
+        in_tx = false; /* COMMIT ends it whatever it answers */
+        err = exec_sql(rec, "COMMIT", errstr, errstr_size);
+    }
+    if (err == RV_OK) {
+        rec->rows_inserted += inserted;
+    } else if (in_tx && err != RV_ERR_UNAVAILABLE) {
+        /* After UNAVAILABLE the session was reset: nothing to roll back. */
+        rv_err rb = exec_sql(rec, "ROLLBACK", NULL, 0);
+        (void)rb; /* a failed rollback leaves nothing to undo either */
+    }
+    return err;
+}
+
+/* Class 22 (data exception), 23 (integrity) and 54 (a value too big for
+ * an index) blame the row; anything else blames the statement or the
+ * schema, and dead-lettering would only move every message aside. */
+static bool is_row_error(const char *sqlstate)
+{
+    return strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0 ||
+           strncmp(sqlstate, "54", 2) == 0;
+}
+
+/* The batch was rejected: insert row by row, each its own statement (all
+ * idempotent, so no transaction is needed), and dead-letter the messages
+ * whose rows PostgreSQL still refuses. */
+static rv_err write_rows_singly(recorder *rec, const rv_msg *msgs,
+                                rv_producer *kp)
+{
+    char errstr[512];
+    for (size_t t = 0; t < RECORDER_TABLE_COUNT; t++) {
+        for (size_t i = 0; i < recorder_rows_count(rec->rows, t); i++) {
+            rv_err err = insert_rows(rec, t, i, 1, &rec->rows_inserted, errstr,
+                                     sizeof(errstr));
+            if (err == RV_OK) {
+                continue;
+            }
+            if (err != RV_ERR_INVALID) {
+                return err;
+            }
+            if (!is_row_error(rv_pg_sqlstate(rec->pg))) {
+                RV_LOG(RV_LOG_ERROR, "pg_statement_failed",
+                       RV_KV_STR("table", recorder_table_name(t)),
+                       RV_KV_STR("reason", errstr));
+                return RV_ERR_UNAVAILABLE; /* retry until fixed */
+            }
+            size_t tag = recorder_rows_tag(rec->rows, t, i);
+            const rv_msg *m = &msgs[tag];
+            if (rec->dead[tag]) {
+                continue;
+            }
+            rec->dead[tag] = 1;
+            if (recorder_topic_of(m->topic) == RECORDER_TOPIC_DLQ) {
+                RV_LOG(RV_LOG_ERROR, "dead_letter_unrecorded",
+                       RV_KV_STR("topic", m->topic),
+                       RV_KV_INT("partition", m->partition),
+                       RV_KV_INT("offset", m->offset),
+                       RV_KV_STR("reason", errstr));
+                continue;
+            }
+            log_rejected(rec, m, "row", errstr);
+            err = dead_letter(rec, kp, m, errstr);
+            if (err != RV_OK) {
+                return err;
+            }
+        }
+    }
+    return RV_OK;
+}
+
+static rv_err record_batch(void *ctx, const rv_msg *msgs, size_t count,
+                           rv_producer *kp)
+{
+    recorder *rec = ctx;
+    char errstr[512];
+    if (count > rec->dead_cap) {
+        unsigned char *dead = realloc(rec->dead, count);
+        if (dead == NULL) {
+            return RV_ERR_NOMEM;
+        }
+        rec->dead = dead;
+        rec->dead_cap = count;
+    }
+    memset(rec->dead, 0, count);
+    recorder_rows_clear(rec->rows);
+    for (size_t i = 0; i < count; i++) {
+        const rv_msg *m = &msgs[i];
+        char reason[1024], topic[256], partition[32], offset[32];
+        recorder_dlq_source src = {0};
+        if (recorder_topic_of(m->topic) == RECORDER_TOPIC_DLQ) {
+            src = (recorder_dlq_source){
+                rv_msg_header(m, RV_DLQ_HDR_REASON, reason, sizeof(reason)),
+                rv_msg_header(m, RV_DLQ_HDR_TOPIC, topic, sizeof(topic)),
+                rv_msg_header(m, RV_DLQ_HDR_PARTITION, partition,
+                              sizeof(partition)),
+                rv_msg_header(m, RV_DLQ_HDR_OFFSET, offset, sizeof(offset)),
+            };
+        }
+        errstr[0] = '\0';
+        rv_err err = recorder_rows_add_msg(rec->rows, i, m, &src, errstr,
+                                           sizeof(errstr));
+        if (err == RV_ERR_INVALID) {
+            log_rejected(rec, m, "decode", errstr);
+            rec->dead[i] = 1;
+            err = dead_letter(rec, kp, m, errstr);
+        }
+        if (err != RV_OK) {
+            return err;
+        }
+    }
+    rv_err err = write_batch(rec, errstr, sizeof(errstr));
+    if (err == RV_ERR_INVALID) {
+        RV_LOG(RV_LOG_ERROR, "pg_batch_rejected",
+               RV_KV_INT("messages", (int64_t)count),
+               RV_KV_STR("reason", errstr));
+        rec->fallbacks++;
+        err = write_rows_singly(rec, msgs, kp);
+    } else if (err != RV_OK) {
+        uint64_t suppressed = 0;
+        if (ratelimit_allow(&rec->pg_rl, &suppressed)) {
+            RV_LOG(RV_LOG_WARN, "pg_batch_failed",
+                   RV_KV_STR("error", rv_err_str(err)),
+                   RV_KV_STR("reason", errstr),
+                   RV_KV_INT("suppressed", (int64_t)suppressed));
+        }
+    }
+    return err;
+}
+
+/* Every configured topic must be one the recorder can decode or a
+ * dead-letter topic: anything else would send each message to a DLQ. */
+static bool topics_ok(const char *topics)
+{
+    char *buf = strdup(topics);
+    if (buf == NULL) {
+        return false;
+    }
+    bool ok = true;
+    size_t n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ", ", &save); t != NULL;
+         t = strtok_r(NULL, ", ", &save)) {
+        n++;
+        if (recorder_topic_of(t) == RECORDER_TOPIC_UNKNOWN) {
+            RV_LOG(RV_LOG_ERROR, "config_invalid", RV_KV_STR("key", "topics"),
+                   RV_KV_STR("topic", t),
+                   RV_KV_STR("reason", "not a topic the recorder can decode"));
+            ok = false;
+        }
+    }
+    free(buf);
+    return ok && n > 0;
+}
+
+static rv_err recorder_init(rv_worker *w, void **out)
+{
+    if (!topics_ok(w->cfg.topics)) {
+        return RV_ERR_INVALID; /* exit 78 */
+    }
+    recorder *rec = calloc(1, sizeof(*rec));
+    if (rec == NULL) {
+        return RV_ERR_NOMEM;
+    }
+    rec->pg = w->pg;
+    rv_err err = recorder_rows_new(&rec->rows);
+    if (err != RV_OK) {
+        free(rec);
+        return err;
+    }
+    *out = rec;
+    return RV_OK;
+}
+
+/* Runs after the clients are closed, before shutdown_complete. */
+static void recorder_fini(void *ctx)
+{
+    recorder *rec = ctx;
+    if (rec == NULL) {
+        return;
+    }
+    RV_LOG(RV_LOG_INFO, "recorder_totals",
+           RV_KV_INT("rows_inserted", (int64_t)rec->rows_inserted),
+           RV_KV_INT("dead_lettered", (int64_t)rec->dead_lettered),
+           RV_KV_INT("fallbacks", (int64_t)rec->fallbacks));
+    recorder_rows_free(rec->rows);
+    free(rec->dead);
+    free(rec);
+}
+
+int main(int argc, char **argv)
+{
+    static const rv_worker_spec spec = {
+        .name = "recorder",
+        .default_group = "revisit-recorder",
+        .default_topics = DEFAULT_TOPICS,
+        .needs_pg = true,
+    };
+    return rv_worker_main(argc, argv, &spec, recorder_init, record_batch,
+                          recorder_fini);
+}
