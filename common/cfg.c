@@ -155,8 +155,7 @@ static rv_err load_file(const rv_cfg_section *sections, size_t section_count,
 {
     FILE *f = fopen(path, "r");
     if (f == NULL) {
-        fprintf(stderr, "config: %s: cannot open: %s\n", path,
-                strerror(errno));
+        fprintf(stderr, "config: %s: cannot open: %s\n", path, strerror(errno));
         return RV_ERR_INVALID;
     }
     rv_err worst = RV_OK;
@@ -179,8 +178,8 @@ static rv_err load_file(const rv_cfg_section *sections, size_t section_count,
         *eq = '\0';
         char *name = trim(s);
         char *value = trim(eq + 1);
-        rv_err err = apply(sections, section_count, kafka, name, value,
-                           source, seen, seen_count);
+        rv_err err = apply(sections, section_count, kafka, name, value, source,
+                           seen, seen_count);
         if (err == RV_ERR_NOMEM) {
             fclose(f);
             return err;
@@ -228,8 +227,8 @@ static rv_err load_env(const rv_cfg_section *sections, size_t section_count,
             if (v == NULL) {
                 continue;
             }
-            rv_err err = apply(sections, section_count, kafka, k->name, v,
-                               env, seen, seen_count);
+            rv_err err = apply(sections, section_count, kafka, k->name, v, env,
+                               seen, seen_count);
             if (err == RV_ERR_NOMEM) {
                 return err;
             }
@@ -295,8 +294,7 @@ rv_err rv_cfg_load(const rv_cfg_section *sections, size_t section_count,
         }
     }
     if (path != NULL) {
-        rv_err err =
-            load_file(sections, section_count, kafka, path, seen, n);
+        rv_err err = load_file(sections, section_count, kafka, path, seen, n);
         if (err == RV_ERR_NOMEM) {
             free(seen);
             return err;
@@ -337,8 +335,8 @@ void rv_cfg_fini(const rv_cfg_section *sections, size_t section_count,
     for (size_t s = 0; s < section_count; s++) {
         for (const rv_cfg_key *k = sections[s].keys; k->name; k++) {
             if (k->type == RV_CFG_STR) {
-                char **slot = (char **)(void *)((char *)sections[s].base +
-                                                k->offset);
+                char **slot =
+                    (char **)(void *)((char *)sections[s].base + k->offset);
                 free(*slot);
                 *slot = NULL;
             }
@@ -405,10 +403,8 @@ void rv_cfg_help(const rv_cfg_section *sections, size_t section_count,
                                : k->type == RV_CFG_INT ? "int"
                                                        : "bool";
             fprintf(out, "  %-32s %-6s %s%s%s\n      %s\n", k->name, type,
-                    k->def ? "default " : "",
-                    k->def ? k->def : "",
-                    (k->flags & RV_CFG_REQUIRED) ? "required" : "",
-                    k->help);
+                    k->def ? "default " : "", k->def ? k->def : "",
+                    (k->flags & RV_CFG_REQUIRED) ? "required" : "", k->help);
         }
     }
     fprintf(out, "  kafka.*                          any librdkafka "

@@ -62,8 +62,8 @@ static bool env_from_pb(const Revisit__V1__Envelope *pb, rv_envelope *out,
         return false;
     }
     if (pb->schema_version != RV_SCHEMA_VERSION) {
-        rv_errf(errstr, errstr_size, "%s: schema_version %u, expected %d",
-                what, pb->schema_version, RV_SCHEMA_VERSION);
+        rv_errf(errstr, errstr_size, "%s: schema_version %u, expected %d", what,
+                pb->schema_version, RV_SCHEMA_VERSION);
         return false;
     }
     if (pb->occurred_at_us <= 0) {
@@ -78,9 +78,8 @@ static bool env_from_pb(const Revisit__V1__Envelope *pb, rv_envelope *out,
               "event_id", true, errstr, errstr_size) &&
            cp(out->producer, sizeof(out->producer), pb->producer, what,
               "producer", false, errstr, errstr_size) &&
-           cp(out->causation_id, sizeof(out->causation_id),
-              pb->causation_id, what, "causation_id", false, errstr,
-              errstr_size);
+           cp(out->causation_id, sizeof(out->causation_id), pb->causation_id,
+              what, "causation_id", false, errstr, errstr_size);
 }
 
 /* Packs any message into a new buffer. */
@@ -97,18 +96,18 @@ static rv_err pack(const ProtobufCMessage *m, uint8_t **buf, size_t *len)
     return RV_OK;
 }
 
-static bool copy_questions(char (*dst)[RV_KEY_SIZE], size_t *count,
-                           size_t n, char **src, const char *what,
-                           char *errstr, size_t errstr_size)
+static bool copy_questions(char (*dst)[RV_KEY_SIZE], size_t *count, size_t n,
+                           char **src, const char *what, char *errstr,
+                           size_t errstr_size)
 {
     if (n > RV_QUESTIONS_MAX) {
-        rv_errf(errstr, errstr_size, "%s: %zu questions, limit %d (C3)",
-                what, n, RV_QUESTIONS_MAX);
+        rv_errf(errstr, errstr_size, "%s: %zu questions, limit %d (C3)", what,
+                n, RV_QUESTIONS_MAX);
         return false;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!cp(dst[i], RV_KEY_SIZE, src[i], what, "question_id", true,
-                errstr, errstr_size)) {
+        if (!cp(dst[i], RV_KEY_SIZE, src[i], what, "question_id", true, errstr,
+                errstr_size)) {
             return false;
         }
     }
@@ -137,8 +136,8 @@ static bool answers_from_pb(rv_answer *dst, size_t *count, size_t n,
     }
     for (size_t i = 0; i < n; i++) {
         if (!cp(dst[i].question_id, sizeof(dst[i].question_id),
-                src[i]->question_id, what, "answer.question_id", true,
-                errstr, errstr_size) ||
+                src[i]->question_id, what, "answer.question_id", true, errstr,
+                errstr_size) ||
             !cp(dst[i].value, sizeof(dst[i].value), src[i]->value, what,
                 "answer.value", false, errstr, errstr_size)) {
             return false;
@@ -177,8 +176,7 @@ rv_err rv_codec_decode_sale(const uint8_t *buf, size_t len, rv_sale *out,
     if (!check_len(len, w, errstr, errstr_size)) {
         return RV_ERR_INVALID;
     }
-    Revisit__V1__SaleEvent *m = revisit__v1__sale_event__unpack(NULL, len,
-                                                                 buf);
+    Revisit__V1__SaleEvent *m = revisit__v1__sale_event__unpack(NULL, len, buf);
     if (m == NULL) {
         rv_errf(errstr, errstr_size, "sale: not a v1.SaleEvent (%zu bytes)",
                 len);
@@ -190,16 +188,16 @@ rv_err rv_codec_decode_sale(const uint8_t *buf, size_t len, rv_sale *out,
                  true, errstr, errstr_size) &&
               cp(r.customer_id, sizeof(r.customer_id), m->customer_id, w,
                  "customer_id", true, errstr, errstr_size) &&
-              cp(r.branch_id, sizeof(r.branch_id), m->branch_id, w,
-                 "branch_id", true, errstr, errstr_size) &&
+              cp(r.branch_id, sizeof(r.branch_id), m->branch_id, w, "branch_id",
+                 true, errstr, errstr_size) &&
               cp(r.store_id, sizeof(r.store_id), m->store_id, w, "store_id",
                  false, errstr, errstr_size) &&
               cp(r.currency, sizeof(r.currency), m->currency, w, "currency",
                  false, errstr, errstr_size) &&
-              cp(r.segment, sizeof(r.segment), m->segment, w, "segment",
-                 false, errstr, errstr_size) &&
-              cp(r.phone, sizeof(r.phone), m->phone, w, "phone", false,
-                 errstr, errstr_size);
+              cp(r.segment, sizeof(r.segment), m->segment, w, "segment", false,
+                 errstr, errstr_size) &&
+              cp(r.phone, sizeof(r.phone), m->phone, w, "phone", false, errstr,
+                 errstr_size);
     if (ok && m->amount_cents < 0) {
         rv_errf(errstr, errstr_size, "sale %s: amount_cents %lld below 0",
                 r.order_id, (long long)m->amount_cents);
@@ -253,17 +251,18 @@ rv_err rv_codec_decode_work_order(const uint8_t *buf, size_t len,
     }
     rv_work_order r = {0};
     bool ok = env_from_pb(m->envelope, &r.env, w, errstr, errstr_size) &&
-              cp(r.work_order_id, sizeof(r.work_order_id), m->work_order_id,
-                 w, "work_order_id", true, errstr, errstr_size) &&
+              cp(r.work_order_id, sizeof(r.work_order_id), m->work_order_id, w,
+                 "work_order_id", true, errstr, errstr_size) &&
               cp(r.customer_id, sizeof(r.customer_id), m->customer_id, w,
                  "customer_id", true, errstr, errstr_size) &&
-              cp(r.branch_id, sizeof(r.branch_id), m->branch_id, w,
-                 "branch_id", true, errstr, errstr_size) &&
+              cp(r.branch_id, sizeof(r.branch_id), m->branch_id, w, "branch_id",
+                 true, errstr, errstr_size) &&
               cp(r.store_id, sizeof(r.store_id), m->store_id, w, "store_id",
                  false, errstr, errstr_size) &&
-              cp(r.phone, sizeof(r.phone), m->phone, w, "phone", false,
-                 errstr, errstr_size);
-    if (ok && m->kind != REVISIT__V1__WORK_ORDER_KIND__WORK_ORDER_KIND_COMPLAINT &&
+              cp(r.phone, sizeof(r.phone), m->phone, w, "phone", false, errstr,
+                 errstr_size);
+    if (ok &&
+        m->kind != REVISIT__V1__WORK_ORDER_KIND__WORK_ORDER_KIND_COMPLAINT &&
         m->kind != REVISIT__V1__WORK_ORDER_KIND__WORK_ORDER_KIND_REPAIR) {
         rv_errf(errstr, errstr_size, "work_order %s: kind %d unknown",
                 r.work_order_id, (int)m->kind);
@@ -326,8 +325,7 @@ rv_err rv_codec_decode_task(const uint8_t *buf, size_t len, rv_task *out,
     if (!check_len(len, w, errstr, errstr_size)) {
         return RV_ERR_INVALID;
     }
-    Revisit__V1__VisitTask *m = revisit__v1__visit_task__unpack(NULL, len,
-                                                                 buf);
+    Revisit__V1__VisitTask *m = revisit__v1__visit_task__unpack(NULL, len, buf);
     if (m == NULL) {
         rv_errf(errstr, errstr_size, "task: not a v1.VisitTask (%zu bytes)",
                 len);
@@ -340,17 +338,16 @@ rv_err rv_codec_decode_task(const uint8_t *buf, size_t len, rv_task *out,
             errstr, errstr_size) &&
          cp(r->customer_id, sizeof(r->customer_id), m->customer_id, w,
             "customer_id", true, errstr, errstr_size) &&
-         cp(r->branch_id, sizeof(r->branch_id), m->branch_id, w,
-            "branch_id", true, errstr, errstr_size) &&
-         cp(r->store_id, sizeof(r->store_id), m->store_id, w, "store_id",
-            false, errstr, errstr_size) &&
+         cp(r->branch_id, sizeof(r->branch_id), m->branch_id, w, "branch_id",
+            true, errstr, errstr_size) &&
+         cp(r->store_id, sizeof(r->store_id), m->store_id, w, "store_id", false,
+            errstr, errstr_size) &&
          cp(r->rule_id, sizeof(r->rule_id), m->rule_id, w, "rule_id", true,
             errstr, errstr_size) &&
-         cp(r->source_event_id, sizeof(r->source_event_id),
-            m->source_event_id, w, "source_event_id", true, errstr,
-            errstr_size) &&
-         cp(r->policy_version, sizeof(r->policy_version), m->policy_version,
-            w, "policy_version", true, errstr, errstr_size) &&
+         cp(r->source_event_id, sizeof(r->source_event_id), m->source_event_id,
+            w, "source_event_id", true, errstr, errstr_size) &&
+         cp(r->policy_version, sizeof(r->policy_version), m->policy_version, w,
+            "policy_version", true, errstr, errstr_size) &&
          cp(r->phone, sizeof(r->phone), m->phone, w, "phone", false, errstr,
             errstr_size) &&
          channel_ok(m->channel, w, errstr, errstr_size) &&
@@ -362,8 +359,8 @@ rv_err rv_codec_decode_task(const uint8_t *buf, size_t len, rv_task *out,
         ok = false;
     }
     for (size_t i = 0; ok && i < m->n_reasons; i++) {
-        ok = cp(r->reasons[i], RV_REASON_SIZE, m->reasons[i], w, "reason",
-                true, errstr, errstr_size);
+        ok = cp(r->reasons[i], RV_REASON_SIZE, m->reasons[i], w, "reason", true,
+                errstr, errstr_size);
     }
     if (ok && (m->attempt < 1 || m->attempt > 9)) {
         rv_errf(errstr, errstr_size, "task %s: attempt %u outside 1..9",
@@ -454,32 +451,37 @@ rv_err rv_codec_decode_assignment(const uint8_t *buf, size_t len,
             errstr, errstr_size) &&
          cp(r->customer_id, sizeof(r->customer_id), m->customer_id, w,
             "customer_id", true, errstr, errstr_size) &&
-         cp(r->branch_id, sizeof(r->branch_id), m->branch_id, w,
-            "branch_id", true, errstr, errstr_size) &&
-         cp(r->agent_id, sizeof(r->agent_id), m->agent_id, w, "agent_id",
-            false, errstr, errstr_size) &&
+         cp(r->branch_id, sizeof(r->branch_id), m->branch_id, w, "branch_id",
+            true, errstr, errstr_size) &&
+         cp(r->agent_id, sizeof(r->agent_id), m->agent_id, w, "agent_id", false,
+            errstr, errstr_size) &&
          cp(r->day, sizeof(r->day), m->day, w, "day", false, errstr,
             errstr_size) &&
-         cp(r->reason, sizeof(r->reason), m->reason, w, "reason", false,
-            errstr, errstr_size) &&
-         cp(r->policy_version, sizeof(r->policy_version), m->policy_version,
-            w, "policy_version", true, errstr, errstr_size) &&
+         cp(r->reason, sizeof(r->reason), m->reason, w, "reason", false, errstr,
+            errstr_size) &&
+         cp(r->policy_version, sizeof(r->policy_version), m->policy_version, w,
+            "policy_version", true, errstr, errstr_size) &&
          cp(r->phone, sizeof(r->phone), m->phone, w, "phone", false, errstr,
             errstr_size) &&
          cp(r->rule_id, sizeof(r->rule_id), m->rule_id, w, "rule_id", false,
             errstr, errstr_size) &&
-         cp(r->store_id, sizeof(r->store_id), m->store_id, w, "store_id",
-            false, errstr, errstr_size) &&
+         cp(r->store_id, sizeof(r->store_id), m->store_id, w, "store_id", false,
+            errstr, errstr_size) &&
          channel_ok(m->channel, w, errstr, errstr_size) &&
          copy_questions(r->questions, &r->question_count, m->n_question_ids,
                         m->question_ids, w, errstr, errstr_size);
-    if (ok && m->status != REVISIT__V1__ASSIGNMENT_STATUS__ASSIGNMENT_STATUS_ASSIGNED &&
-        m->status != REVISIT__V1__ASSIGNMENT_STATUS__ASSIGNMENT_STATUS_UNASSIGNED) {
+    if (ok &&
+        m->status !=
+            REVISIT__V1__ASSIGNMENT_STATUS__ASSIGNMENT_STATUS_ASSIGNED &&
+        m->status !=
+            REVISIT__V1__ASSIGNMENT_STATUS__ASSIGNMENT_STATUS_UNASSIGNED) {
         rv_errf(errstr, errstr_size, "assignment %s: status %d unknown",
                 r->assignment_id, (int)m->status);
         ok = false;
     }
-    if (ok && m->status == REVISIT__V1__ASSIGNMENT_STATUS__ASSIGNMENT_STATUS_ASSIGNED &&
+    if (ok &&
+        m->status ==
+            REVISIT__V1__ASSIGNMENT_STATUS__ASSIGNMENT_STATUS_ASSIGNED &&
         (r->agent_id[0] == '\0' || m->window_end_us <= m->window_start_us)) {
         rv_errf(errstr, errstr_size,
                 "assignment %s: assigned without agent or window",
@@ -503,8 +505,7 @@ rv_err rv_codec_decode_assignment(const uint8_t *buf, size_t len,
 
 /* ---- VisitOutcome ------------------------------------------------------ */
 
-rv_err rv_codec_encode_outcome(const rv_outcome *in, uint8_t **buf,
-                               size_t *len)
+rv_err rv_codec_encode_outcome(const rv_outcome *in, uint8_t **buf, size_t *len)
 {
     Revisit__V1__Envelope env;
     Revisit__V1__VisitOutcome m;
@@ -549,9 +550,8 @@ rv_err rv_codec_encode_outcome(const rv_outcome *in, uint8_t **buf,
     return pack(&m.base, buf, len);
 }
 
-rv_err rv_codec_decode_outcome(const uint8_t *buf, size_t len,
-                               rv_outcome *out, char *errstr,
-                               size_t errstr_size)
+rv_err rv_codec_decode_outcome(const uint8_t *buf, size_t len, rv_outcome *out,
+                               char *errstr, size_t errstr_size)
 {
     const char *w = "outcome";
     if (!check_len(len, w, errstr, errstr_size)) {
@@ -575,35 +575,36 @@ rv_err rv_codec_decode_outcome(const uint8_t *buf, size_t len,
             errstr, errstr_size) &&
          cp(r->customer_id, sizeof(r->customer_id), m->customer_id, w,
             "customer_id", true, errstr, errstr_size) &&
-         cp(r->branch_id, sizeof(r->branch_id), m->branch_id, w,
-            "branch_id", true, errstr, errstr_size) &&
-         cp(r->agent_id, sizeof(r->agent_id), m->agent_id, w, "agent_id",
+         cp(r->branch_id, sizeof(r->branch_id), m->branch_id, w, "branch_id",
             true, errstr, errstr_size) &&
+         cp(r->agent_id, sizeof(r->agent_id), m->agent_id, w, "agent_id", true,
+            errstr, errstr_size) &&
          cp(r->recording_ref, sizeof(r->recording_ref), m->recording_ref, w,
             "recording_ref", false, errstr, errstr_size) &&
          cp(r->notes, sizeof(r->notes), m->notes, w, "notes", false, errstr,
             errstr_size) &&
          cp(r->rule_id, sizeof(r->rule_id), m->rule_id, w, "rule_id", false,
             errstr, errstr_size) &&
-         cp(r->store_id, sizeof(r->store_id), m->store_id, w, "store_id",
-            false, errstr, errstr_size) &&
+         cp(r->store_id, sizeof(r->store_id), m->store_id, w, "store_id", false,
+            errstr, errstr_size) &&
          cp(r->phone, sizeof(r->phone), m->phone, w, "phone", false, errstr,
             errstr_size) &&
          channel_ok(m->channel, w, errstr, errstr_size) &&
          copy_questions(r->questions, &r->question_count, m->n_question_ids,
                         m->question_ids, w, errstr, errstr_size) &&
-         answers_from_pb(r->answers, &r->answer_count, m->n_answers,
-                         m->answers, w, errstr, errstr_size);
-    if (ok && (m->disposition < REVISIT__V1__DISPOSITION__DISPOSITION_ANSWERED ||
-               m->disposition > REVISIT__V1__DISPOSITION__DISPOSITION_REFUSED)) {
+         answers_from_pb(r->answers, &r->answer_count, m->n_answers, m->answers,
+                         w, errstr, errstr_size);
+    if (ok &&
+        (m->disposition < REVISIT__V1__DISPOSITION__DISPOSITION_ANSWERED ||
+         m->disposition > REVISIT__V1__DISPOSITION__DISPOSITION_REFUSED)) {
         rv_errf(errstr, errstr_size, "outcome %s: disposition %d unknown",
                 r->outcome_id, (int)m->disposition);
         ok = false;
     }
     if (ok && (m->satisfaction < -1 || m->satisfaction > 5)) {
         rv_errf(errstr, errstr_size,
-                "outcome %s: satisfaction %d outside -1..5 (G2)",
-                r->outcome_id, m->satisfaction);
+                "outcome %s: satisfaction %d outside -1..5 (G2)", r->outcome_id,
+                m->satisfaction);
         ok = false;
     }
     if (ok && (m->attempt < 1 || m->attempt > 9)) {
@@ -673,29 +674,28 @@ rv_err rv_codec_decode_grade(const uint8_t *buf, size_t len, rv_grade *out,
     }
     Revisit__V1__Grade *m = revisit__v1__grade__unpack(NULL, len, buf);
     if (m == NULL) {
-        rv_errf(errstr, errstr_size, "grade: not a v1.Grade (%zu bytes)",
-                len);
+        rv_errf(errstr, errstr_size, "grade: not a v1.Grade (%zu bytes)", len);
         return RV_ERR_INVALID;
     }
     rv_grade *r = calloc(1, sizeof(*r));
     bool ok = r != NULL;
     ok = ok && env_from_pb(m->envelope, &r->env, w, errstr, errstr_size) &&
-         cp(r->grade_id, sizeof(r->grade_id), m->grade_id, w, "grade_id",
-            true, errstr, errstr_size) &&
+         cp(r->grade_id, sizeof(r->grade_id), m->grade_id, w, "grade_id", true,
+            errstr, errstr_size) &&
          cp(r->outcome_id, sizeof(r->outcome_id), m->outcome_id, w,
             "outcome_id", true, errstr, errstr_size) &&
          cp(r->task_id, sizeof(r->task_id), m->task_id, w, "task_id", true,
             errstr, errstr_size) &&
          cp(r->customer_id, sizeof(r->customer_id), m->customer_id, w,
             "customer_id", true, errstr, errstr_size) &&
-         cp(r->branch_id, sizeof(r->branch_id), m->branch_id, w,
-            "branch_id", true, errstr, errstr_size) &&
-         cp(r->agent_id, sizeof(r->agent_id), m->agent_id, w, "agent_id",
-            false, errstr, errstr_size) &&
-         cp(r->reason, sizeof(r->reason), m->reason, w, "reason", false,
+         cp(r->branch_id, sizeof(r->branch_id), m->branch_id, w, "branch_id",
+            true, errstr, errstr_size) &&
+         cp(r->agent_id, sizeof(r->agent_id), m->agent_id, w, "agent_id", false,
             errstr, errstr_size) &&
-         cp(r->policy_version, sizeof(r->policy_version), m->policy_version,
-            w, "policy_version", true, errstr, errstr_size) &&
+         cp(r->reason, sizeof(r->reason), m->reason, w, "reason", false, errstr,
+            errstr_size) &&
+         cp(r->policy_version, sizeof(r->policy_version), m->policy_version, w,
+            "policy_version", true, errstr, errstr_size) &&
          answers_from_pb(r->compliance, &r->compliance_count,
                          m->n_compliance_answers, m->compliance_answers, w,
                          errstr, errstr_size);
@@ -763,12 +763,12 @@ rv_err rv_codec_decode_alert(const uint8_t *buf, size_t len, rv_alert *out,
                  true, errstr, errstr_size) &&
               cp(r.grade_id, sizeof(r.grade_id), m->grade_id, w, "grade_id",
                  true, errstr, errstr_size) &&
-              cp(r.task_id, sizeof(r.task_id), m->task_id, w, "task_id",
-                 true, errstr, errstr_size) &&
+              cp(r.task_id, sizeof(r.task_id), m->task_id, w, "task_id", true,
+                 errstr, errstr_size) &&
               cp(r.customer_id, sizeof(r.customer_id), m->customer_id, w,
                  "customer_id", true, errstr, errstr_size) &&
-              cp(r.branch_id, sizeof(r.branch_id), m->branch_id, w,
-                 "branch_id", true, errstr, errstr_size) &&
+              cp(r.branch_id, sizeof(r.branch_id), m->branch_id, w, "branch_id",
+                 true, errstr, errstr_size) &&
               cp(r.agent_id, sizeof(r.agent_id), m->agent_id, w, "agent_id",
                  false, errstr, errstr_size) &&
               cp(r.kind, sizeof(r.kind), m->kind, w, "kind", true, errstr,
@@ -777,9 +777,8 @@ rv_err rv_codec_decode_alert(const uint8_t *buf, size_t len, rv_alert *out,
                  false, errstr, errstr_size) &&
               cp(r.evidence, sizeof(r.evidence), m->evidence, w, "evidence",
                  false, errstr, errstr_size) &&
-              cp(r.policy_version, sizeof(r.policy_version),
-                 m->policy_version, w, "policy_version", true, errstr,
-                 errstr_size);
+              cp(r.policy_version, sizeof(r.policy_version), m->policy_version,
+                 w, "policy_version", true, errstr, errstr_size);
     if (ok && (m->severity < REVISIT__V1__SEVERITY__SEVERITY_GENERAL ||
                m->severity > REVISIT__V1__SEVERITY__SEVERITY_MAJOR)) {
         rv_errf(errstr, errstr_size, "alert %s: severity %d unknown",

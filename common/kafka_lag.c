@@ -25,8 +25,8 @@ static rv_err make_handle(const rv_props *kafka, const char *group_id,
     for (size_t i = 0; kafka != NULL && i < kafka->count; i++) {
         if (rd_kafka_conf_set(conf, kafka->names[i], kafka->values[i], kerr,
                               sizeof(kerr)) != RD_KAFKA_CONF_OK) {
-            rv_errf(errstr, errstr_size, "lag: kafka.%s: %s",
-                    kafka->names[i], kerr);
+            rv_errf(errstr, errstr_size, "lag: kafka.%s: %s", kafka->names[i],
+                    kerr);
             rd_kafka_conf_destroy(conf);
             return RV_ERR_INVALID;
         }
@@ -44,8 +44,7 @@ static rv_err make_handle(const rv_props *kafka, const char *group_id,
 /* Adds every partition of @p topic to @p parts (metadata request). */
 static rv_err add_partitions(rd_kafka_t *rk, const char *topic,
                              rd_kafka_topic_partition_list_t *parts,
-                             int timeout_ms, char *errstr,
-                             size_t errstr_size)
+                             int timeout_ms, char *errstr, size_t errstr_size)
 {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
@@ -62,8 +61,8 @@ static rv_err add_partitions(rd_kafka_t *rk, const char *topic,
         err = RV_ERR_UNAVAILABLE;
     } else {
         for (int p = 0; p < md->topics[0].partition_cnt; p++) {
-            rd_kafka_topic_partition_list_add(
-                parts, topic, md->topics[0].partitions[p].id);
+            rd_kafka_topic_partition_list_add(parts, topic,
+                                              md->topics[0].partitions[p].id);
         }
     }
     if (md != NULL) {

@@ -25,8 +25,7 @@ void rv_log_init(const char *worker, rv_log_level level, rv_log_format format)
 
 rv_err rv_log_level_parse(const char *name, rv_log_level *out)
 {
-    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]);
-         i++) {
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
         if (name != NULL && strcmp(name, level_names[i]) == 0) {
             *out = (rv_log_level)i;
             return RV_OK;

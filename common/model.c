@@ -131,9 +131,7 @@ void rv_envelope_fill(rv_envelope *env, const char *event_id,
     rv_copy_str(env->event_id, sizeof(env->event_id), event_id);
     env->occurred_at_us = occurred_at_us;
     env->produced_at_us = rv_now_us();
-    snprintf(env->producer, sizeof(env->producer), "%s/%s", worker,
-             RV_VERSION);
-    rv_copy_str(env->causation_id, sizeof(env->causation_id),
-                cause_event_id);
+    snprintf(env->producer, sizeof(env->producer), "%s/%s", worker, RV_VERSION);
+    rv_copy_str(env->causation_id, sizeof(env->causation_id), cause_event_id);
     env->schema_version = RV_SCHEMA_VERSION;
 }

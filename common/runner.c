@@ -278,6 +278,14 @@ static rv_err run_batch(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
     }
 }
 
+/* Monotonic clock, µs: durations only. */
+static int64_t monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 rv_err rv_runner_run(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
                      void *ctx, const rv_runner_opts *opts,
                      rv_runner_stats *stats)
@@ -300,7 +308,9 @@ rv_err rv_runner_run(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
         if (count == 0) {
             continue;
         }
+        int64_t began_us = monotonic_us();
         err = run_batch(kc, kp, fn, ctx, &o, msgs, count, &st, &retry_rl);
+        st.busy_us += (uint64_t)(monotonic_us() - began_us);
         if (err != RV_OK) {
             goto out;
         }

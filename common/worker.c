@@ -19,22 +19,22 @@ static const rv_cfg_key common_keys[] = {
      "consumer group (default: the worker's own)"},
     {"topics", RV_CFG_STR, F(topics), NULL, 0, 0, 0,
      "comma-separated input topics (default: the worker's own)"},
-    {"policy.path", RV_CFG_STR, F(policy_path), "deploy/policy/default.yaml",
-     0, 0, 0, "policy file (YAML)"},
-    {"redis.url", RV_CFG_STR, F(redis_url), "redis://127.0.0.1:6379", 0, 0,
-     0, "Redis server, redis://host:port"},
+    {"policy.path", RV_CFG_STR, F(policy_path), "deploy/policy/default.yaml", 0,
+     0, 0, "policy file (YAML)"},
+    {"redis.url", RV_CFG_STR, F(redis_url), "redis://127.0.0.1:6379", 0, 0, 0,
+     "Redis server, redis://host:port"},
     {"pg.dsn", RV_CFG_STR, F(pg_dsn), "", 0, 0, RV_CFG_SECRET,
      "libpq connection string"},
     {"batch.max", RV_CFG_INT, F(batch_max), "500", 1, 100000, 0,
      "messages per batch"},
     {"poll.timeout.ms", RV_CFG_INT, F(poll_timeout_ms), "200", 1, 1000, 0,
      "longest wait for a batch, ms"},
-    {"flush.timeout.ms", RV_CFG_INT, F(flush_timeout_ms), "30000", 100,
-     600000, 0, "longest wait for a batch's output to be delivered, ms"},
+    {"flush.timeout.ms", RV_CFG_INT, F(flush_timeout_ms), "30000", 100, 600000,
+     0, "longest wait for a batch's output to be delivered, ms"},
     {"backoff.max.ms", RV_CFG_INT, F(backoff_max_ms), "5000", 10, 600000, 0,
      "cap of the retry back-off, ms"},
-    {"redis.timeout.ms", RV_CFG_INT, F(redis_timeout_ms), "5000", 10,
-     600000, 0, "Redis connect and command timeout, ms"},
+    {"redis.timeout.ms", RV_CFG_INT, F(redis_timeout_ms), "5000", 10, 600000, 0,
+     "Redis connect and command timeout, ms"},
     {"shutdown.timeout.ms", RV_CFG_INT, F(shutdown_timeout_ms), "10000", 100,
      600000, 0, "longest drain on stop, ms"},
     {0},
@@ -87,8 +87,8 @@ static rv_err open_clients(rv_worker *w)
                RV_KV_INT("rules", w->policy->rule_count),
                RV_KV_INT("agents", w->policy->agent_count));
     }
-    err = rv_producer_open(&w->kafka, spec->name, &w->kp, errstr,
-                           sizeof(errstr));
+    err =
+        rv_producer_open(&w->kafka, spec->name, &w->kp, errstr, sizeof(errstr));
     if (err != RV_OK) {
         RV_LOG(RV_LOG_ERROR, "producer_open_failed",
                RV_KV_STR("reason", errstr));
@@ -106,8 +106,7 @@ static rv_err open_clients(rv_worker *w)
     if (spec->needs_pg) {
         err = rv_pg_open(w->cfg.pg_dsn, &w->pg, errstr, sizeof(errstr));
         if (err != RV_OK) {
-            RV_LOG(RV_LOG_ERROR, "pg_open_failed",
-                   RV_KV_STR("reason", errstr));
+            RV_LOG(RV_LOG_ERROR, "pg_open_failed", RV_KV_STR("reason", errstr));
             return err;
         }
     }
@@ -192,13 +191,15 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
         rv_cfg_help(sections, section_count, stdout);
         return 0;
     }
-    rv_err err = rv_cfg_load(sections, section_count, cli.config_path,
-                             &w.kafka);
+    rv_err err =
+        rv_cfg_load(sections, section_count, cli.config_path, &w.kafka);
     rv_log_level level = RV_LOG_INFO;
     rv_log_format format = RV_LOG_LOGFMT;
     if (err == RV_OK && rv_log_level_parse(w.cfg.log_level, &level) != RV_OK) {
-        fprintf(stderr, "config: log.level \"%s\" is not debug, info, "
-                        "warn or error\n", w.cfg.log_level);
+        fprintf(stderr,
+                "config: log.level \"%s\" is not debug, info, "
+                "warn or error\n",
+                w.cfg.log_level);
         err = RV_ERR_INVALID;
     }
     if (err == RV_OK &&
@@ -259,7 +260,12 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
     RV_LOG(RV_LOG_INFO, "shutdown_complete", RV_KV_INT("exit_code", code),
            RV_KV_INT("batches", (int64_t)stats.batches),
            RV_KV_INT("messages", (int64_t)stats.messages),
-           RV_KV_INT("retries", (int64_t)stats.retries));
+           RV_KV_INT("retries", (int64_t)stats.retries),
+           RV_KV_INT("busy_ms", (int64_t)(stats.busy_us / 1000)),
+           RV_KV_DBL("events_per_s",
+                     stats.busy_us > 0
+                         ? (double)stats.messages * 1e6 / (double)stats.busy_us
+                         : 0.0));
     rv_cfg_fini(sections, section_count, &w.kafka);
     return code;
 }

@@ -125,9 +125,11 @@ The stack and the workers are still running (state: $demo_dir).
 EOF_KEEP
 else
     stop_workers
+    # Each worker's own count and its throughput while it had work.
     for w in $WORKERS; do
         grep -h 'event=shutdown_complete' "$demo_dir/logs/$w-"*.log |
-            sed "s/^/$w: /" || true
+            sed -n 's/.* \(messages=[0-9]*\).* \(busy_ms=[0-9]*\).* \(events_per_s=[0-9.e+]*\).*/\1 \2 \3/p' |
+            sed "s/^/worker: $w /" || true
     done
 fi
 t_end=$(date +%s%N)

@@ -26,12 +26,12 @@ enum {
 
 /** One configuration key: name, type, where it lives in the struct. */
 typedef struct rv_cfg_key {
-    const char *name;    /**< dotted lowercase, e.g. "sampler.batch.max" */
+    const char *name; /**< dotted lowercase, e.g. "sampler.batch.max" */
     rv_cfg_type type;
-    size_t offset;       /**< offsetof() into the section's struct */
-    const char *def;     /**< default as text, NULL for none */
-    int64_t min, max;    /**< range for RV_CFG_INT */
-    unsigned flags;      /**< RV_CFG_REQUIRED | RV_CFG_SECRET | ... */
+    size_t offset;    /**< offsetof() into the section's struct */
+    const char *def;  /**< default as text, NULL for none */
+    int64_t min, max; /**< range for RV_CFG_INT */
+    unsigned flags;   /**< RV_CFG_REQUIRED | RV_CFG_SECRET | ... */
     const char *help;
 } rv_cfg_key;
 

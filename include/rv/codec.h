@@ -32,10 +32,8 @@ RV_MUSTCHECK rv_err rv_codec_decode_sale(const uint8_t *buf, size_t len,
                                          size_t errstr_size);
 RV_MUSTCHECK rv_err rv_codec_encode_work_order(const rv_work_order *in,
                                                uint8_t **buf, size_t *len);
-RV_MUSTCHECK rv_err rv_codec_decode_work_order(const uint8_t *buf,
-                                               size_t len,
-                                               rv_work_order *out,
-                                               char *errstr,
+RV_MUSTCHECK rv_err rv_codec_decode_work_order(const uint8_t *buf, size_t len,
+                                               rv_work_order *out, char *errstr,
                                                size_t errstr_size);
 RV_MUSTCHECK rv_err rv_codec_encode_task(const rv_task *in, uint8_t **buf,
                                          size_t *len);
@@ -44,13 +42,11 @@ RV_MUSTCHECK rv_err rv_codec_decode_task(const uint8_t *buf, size_t len,
                                          size_t errstr_size);
 RV_MUSTCHECK rv_err rv_codec_encode_assignment(const rv_assignment *in,
                                                uint8_t **buf, size_t *len);
-RV_MUSTCHECK rv_err rv_codec_decode_assignment(const uint8_t *buf,
-                                               size_t len,
-                                               rv_assignment *out,
-                                               char *errstr,
+RV_MUSTCHECK rv_err rv_codec_decode_assignment(const uint8_t *buf, size_t len,
+                                               rv_assignment *out, char *errstr,
                                                size_t errstr_size);
-RV_MUSTCHECK rv_err rv_codec_encode_outcome(const rv_outcome *in,
-                                            uint8_t **buf, size_t *len);
+RV_MUSTCHECK rv_err rv_codec_encode_outcome(const rv_outcome *in, uint8_t **buf,
+                                            size_t *len);
 RV_MUSTCHECK rv_err rv_codec_decode_outcome(const uint8_t *buf, size_t len,
                                             rv_outcome *out, char *errstr,
                                             size_t errstr_size);

@@ -34,7 +34,6 @@ double rv_hash_unit(const char *salt, const char *rule_id, const char *key);
 uint64_t rv_hash_u64(size_t part_count, const char *const *parts);
 
 /** SHA-256 of @p len bytes at @p buf as 64 hex digits into @p out. */
-void rv_sha256_hex(const void *buf, size_t len,
-                   char out[RV_SHA256_HEX_SIZE]);
+void rv_sha256_hex(const void *buf, size_t len, char out[RV_SHA256_HEX_SIZE]);
 
 #endif /* RV_HASH_H */

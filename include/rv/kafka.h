@@ -1,5 +1,6 @@
 /* include/rv/kafka.h: consumer, producer and dead-letter publishing.
- * The only module that includes librdkafka is common/kafka.c. */
+ * The kafka module (common/kafka.c, and common/kafka_lag.c for group lag)
+ * is the only code that includes librdkafka. */
 #ifndef RV_KAFKA_H
 #define RV_KAFKA_H
 

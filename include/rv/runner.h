@@ -40,6 +40,9 @@ typedef struct rv_runner_stats {
     uint64_t batches;
     uint64_t messages;
     uint64_t retries;
+    /** Wall time spent handling batches (fn, flush, commit), µs: messages
+     *  / busy_us is the worker's throughput while it had work. */
+    uint64_t busy_us;
 } rv_runner_stats;
 
 /**

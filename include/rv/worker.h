@@ -40,7 +40,7 @@ typedef struct rv_worker_spec {
     const char *default_topics; /**< comma-separated input topics */
     bool needs_redis;
     bool needs_pg;
-    bool needs_policy; /**< also builds the calendar */
+    bool needs_policy;            /**< also builds the calendar */
     const rv_cfg_key *extra_keys; /**< worker's own keys, or NULL */
     void *extra_base;             /**< struct the extra keys fill */
 } rv_worker_spec;
@@ -52,10 +52,10 @@ typedef struct rv_worker {
     rv_props kafka;
     rv_producer *kp;
     rv_consumer *kc;
-    rv_redis *rc;       /**< NULL unless needs_redis */
-    rv_pg *pg;          /**< NULL unless needs_pg */
-    rv_policy *policy;  /**< NULL unless needs_policy */
-    rv_calendar *cal;   /**< NULL unless needs_policy */
+    rv_redis *rc;      /**< NULL unless needs_redis */
+    rv_pg *pg;         /**< NULL unless needs_pg */
+    rv_policy *policy; /**< NULL unless needs_policy */
+    rv_calendar *cal;  /**< NULL unless needs_policy */
 } rv_worker;
 
 /** Worker callbacks: set up the context after the clients are open

@@ -3,13 +3,13 @@
  * fixed input; checks the exact rows in PostgreSQL, dead-lettering of bad
  * input while the pipeline goes on, and that re-delivery adds no row. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -45,8 +45,10 @@ static const char *need(const char *name)
 {
     const char *v = getenv(name);
     if (v == NULL || v[0] == '\0') {
-        fprintf(stderr, "it_pipeline: %s is not set: run through "
-                        "deploy/local/test.sh\n", name);
+        fprintf(stderr,
+                "it_pipeline: %s is not set: run through "
+                "deploy/local/test.sh\n",
+                name);
         exit(1); /* a test that cannot reach its service fails */
     }
     return v;
@@ -55,10 +57,9 @@ static const char *need(const char *name)
 static pid_t spawn_worker(const char *name)
 {
     char bin[1024], log[1024];
-    snprintf(bin, sizeof(bin), "%s/workers/%s/revisit-%s", env.build_dir,
-             name, name);
-    snprintf(log, sizeof(log), "%s/it_pipeline_%s.log", env.build_dir,
+    snprintf(bin, sizeof(bin), "%s/workers/%s/revisit-%s", env.build_dir, name,
              name);
+    snprintf(log, sizeof(log), "%s/it_pipeline_%s.log", env.build_dir, name);
     pid_t pid = fork();
     if (pid == 0) {
         FILE *f = freopen(log, "w", stderr);
@@ -104,8 +105,7 @@ static int setup(void **state)
     char err[512] = "";
     if (rv_producer_open(&env.kafka, "it_pipeline", &env.kp, err,
                          sizeof(err)) != RV_OK ||
-        rv_pg_open(need("RV_IT_PG_DSN"), &env.pg, err, sizeof(err)) !=
-            RV_OK) {
+        rv_pg_open(need("RV_IT_PG_DSN"), &env.pg, err, sizeof(err)) != RV_OK) {
         fprintf(stderr, "it_pipeline: %s\n", err);
         return -1;
     }
@@ -243,8 +243,7 @@ static int64_t count(const char *sql)
     const char *params[] = {like};
     rv_pg_result *res = NULL;
     char err[512] = "";
-    if (rv_pg_exec(env.pg, sql, 1, params, &res, err, sizeof(err)) !=
-        RV_OK) {
+    if (rv_pg_exec(env.pg, sql, 1, params, &res, err, sizeof(err)) != RV_OK) {
         fail_msg("sql failed: %s (%s)", err, sql);
     }
     int64_t n = strtoll(rv_pg_result_value(res, 0, 0), NULL, 10);
@@ -255,8 +254,8 @@ static int64_t count(const char *sql)
 #define MINE "customer_id LIKE $1"
 
 typedef struct counts {
-    int64_t sales, work_orders, tasks, retries, assignments, outcomes,
-        grades, alerts;
+    int64_t sales, work_orders, tasks, retries, assignments, outcomes, grades,
+        alerts;
 } counts;
 
 static counts all_counts(void)
@@ -292,8 +291,8 @@ static void expect_task(const char *event, const char *rule,
         RV_OK);
     if (strcmp(rv_pg_result_value(res, 0, 0), "1") != 0) {
         rv_pg_result_free(res);
-        fail_msg("task of %s/%s with due window [%s, %s) not recorded",
-                 event, rule, due_start, due_end);
+        fail_msg("task of %s/%s with due window [%s, %s) not recorded", event,
+                 rule, due_start, due_end);
     }
     rv_pg_result_free(res);
 }
@@ -322,10 +321,9 @@ static void test_pipeline_fixed_input_gives_exact_rows(void **state)
     expect_task("W1", "R5", "2016-03-02 12:00:00+00", "2016-03-05 12:00:00+00");
     /* Every attempt is booked, inside its due window, in a call window. */
     assert_int_equal(c.assignments, c.tasks + c.retries);
-    assert_int_equal(
-        count("SELECT count(*) FROM assignments WHERE " MINE
-              " AND status = 'assigned' AND agent_id IS NOT NULL"),
-        c.assignments);
+    assert_int_equal(count("SELECT count(*) FROM assignments WHERE " MINE
+                           " AND status = 'assigned' AND agent_id IS NOT NULL"),
+                     c.assignments);
     assert_int_equal(
         count("SELECT count(*) FROM assignments a JOIN visit_tasks t "
               "USING (task_id) WHERE a." MINE " AND (a.window_start < "
@@ -337,18 +335,19 @@ static void test_pipeline_fixed_input_gives_exact_rows(void **state)
     assert_int_equal(c.grades, c.outcomes);
     assert_int_equal(c.retries, count("SELECT count(*) FROM grades WHERE " MINE
                                       " AND verdict = 'retry'"));
-    assert_int_equal(count("SELECT count(*) FROM grades WHERE " MINE
-                           " AND attempt > 2"),
-                     0);
+    assert_int_equal(
+        count("SELECT count(*) FROM grades WHERE " MINE " AND attempt > 2"), 0);
     /* Each task ends with one final verdict. */
-    assert_int_equal(count("SELECT count(DISTINCT task_id) FROM grades WHERE "
-                           MINE " AND verdict IN ('success', 'failed')"),
-                     c.tasks);
+    assert_int_equal(
+        count("SELECT count(DISTINCT task_id) FROM grades WHERE " MINE
+              " AND verdict IN ('success', 'failed')"),
+        c.tasks);
     /* A1: one alert per "yes" to a compliance question. */
     assert_int_equal(
         c.alerts,
-        count("SELECT count(*) FROM grades g, jsonb_array_elements(g.compliance)"
-              " e WHERE g." MINE " AND e->>'value' = 'yes'"));
+        count(
+            "SELECT count(*) FROM grades g, jsonb_array_elements(g.compliance)"
+            " e WHERE g." MINE " AND e->>'value' = 'yes'"));
 }
 
 static void test_pipeline_bad_message_goes_to_dlq_and_rest_flows(void **state)
@@ -410,6 +409,5 @@ int main(void)
         cmocka_unit_test(test_pipeline_bad_message_goes_to_dlq_and_rest_flows),
         cmocka_unit_test(test_pipeline_redelivery_adds_no_row),
     };
-    return cmocka_run_group_tests_name("it_pipeline", tests, setup,
-                                       teardown);
+    return cmocka_run_group_tests_name("it_pipeline", tests, setup, teardown);
 }

@@ -34,8 +34,7 @@ static int setup(void **state)
         fprintf(stderr, "it_scripts: %s\n", err);
         return -1;
     }
-    snprintf(nonce, sizeof(nonce), "%ld-%d", (long)time(NULL),
-             (int)getpid());
+    snprintf(nonce, sizeof(nonce), "%ld-%d", (long)time(NULL), (int)getpid());
     return 0;
 }
 
@@ -82,8 +81,7 @@ static void test_scripts_cooldown_by_event_time_idempotent(void **state)
     assert_string_equal(cooldown(cust, "t1", t0, ""), "accept"); /* again */
     /* R5 is never held back (bypass), and its visit extends the cooldown:
      * day 3 + 7 days = day 10. */
-    assert_string_equal(cooldown(cust, "c1", t0 + 3 * day, "bypass"),
-                        "accept");
+    assert_string_equal(cooldown(cust, "c1", t0 + 3 * day, "bypass"), "accept");
     assert_string_equal(cooldown(cust, "t3", t0 + 7 * day, ""), "cooldown");
     assert_string_equal(cooldown(cust, "t5", t0 + 10 * day, ""), "accept");
     assert_string_equal(cooldown(cust, "t2", t0 + 2 * day, ""), "cooldown");
@@ -121,8 +119,8 @@ static const char *book(const char *branch, const char *task,
 
 /* C5 (seed 001 §四): an agent's daily quota is spread over the windows
  * and never exceeded; a re-delivered task keeps its booking. */
-static void test_scripts_booking_respects_capacity_and_is_idempotent(
-    void **state)
+static void
+test_scripts_booking_respects_capacity_and_is_idempotent(void **state)
 {
     (void)state;
     char branch[64];
@@ -165,6 +163,5 @@ int main(void)
         cmocka_unit_test(
             test_scripts_booking_respects_capacity_and_is_idempotent),
     };
-    return cmocka_run_group_tests_name("it_scripts", tests, setup,
-                                       teardown);
+    return cmocka_run_group_tests_name("it_scripts", tests, setup, teardown);
 }

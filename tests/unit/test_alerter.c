@@ -34,8 +34,7 @@ static void test_alerter_a1_yes_raises_one_alert(void **state)
     fixture *fx = *state;
     rv_grade g = grade_with("a1.password_known", "yes");
     rv_alert alerts[RV_ANSWERS_MAX], again[RV_ANSWERS_MAX];
-    assert_int_equal(alerter_findings(fx->policy, &g, alerts,
-                                      RV_ANSWERS_MAX),
+    assert_int_equal(alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX),
                      1);
     assert_string_equal(alerts[0].kind, "A1.password_known");
     assert_int_equal(alerts[0].severity, RV_SEVERITY_MAJOR);
@@ -44,8 +43,7 @@ static void test_alerter_a1_yes_raises_one_alert(void **state)
     assert_string_equal(alerts[0].env.causation_id, "grade-ev");
     assert_int_equal(alerts[0].env.occurred_at_us, g.env.occurred_at_us);
     /* Same grade again: the same alert ID, so nothing new downstream. */
-    assert_int_equal(alerter_findings(fx->policy, &g, again,
-                                      RV_ANSWERS_MAX),
+    assert_int_equal(alerter_findings(fx->policy, &g, again, RV_ANSWERS_MAX),
                      1);
     assert_string_equal(alerts[0].alert_id, again[0].alert_id);
 }
@@ -55,14 +53,14 @@ static void test_alerter_no_or_unknown_raises_nothing(void **state)
     fixture *fx = *state;
     rv_alert alerts[RV_ANSWERS_MAX];
     rv_grade g = grade_with("a1.operated_account", "no");
-    assert_int_equal(
-        alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX), 0);
+    assert_int_equal(alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX),
+                     0);
     g = grade_with("q.delivery", "yes"); /* not a compliance question */
-    assert_int_equal(
-        alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX), 0);
+    assert_int_equal(alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX),
+                     0);
     g = grade_with("a1.unknown", "yes");
-    assert_int_equal(
-        alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX), 0);
+    assert_int_equal(alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX),
+                     0);
 }
 
 static void test_alerter_each_finding_its_own_alert(void **state)
@@ -74,8 +72,8 @@ static void test_alerter_each_finding_its_own_alert(void **state)
     rv_copy_str(g.compliance[1].value, RV_KEY_SIZE, "yes");
     g.compliance_count = 2;
     rv_alert alerts[RV_ANSWERS_MAX];
-    assert_int_equal(
-        alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX), 2);
+    assert_int_equal(alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX),
+                     2);
     assert_string_equal(alerts[0].kind, "A1.profit_sharing");
     assert_string_equal(alerts[1].kind, "A1.loss_compensation");
     assert_string_not_equal(alerts[0].alert_id, alerts[1].alert_id);

@@ -23,8 +23,8 @@ static const rv_cfg_key demo_keys[] = {
     {"demo.topic", RV_CFG_STR, F(topic), "sales.events", 0, 0, 0, "topic"},
     {"demo.batch.max", RV_CFG_INT, F(batch_max), "500", 1, 1000, 0, "rows"},
     {"demo.verbose", RV_CFG_BOOL, F(verbose), "false", 0, 0, 0, "more"},
-    {"pg.dsn", RV_CFG_STR, F(dsn), NULL, 0, 0,
-     RV_CFG_REQUIRED | RV_CFG_SECRET, "libpq"},
+    {"pg.dsn", RV_CFG_STR, F(dsn), NULL, 0, 0, RV_CFG_REQUIRED | RV_CFG_SECRET,
+     "libpq"},
     {0},
 };
 #undef F
@@ -46,6 +46,7 @@ static void test_cfg_precedence_default_file_env(void **state)
     struct demo_cfg c = {0};
     rv_props kafka = {0};
     rv_cfg_section sec[] = {{demo_keys, &c}};
+    unsetenv("RV_KAFKA_BOOTSTRAP_SERVERS"); /* a developer's shell */
     char *path = write_tmp("# comment\ndemo.batch.max = 20\n"
                            "pg.dsn = host=x\nkafka.acks = all\n");
     setenv("RV_DEMO_BATCH_MAX", "30", 1);

@@ -144,9 +144,8 @@ static void test_codec_outcome_and_grade_round_trip(void **state)
     o.satisfaction = 6;
     char err[160];
     assert_int_equal(rv_codec_encode_outcome(&o, &buf, &len), RV_OK);
-    assert_int_equal(
-        rv_codec_decode_outcome(buf, len, &o2, err, sizeof(err)),
-        RV_ERR_INVALID);
+    assert_int_equal(rv_codec_decode_outcome(buf, len, &o2, err, sizeof(err)),
+                     RV_ERR_INVALID);
     free(buf);
     assert_non_null(strstr(err, "satisfaction 6"));
 
@@ -195,8 +194,7 @@ static void test_codec_assignment_and_alert_round_trip(void **state)
     a.window_start_us = 100;
     a.window_end_us = 200;
     assert_int_equal(rv_codec_encode_assignment(&a, &buf, &len), RV_OK);
-    assert_int_equal(rv_codec_decode_assignment(buf, len, &a2, NULL, 0),
-                     RV_OK);
+    assert_int_equal(rv_codec_decode_assignment(buf, len, &a2, NULL, 0), RV_OK);
     free(buf);
     assert_string_equal(a2.agent_id, "w01");
 
@@ -229,8 +227,7 @@ static void test_codec_rejects_oversized_field(void **state)
     uint8_t *buf = NULL;
     size_t len = 0;
     assert_int_equal(rv_codec_encode_work_order(&w, &buf, &len), RV_OK);
-    assert_int_equal(rv_codec_decode_work_order(buf, len, &w2, NULL, 0),
-                     RV_OK);
+    assert_int_equal(rv_codec_decode_work_order(buf, len, &w2, NULL, 0), RV_OK);
     free(buf);
     /* Hand-build a customer_id one byte over the limit via the sale. */
     rv_sale s = {0}, s2 = {0};

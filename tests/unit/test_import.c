@@ -52,8 +52,7 @@ static void test_import_groups_lines_into_orders(void **state)
     close(fd);
     import_result r;
     char err[256] = "";
-    assert_int_equal(import_superstore_read(path, &r, err, sizeof(err)),
-                     RV_OK);
+    assert_int_equal(import_superstore_read(path, &r, err, sizeof(err)), RV_OK);
     unlink(path);
     assert_int_equal(r.order_count, 2);
     assert_int_equal(r.line_count, 3);

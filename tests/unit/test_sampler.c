@@ -11,8 +11,7 @@
 #include "sampler_rules.h"
 
 static sampler_event sale_event(rv_envelope *env, const char *id,
-                                const char *branch, int64_t cents,
-                                int64_t t_us)
+                                const char *branch, int64_t cents, int64_t t_us)
 {
     memset(env, 0, sizeof(*env));
     rv_copy_str(env->event_id, sizeof(env->event_id), id);
@@ -70,12 +69,12 @@ static void test_sampler_decision_is_deterministic(void **state)
         rv_task a, b;
         bool sa = false, sb = false;
         sampler_event ev = sale_event(&env, id, "West", 600000, t);
-        assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &a, &sa,
-                                      NULL, NULL, 0),
-                         RV_OK);
-        assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &b, &sb,
-                                      NULL, NULL, 0),
-                         RV_OK);
+        assert_int_equal(
+            sampler_plan(fx->policy, fx->cal, &ev, "t", &a, &sa, NULL, NULL, 0),
+            RV_OK);
+        assert_int_equal(
+            sampler_plan(fx->policy, fx->cal, &ev, "t", &b, &sb, NULL, NULL, 0),
+            RV_OK);
         assert_int_equal(sa, sb);
         if (sa) {
             assert_string_equal(a.task_id, b.task_id);
@@ -94,8 +93,8 @@ static void test_sampler_r1_due_window_skips_holiday(void **state)
     assert_non_null(r1);
     int branch = rv_calendar_branch(fx->cal, "West");
     int64_t start = 0, end = 0;
-    sampler_due_window(r1, fx->cal, branch, utc_us("2016-07-01", 19, 0),
-                       &start, &end);
+    sampler_due_window(r1, fx->cal, branch, utc_us("2016-07-01", 19, 0), &start,
+                       &end);
     assert_int_equal(start, utc_us("2016-07-05", 7, 0));
     assert_int_equal(end, utc_us("2016-07-12", 7, 0));
 }
@@ -131,8 +130,8 @@ static void test_sampler_unknown_branch_is_invalid(void **state)
 {
     fixture *fx = *state;
     rv_envelope env;
-    sampler_event ev = sale_event(&env, "x", "Atlantis", 600000,
-                                  utc_us("2016-07-01", 19, 0));
+    sampler_event ev =
+        sale_event(&env, "x", "Atlantis", 600000, utc_us("2016-07-01", 19, 0));
     rv_task task;
     bool sel = false;
     char err[200];
@@ -182,8 +181,8 @@ static void test_sampler_merges_reasons_into_one_visit(void **state)
     }
     assert_int_equal(rv_calendar_new(p, &cal, err, sizeof(err)), RV_OK);
     rv_envelope env;
-    sampler_event ev = sale_event(&env, "ev-c3", "West", 100,
-                                  utc_us("2016-07-01", 19, 0));
+    sampler_event ev =
+        sale_event(&env, "ev-c3", "West", 100, utc_us("2016-07-01", 19, 0));
     rv_task task;
     bool sel = false;
     assert_int_equal(sampler_plan(p, cal, &ev, "t", &task, &sel, NULL, NULL, 0),

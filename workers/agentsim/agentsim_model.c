@@ -9,8 +9,7 @@
 #define US_PER_S 1000000LL
 
 /* A draw in [0, 1) for one aspect of one call. */
-static double draw(const char *seed, const rv_assignment *a,
-                   const char *aspect)
+static double draw(const char *seed, const rv_assignment *a, const char *aspect)
 {
     return rv_hash_unit(seed, aspect, a->assignment_id);
 }
@@ -21,10 +20,10 @@ static rv_disposition pick_disposition(double u)
         int upto;
         rv_disposition d;
     } table[] = {
-        {665, RV_DISP_ANSWERED},       {700, RV_DISP_ANSWERED_PARTIAL},
-        {820, RV_DISP_NO_ANSWER},      {870, RV_DISP_BUSY},
-        {910, RV_DISP_POWERED_OFF},    {940, RV_DISP_OUT_OF_SERVICE},
-        {970, RV_DISP_WRONG_NUMBER},   {1000, RV_DISP_REFUSED},
+        {665, RV_DISP_ANSWERED},     {700, RV_DISP_ANSWERED_PARTIAL},
+        {820, RV_DISP_NO_ANSWER},    {870, RV_DISP_BUSY},
+        {910, RV_DISP_POWERED_OFF},  {940, RV_DISP_OUT_OF_SERVICE},
+        {970, RV_DISP_WRONG_NUMBER}, {1000, RV_DISP_REFUSED},
     };
     int r = (int)(u * 1000.0);
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -98,8 +97,8 @@ static void answer_questions(const rv_policy *p, const char *seed,
     }
 }
 
-void agentsim_call(const rv_policy *p, const char *seed,
-                   const rv_assignment *a, rv_outcome *o)
+void agentsim_call(const rv_policy *p, const char *seed, const rv_assignment *a,
+                   rv_outcome *o)
 {
     memset(o, 0, sizeof(*o));
     const char *parts[] = {a->assignment_id, "outcome"};
@@ -108,13 +107,12 @@ void agentsim_call(const rv_policy *p, const char *seed,
     if (span < US_PER_S) {
         span = US_PER_S;
     }
-    o->started_at_us = a->window_start_us +
-                       (int64_t)(draw(seed, a, "start") * (double)span);
+    o->started_at_us =
+        a->window_start_us + (int64_t)(draw(seed, a, "start") * (double)span);
     /* Event time of the outcome is the call itself. */
     rv_envelope_fill(&o->env, o->outcome_id, o->started_at_us, "agentsim",
                      a->env.event_id);
-    rv_copy_str(o->assignment_id, sizeof(o->assignment_id),
-                a->assignment_id);
+    rv_copy_str(o->assignment_id, sizeof(o->assignment_id), a->assignment_id);
     rv_copy_str(o->task_id, sizeof(o->task_id), a->task_id);
     o->attempt = a->attempt;
     rv_copy_str(o->customer_id, sizeof(o->customer_id), a->customer_id);

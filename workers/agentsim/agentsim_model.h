@@ -16,7 +16,7 @@
  * compliance questions; about 1 in 100 answers one of them "yes".
  * outcome_id = derive(assignment_id, "outcome").
  */
-void agentsim_call(const rv_policy *p, const char *seed,
-                   const rv_assignment *a, rv_outcome *out);
+void agentsim_call(const rv_policy *p, const char *seed, const rv_assignment *a,
+                   rv_outcome *out);
 
 #endif /* RV_AGENTSIM_MODEL_H */

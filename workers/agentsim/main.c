@@ -53,8 +53,8 @@ static rv_err agentsim_batch(void *ctx, const rv_msg *msgs, size_t count,
     for (size_t i = 0; i < count && err == RV_OK; i++) {
         char errstr[256] = "";
         rv_assignment a;
-        if (rv_codec_decode_assignment(msgs[i].payload, msgs[i].len, &a,
-                                       errstr, sizeof(errstr)) != RV_OK) {
+        if (rv_codec_decode_assignment(msgs[i].payload, msgs[i].len, &a, errstr,
+                                       sizeof(errstr)) != RV_OK) {
             RV_LOG(RV_LOG_WARN, "message_rejected",
                    RV_KV_STR("topic", msgs[i].topic),
                    RV_KV_INT("partition", msgs[i].partition),
@@ -71,9 +71,8 @@ static rv_err agentsim_batch(void *ctx, const rv_msg *msgs, size_t count,
         size_t len = 0;
         err = rv_codec_encode_outcome(&c->outcome, &buf, &len);
         if (err == RV_OK) {
-            err = rv_producer_send(kp, TOPIC_OUTCOMES,
-                                   c->outcome.customer_id, buf, len, NULL,
-                                   0);
+            err = rv_producer_send(kp, TOPIC_OUTCOMES, c->outcome.customer_id,
+                                   buf, len, NULL, 0);
             free(buf);
         }
     }

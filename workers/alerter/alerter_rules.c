@@ -29,8 +29,8 @@ size_t alerter_findings(const rv_policy *p, const rv_grade *g, rv_alert *out,
         memset(a, 0, sizeof(*a));
         const char *parts[] = {g->grade_id, q->alert};
         rv_id_derive(a->alert_id, 2, parts);
-        rv_envelope_fill(&a->env, a->alert_id, g->env.occurred_at_us,
-                         "alerter", g->env.event_id);
+        rv_envelope_fill(&a->env, a->alert_id, g->env.occurred_at_us, "alerter",
+                         g->env.event_id);
         rv_copy_str(a->grade_id, sizeof(a->grade_id), g->grade_id);
         rv_copy_str(a->task_id, sizeof(a->task_id), g->task_id);
         rv_copy_str(a->customer_id, sizeof(a->customer_id), g->customer_id);
@@ -46,8 +46,7 @@ size_t alerter_findings(const rv_policy *p, const rv_grade *g, rv_alert *out,
                                         : "branch_operations_director");
         snprintf(a->evidence, sizeof(a->evidence), "%s=%s", ans->question_id,
                  ans->value);
-        rv_copy_str(a->policy_version, sizeof(a->policy_version),
-                    p->version);
+        rv_copy_str(a->policy_version, sizeof(a->policy_version), p->version);
         n++;
     }
     return n;

@@ -48,16 +48,16 @@ static rv_err alerter_batch(void *ctx, const rv_msg *msgs, size_t count,
             err = rv_producer_send_dlq(kp, &msgs[i], errstr);
             continue;
         }
-        size_t n = alerter_findings(c->w->policy, &g, c->alerts,
-                                    RV_ANSWERS_MAX);
+        size_t n =
+            alerter_findings(c->w->policy, &g, c->alerts, RV_ANSWERS_MAX);
         for (size_t a = 0; a < n && err == RV_OK; a++) {
             uint8_t *buf = NULL;
             size_t len = 0;
             err = rv_codec_encode_alert(&c->alerts[a], &buf, &len);
             if (err == RV_OK) {
-                err = rv_producer_send(kp, TOPIC_ALERTS,
-                                       c->alerts[a].customer_id, buf, len,
-                                       NULL, 0);
+                err =
+                    rv_producer_send(kp, TOPIC_ALERTS, c->alerts[a].customer_id,
+                                     buf, len, NULL, 0);
                 free(buf);
             }
             RV_LOG(RV_LOG_INFO, "alert_raised",

@@ -7,26 +7,25 @@
 
 rv_script assigner_book_script = {
     .name = "book",
-    .source =
-        "local prev = redis.call('GET', KEYS[1])\n"
-        "if prev then return prev end\n"
-        "local n = tonumber(ARGV[1])\n"
-        "for i = 1, n do\n"
-        "  local dk = KEYS[2 * i]\n"
-        "  local wk = KEYS[2 * i + 1]\n"
-        "  local dcap = tonumber(ARGV[3 * i - 1])\n"
-        "  local wcap = tonumber(ARGV[3 * i])\n"
-        "  local d = tonumber(redis.call('GET', dk) or '0')\n"
-        "  local w = tonumber(redis.call('GET', wk) or '0')\n"
-        "  if d < dcap and w < wcap then\n"
-        "    redis.call('INCR', dk)\n"
-        "    redis.call('INCR', wk)\n"
-        "    redis.call('SET', KEYS[1], ARGV[3 * i + 1])\n"
-        "    return ARGV[3 * i + 1]\n"
-        "  end\n"
-        "end\n"
-        "redis.call('SET', KEYS[1], 'none')\n"
-        "return 'none'\n",
+    .source = "local prev = redis.call('GET', KEYS[1])\n"
+              "if prev then return prev end\n"
+              "local n = tonumber(ARGV[1])\n"
+              "for i = 1, n do\n"
+              "  local dk = KEYS[2 * i]\n"
+              "  local wk = KEYS[2 * i + 1]\n"
+              "  local dcap = tonumber(ARGV[3 * i - 1])\n"
+              "  local wcap = tonumber(ARGV[3 * i])\n"
+              "  local d = tonumber(redis.call('GET', dk) or '0')\n"
+              "  local w = tonumber(redis.call('GET', wk) or '0')\n"
+              "  if d < dcap and w < wcap then\n"
+              "    redis.call('INCR', dk)\n"
+              "    redis.call('INCR', wk)\n"
+              "    redis.call('SET', KEYS[1], ARGV[3 * i + 1])\n"
+              "    return ARGV[3 * i + 1]\n"
+              "  end\n"
+              "end\n"
+              "redis.call('SET', KEYS[1], 'none')\n"
+              "return 'none'\n",
 };
 
 void assigner_call_build(assigner_call *call, const char *branch_id,
@@ -53,8 +52,8 @@ void assigner_call_build(assigner_call *call, const char *branch_id,
         snprintf(call->args[2 + 3 * i], ASSIGNER_LABEL_SIZE, "%" PRId64,
                  s->window_capacity);
         snprintf(call->args[3 + 3 * i], ASSIGNER_LABEL_SIZE,
-                 "%s|%" PRId64 "|%d|%" PRId64 "|%" PRId64, s->agent->id,
-                 s->day, s->window, s->start_us, s->end_us);
+                 "%s|%" PRId64 "|%d|%" PRId64 "|%" PRId64, s->agent->id, s->day,
+                 s->window, s->start_us, s->end_us);
     }
     size_t key_count = 1 + 2 * slot_count;
     size_t arg_count = 1 + 3 * slot_count;

@@ -40,8 +40,8 @@ size_t assigner_slots(const rv_policy *p, const rv_calendar *cal,
 {
     int branch = rv_calendar_branch(cal, task->branch_id);
     if (branch < 0) {
-        rv_errf(why, why_size, "branch %s is not in policy %s",
-                task->branch_id, p->version);
+        rv_errf(why, why_size, "branch %s is not in policy %s", task->branch_id,
+                p->version);
         return 0;
     }
     const rv_agent *agents[64];
@@ -74,10 +74,10 @@ size_t assigner_slots(const rv_policy *p, const rv_calendar *cal,
             if (win->skip_mask & (1u << weekday)) {
                 continue;
             }
-            int64_t ws = rv_calendar_local_to_us(cal, branch, day,
-                                                 win->start_min);
-            int64_t we = rv_calendar_local_to_us(cal, branch, day,
-                                                 win->end_min);
+            int64_t ws =
+                rv_calendar_local_to_us(cal, branch, day, win->start_min);
+            int64_t we =
+                rv_calendar_local_to_us(cal, branch, day, win->end_min);
             if (ws < from || we > task->due_end_us) {
                 continue;
             }

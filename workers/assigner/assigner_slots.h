@@ -15,12 +15,12 @@
 
 /** One (agent, local day, call window) a task could be booked into. */
 typedef struct assigner_slot {
-    const rv_agent *agent; /**< borrowed from the policy */
-    int64_t day;           /**< local day number */
-    int window;            /**< index into policy windows */
-    int64_t start_us;      /**< window start, UTC µs */
-    int64_t end_us;        /**< window end, UTC µs */
-    int64_t day_capacity;  /**< the agent's bookings per day (C5) */
+    const rv_agent *agent;   /**< borrowed from the policy */
+    int64_t day;             /**< local day number */
+    int window;              /**< index into policy windows */
+    int64_t start_us;        /**< window start, UTC µs */
+    int64_t end_us;          /**< window end, UTC µs */
+    int64_t day_capacity;    /**< the agent's bookings per day (C5) */
     int64_t window_capacity; /**< the day's capacity spread evenly */
 } assigner_slot;
 

@@ -79,8 +79,7 @@ static void fill_assignment(rv_assignment *a, const rv_task *t,
     a->attempt = t->attempt;
     rv_copy_str(a->customer_id, sizeof(a->customer_id), t->customer_id);
     rv_copy_str(a->branch_id, sizeof(a->branch_id), t->branch_id);
-    rv_copy_str(a->policy_version, sizeof(a->policy_version),
-                policy_version);
+    rv_copy_str(a->policy_version, sizeof(a->policy_version), policy_version);
     a->channel = t->channel;
     for (size_t q = 0; q < t->question_count; q++) {
         rv_copy_str(a->questions[q], RV_KEY_SIZE, t->questions[q]);
@@ -99,8 +98,8 @@ static rv_err publish(rv_producer *kp, const rv_assignment *a)
     size_t len = 0;
     rv_err err = rv_codec_encode_assignment(a, &buf, &len);
     if (err == RV_OK) {
-        err = rv_producer_send(kp, TOPIC_ASSIGNMENTS, a->customer_id, buf,
-                               len, NULL, 0);
+        err = rv_producer_send(kp, TOPIC_ASSIGNMENTS, a->customer_id, buf, len,
+                               NULL, 0);
         free(buf);
     }
     return err;
@@ -196,9 +195,8 @@ static rv_err assigner_batch(void *ctx, const rv_msg *msgs, size_t count,
             RV_LOG(RV_LOG_DEBUG, "booked", RV_KV_STR("task_id", a.task_id),
                    RV_KV_INT("attempt", a.attempt),
                    RV_KV_STR("agent", a.agent_id),
-                   RV_KV_STR("status", a.status == RV_ASSIGNED
-                                           ? "assigned"
-                                           : "unassigned"));
+                   RV_KV_STR("status", a.status == RV_ASSIGNED ? "assigned"
+                                                               : "unassigned"));
         }
     }
     rv_redis_replies_fini(c->replies, calls);

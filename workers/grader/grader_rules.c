@@ -31,8 +31,7 @@ static rv_band band_of(const rv_policy *p, int32_t score)
     return RV_BAND_NEUTRAL;
 }
 
-static void verdict_of(const rv_policy *p, const rv_outcome *o,
-                       rv_grade *g)
+static void verdict_of(const rv_policy *p, const rv_outcome *o, rv_grade *g)
 {
     switch (o->disposition) {
     case RV_DISP_ANSWERED:
@@ -97,16 +96,14 @@ static void fill_retry(const rv_outcome *o, const char *policy_version,
     t->reason_count = 1;
     rv_copy_str(t->source_event_id, sizeof(t->source_event_id),
                 o->env.event_id);
-    t->due_start_us = o->due_start_us > 0 ? o->due_start_us
-                                          : o->started_at_us;
+    t->due_start_us = o->due_start_us > 0 ? o->due_start_us : o->started_at_us;
     t->due_end_us = o->due_end_us;
     t->channel = o->channel;
     for (size_t q = 0; q < o->question_count; q++) {
         rv_copy_str(t->questions[q], RV_KEY_SIZE, o->questions[q]);
     }
     t->question_count = o->question_count;
-    rv_copy_str(t->policy_version, sizeof(t->policy_version),
-                policy_version);
+    rv_copy_str(t->policy_version, sizeof(t->policy_version), policy_version);
     t->attempt = o->attempt + 1;
     t->not_before_us = o->started_at_us + 1;
     rv_copy_str(t->phone, sizeof(t->phone), o->phone);
@@ -139,8 +136,7 @@ void grader_grade(const rv_policy *p, const rv_outcome *o, rv_grade *g,
     }
     g->in_due_window = success && o->started_at_us < o->due_end_us;
     for (size_t i = 0; i < o->answer_count; i++) {
-        const rv_question *q =
-            rv_policy_question(p, o->answers[i].question_id);
+        const rv_question *q = rv_policy_question(p, o->answers[i].question_id);
         if (q != NULL && q->kind != NULL &&
             strcmp(q->kind, "compliance") == 0 &&
             g->compliance_count < RV_ANSWERS_MAX) {

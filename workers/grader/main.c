@@ -38,8 +38,8 @@ static rv_err send_grade(rv_producer *kp, const rv_grade *g)
     size_t len = 0;
     rv_err err = rv_codec_encode_grade(g, &buf, &len);
     if (err == RV_OK) {
-        err = rv_producer_send(kp, TOPIC_GRADES, g->customer_id, buf, len,
-                               NULL, 0);
+        err = rv_producer_send(kp, TOPIC_GRADES, g->customer_id, buf, len, NULL,
+                               0);
         free(buf);
     }
     return err;

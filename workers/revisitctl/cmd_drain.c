@@ -47,8 +47,7 @@ static int measure(const rv_props *kafka, int64_t *lag, int64_t *msgs)
         int64_t l = 0, m = 0;
         char errstr[256] = "";
         if (rv_kafka_group_lag(kafka, groups[g].group, groups[g].topics, n,
-                               5000, &l, &m, errstr,
-                               sizeof(errstr)) != RV_OK) {
+                               5000, &l, &m, errstr, sizeof(errstr)) != RV_OK) {
             fprintf(stderr, "wait-drained: %s\n", errstr);
             return -1;
         }
@@ -65,8 +64,7 @@ int rv_ctl_wait_drained(int argc, char **argv)
         if (strcmp(argv[i], "--timeout-s") == 0 && i + 1 < argc) {
             timeout_s = strtol(argv[++i], NULL, 10);
         } else {
-            fprintf(stderr, "wait-drained: unknown argument \"%s\"\n",
-                    argv[i]);
+            fprintf(stderr, "wait-drained: unknown argument \"%s\"\n", argv[i]);
             return 64;
         }
     }
@@ -85,8 +83,8 @@ int rv_ctl_wait_drained(int argc, char **argv)
         if (measure(&kafka, &lag, &msgs) == 0) {
             /* Drained: no lag twice in a row, with nothing new between. */
             zero_streak = lag == 0 && msgs == prev_msgs ? zero_streak + 1
-                          : lag == 0                     ? 1
-                                                         : 0;
+                          : lag == 0                    ? 1
+                                                        : 0;
             prev_msgs = msgs;
             if (zero_streak >= 2) {
                 printf("drained: messages=%lld\n", (long long)msgs);
@@ -97,8 +95,7 @@ int rv_ctl_wait_drained(int argc, char **argv)
         sleep_ms(1000);
     }
     if (code != 0) {
-        fprintf(stderr, "wait-drained: still lagging after %ld s\n",
-                timeout_s);
+        fprintf(stderr, "wait-drained: still lagging after %ld s\n", timeout_s);
     }
     rv_cfg_fini(sec, 1, &kafka);
     return code;

@@ -53,8 +53,8 @@ static int produce_all(const import_result *res, size_t limit,
         size_t len = 0;
         rv_err err = rv_codec_encode_sale(&sale, &buf, &len);
         while (err == RV_OK) {
-            err = rv_producer_send(kp, topic, sale.customer_id, buf, len,
-                                   NULL, 0);
+            err = rv_producer_send(kp, topic, sale.customer_id, buf, len, NULL,
+                                   0);
             if (err != RV_ERR_FULL) {
                 break;
             }
@@ -130,8 +130,8 @@ int rv_ctl_import(int argc, char **argv)
         if (sent < 0) {
             code = 69;
         } else {
-            printf("import: orders=%d lines=%zu rejected=%zu sha256=%s\n",
-                   sent, res.line_count, res.rejected_count, sha);
+            printf("import: orders=%d lines=%zu rejected=%zu sha256=%s\n", sent,
+                   res.line_count, res.rejected_count, sha);
         }
     }
     rv_producer_close(kp, 10000);

@@ -13,12 +13,20 @@
 #include "rv/calendar.h"
 #include "rv/hash.h"
 
-enum { COL_ORDER, COL_DATE, COL_CUSTOMER, COL_REGION, COL_CITY, COL_SEGMENT,
-       COL_SALES, COL_COUNT };
+enum {
+    COL_ORDER,
+    COL_DATE,
+    COL_CUSTOMER,
+    COL_REGION,
+    COL_CITY,
+    COL_SEGMENT,
+    COL_SALES,
+    COL_COUNT
+};
 
 static const char *const col_names[COL_COUNT] = {
-    "Order ID", "Order Date", "Customer ID", "Region", "City", "Segment",
-    "Sales"};
+    "Order ID", "Order Date", "Customer ID", "Region",
+    "City",     "Segment",    "Sales"};
 
 #define FIELDS_MAX 64
 #define FIELD_MAX_BYTES 512
@@ -179,8 +187,7 @@ static void data_row(parse_state *st)
     }
     if (added) {
         rv_copy_str(o->order_id, sizeof(o->order_id), v[COL_ORDER]);
-        rv_copy_str(o->customer_id, sizeof(o->customer_id),
-                    v[COL_CUSTOMER]);
+        rv_copy_str(o->customer_id, sizeof(o->customer_id), v[COL_CUSTOMER]);
         rv_copy_str(o->branch_id, sizeof(o->branch_id), v[COL_REGION]);
         rv_copy_str(o->store_id, sizeof(o->store_id), v[COL_CITY]);
         rv_copy_str(o->segment, sizeof(o->segment), v[COL_SEGMENT]);

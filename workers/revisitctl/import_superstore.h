@@ -39,9 +39,8 @@ typedef struct import_result {
  * @returns RV_OK, RV_ERR_INVALID (unreadable file, header without a
  *          needed column; errstr), RV_ERR_NOMEM
  */
-RV_MUSTCHECK rv_err import_superstore_read(const char *path,
-                                           import_result *out, char *errstr,
-                                           size_t errstr_size);
+RV_MUSTCHECK rv_err import_superstore_read(const char *path, import_result *out,
+                                           char *errstr, size_t errstr_size);
 
 void import_result_fini(import_result *r);
 
@@ -53,8 +52,7 @@ void import_result_fini(import_result *r);
  * customer ID ("555" + 7 digits, phone_synthetic set).
  * @returns RV_OK, RV_ERR_INVALID (bad date)
  */
-RV_MUSTCHECK rv_err import_order_to_sale(const import_order *o,
-                                         rv_sale *out);
+RV_MUSTCHECK rv_err import_order_to_sale(const import_order *o, rv_sale *out);
 
 /** Parse a decimal amount ("261.96", "22.368", "-3.5") into 1/10000
  *  units. @returns RV_OK, RV_ERR_INVALID (not a number, > 4 decimals, or

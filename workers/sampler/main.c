@@ -18,7 +18,7 @@
 
 typedef struct sampler_ctx {
     rv_worker *w;
-    rv_task *tasks;         /* batch_max candidate tasks */
+    rv_task *tasks; /* batch_max candidate tasks */
     rv_redis_reply *replies;
     rv_redis_call *calls;
     char (*keys)[2][SAMPLER_KEY_SIZE];
@@ -47,8 +47,7 @@ static rv_err sampler_init(rv_worker *w, void **out)
     *out = c;
     if (c->tasks == NULL || c->replies == NULL || c->calls == NULL ||
         c->keys == NULL || c->args == NULL || c->bypass == NULL ||
-        c->key_ptrs == NULL ||
-        c->arg_ptrs == NULL) {
+        c->key_ptrs == NULL || c->arg_ptrs == NULL) {
         return RV_ERR_NOMEM;
     }
     rv_err err = rv_redis_script_load(w->rc, &sampler_cooldown_script);
@@ -113,8 +112,8 @@ static rv_err plan_one(sampler_ctx *c, const rv_msg *m, rv_task *task,
                              .phone = sale.phone,
                              .amount_cents = sale.amount_cents};
     }
-    return sampler_plan(c->w->policy, c->w->cal, &ev, "sampler", task,
-                        selected, bypass, errstr, errstr_size);
+    return sampler_plan(c->w->policy, c->w->cal, &ev, "sampler", task, selected,
+                        bypass, errstr, errstr_size);
 }
 
 static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,

@@ -51,8 +51,7 @@ RV_MUSTCHECK rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
  * local day and closes at the end of the length_working_days-th working
  * day of the window.
  */
-void sampler_due_window(const rv_rule *rule, const rv_calendar *cal,
-                        int branch, int64_t t_us, int64_t *start_us,
-                        int64_t *end_us);
+void sampler_due_window(const rv_rule *rule, const rv_calendar *cal, int branch,
+                        int64_t t_us, int64_t *start_us, int64_t *end_us);
 
 #endif /* RV_SAMPLER_RULES_H */
