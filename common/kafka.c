@@ -38,6 +38,9 @@ struct rv_producer {
     struct ratelimit err_rl;
 };
 
+/* Longest wait in rv_consumer_close for a first assignment, ms. */
+#define CLOSE_ASSIGN_WAIT_MS 15000
+
 struct rv_consumer {
     rd_kafka_t *rk;
     /* The current batch: messages kept until commit or release, and the
@@ -51,6 +54,8 @@ struct rv_consumer {
     rd_kafka_topic_partition_list_t *revoked;
     struct ratelimit err_rl;
     struct ratelimit commit_rl;
+    /* The first assignment (maybe empty) has been served. */
+    bool assigned_once;
 };
 
 static int64_t monotonic_ms(void)
@@ -452,6 +457,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
     switch (err) {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+        kc->assigned_once = true;
         /* A partition revoked and handed back during one batch stays
          * skipped if the batch already holds messages from before. */
         for (int i = 0; i < parts->cnt; i++) {
@@ -510,7 +516,10 @@ rv_err rv_consumer_open(const rv_props *kafka, const char *group_id,
 {
     /* fetch.wait.max.ms: how long a broker holds an empty fetch; low so
      * that a batch's last poll does not stall behind an idle partition
-     * (the mock cluster waits the full time). */
+     * (the mock cluster waits the full time). session.timeout.ms: a
+     * replica that died is replaced within 10 s, and a rebalance stuck
+     * behind a member that left mid-join resolves before the close wait
+     * (CLOSE_ASSIGN_WAIT_MS) runs out. */
     static const char *const defaults[] = {
         "enable.auto.commit",
         "false",
@@ -522,6 +531,8 @@ rv_err rv_consumer_open(const rv_props *kafka, const char *group_id,
         "cooperative-sticky",
         "fetch.wait.max.ms",
         "100",
+        "session.timeout.ms",
+        "10000",
         NULL,
     };
     rv_err err = RV_ERR_INVALID;
@@ -797,6 +808,32 @@ rv_err rv_consumer_commit_batch(rv_consumer *kc)
     return err;
 }
 
+/* librdkafka 2.0.2 aborts (rd_assert(assignor_state) in the sticky
+ * assignor) when a consumer is destroyed after its JoinGroup response but
+ * before its first SyncGroup assignment: the assignor is set, its state
+ * not yet (librdkafka issue #4312, fixed in 2.3.0). So a consumer that
+ * never got an assignment serves the group a bounded while first. The
+ * messages polled meanwhile are dropped uncommitted: their next owner
+ * reads them again. */
+static void wait_first_assignment(rv_consumer *kc)
+{
+    if (kc->assigned_once) {
+        return;
+    }
+    int64_t deadline = monotonic_ms() + CLOSE_ASSIGN_WAIT_MS;
+    while (!kc->assigned_once && monotonic_ms() < deadline) {
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(kc->rk, 100);
+        if (rkm != NULL) {
+            rd_kafka_message_destroy(rkm);
+        }
+    }
+    if (!kc->assigned_once) {
+        RV_LOG(RV_LOG_WARN, "close_before_assignment",
+               RV_KV_STR("client", rd_kafka_name(kc->rk)),
+               RV_KV_INT("waited_ms", CLOSE_ASSIGN_WAIT_MS));
+    }
+}
+
 void rv_consumer_close(rv_consumer *kc)
 {
     if (kc == NULL) {
@@ -804,6 +841,7 @@ void rv_consumer_close(rv_consumer *kc)
     }
     /* Children before their parent: messages before the handle. */
     rv_consumer_release_batch(kc);
+    wait_first_assignment(kc);
     rd_kafka_resp_err_t kerr = rd_kafka_consumer_close(kc->rk);
     if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
         RV_LOG(RV_LOG_WARN, "consumer_close_failed",

@@ -35,7 +35,7 @@ static const rv_cfg_key common_keys[] = {
      "cap of the retry back-off, ms"},
     {"redis.timeout.ms", RV_CFG_INT, F(redis_timeout_ms), "5000", 10, 600000, 0,
      "Redis connect and command timeout, ms"},
-    {"shutdown.timeout.ms", RV_CFG_INT, F(shutdown_timeout_ms), "10000", 100,
+    {"shutdown.timeout.ms", RV_CFG_INT, F(shutdown_timeout_ms), "20000", 100,
      600000, 0, "longest drain on stop, ms"},
     {0},
 };

@@ -109,7 +109,8 @@ void rv_producer_close(rv_producer *kp, int timeout_ms);
  * topics (borrowed). Settings: enable.auto.commit=false,
  * enable.auto.offset.store=false, auto.offset.reset=earliest,
  * partition.assignment.strategy=cooperative-sticky (every member of a
- * group must agree), fetch.wait.max.ms=100, client.id=@p group_id, then
+ * group must agree), fetch.wait.max.ms=100, session.timeout.ms=10000,
+ * client.id=@p group_id, then
  * @p kafka (borrowed) on top. The rebalance callback logs assignments
  * and revocations (partitions_assigned, partitions_revoked).
  * @returns RV_OK, RV_ERR_INVALID (bad property or topic; errstr),
@@ -148,7 +149,10 @@ RV_MUSTCHECK rv_err rv_consumer_commit_batch(rv_consumer *kc);
 /** Release the current batch without committing it. */
 void rv_consumer_release_batch(rv_consumer *kc);
 
-/** Leave the group (rd_kafka_consumer_close) and free. NULL is a no-op. */
+/** Leave the group (rd_kafka_consumer_close) and free. A consumer that
+ *  never got its first assignment first serves the group for up to 15 s
+ *  (librdkafka 2.0.2 aborts on a close between JoinGroup and SyncGroup).
+ *  NULL is a no-op. */
 void rv_consumer_close(rv_consumer *kc);
 
 #endif /* RV_KAFKA_H */
