@@ -17,25 +17,16 @@
  * QUEUE_FULL_RETRIES polls of QUEUE_FULL_POLL_MS each. */
 #define QUEUE_FULL_RETRIES 10
 #define QUEUE_FULL_POLL_MS 100
-/* A repeated warning is logged once, then once per interval. */
-#define RATELIMIT_INTERVAL_MS 10000
 /* The first allocation of a batch's arrays; they double up to max_msgs. */
 #define BATCH_INITIAL_CAP 64
 /* Longest decimal int64 plus sign and NUL. */
 #define INT64_TEXT_BYTES 24
 
-/* Log the first event, then at most one line per interval; the number
- * of events skipped in between goes out as suppressed=N. One thread. */
-struct ratelimit {
-    int64_t last_ms; /* 0: nothing logged yet */
-    uint64_t suppressed;
-};
-
 struct rv_producer {
     rd_kafka_t *rk;
     uint64_t failed_count; /* delivery failures since the last flush */
-    struct ratelimit dr_rl;
-    struct ratelimit err_rl;
+    rv_log_ratelimit dr_rl;
+    rv_log_ratelimit err_rl;
 };
 
 /* Longest wait in rv_consumer_close for a first assignment, ms. */
@@ -52,8 +43,8 @@ struct rv_consumer {
     /* Partitions revoked since the current batch started polling; their
      * offsets are not committed (their new owner re-processes them). */
     rd_kafka_topic_partition_list_t *revoked;
-    struct ratelimit err_rl;
-    struct ratelimit commit_rl;
+    rv_log_ratelimit err_rl;
+    rv_log_ratelimit commit_rl;
     /* The first assignment (maybe empty) has been served. */
     bool assigned_once;
 };
@@ -63,21 +54,6 @@ static int64_t monotonic_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* True if the event should be logged now; then *suppressed is the count
- * of events dropped since the last logged one. */
-static bool ratelimit_allow(struct ratelimit *rl, uint64_t *suppressed)
-{
-    int64_t now_ms = monotonic_ms();
-    if (rl->last_ms != 0 && now_ms - rl->last_ms < RATELIMIT_INTERVAL_MS) {
-        rl->suppressed++;
-        return false;
-    }
-    *suppressed = rl->suppressed;
-    rl->suppressed = 0;
-    rl->last_ms = now_ms;
-    return true;
 }
 
 /* librdkafka's syslog levels (0 emerg .. 7 debug) to ours. */
@@ -109,7 +85,7 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac,
 /* Served on the thread that polls the handle. Transient errors (broker
  * down, all brokers down) recover by themselves: warn, rate-limited. A
  * fatal error is logged once here; the caller learns it as RV_ERR_FATAL. */
-static void log_kafka_error(rd_kafka_t *rk, struct ratelimit *rl, int err,
+static void log_kafka_error(rd_kafka_t *rk, rv_log_ratelimit *rl, int err,
                             const char *reason)
 {
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
@@ -123,7 +99,7 @@ static void log_kafka_error(rd_kafka_t *rk, struct ratelimit *rl, int err,
         return;
     }
     uint64_t suppressed = 0;
-    if (!ratelimit_allow(rl, &suppressed)) {
+    if (!rv_log_ratelimit_allow(rl, &suppressed)) {
         return;
     }
     RV_LOG(RV_LOG_WARN, "kafka_error", RV_KV_STR("client", rd_kafka_name(rk)),
@@ -195,7 +171,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
     }
     kp->failed_count++;
     uint64_t suppressed = 0;
-    if (ratelimit_allow(&kp->dr_rl, &suppressed)) {
+    if (rv_log_ratelimit_allow(&kp->dr_rl, &suppressed)) {
         RV_LOG(RV_LOG_WARN, "delivery_failed",
                RV_KV_STR("topic", rd_kafka_topic_name(rkm->rkt)),
                RV_KV_INT("partition", rkm->partition),
@@ -690,7 +666,7 @@ static rv_err consumer_event(rv_consumer *kc, const rd_kafka_message_t *rkm)
         return RV_ERR_FATAL;
     }
     uint64_t suppressed = 0;
-    if (ratelimit_allow(&kc->err_rl, &suppressed)) {
+    if (rv_log_ratelimit_allow(&kc->err_rl, &suppressed)) {
         RV_LOG(RV_LOG_WARN, "consumer_error",
                RV_KV_STR("topic",
                          rkm->rkt != NULL ? rd_kafka_topic_name(rkm->rkt) : ""),
@@ -792,7 +768,7 @@ rv_err rv_consumer_commit_batch(rv_consumer *kc)
         } else if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR &&
                    kerr != RD_KAFKA_RESP_ERR__NO_OFFSET) {
             uint64_t suppressed = 0;
-            if (ratelimit_allow(&kc->commit_rl, &suppressed)) {
+            if (rv_log_ratelimit_allow(&kc->commit_rl, &suppressed)) {
                 RV_LOG(RV_LOG_WARN, "commit_failed",
                        RV_KV_STR("err", rd_kafka_err2name(kerr)),
                        RV_KV_INT("partitions", offsets->cnt),

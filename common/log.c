@@ -207,3 +207,18 @@ void rv_log_mask_phone(const char *phone, char *out, size_t out_size)
     }
     out[i] = '\0';
 }
+
+bool rv_log_ratelimit_allow(rv_log_ratelimit *rl, uint64_t *suppressed)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (rl->last_ms != 0 && now_ms - rl->last_ms < RV_LOG_RATELIMIT_MS) {
+        rl->suppressed++;
+        return false;
+    }
+    *suppressed = rl->suppressed;
+    rl->suppressed = 0;
+    rl->last_ms = now_ms;
+    return true;
+}

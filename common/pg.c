@@ -26,20 +26,12 @@
 #define PG_APPLICATION_NAME "revisit"
 /* libpq's PQexecParams takes an int count; the protocol allows 65535. */
 #define PG_PARAMS_MAX 65535
-/* Repeated events (notices, failed reconnects while the server is down):
- * log the first, then one line per interval with the count left out. */
-#define PG_LOG_INTERVAL_S 10
 #define PG_NOTICE_MAX 512
-
-struct ratelimit {
-    time_t last; /* when the last line was written; 0: never */
-    int64_t suppressed;
-};
 
 struct rv_pg {
     PGconn *conn;
-    struct ratelimit notice_rl;
-    struct ratelimit reconnect_rl;
+    rv_log_ratelimit notice_rl;
+    rv_log_ratelimit reconnect_rl;
     char sqlstate[6]; /* of the last failed exec, "" otherwise */
 };
 
@@ -74,28 +66,13 @@ static void copy_message(char *errstr, size_t errstr_size, const char *what,
     flatten(errstr);
 }
 
-/* True if a line may be written now; *suppressed is how many were not
- * since the last one. */
-static bool ratelimit_allow(struct ratelimit *rl, int64_t *suppressed)
-{
-    time_t now = time(NULL);
-    if (rl->last != 0 && now - rl->last < PG_LOG_INTERVAL_S) {
-        rl->suppressed++;
-        return false;
-    }
-    *suppressed = rl->suppressed;
-    rl->last = now;
-    rl->suppressed = 0;
-    return true;
-}
-
 /* libpq calls this with "LEVEL:  text\n" for server notices and its own
  * warnings. Runs on the thread that called into libpq. */
 static void on_notice(void *arg, const char *message)
 {
     rv_pg *pg = arg;
-    int64_t suppressed = 0;
-    if (!ratelimit_allow(&pg->notice_rl, &suppressed)) {
+    uint64_t suppressed = 0;
+    if (!rv_log_ratelimit_allow(&pg->notice_rl, &suppressed)) {
         return;
     }
     char text[PG_NOTICE_MAX];
@@ -171,11 +148,11 @@ static rv_err reset_broken(rv_pg *pg, char *errstr, size_t errstr_size,
 {
     copy_message(errstr, errstr_size, why, PQerrorMessage(pg->conn));
     PQreset(pg->conn);
-    int64_t suppressed = 0;
+    uint64_t suppressed = 0;
     if (PQstatus(pg->conn) == CONNECTION_OK) {
         RV_LOG0(RV_LOG_WARN, "pg_reconnected");
-        pg->reconnect_rl = (struct ratelimit){0};
-    } else if (ratelimit_allow(&pg->reconnect_rl, &suppressed)) {
+        pg->reconnect_rl = (rv_log_ratelimit){0};
+    } else if (rv_log_ratelimit_allow(&pg->reconnect_rl, &suppressed)) {
         char reason[256];
         copy_message(reason, sizeof(reason), "reset", PQerrorMessage(pg->conn));
         RV_LOG(RV_LOG_WARN, "pg_reconnect_failed", RV_KV_STR("reason", reason),

@@ -20,8 +20,6 @@
 /* Keys + args of one call: far above any script of ours, far below
  * INT_MAX (hiredis counts arguments in an int). */
 #define REDIS_CALL_ARGS_MAX 100000
-/* Repeated reconnect failures are logged once per interval. */
-#define REDIS_LOG_INTERVAL_MS 10000
 #define REDIS_SHA_LEN 40
 
 struct rv_redis {
@@ -30,16 +28,8 @@ struct rv_redis {
     int port;
     struct timeval timeout;
     uint64_t reconnects;      /* successful reconnects since open */
-    int64_t fail_logged_ms;   /* last redis_reconnect_failed line */
-    uint64_t fail_suppressed; /* failures not logged since then */
+    rv_log_ratelimit fail_rl; /* redis_reconnect_failed lines */
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- URL ------------------------------------------------------------- */
 
@@ -163,17 +153,13 @@ static rv_err connect_ctx(rv_redis *rc, char *why, size_t why_size)
 
 static void log_reconnect_failed(rv_redis *rc, const char *why)
 {
-    int64_t now = now_ms();
-    if (rc->fail_logged_ms != 0 &&
-        now - rc->fail_logged_ms < REDIS_LOG_INTERVAL_MS) {
-        rc->fail_suppressed++;
+    uint64_t suppressed = 0;
+    if (!rv_log_ratelimit_allow(&rc->fail_rl, &suppressed)) {
         return;
     }
     RV_LOG(RV_LOG_WARN, "redis_reconnect_failed", RV_KV_STR("host", rc->host),
            RV_KV_INT("port", rc->port), RV_KV_STR("reason", why),
-           RV_KV_INT("suppressed", rc->fail_suppressed));
-    rc->fail_logged_ms = now;
-    rc->fail_suppressed = 0;
+           RV_KV_INT("suppressed", suppressed));
 }
 
 /* Connect if disconnected. @returns RV_OK or RV_ERR_UNAVAILABLE/NOMEM. */
@@ -189,7 +175,7 @@ static rv_err ensure_connected(rv_redis *rc)
         return err;
     }
     rc->reconnects++;
-    rc->fail_logged_ms = 0;
+    rc->fail_rl = (rv_log_ratelimit){0};
     RV_LOG(RV_LOG_INFO, "redis_reconnected", RV_KV_STR("host", rc->host),
            RV_KV_INT("port", rc->port),
            RV_KV_INT("reconnects", rc->reconnects));

@@ -22,8 +22,6 @@
 /* A batch whose effects are durable but whose commit keeps failing is
  * released after this many commit attempts (see run_batch). */
 #define COMMIT_ATTEMPTS_MAX 5
-/* batch_retry is logged once, then once per interval. */
-#define RATELIMIT_INTERVAL_MS 10000
 
 /* The process's only mutable globals outside log.c (STYLE §9): written
  * by the signal handler, read by the loop. */
@@ -95,25 +93,6 @@ static void sleep_ms(int64_t ms)
     struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
                           .tv_nsec = (long)(ms % 1000) * 1000000};
     nanosleep(&ts, NULL); /* EINTR: a signal cuts it short, fine */
-}
-
-/* Log the first event, then at most one line per interval. */
-struct ratelimit {
-    int64_t last_ms; /* 0: nothing logged yet */
-    uint64_t suppressed;
-};
-
-static bool ratelimit_allow(struct ratelimit *rl, uint64_t *suppressed)
-{
-    int64_t now_ms = monotonic_ms();
-    if (rl->last_ms != 0 && now_ms - rl->last_ms < RATELIMIT_INTERVAL_MS) {
-        rl->suppressed++;
-        return false;
-    }
-    *suppressed = rl->suppressed;
-    rl->suppressed = 0;
-    rl->last_ms = now_ms;
-    return true;
 }
 
 /* The loop's settings, clamped to what the loop can work with. */
@@ -188,7 +167,7 @@ static bool is_retriable(rv_err err)
 static rv_err run_batch(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
                         void *ctx, const struct run_opts *o, const rv_msg *msgs,
                         size_t count, rv_runner_stats *st,
-                        struct ratelimit *retry_rl)
+                        rv_log_ratelimit *retry_rl)
 {
     bool is_durable = false;
     int commit_failures = 0;
@@ -262,7 +241,7 @@ static rv_err run_batch(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
 
         st->retries++;
         uint64_t suppressed = 0;
-        if (ratelimit_allow(retry_rl, &suppressed)) {
+        if (rv_log_ratelimit_allow(retry_rl, &suppressed)) {
             RV_LOG(RV_LOG_WARN, "batch_retry",
                    RV_KV_STR("stage", stage_names[stage]),
                    RV_KV_STR("err", rv_err_str(err)),
@@ -292,7 +271,7 @@ rv_err rv_runner_run(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
 {
     struct run_opts o = clamp_opts(opts);
     rv_runner_stats st = {0};
-    struct ratelimit retry_rl = {0};
+    rv_log_ratelimit retry_rl = {0};
     rv_err err = RV_OK;
 
     while (!rv_stop_requested()) {

@@ -231,8 +231,12 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
 
     rv_runner_stats stats = {0};
     err = open_clients(&w);
-    if (err == RV_OK && init != NULL) {
-        err = init(&w, &ctx);
+    if (err == RV_OK) {
+        if (init != NULL) {
+            err = init(&w, &ctx);
+        } else {
+            ctx = &w;
+        }
     }
     if (err == RV_OK) {
         err = open_consumer(&w);
@@ -254,7 +258,7 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
                RV_KV_STR("error", rv_err_str(err)));
     }
     close_all(&w);
-    if (fini != NULL) {
+    if (fini != NULL && init != NULL) {
         fini(ctx);
     }
     RV_LOG(RV_LOG_INFO, "shutdown_complete", RV_KV_INT("exit_code", code),
@@ -268,4 +272,17 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
                          : 0.0));
     rv_cfg_fini(sections, section_count, &w.kafka);
     return code;
+}
+
+rv_err rv_worker_reject(rv_worker *w, rv_producer *kp, const rv_msg *m,
+                        const char *reason)
+{
+    uint64_t suppressed = 0;
+    if (rv_log_ratelimit_allow(&w->reject_rl, &suppressed)) {
+        RV_LOG(RV_LOG_WARN, "message_rejected", RV_KV_STR("topic", m->topic),
+               RV_KV_INT("partition", m->partition),
+               RV_KV_INT("offset", m->offset), RV_KV_STR("reason", reason),
+               RV_KV_INT("suppressed", (int64_t)suppressed));
+    }
+    return rv_producer_send_dlq(kp, m, reason);
 }

@@ -88,6 +88,23 @@ bool rv_log_enabled(rv_log_level level);
 void rv_log_emit(rv_log_level level, const char *event, const rv_kv *kvs,
                  size_t kv_count);
 
+/** Interval of rv_log_ratelimit_allow, ms (STYLE §7: one line / 10 s). */
+#define RV_LOG_RATELIMIT_MS 10000
+
+/** Rate limit of one repeated event. Zero-initialise; one per event and
+ *  owner; not thread-safe (one thread per limiter). */
+typedef struct rv_log_ratelimit {
+    int64_t last_ms;     /**< monotonic ms of the last logged line; 0: none */
+    uint64_t suppressed; /**< events dropped since then */
+} rv_log_ratelimit;
+
+/**
+ * True if the event may be logged now: the first one, then at most one
+ * per RV_LOG_RATELIMIT_MS. On true, *suppressed is the number of events
+ * dropped since the last logged one (log it as suppressed=N).
+ */
+bool rv_log_ratelimit_allow(rv_log_ratelimit *rl, uint64_t *suppressed);
+
 /**
  * Mask a phone number for display: keep the first 3 and last 4 digits
  * ("138****1234", DESIGN §8). Shorter numbers become all '*'.

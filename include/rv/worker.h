@@ -11,6 +11,7 @@
 #include "rv/cfg.h"
 #include "rv/err.h"
 #include "rv/kafka.h"
+#include "rv/log.h"
 #include "rv/pg.h"
 #include "rv/policy.h"
 #include "rv/redis.h"
@@ -52,14 +53,17 @@ typedef struct rv_worker {
     rv_props kafka;
     rv_producer *kp;
     rv_consumer *kc;
-    rv_redis *rc;      /**< NULL unless needs_redis */
-    rv_pg *pg;         /**< NULL unless needs_pg */
-    rv_policy *policy; /**< NULL unless needs_policy */
-    rv_calendar *cal;  /**< NULL unless needs_policy */
+    rv_redis *rc;               /**< NULL unless needs_redis */
+    rv_pg *pg;                  /**< NULL unless needs_pg */
+    rv_policy *policy;          /**< NULL unless needs_policy */
+    rv_calendar *cal;           /**< NULL unless needs_policy */
+    rv_log_ratelimit reject_rl; /**< message_rejected lines */
 } rv_worker;
 
 /** Worker callbacks: set up the context after the clients are open
- *  (return RV_ERR_* to stop start-up), and free it at the end. */
+ *  (return RV_ERR_* to stop start-up), and free it at the end. A worker
+ *  without state of its own passes NULL for both: its batch function
+ *  then gets the rv_worker itself as ctx. */
 typedef rv_err (*rv_worker_init_fn)(rv_worker *w, void **ctx);
 typedef void (*rv_worker_fini_fn)(void *ctx);
 
@@ -76,5 +80,16 @@ typedef void (*rv_worker_fini_fn)(void *ctx);
 int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
                    rv_worker_init_fn init, rv_batch_fn fn,
                    rv_worker_fini_fn fini);
+
+/**
+ * A message that cannot be decoded or validated: log message_rejected
+ * (topic, partition, offset, @p reason; rate-limited) and send it to its
+ * dead-letter topic with @p reason (DESIGN §3). The batch goes on.
+ * @returns as rv_producer_send_dlq: a retriable error makes the runner
+ *          handle the batch again (dead letters are keyed by their
+ *          source, so a resend is recorded once)
+ */
+RV_MUSTCHECK rv_err rv_worker_reject(rv_worker *w, rv_producer *kp,
+                                     const rv_msg *m, const char *reason);
 
 #endif /* RV_WORKER_H */

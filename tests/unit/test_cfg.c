@@ -46,7 +46,9 @@ static void test_cfg_precedence_default_file_env(void **state)
     struct demo_cfg c = {0};
     rv_props kafka = {0};
     rv_cfg_section sec[] = {{demo_keys, &c}};
-    unsetenv("RV_KAFKA_BOOTSTRAP_SERVERS"); /* a developer's shell */
+    /* Not from a developer's shell: this test sets its own. */
+    unsetenv("RV_KAFKA_BOOTSTRAP_SERVERS");
+    unsetenv("RV_PG_DSN");
     char *path = write_tmp("# comment\ndemo.batch.max = 20\n"
                            "pg.dsn = host=x\nkafka.acks = all\n");
     setenv("RV_DEMO_BATCH_MAX", "30", 1);

@@ -40,12 +40,7 @@ static rv_err alerter_batch(void *ctx, const rv_msg *msgs, size_t count,
         rv_grade g;
         if (rv_codec_decode_grade(msgs[i].payload, msgs[i].len, &g, errstr,
                                   sizeof(errstr)) != RV_OK) {
-            RV_LOG(RV_LOG_WARN, "message_rejected",
-                   RV_KV_STR("topic", msgs[i].topic),
-                   RV_KV_INT("partition", msgs[i].partition),
-                   RV_KV_INT("offset", msgs[i].offset),
-                   RV_KV_STR("reason", errstr));
-            err = rv_producer_send_dlq(kp, &msgs[i], errstr);
+            err = rv_worker_reject(c->w, kp, &msgs[i], errstr);
             continue;
         }
         size_t n =

@@ -12,26 +12,6 @@
 #define TOPIC_GRADES "visits.grades"
 #define TOPIC_RETRIES "visits.retries"
 
-typedef struct grader_ctx {
-    rv_worker *w;
-} grader_ctx;
-
-static rv_err grader_init(rv_worker *w, void **out)
-{
-    grader_ctx *c = calloc(1, sizeof(*c));
-    if (c == NULL) {
-        return RV_ERR_NOMEM;
-    }
-    c->w = w;
-    *out = c;
-    return RV_OK;
-}
-
-static void grader_fini(void *ctx)
-{
-    free(ctx);
-}
-
 static rv_err send_grade(rv_producer *kp, const rv_grade *g)
 {
     uint8_t *buf = NULL;
@@ -61,7 +41,7 @@ static rv_err send_retry(rv_producer *kp, const rv_task *t)
 static rv_err grader_batch(void *ctx, const rv_msg *msgs, size_t count,
                            rv_producer *kp)
 {
-    grader_ctx *c = ctx;
+    rv_worker *w = ctx;
     rv_outcome *o = malloc(sizeof(*o));
     rv_task *retry = malloc(sizeof(*retry));
     rv_err err = o != NULL && retry != NULL ? RV_OK : RV_ERR_NOMEM;
@@ -69,17 +49,12 @@ static rv_err grader_batch(void *ctx, const rv_msg *msgs, size_t count,
         char errstr[256] = "";
         if (rv_codec_decode_outcome(msgs[i].payload, msgs[i].len, o, errstr,
                                     sizeof(errstr)) != RV_OK) {
-            RV_LOG(RV_LOG_WARN, "message_rejected",
-                   RV_KV_STR("topic", msgs[i].topic),
-                   RV_KV_INT("partition", msgs[i].partition),
-                   RV_KV_INT("offset", msgs[i].offset),
-                   RV_KV_STR("reason", errstr));
-            err = rv_producer_send_dlq(kp, &msgs[i], errstr);
+            err = rv_worker_reject(w, kp, &msgs[i], errstr);
             continue;
         }
         rv_grade g;
         bool has_retry = false;
-        grader_grade(c->w->policy, o, &g, retry, &has_retry);
+        grader_grade(w->policy, o, &g, retry, &has_retry);
         err = send_grade(kp, &g);
         if (err == RV_OK && has_retry) {
             err = send_retry(kp, retry);
@@ -98,6 +73,5 @@ int main(int argc, char **argv)
         .default_topics = TOPIC_OUTCOMES,
         .needs_policy = true,
     };
-    return rv_worker_main(argc, argv, &spec, grader_init, grader_batch,
-                          grader_fini);
+    return rv_worker_main(argc, argv, &spec, NULL, grader_batch, NULL);
 }

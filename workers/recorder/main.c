@@ -18,7 +18,6 @@
 #include "rv/pg.h"
 #include "rv/worker.h"
 
-#define LOG_INTERVAL_S 10
 /* Every topic and its dead-letter twin (DESIGN §3). */
 #define DEFAULT_TOPICS                                                         \
     "sales.events,service.events,visits.tasks,visits.retries,"                 \
@@ -27,32 +26,13 @@
     "visits.retries.dlq,visits.assignments.dlq,visits.outcomes.dlq,"           \
     "visits.grades.dlq,compliance.alerts.dlq"
 
-/* Log the first event, then at most one per LOG_INTERVAL_S. */
-struct ratelimit {
-    time_t last;
-    uint64_t suppressed;
-};
-
-static bool ratelimit_allow(struct ratelimit *rl, uint64_t *suppressed)
-{
-    time_t now = time(NULL);
-    if (rl->last != 0 && now - rl->last < LOG_INTERVAL_S) {
-        rl->suppressed++;
-        return false;
-    }
-    *suppressed = rl->suppressed;
-    rl->last = now;
-    rl->suppressed = 0;
-    return true;
-}
-
 typedef struct recorder {
     rv_pg *pg;
     recorder_rows *rows;
     unsigned char *dead; /* per message of the batch: dead-lettered */
     size_t dead_cap;
-    struct ratelimit reject_rl;
-    struct ratelimit pg_rl;
+    rv_log_ratelimit reject_rl;
+    rv_log_ratelimit pg_rl;
     uint64_t rows_inserted;
     uint64_t dead_lettered;
     uint64_t fallbacks;
@@ -62,7 +42,7 @@ static void log_rejected(recorder *rec, const rv_msg *m, const char *why,
                          const char *reason)
 {
     uint64_t suppressed = 0;
-    if (ratelimit_allow(&rec->reject_rl, &suppressed)) {
+    if (rv_log_ratelimit_allow(&rec->reject_rl, &suppressed)) {
         RV_LOG(RV_LOG_WARN, "message_rejected", RV_KV_STR("topic", m->topic),
                RV_KV_INT("partition", m->partition),
                RV_KV_INT("offset", m->offset), RV_KV_STR("why", why),
@@ -253,7 +233,7 @@ static rv_err record_batch(void *ctx, const rv_msg *msgs, size_t count,
         err = write_rows_singly(rec, msgs, kp);
     } else if (err != RV_OK) {
         uint64_t suppressed = 0;
-        if (ratelimit_allow(&rec->pg_rl, &suppressed)) {
+        if (rv_log_ratelimit_allow(&rec->pg_rl, &suppressed)) {
             RV_LOG(RV_LOG_WARN, "pg_batch_failed",
                    RV_KV_STR("error", rv_err_str(err)),
                    RV_KV_STR("reason", errstr),

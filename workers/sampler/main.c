@@ -128,12 +128,7 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
         rv_err err = plan_one(c, &msgs[i], &c->tasks[n], &selected,
                               &c->bypass[n], errstr, sizeof(errstr));
         if (err == RV_ERR_INVALID) {
-            RV_LOG(RV_LOG_WARN, "message_rejected",
-                   RV_KV_STR("topic", msgs[i].topic),
-                   RV_KV_INT("partition", msgs[i].partition),
-                   RV_KV_INT("offset", msgs[i].offset),
-                   RV_KV_STR("reason", errstr));
-            err = rv_producer_send_dlq(kp, &msgs[i], errstr);
+            err = rv_worker_reject(c->w, kp, &msgs[i], errstr);
         }
         if (err != RV_OK) {
             return err;
