@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistr.h>
+
 #include "revisit/v1/revisit.pb-c.h"
 
 /* ---- shared helpers ---------------------------------------------------- */
@@ -26,6 +28,15 @@ static bool cp(char *dst, size_t size, const char *src, const char *what,
     if (n >= size) {
         rv_errf(errstr, errstr_size, "%s: %s has %zu bytes, limit %zu", what,
                 field, n, size - 1);
+        return false;
+    }
+    /* proto3 strings are UTF-8; protobuf-c does not check, PostgreSQL
+     * would refuse the row downstream. */
+    const uint8_t *bad = u8_check((const uint8_t *)s, n);
+    if (bad != NULL) {
+        rv_errf(errstr, errstr_size,
+                "%s: %s is not UTF-8 (bad byte 0x%02x at %zu)", what, field,
+                *bad, (size_t)(bad - (const uint8_t *)s));
         return false;
     }
     memcpy(dst, s, n + 1);
@@ -69,6 +80,13 @@ static bool env_from_pb(const Revisit__V1__Envelope *pb, rv_envelope *out,
     if (pb->occurred_at_us <= 0) {
         rv_errf(errstr, errstr_size, "%s: occurred_at_us %lld not positive",
                 what, (long long)pb->occurred_at_us);
+        return false;
+    }
+    if (pb->occurred_at_us >= RV_CODEC_MAX_TIME_US) {
+        rv_errf(errstr, errstr_size,
+                "%s: occurred_at_us %lld is after 2200-01-01 (limit %lld)",
+                what, (long long)pb->occurred_at_us,
+                (long long)RV_CODEC_MAX_TIME_US);
         return false;
     }
     out->occurred_at_us = pb->occurred_at_us;

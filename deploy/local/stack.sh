@@ -24,7 +24,8 @@ stop    stop all three; data stays unless --wipe (then DIR is removed).
 status  say what runs; exit 0 if all three run, 3 otherwise.
 env     print DIR/env; use it as: . DIR/env
 
-DIR/env exports RV_KAFKA_BOOTSTRAP_SERVERS, RV_REDIS_URL, RV_PG_DSN for
+DIR/env exports RV_KAFKA_BOOTSTRAP_SERVERS, RV_REDIS_URL, RV_PG_DSN and
+RV_POLICY_PATH (the shipped default policy, an absolute path) for
 the workers and RV_IT_KAFKA_BROKERS, RV_IT_REDIS_URL, RV_IT_PG_DSN for the
 integration tests. RV_DEVBROKER_BROKERS and RV_DEVBROKER_TOPICS, if set,
 pass through to the broker.
@@ -369,6 +370,7 @@ export RV_STACK_DIR=$(rv_shell_quote "$S")
 export RV_KAFKA_BOOTSTRAP_SERVERS=$(rv_shell_quote "$kafka")
 export RV_REDIS_URL=$(rv_shell_quote "$redis")
 export RV_PG_DSN=$(rv_shell_quote "$dsn")
+export RV_POLICY_PATH=$(rv_shell_quote "$RV_ROOT/deploy/policy/default.yaml")
 export RV_IT_KAFKA_BROKERS=$(rv_shell_quote "$kafka")
 export RV_IT_REDIS_URL=$(rv_shell_quote "$redis")
 export RV_IT_PG_DSN=$(rv_shell_quote "$dsn")"

@@ -75,16 +75,32 @@ unset RV_KAFKA_BOOTSTRAP_SERVERS RV_REDIS_URL RV_PG_DSN RV_STACK_DIR
 export RV_BUILD_DIR="$build_dir"
 
 ctest_rc=0
+ctest_log="$build_dir/ctest.log"
+set +e
 # shellcheck disable=SC2086 # CTEST_ARGS is a list of words on purpose
 ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" \
-    ${CTEST_ARGS:-} || ctest_rc=$?
+    ${CTEST_ARGS:-} 2>&1 | tee "$ctest_log"
+ctest_rc=${PIPESTATUS[0]}
+set -e
+# ctest's result line, restated as the last line of the run.
+result_line() {
+    sed -n 's/.*tests passed, \([0-9]*\) tests\{0,1\} failed out of \([0-9]*\).*/\1 \2/p' \
+        "$ctest_log" | tail -n 1 |
+        awk '{ printf "tests: %d passed, %d failed\n", $2 - $1, $1 }'
+}
 
 if [ "$ctest_rc" -ne 0 ]; then
     rv_info "tests failed (ctest exit $ctest_rc); stack logs: $stack_dir"
+    result_line
     exit "$ctest_rc"
 fi
 if [ "$format_rc" -ne 0 ]; then
     rv_info "tests passed but the format check failed"
+    result_line
     exit 1
 fi
+# Nothing to look into: leave no data behind (a failure keeps its logs).
+trap - EXIT
+"$stack" stop "$stack_dir" --wipe
 rv_info "all passed"
+result_line

@@ -13,14 +13,18 @@
 /** Largest payload any decoder accepts, bytes. */
 #define RV_CODEC_MAX_BYTES (256 * 1024)
 
+/** Event times must lie before 2200-01-01T00:00Z (µs since the epoch). */
+#define RV_CODEC_MAX_TIME_US 7258118400000000LL
+
 /*
  * Encoders: serialise @p in into a new buffer. On RV_OK *buf (owned by the
  * caller, free()) and *len are set. @returns RV_OK, RV_ERR_NOMEM.
  *
  * Decoders: parse @p len bytes at @p buf (borrowed) and validate: payload
- * size within RV_CODEC_MAX_BYTES, envelope (event_id set, occurred_at > 0,
- * schema_version 1), required IDs non-empty, every string within its
- * field's limit, enums known, counts within their maxima. On RV_OK *out is
+ * size within RV_CODEC_MAX_BYTES, envelope (event_id set, occurred_at in
+ * (0, RV_CODEC_MAX_TIME_US), schema_version 1), required IDs non-empty,
+ * every string valid UTF-8 and within its field's limit, enums known,
+ * counts within their maxima. On RV_OK *out is
  * filled; on error it is untouched and @p errstr (may be NULL) holds one
  * sentence naming the field, value and limit.
  * @returns RV_OK, RV_ERR_INVALID (not that message or invalid)

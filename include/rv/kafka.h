@@ -40,6 +40,12 @@ typedef struct rv_header {
 #define RV_DLQ_HDR_TOPIC "rv.source.topic"
 #define RV_DLQ_HDR_PARTITION "rv.source.partition"
 #define RV_DLQ_HDR_OFFSET "rv.source.offset"
+/** Which worker dead-lettered it: every consumer that cannot handle a
+ *  message reports it once, so a topic read by two workers (say the
+ *  sampler and the recorder) may carry two dead letters of one source
+ *  message; the record keeps one (keyed by source topic, partition,
+ *  offset). */
+#define RV_DLQ_HDR_BY "rv.dead_lettered_by"
 /** Suffix of a dead-letter topic: "<topic>.dlq". */
 #define RV_DLQ_SUFFIX ".dlq"
 
@@ -84,7 +90,8 @@ RV_MUSTCHECK rv_err rv_producer_send(rv_producer *kp, const char *topic,
 
 /**
  * Send a copy of @p src (borrowed) to "<src->topic>.dlq" with its key and
- * the headers rv.reason=@p reason, rv.source.topic/partition/offset
+ * the headers rv.reason=@p reason, rv.dead_lettered_by=client_id,
+ * rv.source.topic/partition/offset
  * (decimal text). @p reason (NUL-terminated, borrowed; NULL is "") names
  * what is wrong, never the payload's contents.
  * @returns as rv_producer_send, and RV_ERR_NOMEM

@@ -250,6 +250,37 @@ static void test_codec_rejects_oversized_field(void **state)
     assert_non_null(strstr(err, "exceeds limit"));
 }
 
+static void test_codec_rejects_bad_utf8_and_far_future(void **state)
+{
+    (void)state;
+    rv_sale in = {0}, out = {0};
+    fill_env(&in.env, "sale-u");
+    rv_copy_str(in.order_id, sizeof(in.order_id), "O-\xff\xfe");
+    rv_copy_str(in.customer_id, sizeof(in.customer_id), "C-1");
+    rv_copy_str(in.branch_id, sizeof(in.branch_id), "West");
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char err[160];
+    assert_int_equal(rv_codec_encode_sale(&in, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_sale(buf, len, &out, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    free(buf);
+    assert_string_equal(err,
+                        "sale: order_id is not UTF-8 (bad byte 0xff at 2)");
+    /* Chinese text is UTF-8 and passes. */
+    rv_copy_str(in.order_id, sizeof(in.order_id), "订单-17");
+    assert_int_equal(rv_codec_encode_sale(&in, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_sale(buf, len, &out, NULL, 0), RV_OK);
+    free(buf);
+    assert_string_equal(out.order_id, "订单-17");
+    in.env.occurred_at_us = RV_CODEC_MAX_TIME_US;
+    assert_int_equal(rv_codec_encode_sale(&in, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_sale(buf, len, &out, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    free(buf);
+    assert_non_null(strstr(err, "after 2200-01-01"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_codec_outcome_and_grade_round_trip),
         cmocka_unit_test(test_codec_assignment_and_alert_round_trip),
         cmocka_unit_test(test_codec_rejects_oversized_field),
+        cmocka_unit_test(test_codec_rejects_bad_utf8_and_far_future),
     };
     return cmocka_run_group_tests_name("codec", tests, NULL, NULL);
 }

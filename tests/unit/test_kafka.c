@@ -189,6 +189,7 @@ struct rec {
     char src_topic[32];
     char src_partition[24];
     char src_offset[24];
+    char by[32];
 };
 
 static void get_header(rd_kafka_headers_t *hdrs, const char *name, char *out,
@@ -259,6 +260,7 @@ static size_t read_topic(struct fx *fx, const char *topic, int partitions,
                        sizeof(r->src_partition));
             get_header(hdrs, RV_DLQ_HDR_OFFSET, r->src_offset,
                        sizeof(r->src_offset));
+            get_header(hdrs, RV_DLQ_HDR_BY, r->by, sizeof(r->by));
         }
         rd_kafka_message_destroy(rkm);
     }
@@ -457,6 +459,7 @@ static void test_kafka_runner_dead_letters_bad_input(void **state)
     assert_string_equal(recs[0].payload, "bad");
     assert_string_equal(recs[0].key, "c2");
     assert_string_equal(recs[0].reason, "payload is bad");
+    assert_string_equal(recs[0].by, "test");
     assert_string_equal(recs[0].src_topic, "t.in");
     char expect[24];
     snprintf(expect, sizeof(expect), "%d", (int)ctx.bad_partition);
