@@ -184,6 +184,7 @@ rv_err rv_codec_encode_sale(const rv_sale *in, uint8_t **buf, size_t *len)
     m.phone = (char *)in->phone;
     m.phone_synthetic = in->phone_synthetic;
     m.line_count = in->line_count;
+    m.salesperson_id = (char *)in->salesperson_id;
     return pack(&m.base, buf, len);
 }
 
@@ -333,6 +334,7 @@ rv_err rv_codec_encode_task(const rv_task *in, uint8_t **buf, size_t *len)
     m.phone = (char *)in->phone;
     m.sample_u = in->sample_u;
     m.sample_rate = in->sample_rate;
+    m.salesperson_id = (char *)in->salesperson_id;
     return pack(&m.base, buf, len);
 }
 
@@ -368,6 +370,8 @@ rv_err rv_codec_decode_task(const uint8_t *buf, size_t len, rv_task *out,
             "policy_version", true, errstr, errstr_size) &&
          cp(r->phone, sizeof(r->phone), m->phone, w, "phone", false, errstr,
             errstr_size) &&
+         cp(r->salesperson_id, sizeof(r->salesperson_id), m->salesperson_id, w,
+            "salesperson_id", false, errstr, errstr_size) &&
          channel_ok(m->channel, w, errstr, errstr_size) &&
          copy_questions(r->questions, &r->question_count, m->n_question_ids,
                         m->question_ids, w, errstr, errstr_size);
@@ -442,6 +446,8 @@ rv_err rv_codec_encode_assignment(const rv_assignment *in, uint8_t **buf,
     m.due_start_us = in->due_start_us;
     m.rule_id = (char *)in->rule_id;
     m.store_id = (char *)in->store_id;
+    m.salesperson_id = (char *)in->salesperson_id;
+    m.window_index = in->window_index;
     return pack(&m.base, buf, len);
 }
 
@@ -481,6 +487,8 @@ rv_err rv_codec_decode_assignment(const uint8_t *buf, size_t len,
             "policy_version", true, errstr, errstr_size) &&
          cp(r->phone, sizeof(r->phone), m->phone, w, "phone", false, errstr,
             errstr_size) &&
+         cp(r->salesperson_id, sizeof(r->salesperson_id), m->salesperson_id, w,
+            "salesperson_id", false, errstr, errstr_size) &&
          cp(r->rule_id, sizeof(r->rule_id), m->rule_id, w, "rule_id", false,
             errstr, errstr_size) &&
          cp(r->store_id, sizeof(r->store_id), m->store_id, w, "store_id", false,
@@ -514,6 +522,7 @@ rv_err rv_codec_decode_assignment(const uint8_t *buf, size_t len,
         r->channel = (rv_channel)m->channel;
         r->due_end_us = m->due_end_us;
         r->due_start_us = m->due_start_us;
+        r->window_index = m->window_index;
         *out = *r;
     }
     free(r);
@@ -565,6 +574,7 @@ rv_err rv_codec_encode_outcome(const rv_outcome *in, uint8_t **buf, size_t *len)
     m.store_id = (char *)in->store_id;
     m.due_start_us = in->due_start_us;
     m.phone = (char *)in->phone;
+    m.salesperson_id = (char *)in->salesperson_id;
     return pack(&m.base, buf, len);
 }
 
@@ -607,6 +617,8 @@ rv_err rv_codec_decode_outcome(const uint8_t *buf, size_t len, rv_outcome *out,
             errstr, errstr_size) &&
          cp(r->phone, sizeof(r->phone), m->phone, w, "phone", false, errstr,
             errstr_size) &&
+         cp(r->salesperson_id, sizeof(r->salesperson_id), m->salesperson_id, w,
+            "salesperson_id", false, errstr, errstr_size) &&
          channel_ok(m->channel, w, errstr, errstr_size) &&
          copy_questions(r->questions, &r->question_count, m->n_question_ids,
                         m->question_ids, w, errstr, errstr_size) &&

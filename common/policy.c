@@ -79,6 +79,9 @@ static const cyaml_schema_field_t rule_fields[] = {
     CYAML_FIELD_INT("priority", CYAML_FLAG_OPTIONAL, rv_rule, priority),
     CYAML_FIELD_BOOL("bypass_cooldown", CYAML_FLAG_OPTIONAL, rv_rule,
                      bypass_cooldown),
+    CYAML_FIELD_STRING_PTR("pool", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                           rv_rule, pool, 1, CYAML_UNLIMITED),
+    CYAML_FIELD_BOOL("independent", CYAML_FLAG_OPTIONAL, rv_rule, independent),
     CYAML_FIELD_STRING_PTR("channel", CYAML_FLAG_POINTER, rv_rule, channel, 0,
                            CYAML_UNLIMITED),
     CYAML_FIELD_SEQUENCE_COUNT("questions", CYAML_FLAG_POINTER, rv_rule,
@@ -167,6 +170,8 @@ static const cyaml_schema_field_t agent_fields[] = {
                            CYAML_UNLIMITED),
     CYAML_FIELD_INT("daily_capacity", CYAML_FLAG_DEFAULT, rv_agent,
                     daily_capacity),
+    CYAML_FIELD_STRING_PTR("pool", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                           rv_agent, pool, 1, CYAML_UNLIMITED),
     CYAML_FIELD_END,
 };
 
@@ -1209,4 +1214,14 @@ bool rv_rule_has_trigger(const rv_rule *rule, const char *kind)
         }
     }
     return false;
+}
+
+const char *rv_agent_pool(const rv_agent *a)
+{
+    return a->pool != NULL ? a->pool : a->branch;
+}
+
+const char *rv_rule_pool(const rv_rule *rule, const char *branch_id)
+{
+    return rule != NULL && rule->pool != NULL ? rule->pool : branch_id;
 }

@@ -53,6 +53,7 @@ typedef struct rv_sale {
     char phone[RV_PHONE_SIZE];
     bool phone_synthetic;
     uint32_t line_count;
+    char salesperson_id[RV_KEY_SIZE]; /**< "" if none (R3) */
 } rv_sale;
 
 typedef enum rv_work_order_kind {
@@ -93,6 +94,7 @@ typedef struct rv_task {
     char phone[RV_PHONE_SIZE];
     double sample_u;
     double sample_rate;
+    char salesperson_id[RV_KEY_SIZE]; /**< "" if none (R3) */
 } rv_task;
 
 typedef enum rv_assignment_status {
@@ -122,6 +124,8 @@ typedef struct rv_assignment {
     int64_t due_start_us;
     char rule_id[RV_SHORT_SIZE];
     char store_id[RV_KEY_SIZE];
+    char salesperson_id[RV_KEY_SIZE];
+    int32_t window_index; /**< policy call window; -1 when unassigned */
 } rv_assignment;
 
 typedef enum rv_disposition {
@@ -165,6 +169,7 @@ typedef struct rv_outcome {
     char store_id[RV_KEY_SIZE];
     int64_t due_start_us;
     char phone[RV_PHONE_SIZE];
+    char salesperson_id[RV_KEY_SIZE];
 } rv_outcome;
 
 typedef enum rv_verdict {

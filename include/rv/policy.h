@@ -42,6 +42,13 @@ typedef struct rv_rule {
     /** The C4 cooldown does not hold this rule back (R5: every complaint
      *  is visited, seed 002 nos. 1, 5); its visit still starts one. */
     bool bypass_cooldown;
+    /** Agent pool that serves this rule's visits; NULL = the agents of
+     *  the customer's branch. */
+    char *pool;
+    /** R3 (seed 000; seed 002 supervision post): never booked to the
+     *  salesperson who developed the customer nor to anyone of the
+     *  customer's branch. */
+    bool independent;
 } rv_rule;
 
 typedef struct rv_question {
@@ -84,7 +91,15 @@ typedef struct rv_agent {
     char *id;
     char *branch;
     int64_t daily_capacity; /**< bookings per working day (C5) */
+    char *pool;             /**< pool the agent serves; NULL = its branch */
 } rv_agent;
+
+/** The pool @p a serves: its pool, else its branch. Borrowed. */
+const char *rv_agent_pool(const rv_agent *a);
+
+/** The pool that serves @p rule's visits for a customer of @p branch_id:
+ *  the rule's pool, else the branch. Borrowed. */
+const char *rv_rule_pool(const rv_rule *rule, const char *branch_id);
 
 typedef struct rv_grading {
     int64_t max_phone_attempts; /**< C2: 2 */

@@ -98,19 +98,20 @@ static void test_scripts_cooldown_by_event_time_idempotent(void **state)
     assert_string_equal(cooldown(cust, "t5", t0 + 10 * day, ""), "accept");
 }
 
-/* Books @p task into @p n slots of one agent with day capacity 2 and
- * window capacity 1; returns the reply (static). */
-static const char *book(const char *branch, const char *task,
+/* Books @p task into @p n slots; returns the reply (static). */
+static const char *book(const char *pool, const char *task,
                         const assigner_slot *slots, size_t n)
 {
-    static char label[ASSIGNER_LABEL_SIZE];
-    static assigner_call call;
+    static char label[160];
+    assigner_call call = {0};
     rv_redis_call rcall;
-    assigner_call_build(&call, branch, task, 1, slots, n, &rcall);
+    assert_int_equal(
+        assigner_call_build(&call, pool, task, 1, slots, n, &rcall), RV_OK);
     rv_redis_reply reply;
     assert_int_equal(
         rv_redis_eval_batch(rc, &assigner_book_script, &rcall, 1, &reply),
         RV_OK);
+    assigner_call_fini(&call);
     assert_int_equal(reply.type, RV_REPLY_STR);
     snprintf(label, sizeof(label), "%s", reply.str);
     rv_redis_replies_fini(&reply, 1);
@@ -123,10 +124,10 @@ static void
 test_scripts_booking_respects_capacity_and_is_idempotent(void **state)
 {
     (void)state;
-    char branch[64];
-    snprintf(branch, sizeof(branch), "B-%s", nonce);
+    char pool[64];
+    snprintf(pool, sizeof(pool), "B-%s", nonce);
     char agent_id[] = "a1";
-    rv_agent agent = {.id = agent_id, .branch = branch, .daily_capacity = 2};
+    rv_agent agent = {.id = agent_id, .branch = pool, .daily_capacity = 2};
     assigner_slot slots[3];
     for (int i = 0; i < 3; i++) {
         slots[i] = (assigner_slot){.agent = &agent,
@@ -137,23 +138,71 @@ test_scripts_booking_respects_capacity_and_is_idempotent(void **state)
                                    .day_capacity = 2,
                                    .window_capacity = 1};
     }
-    char first[ASSIGNER_LABEL_SIZE];
-    snprintf(first, sizeof(first), "%s", book(branch, "task-1", slots, 3));
+    char first[160];
+    snprintf(first, sizeof(first), "%s", book(pool, "task-1", slots, 3));
     assert_string_equal(first, "a1|16861|0|1000|2000");
-    /* Window 0 of day 16861 is full: the next task gets window 1. */
-    assert_string_equal(book(branch, "task-2", slots, 3),
-                        "a1|16861|1|1001|2001");
+    /* Day 16862 is emptier than day 16861 now: it goes first. */
+    assert_string_equal(book(pool, "task-2", slots, 3), "a1|16862|0|1002|2002");
     /* Re-delivery of task-1: same booking, no counter moves. */
-    assert_string_equal(book(branch, "task-1", slots, 3), first);
-    assert_string_equal(book(branch, "task-3", slots, 3),
-                        "a1|16862|0|1002|2002");
-    /* Every slot full now. */
-    assert_string_equal(book(branch, "task-4", slots, 3), "none");
-    assert_string_equal(book(branch, "task-4", slots, 3), "none");
-    assigner_booked b;
-    bool booked = true;
-    assert_int_equal(assigner_parse_label("none", &b, &booked), RV_OK);
-    assert_false(booked);
+    assert_string_equal(book(pool, "task-1", slots, 3), first);
+    /* Window 0 of day 16861 is full; its window 1 is free. */
+    assert_string_equal(book(pool, "task-3", slots, 3), "a1|16861|1|1001|2001");
+    /* Every slot full now (day 16862 has one window in this list). */
+    assert_string_equal(book(pool, "task-4", slots, 3), "none");
+    assert_string_equal(book(pool, "task-4", slots, 3), "none");
+}
+
+/* Issue 4 fairness: 100 tasks with the same 5-working-day due window and
+ * 2 agents of capacity 30 spread evenly: per agent and day the counts
+ * differ by at most 1 and never exceed the capacity. */
+static void test_scripts_booking_spreads_load_fairly(void **state)
+{
+    (void)state;
+    char pool[64];
+    snprintf(pool, sizeof(pool), "F-%s", nonce);
+    char id_a[] = "fa", id_b[] = "fb";
+    rv_agent agents[2] = {{.id = id_a, .branch = pool, .daily_capacity = 30},
+                          {.id = id_b, .branch = pool, .daily_capacity = 30}};
+    /* 5 days x 2 windows x 2 agents, earliest first as the assigner lists
+     * them. */
+    assigner_slot slots[20];
+    size_t n = 0;
+    for (int d = 0; d < 5; d++) {
+        for (int w = 0; w < 2; w++) {
+            for (int a = 0; a < 2; a++) {
+                slots[n++] =
+                    (assigner_slot){.agent = &agents[a],
+                                    .day = 20000 + d,
+                                    .window = w,
+                                    .start_us = (int64_t)(d * 2 + w) * 1000,
+                                    .end_us = (int64_t)(d * 2 + w) * 1000 + 500,
+                                    .day_capacity = 30,
+                                    .window_capacity = 15};
+            }
+        }
+    }
+    int count[2][5] = {{0}};
+    for (int t = 0; t < 100; t++) {
+        char task[32];
+        snprintf(task, sizeof(task), "fair-%d", t);
+        assigner_booked b;
+        bool booked = false;
+        assert_int_equal(
+            assigner_parse_label(book(pool, task, slots, n), &b, &booked),
+            RV_OK);
+        assert_true(booked);
+        count[strcmp(b.agent_id, "fa") == 0 ? 0 : 1][b.day - 20000]++;
+    }
+    int lo = 1000, hi = -1;
+    for (int a = 0; a < 2; a++) {
+        for (int d = 0; d < 5; d++) {
+            lo = count[a][d] < lo ? count[a][d] : lo;
+            hi = count[a][d] > hi ? count[a][d] : hi;
+            assert_true(count[a][d] <= 30);
+        }
+    }
+    assert_true(hi - lo <= 1);
+    assert_int_equal(lo, 10);
 }
 
 int main(void)
@@ -162,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_scripts_cooldown_by_event_time_idempotent),
         cmocka_unit_test(
             test_scripts_booking_respects_capacity_and_is_idempotent),
+        cmocka_unit_test(test_scripts_booking_spreads_load_fairly),
     };
     return cmocka_run_group_tests_name("it_scripts", tests, setup, teardown);
 }

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -16,11 +17,19 @@ static rv_task west_task(const char *id)
     memset(&t, 0, sizeof(t));
     rv_copy_str(t.task_id, sizeof(t.task_id), id);
     rv_copy_str(t.branch_id, sizeof(t.branch_id), "West");
+    rv_copy_str(t.rule_id, sizeof(t.rule_id), "R1");
     /* Due window of a sale on Fri 2016-07-01: Tue 07-05 .. Mon 07-11. */
     t.due_start_us = utc_us("2016-07-05", 7, 0);
     t.due_end_us = utc_us("2016-07-12", 7, 0);
     t.attempt = 1;
     return t;
+}
+
+static size_t slots_of(const fixture *fx, const rv_task *t, assigner_slot *out,
+                       const char **pool, char *why, size_t why_size)
+{
+    return assigner_slots(fx->policy, fx->cal, t, out, ASSIGNER_SLOTS_MAX, pool,
+                          why, why_size);
 }
 
 /* C1 (seed 001 §六): 10:00-11:30 and 14:00-16:30 local, not Monday
@@ -29,12 +38,12 @@ static void test_assigner_slots_respect_windows_and_due(void **state)
 {
     fixture *fx = *state;
     rv_task t = west_task("task-1");
-    assigner_slot slots[ASSIGNER_SLOTS_MAX];
-    char why[160] = "";
-    size_t n = assigner_slots(fx->policy, fx->cal, &t, slots,
-                              ASSIGNER_SLOTS_MAX, why, sizeof(why));
+    static assigner_slot slots[ASSIGNER_SLOTS_MAX];
+    const char *pool = NULL;
+    size_t n = slots_of(fx, &t, slots, &pool, NULL, 0);
     /* 4 days x 2 windows + Monday afternoon = 9 windows x 4 agents. */
-    assert_int_equal(n, ASSIGNER_SLOTS_MAX);
+    assert_int_equal(n, 36);
+    assert_string_equal(pool, "West");
     /* Tue 2016-07-05 10:00 PDT = 17:00 UTC. */
     assert_int_equal(slots[0].start_us, utc_us("2016-07-05", 17, 0));
     assert_int_equal(slots[0].end_us, utc_us("2016-07-05", 18, 30));
@@ -44,8 +53,13 @@ static void test_assigner_slots_respect_windows_and_due(void **state)
         assert_true(i == 0 || slots[i].start_us >= slots[i - 1].start_us);
         assert_string_equal(slots[i].agent->branch, "West");
         assert_int_equal(slots[i].day_capacity, 30);
-        assert_int_equal(slots[i].window_capacity, 15); /* 30 over 2 */
+        /* C5: 30 a day spread over the day's windows: 2, or 1 on Monday. */
+        bool monday = slots[i].start_us >= utc_us("2016-07-11", 7, 0);
+        assert_int_equal(slots[i].window_capacity, monday ? 30 : 15);
     }
+    /* Monday 2016-07-11: only the afternoon window. */
+    assert_int_equal(slots[32].start_us, utc_us("2016-07-11", 21, 0));
+    assert_int_equal(slots[32].window, 1);
     /* The four agents of a window are all offered, each once. */
     for (size_t i = 1; i < 4; i++) {
         assert_string_not_equal(slots[0].agent->id, slots[i].agent->id);
@@ -57,24 +71,24 @@ static void test_assigner_monday_morning_is_skipped(void **state)
     fixture *fx = *state;
     rv_task t = west_task("task-mon");
     t.due_start_us = utc_us("2016-07-11", 7, 0); /* Monday */
-    assigner_slot slots[ASSIGNER_SLOTS_MAX];
-    size_t n = assigner_slots(fx->policy, fx->cal, &t, slots,
-                              ASSIGNER_SLOTS_MAX, NULL, 0);
+    static assigner_slot slots[ASSIGNER_SLOTS_MAX];
+    const char *pool = NULL;
+    size_t n = slots_of(fx, &t, slots, &pool, NULL, 0);
     assert_int_equal(n, 4); /* only the afternoon window, 4 agents */
     assert_int_equal(slots[0].start_us, utc_us("2016-07-11", 21, 0));
     assert_int_equal(slots[0].window, 1);
 }
 
-/* C2: a retry is not booked before the first call. */
+/* C2: a retry is not booked before the first call, nor in its window. */
 static void test_assigner_retry_waits_for_next_window(void **state)
 {
     fixture *fx = *state;
     rv_task t = west_task("task-2");
     t.attempt = 2;
     t.not_before_us = utc_us("2016-07-05", 17, 20);
-    assigner_slot slots[ASSIGNER_SLOTS_MAX];
-    size_t n = assigner_slots(fx->policy, fx->cal, &t, slots,
-                              ASSIGNER_SLOTS_MAX, NULL, 0);
+    static assigner_slot slots[ASSIGNER_SLOTS_MAX];
+    const char *pool = NULL;
+    size_t n = slots_of(fx, &t, slots, &pool, NULL, 0);
     assert_true(n > 0);
     assert_int_equal(slots[0].start_us, utc_us("2016-07-05", 21, 0));
 }
@@ -86,32 +100,28 @@ static void test_assigner_no_slot_gives_reason(void **state)
     /* A due window on a weekend only. */
     t.due_start_us = utc_us("2016-07-09", 7, 0);
     t.due_end_us = utc_us("2016-07-11", 7, 0);
-    assigner_slot slots[ASSIGNER_SLOTS_MAX];
+    static assigner_slot slots[ASSIGNER_SLOTS_MAX];
+    const char *pool = NULL;
     char why[160] = "";
-    assert_int_equal(assigner_slots(fx->policy, fx->cal, &t, slots,
-                                    ASSIGNER_SLOTS_MAX, why, sizeof(why)),
-                     0);
+    assert_int_equal(slots_of(fx, &t, slots, &pool, why, sizeof(why)), 0);
     assert_non_null(strstr(why, "no call window"));
     rv_copy_str(t.branch_id, sizeof(t.branch_id), "Atlantis");
-    assert_int_equal(assigner_slots(fx->policy, fx->cal, &t, slots,
-                                    ASSIGNER_SLOTS_MAX, why, sizeof(why)),
-                     0);
+    assert_int_equal(slots_of(fx, &t, slots, &pool, why, sizeof(why)), 0);
     assert_non_null(strstr(why, "Atlantis"));
 }
 
 static void test_assigner_agent_order_is_deterministic(void **state)
 {
     fixture *fx = *state;
-    assigner_slot a[ASSIGNER_SLOTS_MAX], b[ASSIGNER_SLOTS_MAX];
+    static assigner_slot a[ASSIGNER_SLOTS_MAX], b[ASSIGNER_SLOTS_MAX];
     int first_agent_differs = 0;
+    const char *pool = NULL;
     for (int i = 0; i < 40; i++) {
         char id[32];
         snprintf(id, sizeof(id), "task-%d", i);
         rv_task t = west_task(id);
-        size_t na = assigner_slots(fx->policy, fx->cal, &t, a,
-                                   ASSIGNER_SLOTS_MAX, NULL, 0);
-        size_t nb = assigner_slots(fx->policy, fx->cal, &t, b,
-                                   ASSIGNER_SLOTS_MAX, NULL, 0);
+        size_t na = slots_of(fx, &t, a, &pool, NULL, 0);
+        size_t nb = slots_of(fx, &t, b, &pool, NULL, 0);
         assert_int_equal(na, nb);
         assert_ptr_equal(a[0].agent, b[0].agent);
         first_agent_differs += strcmp(a[0].agent->id, "w01") != 0;
@@ -124,29 +134,141 @@ static void test_assigner_call_and_label(void **state)
 {
     fixture *fx = *state;
     rv_task t = west_task("task-4");
-    assigner_slot slots[ASSIGNER_SLOTS_MAX];
-    size_t n = assigner_slots(fx->policy, fx->cal, &t, slots, 2, NULL, 0);
+    static assigner_slot slots[ASSIGNER_SLOTS_MAX];
+    const char *pool = NULL;
+    size_t n =
+        assigner_slots(fx->policy, fx->cal, &t, slots, 2, &pool, NULL, 0);
     assert_int_equal(n, 2);
-    static assigner_call call;
+    assigner_call call = {0};
     rv_redis_call rc;
-    assigner_call_build(&call, "West", "task-4", 1, slots, n, &rc);
+    assert_int_equal(
+        assigner_call_build(&call, pool, "task-4", 1, slots, n, &rc), RV_OK);
     assert_int_equal(rc.key_count, 5);
-    assert_int_equal(rc.arg_count, 7);
+    assert_int_equal(rc.arg_count, 9);
     assert_string_equal(rc.keys[0], "rv:{West}:booking:task-4:1");
     assert_non_null(strstr(rc.keys[1], "rv:{West}:cap:"));
+    assert_non_null(strstr(rc.keys[2], ":w0"));
     assert_string_equal(rc.args[0], "2");
+    assert_string_equal(rc.args[1], "30"); /* day capacity */
+    assert_string_equal(rc.args[2], "15"); /* window capacity */
     assigner_booked b;
     bool booked = false;
     assert_int_equal(assigner_parse_label(rc.args[3], &b, &booked), RV_OK);
     assert_true(booked);
     assert_string_equal(b.agent_id, slots[0].agent->id);
     assert_int_equal(b.start_us, slots[0].start_us);
+    char day[24];
+    snprintf(day, sizeof(day), "%lld", (long long)slots[0].day);
+    assert_string_equal(rc.args[4], day);
+    assigner_call_fini(&call);
     assert_int_equal(assigner_parse_label("none", &b, &booked), RV_OK);
     assert_false(booked);
     assert_int_equal(assigner_parse_label("w01|x|1|2|3", &b, &booked),
                      RV_ERR_INVALID);
     assert_int_equal(assigner_parse_label("w01|1|0|5|4", &b, &booked),
                      RV_ERR_INVALID);
+}
+
+/* A policy with a compliance pool: R3 visits are served by the call
+ * centre's compliance team, never by the salesperson nor their branch. */
+static const char *r3_yaml =
+    "version: \"r3\"\nsalt: \"s\"\ncooldown_days: 7\n"
+    "grading: {max_phone_attempts: 2, satisfied_min: 4, "
+    "dissatisfied_max: 2}\n"
+    "questions:\n  - {id: q1, kind: info, text: a}\n"
+    "rules:\n"
+    "  - {id: R3, triggers: [account_opened], reason: r3, rate: 1.0,"
+    " channel: phone, questions: [q1], pool: compliance, independent: true,"
+    " due: {delay_working_days: 1, length_working_days: 5}}\n"
+    "call_windows:\n  - {start: \"10:00\", end: \"11:30\"}\n"
+    "calendars:\n  - {id: c, weekend: [sat, sun]}\n"
+    "branches:\n  - {id: West, tz: America/Los_Angeles, calendar: c}\n"
+    "  - {id: East, tz: America/New_York, calendar: c}\n"
+    "agents:\n"
+    "  - {id: w01, branch: West, daily_capacity: 30, pool: compliance}\n"
+    "  - {id: w02, branch: West, daily_capacity: 30, pool: compliance}\n"
+    "  - {id: e01, branch: East, daily_capacity: 30, pool: compliance}\n"
+    "  - {id: e02, branch: East, daily_capacity: 30}\n";
+
+static void load_yaml(const char *yaml, rv_policy **p, rv_calendar **cal)
+{
+    char path[] = "/tmp/rv_policy_r3_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
+    close(fd);
+    char err[256] = "";
+    rv_err rc = rv_policy_load(path, p, err, sizeof(err));
+    unlink(path);
+    if (rc != RV_OK) {
+        fail_msg("policy: %s", err);
+    }
+    assert_int_equal(rv_calendar_new(*p, cal, err, sizeof(err)), RV_OK);
+}
+
+/* R3 (seed 000; seed 002 supervision post): a West customer developed by
+ * w01 is visited by the compliance pool, but not by w01, not by w02
+ * (same branch as the customer), and not by e02 (not in the pool). */
+static void test_assigner_r3_never_salesperson_nor_branch(void **state)
+{
+    (void)state;
+    rv_policy *p = NULL;
+    rv_calendar *cal = NULL;
+    load_yaml(r3_yaml, &p, &cal);
+    rv_task t = west_task("task-r3");
+    rv_copy_str(t.rule_id, sizeof(t.rule_id), "R3");
+    rv_copy_str(t.salesperson_id, sizeof(t.salesperson_id), "w01");
+    static assigner_slot slots[ASSIGNER_SLOTS_MAX];
+    const char *pool = NULL;
+    size_t n =
+        assigner_slots(p, cal, &t, slots, ASSIGNER_SLOTS_MAX, &pool, NULL, 0);
+    assert_string_equal(pool, "compliance");
+    assert_true(n > 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(slots[i].agent->id, "e01");
+    }
+    /* Failing example: a pool of the salesperson's own branch only. */
+    rv_copy_str(t.branch_id, sizeof(t.branch_id), "East");
+    rv_copy_str(t.salesperson_id, sizeof(t.salesperson_id), "x99");
+    char why[160] = "";
+    n = assigner_slots(p, cal, &t, slots, ASSIGNER_SLOTS_MAX, &pool, why,
+                       sizeof(why));
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(slots[i].agent->branch, "West");
+    }
+    rv_copy_str(t.salesperson_id, sizeof(t.salesperson_id), "w02");
+    n = assigner_slots(p, cal, &t, slots, ASSIGNER_SLOTS_MAX, &pool, why,
+                       sizeof(why));
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(slots[i].agent->id, "w01");
+    }
+    rv_calendar_free(cal);
+    rv_policy_free(p);
+}
+
+static void test_assigner_r3_no_independent_agent_is_unbooked(void **state)
+{
+    (void)state;
+    rv_policy *p = NULL;
+    rv_calendar *cal = NULL;
+    load_yaml(r3_yaml, &p, &cal);
+    rv_task t = west_task("task-r3b");
+    rv_copy_str(t.rule_id, sizeof(t.rule_id), "R3");
+    rv_copy_str(t.branch_id, sizeof(t.branch_id), "East");
+    rv_copy_str(t.salesperson_id, sizeof(t.salesperson_id), "e01");
+    /* Take both West agents out: no independent agent is left. */
+    p->agents[0].daily_capacity = 0;
+    p->agents[1].daily_capacity = 0;
+    static assigner_slot slots[ASSIGNER_SLOTS_MAX];
+    const char *pool = NULL;
+    char why[160] = "";
+    assert_int_equal(assigner_slots(p, cal, &t, slots, ASSIGNER_SLOTS_MAX,
+                                    &pool, why, sizeof(why)),
+                     0);
+    assert_string_equal(why, "pool compliance has no independent agent with "
+                             "capacity (R3)");
+    rv_calendar_free(cal);
+    rv_policy_free(p);
 }
 
 int main(void)
@@ -158,6 +280,8 @@ int main(void)
         cmocka_unit_test(test_assigner_no_slot_gives_reason),
         cmocka_unit_test(test_assigner_agent_order_is_deterministic),
         cmocka_unit_test(test_assigner_call_and_label),
+        cmocka_unit_test(test_assigner_r3_never_salesperson_nor_branch),
+        cmocka_unit_test(test_assigner_r3_no_independent_agent_is_unbooked),
     };
     return cmocka_run_group_tests_name("assigner", tests, fixture_setup,
                                        fixture_teardown);

@@ -128,6 +128,8 @@ void agentsim_call(const rv_policy *p, const char *seed, const rv_assignment *a,
     rv_copy_str(o->rule_id, sizeof(o->rule_id), a->rule_id);
     rv_copy_str(o->store_id, sizeof(o->store_id), a->store_id);
     rv_copy_str(o->phone, sizeof(o->phone), a->phone);
+    rv_copy_str(o->salesperson_id, sizeof(o->salesperson_id),
+                a->salesperson_id);
     o->disposition = pick_disposition(draw(seed, a, "disposition"));
     o->satisfaction = -1;
     bool connected = o->disposition == RV_DISP_ANSWERED ||

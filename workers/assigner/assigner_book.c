@@ -3,70 +3,187 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 rv_script assigner_book_script = {
     .name = "book",
-    .source = "local prev = redis.call('GET', KEYS[1])\n"
-              "if prev then return prev end\n"
-              "local n = tonumber(ARGV[1])\n"
-              "for i = 1, n do\n"
-              "  local dk = KEYS[2 * i]\n"
-              "  local wk = KEYS[2 * i + 1]\n"
-              "  local dcap = tonumber(ARGV[3 * i - 1])\n"
-              "  local wcap = tonumber(ARGV[3 * i])\n"
-              "  local d = tonumber(redis.call('GET', dk) or '0')\n"
-              "  local w = tonumber(redis.call('GET', wk) or '0')\n"
-              "  if d < dcap and w < wcap then\n"
-              "    redis.call('INCR', dk)\n"
-              "    redis.call('INCR', wk)\n"
-              "    redis.call('SET', KEYS[1], ARGV[3 * i + 1])\n"
-              "    return ARGV[3 * i + 1]\n"
-              "  end\n"
-              "end\n"
-              "redis.call('SET', KEYS[1], 'none')\n"
-              "return 'none'\n",
+    .source =
+        "local prev = redis.call('GET', KEYS[1])\n"
+        "if prev then return prev end\n"
+        "local n = tonumber(ARGV[1])\n"
+        "local dcnt, wcnt, dayload, seen = {}, {}, {}, {}\n"
+        "for i = 1, n do\n"
+        "  dcnt[i] = tonumber(redis.call('GET', KEYS[2 * i]) or '0')\n"
+        "  wcnt[i] = tonumber(redis.call('GET', KEYS[2 * i + 1]) or '0')\n"
+        "  local day = ARGV[4 * i + 1]\n"
+        "  if not seen[KEYS[2 * i]] then\n"
+        "    seen[KEYS[2 * i]] = true\n"
+        "    dayload[day] = (dayload[day] or 0) + dcnt[i]\n"
+        "  end\n"
+        "end\n"
+        "local best = nil\n"
+        "for i = 1, n do\n"
+        "  if dcnt[i] < tonumber(ARGV[4 * i - 2]) and\n"
+        "     wcnt[i] < tonumber(ARGV[4 * i - 1]) then\n"
+        "    local l = dayload[ARGV[4 * i + 1]]\n"
+        "    if best == nil then best = i else\n"
+        "      local bl = dayload[ARGV[4 * best + 1]]\n"
+        "      if l < bl or (l == bl and (dcnt[i] < dcnt[best] or\n"
+        "         (dcnt[i] == dcnt[best] and wcnt[i] < wcnt[best]))) then\n"
+        "        best = i\n"
+        "      end\n"
+        "    end\n"
+        "  end\n"
+        "end\n"
+        "if best == nil then\n"
+        "  redis.call('SET', KEYS[1], 'none')\n"
+        "  return 'none'\n"
+        "end\n"
+        "redis.call('INCR', KEYS[2 * best])\n"
+        "redis.call('INCR', KEYS[2 * best + 1])\n"
+        "redis.call('SET', KEYS[1], ARGV[4 * best])\n"
+        "return ARGV[4 * best]\n",
 };
 
-void assigner_call_build(assigner_call *call, const char *branch_id,
-                         const char *task_id, unsigned attempt,
-                         const assigner_slot *slots, size_t slot_count,
-                         rv_redis_call *rc_call)
+void assigner_booking_key(char *out, size_t out_size, const char *pool,
+                          const char *task_id, unsigned attempt)
 {
-    if (slot_count > ASSIGNER_SLOTS_MAX) {
-        slot_count = ASSIGNER_SLOTS_MAX;
+    snprintf(out, out_size, "rv:{%s}:booking:%s:%u", pool, task_id, attempt);
+}
+
+void assigner_day_key(char *out, size_t out_size, const char *pool,
+                      const char *agent_id, int64_t day)
+{
+    snprintf(out, out_size, "rv:{%s}:cap:%s:%" PRId64, pool, agent_id, day);
+}
+
+void assigner_window_key(char *out, size_t out_size, const char *pool,
+                         const char *agent_id, int64_t day, int window)
+{
+    snprintf(out, out_size, "rv:{%s}:cap:%s:%" PRId64 ":w%d", pool, agent_id,
+             day, window);
+}
+
+/* A growing buffer of NUL-terminated strings, addressed by offset until
+ * it stops growing. */
+typedef struct strbuf {
+    char *buf;
+    size_t len;
+    size_t cap;
+    bool failed;
+} strbuf;
+
+#define STR_MAX 256
+
+static size_t sb_add(strbuf *b, const char *text)
+{
+    size_t n = strnlen(text, STR_MAX - 1);
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + n + 1) {
+            cap *= 2;
+        }
+        char *p = realloc(b->buf, cap);
+        if (p == NULL) {
+            b->failed = true;
+            return 0;
+        }
+        b->buf = p;
+        b->cap = cap;
     }
-    call->slot_count = slot_count;
-    snprintf(call->keys[0], ASSIGNER_KEY_SIZE, "rv:{%s}:booking:%s:%u",
-             branch_id, task_id, attempt);
-    snprintf(call->args[0], ASSIGNER_LABEL_SIZE, "%zu", slot_count);
-    for (size_t i = 0; i < slot_count; i++) {
-        const assigner_slot *s = &slots[i];
-        snprintf(call->keys[1 + 2 * i], ASSIGNER_KEY_SIZE,
-                 "rv:{%s}:cap:%s:%" PRId64, branch_id, s->agent->id, s->day);
-        snprintf(call->keys[2 + 2 * i], ASSIGNER_KEY_SIZE,
-                 "rv:{%s}:cap:%s:%" PRId64 ":w%d", branch_id, s->agent->id,
-                 s->day, s->window);
-        snprintf(call->args[1 + 3 * i], ASSIGNER_LABEL_SIZE, "%" PRId64,
-                 s->day_capacity);
-        snprintf(call->args[2 + 3 * i], ASSIGNER_LABEL_SIZE, "%" PRId64,
-                 s->window_capacity);
-        snprintf(call->args[3 + 3 * i], ASSIGNER_LABEL_SIZE,
-                 "%s|%" PRId64 "|%d|%" PRId64 "|%" PRId64, s->agent->id, s->day,
-                 s->window, s->start_us, s->end_us);
-    }
+    size_t at = b->len;
+    memcpy(b->buf + at, text, n);
+    b->buf[at + n] = '\0';
+    b->len += n + 1;
+    return at;
+}
+
+rv_err assigner_call_build(assigner_call *call, const char *pool,
+                           const char *task_id, unsigned attempt,
+                           const assigner_slot *slots, size_t slot_count,
+                           rv_redis_call *rc_call)
+{
+    assigner_call_fini(call);
     size_t key_count = 1 + 2 * slot_count;
-    size_t arg_count = 1 + 3 * slot_count;
+    size_t arg_count = 1 + 4 * slot_count;
+    size_t *key_at = calloc(key_count, sizeof(*key_at));
+    size_t *arg_at = calloc(arg_count, sizeof(*arg_at));
+    strbuf b = {0};
+    char s[STR_MAX];
+    if (key_at == NULL || arg_at == NULL) {
+        b.failed = true;
+    }
+    for (size_t i = 0; !b.failed && i < key_count; i++) {
+        if (i == 0) {
+            assigner_booking_key(s, sizeof(s), pool, task_id, attempt);
+        } else if (i % 2 == 1) {
+            const assigner_slot *sl = &slots[(i - 1) / 2];
+            assigner_day_key(s, sizeof(s), pool, sl->agent->id, sl->day);
+        } else {
+            const assigner_slot *sl = &slots[(i - 1) / 2];
+            assigner_window_key(s, sizeof(s), pool, sl->agent->id, sl->day,
+                                sl->window);
+        }
+        key_at[i] = sb_add(&b, s);
+    }
+    for (size_t i = 0; !b.failed && i < arg_count; i++) {
+        if (i == 0) {
+            snprintf(s, sizeof(s), "%zu", slot_count);
+        } else {
+            const assigner_slot *sl = &slots[(i - 1) / 4];
+            switch ((i - 1) % 4) {
+            case 0:
+                snprintf(s, sizeof(s), "%" PRId64, sl->day_capacity);
+                break;
+            case 1:
+                snprintf(s, sizeof(s), "%" PRId64, sl->window_capacity);
+                break;
+            case 2:
+                snprintf(s, sizeof(s), "%s|%" PRId64 "|%d|%" PRId64 "|%" PRId64,
+                         sl->agent->id, sl->day, sl->window, sl->start_us,
+                         sl->end_us);
+                break;
+            default:
+                snprintf(s, sizeof(s), "%" PRId64, sl->day);
+                break;
+            }
+        }
+        arg_at[i] = sb_add(&b, s);
+    }
+    call->key_ptrs = calloc(key_count, sizeof(*call->key_ptrs));
+    call->arg_ptrs = calloc(arg_count, sizeof(*call->arg_ptrs));
+    if (b.failed || call->key_ptrs == NULL || call->arg_ptrs == NULL) {
+        free(key_at);
+        free(arg_at);
+        free(b.buf);
+        assigner_call_fini(call);
+        return RV_ERR_NOMEM;
+    }
+    call->strings = b.buf;
     for (size_t i = 0; i < key_count; i++) {
-        call->key_ptrs[i] = call->keys[i];
+        call->key_ptrs[i] = b.buf + key_at[i];
     }
     for (size_t i = 0; i < arg_count; i++) {
-        call->arg_ptrs[i] = call->args[i];
+        call->arg_ptrs[i] = b.buf + arg_at[i];
     }
+    call->key_count = key_count;
+    call->arg_count = arg_count;
+    free(key_at);
+    free(arg_at);
     *rc_call = (rv_redis_call){.key_count = key_count,
                                .keys = call->key_ptrs,
                                .arg_count = arg_count,
                                .args = call->arg_ptrs};
+    return RV_OK;
+}
+
+void assigner_call_fini(assigner_call *call)
+{
+    free(call->strings);
+    free(call->key_ptrs);
+    free(call->arg_ptrs);
+    *call = (assigner_call){0};
 }
 
 rv_err assigner_parse_label(const char *reply, assigner_booked *out,

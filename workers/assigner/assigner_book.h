@@ -1,5 +1,5 @@
-/* workers/assigner/assigner_book.h: atomic, idempotent booking of one
- * task attempt against per-agent capacity counters in Redis (C5). */
+/* workers/assigner/assigner_book.h: atomic, idempotent and fair booking
+ * of one task attempt against per-agent capacity counters in Redis. */
 #ifndef RV_ASSIGNER_BOOK_H
 #define RV_ASSIGNER_BOOK_H
 
@@ -10,39 +10,54 @@
 #include "rv/err.h"
 #include "rv/redis.h"
 
-#define ASSIGNER_KEY_SIZE 160
-#define ASSIGNER_LABEL_SIZE 160
+/** Bytes of an agent ID in a booking label, with its NUL. */
+#define ASSIGNER_AGENT_SIZE 64
 
 /**
- * The booking script. KEYS[1] the attempt's booking; then for each slot
- * its (agent, day) and (agent, day, window) counters. ARGV[1] the slot
- * count, then per slot: day capacity, window capacity, label. Books the
- * first slot with room in both counters (INCR both, store the label) and
- * returns the label, or "none". A booking that exists is returned as it
- * is, so a re-delivered task books nothing twice. One script = atomic,
- * whatever the number of replicas.
+ * The booking script (one call = one atomic step, whatever the number of
+ * replicas). KEYS[1] the attempt's booking; then per slot its (agent, day)
+ * and (agent, day, window) counters. ARGV[1] the slot count, then per
+ * slot: day capacity, window capacity, label, day number.
+ * - A booking that exists is returned as it is: a re-delivered task books
+ *   nothing twice and moves no counter.
+ * - Otherwise, among the slots with room in both counters (C5, seed 001
+ *   §四), it takes the least-loaded day of the due window (sum of the
+ *   day's counters over the candidate agents), then the least-loaded
+ *   agent that day, then the emptier window, then the earliest slot; it
+ *   increments both counters, stores the label and returns it. So a
+ *   week's work spreads over the week instead of filling Monday.
+ * - No slot with room: stores and returns "none".
  */
 extern rv_script assigner_book_script;
 
-/** Arguments of one booking call, owned by the caller. */
+/** Arguments of one booking call; strings owned (assigner_call_fini). */
 typedef struct assigner_call {
-    size_t slot_count;
-    char keys[1 + 2 * ASSIGNER_SLOTS_MAX][ASSIGNER_KEY_SIZE];
-    char args[1 + 3 * ASSIGNER_SLOTS_MAX][ASSIGNER_LABEL_SIZE];
-    const char *key_ptrs[1 + 2 * ASSIGNER_SLOTS_MAX];
-    const char *arg_ptrs[1 + 3 * ASSIGNER_SLOTS_MAX];
+    size_t key_count;
+    size_t arg_count;
+    char *strings;         /* every key and arg, NUL-separated */
+    const char **key_ptrs; /* into strings */
+    const char **arg_ptrs; /* into strings */
 } assigner_call;
 
-/** Fill @p call for booking attempt @p attempt of @p task_id in
- *  @p branch_id with @p slots, and point @p rc_call at it. */
-void assigner_call_build(assigner_call *call, const char *branch_id,
-                         const char *task_id, unsigned attempt,
-                         const assigner_slot *slots, size_t slot_count,
-                         rv_redis_call *rc_call);
+/**
+ * Build the call for booking attempt @p attempt of @p task_id in the
+ * agent pool @p pool (the Redis Cluster hash tag of every key) over
+ * @p slot_count slots (borrowed), and point @p rc_call at it.
+ * @param call  zero-initialised or finished; fill with assigner_call_fini
+ * @returns RV_OK, RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err assigner_call_build(assigner_call *call, const char *pool,
+                                        const char *task_id, unsigned attempt,
+                                        const assigner_slot *slots,
+                                        size_t slot_count,
+                                        rv_redis_call *rc_call);
+
+/** Free what assigner_call_build allocated; the call is zeroed. */
+void assigner_call_fini(assigner_call *call);
 
 /** A booked slot as the script returns it. */
 typedef struct assigner_booked {
-    char agent_id[64];
+    char agent_id[ASSIGNER_AGENT_SIZE];
     int64_t day;
     int window;
     int64_t start_us;
@@ -50,10 +65,21 @@ typedef struct assigner_booked {
 } assigner_booked;
 
 /**
- * Parse a script reply. "none" gives *booked = false.
+ * Parse a script reply "agent|day|window|start_us|end_us". "none" gives
+ * *booked = false.
  * @returns RV_OK, RV_ERR_INVALID (not a label this script writes)
  */
 RV_MUSTCHECK rv_err assigner_parse_label(const char *reply,
                                          assigner_booked *out, bool *booked);
+
+/** Keys of the booking and the counters, as the script uses them, for
+ *  rebuilding state (revisitctl rebuild-state). Written into @p out
+ *  (@p out_size bytes). */
+void assigner_booking_key(char *out, size_t out_size, const char *pool,
+                          const char *task_id, unsigned attempt);
+void assigner_day_key(char *out, size_t out_size, const char *pool,
+                      const char *agent_id, int64_t day);
+void assigner_window_key(char *out, size_t out_size, const char *pool,
+                         const char *agent_id, int64_t day, int window);
 
 #endif /* RV_ASSIGNER_BOOK_H */

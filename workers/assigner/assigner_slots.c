@@ -9,16 +9,26 @@
  * this many local days is cut (a month covers every rule of DESIGN §2's
  * phone visits). */
 #define SCAN_DAYS_MAX 62
+/* Agents considered per pool. */
+#define AGENTS_MAX 256
 
-static size_t branch_agents(const rv_policy *p, const char *branch,
-                            const rv_agent **out, size_t cap)
+/* The agents who may take @p task's visit (pool, capacity, R3). */
+static size_t eligible_agents(const rv_policy *p, const rv_task *task,
+                              const rv_rule *rule, const char *pool,
+                              const rv_agent **out, size_t cap)
 {
+    bool independent = rule != NULL && rule->independent;
     size_t n = 0;
     for (unsigned i = 0; i < p->agent_count && n < cap; i++) {
-        if (strcmp(p->agents[i].branch, branch) == 0 &&
-            p->agents[i].daily_capacity > 0) {
-            out[n++] = &p->agents[i];
+        const rv_agent *a = &p->agents[i];
+        if (strcmp(rv_agent_pool(a), pool) != 0 || a->daily_capacity <= 0) {
+            continue;
         }
+        if (independent && (strcmp(a->id, task->salesperson_id) == 0 ||
+                            strcmp(a->branch, task->branch_id) == 0)) {
+            continue; /* R3: never the salesperson, nor their branch */
+        }
+        out[n++] = a;
     }
     return n;
 }
@@ -36,19 +46,27 @@ static int windows_on(const rv_policy *p, int weekday)
 
 size_t assigner_slots(const rv_policy *p, const rv_calendar *cal,
                       const rv_task *task, assigner_slot *out, size_t cap,
-                      char *why, size_t why_size)
+                      const char **pool, char *why, size_t why_size)
 {
+    const rv_rule *rule = rv_policy_rule(p, task->rule_id);
+    *pool = rv_rule_pool(rule, task->branch_id);
     int branch = rv_calendar_branch(cal, task->branch_id);
     if (branch < 0) {
         rv_errf(why, why_size, "branch %s is not in policy %s", task->branch_id,
                 p->version);
         return 0;
     }
-    const rv_agent *agents[64];
-    size_t agent_count = branch_agents(p, task->branch_id, agents, 64);
+    const rv_agent *agents[AGENTS_MAX];
+    size_t agent_count =
+        eligible_agents(p, task, rule, *pool, agents, AGENTS_MAX);
     if (agent_count == 0) {
-        rv_errf(why, why_size, "branch %s has no agent with capacity",
-                task->branch_id);
+        if (rule != NULL && rule->independent) {
+            rv_errf(why, why_size,
+                    "pool %s has no independent agent with capacity (R3)",
+                    *pool);
+        } else {
+            rv_errf(why, why_size, "pool %s has no agent with capacity", *pool);
+        }
         return 0;
     }
     const char *parts[] = {task->task_id, "agents"};

@@ -11,7 +11,7 @@
 #include "rv/policy.h"
 
 /** Most candidate slots tried for one booking. */
-#define ASSIGNER_SLOTS_MAX 32
+#define ASSIGNER_SLOTS_MAX 160
 
 /** One (agent, local day, call window) a task could be booked into. */
 typedef struct assigner_slot {
@@ -25,18 +25,22 @@ typedef struct assigner_slot {
 } assigner_slot;
 
 /**
- * List up to @p cap slots for @p task: working days of the task's branch
- * (calendar), call windows of the policy not skipped on that weekday (C1:
- * no Monday morning, seed 001 §六), whole windows inside
- * [max(due_start, not_before), due_end), each with every agent of the
- * branch. Earlier windows first; inside one window the agents are rotated
- * by a hash of the task ID so that bookings spread fairly and the order
- * is the same on every replica and replay.
- * @param why  on 0 slots, a reason for the record ("no call window...")
+ * List up to @p cap slots for @p task: working days of the customer's
+ * branch (calendar, its time zone), call windows of the policy not
+ * skipped on that weekday (C1: no Monday morning, seed 001 §六), whole
+ * windows inside [max(due_start, not_before), due_end), each with every
+ * eligible agent: the agents of the pool serving the task's rule (the
+ * rule's pool, else the customer's branch) with capacity; for an
+ * independent rule (R3, seed 000) never the salesperson who developed
+ * the customer nor an agent of the customer's branch. Earlier windows
+ * first; inside one window the agents are rotated by a hash of the task
+ * ID, so the order is the same on every replica and replay.
+ * @param pool  set to the serving pool (borrowed from the policy or task)
+ * @param why   on 0 slots, a reason for the record ("no call window...")
  * @returns the number of slots written to @p out
  */
 size_t assigner_slots(const rv_policy *p, const rv_calendar *cal,
                       const rv_task *task, assigner_slot *out, size_t cap,
-                      char *why, size_t why_size);
+                      const char **pool, char *why, size_t why_size);
 
 #endif /* RV_ASSIGNER_SLOTS_H */

@@ -65,6 +65,13 @@ static void assigner_fini(void *ctx)
     free(c);
 }
 
+static void release_calls(assigner_ctx *c, size_t calls)
+{
+    for (size_t i = 0; i < calls; i++) {
+        assigner_call_fini(&c->calls[i]);
+    }
+}
+
 static void fill_assignment(rv_assignment *a, const rv_task *t,
                             const char *policy_version)
 {
@@ -90,6 +97,9 @@ static void fill_assignment(rv_assignment *a, const rv_task *t,
     a->due_end_us = t->due_end_us;
     rv_copy_str(a->rule_id, sizeof(a->rule_id), t->rule_id);
     rv_copy_str(a->store_id, sizeof(a->store_id), t->store_id);
+    rv_copy_str(a->salesperson_id, sizeof(a->salesperson_id),
+                t->salesperson_id);
+    a->window_index = -1;
 }
 
 static rv_err publish(rv_producer *kp, const rv_assignment *a)
@@ -137,6 +147,7 @@ static rv_err settle(assigner_ctx *c, const pending *it,
     rv_calendar_day_str(b.day, a->day);
     a->window_start_us = b.start_us;
     a->window_end_us = b.end_us;
+    a->window_index = b.window;
     return RV_OK;
 }
 
@@ -153,20 +164,26 @@ static rv_err assigner_batch(void *ctx, const rv_msg *msgs, size_t count,
         if (err != RV_OK) {
             err = rv_worker_reject(c->w, kp, &msgs[i], errstr);
             if (err != RV_OK) {
+                release_calls(c, calls);
                 return err;
             }
             continue;
         }
         it->why[0] = '\0';
+        const char *pool = NULL;
         size_t slot_count =
             assigner_slots(c->w->policy, c->w->cal, &it->task, c->slots,
-                           ASSIGNER_SLOTS_MAX, it->why, sizeof(it->why));
+                           ASSIGNER_SLOTS_MAX, &pool, it->why, sizeof(it->why));
         it->has_call = slot_count > 0;
         if (it->has_call) {
             it->call = calls;
-            assigner_call_build(&c->calls[calls], it->task.branch_id,
-                                it->task.task_id, it->task.attempt, c->slots,
-                                slot_count, &c->rc_calls[calls]);
+            err = assigner_call_build(&c->calls[calls], pool, it->task.task_id,
+                                      it->task.attempt, c->slots, slot_count,
+                                      &c->rc_calls[calls]);
+            if (err != RV_OK) {
+                release_calls(c, calls);
+                return err;
+            }
             calls++;
         }
         n++;
@@ -175,6 +192,7 @@ static rv_err assigner_batch(void *ctx, const rv_msg *msgs, size_t count,
         rv_err err = rv_redis_eval_batch(c->w->rc, &assigner_book_script,
                                          c->rc_calls, calls, c->replies);
         if (err != RV_OK) {
+            release_calls(c, calls);
             return err;
         }
     }
@@ -195,6 +213,7 @@ static rv_err assigner_batch(void *ctx, const rv_msg *msgs, size_t count,
         }
     }
     rv_redis_replies_fini(c->replies, calls);
+    release_calls(c, calls);
     return err;
 }
 

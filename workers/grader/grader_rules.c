@@ -107,6 +107,8 @@ static void fill_retry(const rv_outcome *o, const char *policy_version,
     t->attempt = o->attempt + 1;
     t->not_before_us = o->started_at_us + 1;
     rv_copy_str(t->phone, sizeof(t->phone), o->phone);
+    rv_copy_str(t->salesperson_id, sizeof(t->salesperson_id),
+                o->salesperson_id);
 }
 
 void grader_grade(const rv_policy *p, const rv_outcome *o, rv_grade *g,

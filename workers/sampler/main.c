@@ -110,6 +110,7 @@ static rv_err plan_one(sampler_ctx *c, const rv_msg *m, rv_task *task,
                              .branch_id = sale.branch_id,
                              .store_id = sale.store_id,
                              .phone = sale.phone,
+                             .salesperson_id = sale.salesperson_id,
                              .amount_cents = sale.amount_cents};
     }
     return sampler_plan(c->w->policy, c->w->cal, &ev, "sampler", task, selected,

@@ -110,6 +110,7 @@ rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
                 ev->env->event_id);
     rv_copy_str(t.policy_version, sizeof(t.policy_version), p->version);
     rv_copy_str(t.phone, sizeof(t.phone), ev->phone);
+    rv_copy_str(t.salesperson_id, sizeof(t.salesperson_id), ev->salesperson_id);
     for (size_t i = 0; i < n; i++) {
         rv_copy_str(t.reasons[i], RV_REASON_SIZE, chosen[i]->reason);
         for (unsigned q = 0; q < chosen[i]->question_count; q++) {
