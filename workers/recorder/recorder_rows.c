@@ -124,6 +124,8 @@ static const column assignment_cols[] = {
     {"channel", ""},
     {"questions", "text[]"},
     {"due_end", "timestamptz"},
+    {"window_index", "integer"},
+    {"salesperson_id", ""},
     {"occurred_at", "timestamptz"},
     {"causation_id", ""},
     {"producer", ""},
@@ -893,6 +895,12 @@ rv_err recorder_rows_add_assignment(recorder_rows *r, size_t tag,
     put_str(&w, rv_channel_name(a->channel));
     put_text_array(&w, a->question_count, RV_KEY_SIZE, a->questions[0]);
     put_opt_ts(&w, a->due_end_us);
+    if (a->status == RV_ASSIGNED) {
+        put_int(&w, a->window_index);
+    } else {
+        put_null(&w);
+    }
+    put_opt_str(&w, a->salesperson_id);
     put_envelope(&w, &a->env);
     return row_end(&w, tag);
 }

@@ -13,6 +13,8 @@ static void usage(FILE *out)
             "order)\n"
             "  report [--summary] [--dsn DSN]\n"
             "        per branch and month, from PostgreSQL\n"
+            "  report --agents [--month YYYY-MM] [--dsn DSN]\n"
+            "        per agent and day: booked against capacity (policy)\n"
             "  wait-drained [--timeout-s N]\n"
             "        wait until no consumer group has lag\n"
             "Kafka, Redis and PostgreSQL come from RV_KAFKA_BOOTSTRAP_SERVERS "

@@ -1,9 +1,12 @@
 /* workers/revisitctl/report.c: `revisitctl report`, the DESIGN §2
  * "Reports" figures per branch and month, read from the record
- * (deploy/sql/001_init.sql, view report_branch_month), and the one-line
- * `--summary` the demo and the tests compare between runs. */
+ * (deploy/sql/001_init.sql, view report_branch_month), the one-line
+ * `--summary` the demo and the tests compare between runs, and
+ * `--agents`: bookings per agent and day against the roster's daily
+ * capacity (C5, issue 4). */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +15,11 @@
 #include "rv/cfg.h"
 #include "rv/hash.h"
 #include "rv/pg.h"
+#include "rv/policy.h"
 
 #define EXIT_USAGE 64
 #define EXIT_FAILURE_RT 1
+#define DEFAULT_POLICY_PATH "deploy/policy/default.yaml"
 
 /* Rates are computed here from the view's counts, so that the TOTAL line
  * is the same ratio over the summed counts, not an average of rates. */
@@ -49,6 +54,47 @@ static const char summary_sql[] =
     "(SELECT count(*) FROM alerts), "
     "(SELECT count(*) FROM dead_letters)";
 
+/* --agents: bookings per agent and local day ($1: first day of the month
+ * or NULL for all). Grouped by agent and day, not by the customer's
+ * branch: R3 books compliance visits to agents of another branch, and
+ * capacity (C5) is the agent's whatever branch the customer is in. Every
+ * attempt is a booking of its own (C2). The branch shown is the agent's
+ * in the roster; the booked branch only stands in for an agent the
+ * policy no longer lists. Sorted in C, after that join. */
+static const char agents_sql[] =
+    "SELECT agent_id, to_char(day, 'YYYY-MM-DD'), count(*), "
+    "min(branch_id COLLATE \"C\") "
+    "FROM assignments "
+    "WHERE status = 'assigned' AND agent_id IS NOT NULL AND day IS NOT NULL "
+    "AND ($1::date IS NULL OR (day >= $1::date "
+    "AND day < ($1::date + interval '1 month')::date)) "
+    "GROUP BY agent_id, day";
+
+enum {
+    AG_AGENT,
+    AG_DAY,
+    AG_BOOKED,
+    AG_BRANCH,
+};
+
+/* One agent and day; strings borrowed from the result or the policy. */
+typedef struct agent_day {
+    const char *branch;
+    const char *agent;
+    const char *day; /* "YYYY-MM-DD": sorts as text */
+    int64_t booked;
+    int64_t capacity; /* daily_capacity, -1 if not in the roster */
+} agent_day;
+
+/* One agent's TOTAL line. */
+typedef struct agent_total {
+    int64_t booked;
+    int64_t capacity; /* summed over its days; -1 if not in the roster */
+    int64_t days;
+    double max_load; /* highest booked / capacity of a day; < 0: none */
+    int64_t over_days;
+} agent_total;
+
 static const char task_ids_sql[] =
     "SELECT task_id FROM visit_tasks ORDER BY task_id COLLATE \"C\"";
 
@@ -67,10 +113,21 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: revisitctl report [--summary] [--dsn DSN]\n"
+            "       revisitctl report --agents [--month YYYY-MM] [--dsn DSN]\n"
             "  per branch and month: orders, tasks, visits done, success,\n"
             "  satisfaction and timeliness rates, alerts; then TOTAL.\n"
             "  --summary  one line: orders= tasks= assigned= outcomes= "
             "grades= alerts= dlq= tasks_sha256=\n"
+            "  --agents   per agent and day: visits booked against the "
+            "roster's\n"
+            "             daily_capacity (policy file $RV_POLICY_PATH, "
+            "default\n"
+            "             " DEFAULT_POLICY_PATH "), load; a TOTAL per agent "
+            "with its\n"
+            "             days and highest day load. A day booked over "
+            "capacity\n"
+            "             is marked \"!\" and the exit status is 1.\n"
+            "  --month M  with --agents: only days of month M (YYYY-MM)\n"
             "  --dsn DSN  libpq connection string (default: $RV_PG_DSN)\n");
 }
 
@@ -229,13 +286,202 @@ static int print_summary(rv_pg *pg, FILE *out)
     return 0;
 }
 
+static const rv_agent *roster_agent(const rv_policy *p, const char *id)
+{
+    for (unsigned i = 0; i < p->agent_count; i++) {
+        if (p->agents[i].id != NULL && strcmp(p->agents[i].id, id) == 0) {
+            return &p->agents[i];
+        }
+    }
+    return NULL;
+}
+
+/* Branch, agent, day, in byte order (as COLLATE "C"). */
+static int cmp_agent_day(const void *a, const void *b)
+{
+    const agent_day *x = a;
+    const agent_day *y = b;
+    int c = strcmp(x->branch, y->branch);
+    if (c == 0) {
+        c = strcmp(x->agent, y->agent);
+    }
+    if (c == 0) {
+        c = strcmp(x->day, y->day);
+    }
+    return c;
+}
+
+/* "103.3%", or "-" without a known, non-zero capacity. */
+static void format_load(char *out, size_t out_size, double load)
+{
+    if (load < 0) {
+        snprintf(out, out_size, "-");
+    } else {
+        snprintf(out, out_size, "%.1f%%", 100.0 * load);
+    }
+}
+
+static double day_load(int64_t booked, int64_t capacity)
+{
+    return capacity > 0 ? (double)booked / (double)capacity : -1.0;
+}
+
+static void format_capacity(char *out, size_t out_size, int64_t capacity)
+{
+    if (capacity < 0) {
+        snprintf(out, out_size, "-");
+    } else {
+        snprintf(out, out_size, "%" PRId64, capacity);
+    }
+}
+
+static void print_agent_total(FILE *out, int branch_w, int agent_w,
+                              const agent_day *last, const agent_total *t)
+{
+    char cap[24], load[24], max[24];
+    format_capacity(cap, sizeof(cap), t->capacity);
+    format_load(load, sizeof(load), day_load(t->booked, t->capacity));
+    format_load(max, sizeof(max), t->max_load);
+    fprintf(out,
+            "%-*s  %-*s  %-10s  %8" PRId64 "  %8s  %7s  days=%" PRId64
+            " max=%s%s\n",
+            branch_w, last->branch, agent_w, last->agent, "TOTAL", t->booked,
+            cap, load, t->days, max, t->over_days > 0 ? " !" : "");
+}
+
+/* Rows sorted by branch, agent, day; prints them and returns the number
+ * of days booked over capacity. */
+static int64_t print_agent_days(FILE *out, const agent_day *rows, size_t count)
+{
+    int branch_w = (int)strlen("branch");
+    int agent_w = (int)strlen("agent");
+    for (size_t r = 0; r < count; r++) {
+        size_t len = strlen(rows[r].branch);
+        if (len > (size_t)branch_w && len < 200) {
+            branch_w = (int)len;
+        }
+        len = strlen(rows[r].agent);
+        if (len > (size_t)agent_w && len < 200) {
+            agent_w = (int)len;
+        }
+    }
+    fprintf(out, "%-*s  %-*s  %-10s  %8s  %8s  %7s\n", branch_w, "branch",
+            agent_w, "agent", "day", "booked", "capacity", "load");
+    int64_t over_total = 0;
+    agent_total t = {.max_load = -1.0};
+    for (size_t r = 0; r < count; r++) {
+        const agent_day *d = &rows[r];
+        /* C5: never more bookings than capacity on a day. */
+        bool is_over = d->capacity >= 0 && d->booked > d->capacity;
+        char cap[24], load[24];
+        format_capacity(cap, sizeof(cap), d->capacity);
+        format_load(load, sizeof(load), day_load(d->booked, d->capacity));
+        fprintf(out, "%-*s  %-*s  %-10s  %8" PRId64 "  %8s  %7s%s\n", branch_w,
+                d->branch, agent_w, d->agent, d->day, d->booked, cap, load,
+                is_over ? " !" : "");
+        t.booked += d->booked;
+        t.capacity = d->capacity < 0 ? -1 : t.capacity + d->capacity;
+        t.days++;
+        double l = day_load(d->booked, d->capacity);
+        if (l > t.max_load) {
+            t.max_load = l;
+        }
+        t.over_days += is_over ? 1 : 0;
+        bool is_last = r + 1 == count ||
+                       strcmp(rows[r + 1].branch, d->branch) != 0 ||
+                       strcmp(rows[r + 1].agent, d->agent) != 0;
+        if (is_last) {
+            print_agent_total(out, branch_w, agent_w, d, &t);
+            over_total += t.over_days;
+            t = (agent_total){.max_load = -1.0};
+        }
+    }
+    return over_total;
+}
+
+/* "YYYY-MM" (month 01..12) -> "YYYY-MM-01" in @p out. */
+static bool parse_month(const char *s, char out[11])
+{
+    if (s == NULL || strlen(s) != 7 || s[4] != '-') {
+        return false;
+    }
+    for (int i = 0; i < 7; i++) {
+        if (i != 4 && (s[i] < '0' || s[i] > '9')) {
+            return false;
+        }
+    }
+    int m = (s[5] - '0') * 10 + (s[6] - '0');
+    if (m < 1 || m > 12 || strncmp(s, "0000", 4) == 0) {
+        return false;
+    }
+    snprintf(out, 11, "%s-01", s);
+    return true;
+}
+
+static int print_agents(rv_pg *pg, const rv_policy *p, const char *month_day,
+                        FILE *out)
+{
+    char errstr[512] = "";
+    rv_pg_result *res = NULL;
+    const char *params[] = {month_day};
+    int code = EXIT_FAILURE_RT;
+    agent_day *rows = NULL;
+    rv_err err =
+        rv_pg_exec(pg, agents_sql, 1, params, &res, errstr, sizeof(errstr));
+    if (err != RV_OK) {
+        fprintf(stderr, "revisitctl report: %s\n", errstr);
+        goto out;
+    }
+    size_t count = rv_pg_result_rows(res);
+    rows = calloc(count > 0 ? count : 1, sizeof(*rows));
+    if (rows == NULL) {
+        fprintf(stderr, "revisitctl report: out of memory\n");
+        goto out;
+    }
+    for (size_t r = 0; r < count; r++) {
+        const char *agent = rv_pg_result_value(res, r, AG_AGENT);
+        const rv_agent *a = roster_agent(p, agent);
+        rows[r] = (agent_day){
+            .branch = a != NULL && a->branch != NULL
+                          ? a->branch
+                          : rv_pg_result_value(res, r, AG_BRANCH),
+            .agent = agent,
+            .day = rv_pg_result_value(res, r, AG_DAY),
+            .booked = value_i64(res, r, AG_BOOKED),
+            .capacity = a != NULL ? a->daily_capacity : -1,
+        };
+    }
+    qsort(rows, count, sizeof(*rows), cmp_agent_day);
+    int64_t over = print_agent_days(out, rows, count);
+    if (over > 0) {
+        fprintf(stderr,
+                "revisitctl report: %" PRId64 " agent-day(s) booked over "
+                "capacity (C5), marked \"!\"\n",
+                over);
+        goto out;
+    }
+    code = 0;
+out:
+    free(rows);
+    rv_pg_result_free(res);
+    return code;
+}
+
 int rv_ctl_report(int argc, char **argv)
 {
     const char *dsn = NULL;
+    const char *month = NULL;
     int summary = 0;
+    int agents = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--summary") == 0) {
             summary = 1;
+        } else if (strcmp(argv[i], "--agents") == 0) {
+            agents = 1;
+        } else if (strcmp(argv[i], "--month") == 0 && i + 1 < argc) {
+            month = argv[++i];
+        } else if (strncmp(argv[i], "--month=", 8) == 0) {
+            month = argv[i] + 8;
         } else if (strcmp(argv[i], "--dsn") == 0 && i + 1 < argc) {
             dsn = argv[++i];
         } else if (strncmp(argv[i], "--dsn=", 6) == 0) {
@@ -251,6 +497,21 @@ int rv_ctl_report(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    char month_day[11] = "";
+    if (summary && agents) {
+        fprintf(stderr, "revisitctl report: --summary and --agents are two "
+                        "reports; give one\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (month != NULL && (!agents || !parse_month(month, month_day))) {
+        fprintf(stderr,
+                "revisitctl report: --month \"%s\" needs --agents and the "
+                "form YYYY-MM (month 01..12)\n",
+                month);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
     if (dsn == NULL) {
         dsn = getenv("RV_PG_DSN");
     }
@@ -260,12 +521,34 @@ int rv_ctl_report(int argc, char **argv)
         return RV_CFG_EXIT_CONFIG;
     }
     char errstr[512] = "";
+    rv_policy *p = NULL;
+    if (agents) {
+        /* The roster first: a bad policy is a config error, whatever the
+         * database says. */
+        const char *path = getenv("RV_POLICY_PATH");
+        if (path == NULL || path[0] == '\0') {
+            path = DEFAULT_POLICY_PATH;
+        }
+        if (rv_policy_load(path, &p, errstr, sizeof(errstr)) != RV_OK) {
+            fprintf(stderr, "revisitctl report: %s\n", errstr);
+            return RV_CFG_EXIT_CONFIG;
+        }
+    }
     rv_pg *pg = NULL;
     if (rv_pg_open(dsn, &pg, errstr, sizeof(errstr)) != RV_OK) {
         fprintf(stderr, "revisitctl report: %s\n", errstr);
+        rv_policy_free(p);
         return EXIT_FAILURE_RT;
     }
-    int code = summary ? print_summary(pg, stdout) : print_report(pg, stdout);
+    int code;
+    if (agents) {
+        code = print_agents(pg, p, month != NULL ? month_day : NULL, stdout);
+    } else if (summary) {
+        code = print_summary(pg, stdout);
+    } else {
+        code = print_report(pg, stdout);
+    }
     rv_pg_close(pg);
+    rv_policy_free(p);
     return code;
 }
