@@ -504,10 +504,15 @@ int rv_ctl_report(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (month != NULL && (!agents || !parse_month(month, month_day))) {
+    if (month != NULL && !agents) {
+        fprintf(stderr, "revisitctl report: --month needs --agents\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (month != NULL && !parse_month(month, month_day)) {
         fprintf(stderr,
-                "revisitctl report: --month \"%s\" needs --agents and the "
-                "form YYYY-MM (month 01..12)\n",
+                "revisitctl report: --month \"%s\" is not YYYY-MM with "
+                "month 01..12\n",
                 month);
         usage(stderr);
         return EXIT_USAGE;
