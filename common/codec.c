@@ -792,7 +792,7 @@ rv_err rv_codec_decode_alert(const uint8_t *buf, size_t len, rv_alert *out,
               cp(r.alert_id, sizeof(r.alert_id), m->alert_id, w, "alert_id",
                  true, errstr, errstr_size) &&
               cp(r.grade_id, sizeof(r.grade_id), m->grade_id, w, "grade_id",
-                 true, errstr, errstr_size) &&
+                 false, errstr, errstr_size) &&
               cp(r.task_id, sizeof(r.task_id), m->task_id, w, "task_id", true,
                  errstr, errstr_size) &&
               cp(r.customer_id, sizeof(r.customer_id), m->customer_id, w,

@@ -196,15 +196,24 @@ static void send_sale(const char *name, const char *customer,
     free(buf);
 }
 
+static void send_complaint_at(const char *name, const char *customer,
+                              const char *branch, int64_t t_us);
+
 static void send_complaint(const char *name, const char *customer,
                            const char *branch, const char *day)
+{
+    send_complaint_at(name, customer, branch, day_noon_us(day));
+}
+
+static void send_complaint_at(const char *name, const char *customer,
+                              const char *branch, int64_t t_us)
 {
     rv_work_order w;
     memset(&w, 0, sizeof(w));
     char id[RV_ID_SIZE], cust[64];
     sale_id(id, name);
     run_id(cust, sizeof(cust), customer);
-    rv_envelope_fill(&w.env, id, day_noon_us(day), "it_pipeline", "");
+    rv_envelope_fill(&w.env, id, t_us, "it_pipeline", "");
     run_id(w.work_order_id, sizeof(w.work_order_id), name);
     w.kind = RV_WORK_ORDER_COMPLAINT;
     rv_copy_str(w.customer_id, sizeof(w.customer_id), cust);
@@ -386,6 +395,29 @@ static void test_pipeline_bad_message_goes_to_dlq_and_rest_flows(void **state)
                      1);
 }
 
+/* Issue 4 shortfall: a complaint closed Friday 2016-07-01 16:00 in the
+ * West must be visited within 72 h (R5), but the weekend and Independence
+ * Day leave no call window: the task is recorded unassigned with the
+ * reason, and the supervisors get a capacity alert. */
+static void test_pipeline_shortfall_is_recorded_and_alerted(void **state)
+{
+    (void)state;
+    int64_t fri_16_pdt = day_noon_us("2016-07-01") + 11LL * 3600 * 1000000;
+    send_complaint_at("W9", "E", "West", fri_16_pdt);
+    assert_int_equal(rv_producer_flush(env.kp, 10000), RV_OK);
+    wait_drained();
+    assert_int_equal(count("SELECT count(*) FROM assignments WHERE "
+                           "customer_id = 'E' || substr($1, 2) AND "
+                           "status = 'unassigned' AND reason LIKE "
+                           "'no call window inside the due window%'"),
+                     1);
+    assert_int_equal(count("SELECT count(*) FROM alerts WHERE "
+                           "customer_id = 'E' || substr($1, 2) AND "
+                           "kind = 'capacity' AND route_to = "
+                           "'call_centre_supervisor'"),
+                     1);
+}
+
 static void test_pipeline_redelivery_adds_no_row(void **state)
 {
     (void)state;
@@ -407,6 +439,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipeline_fixed_input_gives_exact_rows),
         cmocka_unit_test(test_pipeline_bad_message_goes_to_dlq_and_rest_flows),
+        cmocka_unit_test(test_pipeline_shortfall_is_recorded_and_alerted),
         cmocka_unit_test(test_pipeline_redelivery_adds_no_row),
     };
     return cmocka_run_group_tests_name("it_pipeline", tests, setup, teardown);

@@ -14,6 +14,9 @@
 #define TOPIC_TASKS "visits.tasks"
 #define TOPIC_RETRIES "visits.retries"
 #define TOPIC_ASSIGNMENTS "visits.assignments"
+#define TOPIC_ALERTS "compliance.alerts"
+/* Who hears of a task that could not be booked (issue 4 shortfall). */
+#define CAPACITY_ROUTE "call_centre_supervisor"
 
 /* One task of the batch and what is known of its booking so far. */
 typedef struct pending {
@@ -102,6 +105,37 @@ static void fill_assignment(rv_assignment *a, const rv_task *t,
     a->window_index = -1;
 }
 
+/* A task that cannot be booked inside its due window is a shortfall the
+ * supervisors must hear of: a capacity alert, derived from the
+ * assignment so that a re-delivery raises no second one. */
+static rv_err publish_capacity_alert(rv_producer *kp, const rv_assignment *a)
+{
+    rv_alert al;
+    memset(&al, 0, sizeof(al));
+    const char *parts[] = {a->assignment_id, "capacity"};
+    rv_id_derive(al.alert_id, 2, parts);
+    rv_envelope_fill(&al.env, al.alert_id, a->env.occurred_at_us, "assigner",
+                     a->env.event_id);
+    rv_copy_str(al.task_id, sizeof(al.task_id), a->task_id);
+    rv_copy_str(al.customer_id, sizeof(al.customer_id), a->customer_id);
+    rv_copy_str(al.branch_id, sizeof(al.branch_id), a->branch_id);
+    rv_copy_str(al.kind, sizeof(al.kind), "capacity");
+    al.severity = RV_SEVERITY_IMPORTANT;
+    rv_copy_str(al.route_to, sizeof(al.route_to), CAPACITY_ROUTE);
+    rv_copy_str(al.evidence, sizeof(al.evidence), a->reason);
+    rv_copy_str(al.policy_version, sizeof(al.policy_version),
+                a->policy_version);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    rv_err err = rv_codec_encode_alert(&al, &buf, &len);
+    if (err == RV_OK) {
+        err = rv_producer_send(kp, TOPIC_ALERTS, al.customer_id, buf, len, NULL,
+                               0);
+        free(buf);
+    }
+    return err;
+}
+
 static rv_err publish(rv_producer *kp, const rv_assignment *a)
 {
     uint8_t *buf = NULL;
@@ -111,6 +145,9 @@ static rv_err publish(rv_producer *kp, const rv_assignment *a)
         err = rv_producer_send(kp, TOPIC_ASSIGNMENTS, a->customer_id, buf, len,
                                NULL, 0);
         free(buf);
+    }
+    if (err == RV_OK && a->status == RV_UNASSIGNED) {
+        err = publish_capacity_alert(kp, a);
     }
     return err;
 }
