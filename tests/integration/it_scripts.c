@@ -185,11 +185,10 @@ static void test_scripts_booking_spreads_load_fairly(void **state)
     for (int t = 0; t < 100; t++) {
         char task[32];
         snprintf(task, sizeof(task), "fair-%d", t);
-        assigner_booked b;
+        rv_booked b;
         bool booked = false;
         assert_int_equal(
-            assigner_parse_label(book(pool, task, slots, n), &b, &booked),
-            RV_OK);
+            rv_booking_parse(book(pool, task, slots, n), &b, &booked), RV_OK);
         assert_true(booked);
         count[strcmp(b.agent_id, "fa") == 0 ? 0 : 1][b.day - 20000]++;
     }

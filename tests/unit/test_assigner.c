@@ -151,9 +151,9 @@ static void test_assigner_call_and_label(void **state)
     assert_string_equal(rc.args[0], "2");
     assert_string_equal(rc.args[1], "30"); /* day capacity */
     assert_string_equal(rc.args[2], "15"); /* window capacity */
-    assigner_booked b;
+    rv_booked b;
     bool booked = false;
-    assert_int_equal(assigner_parse_label(rc.args[3], &b, &booked), RV_OK);
+    assert_int_equal(rv_booking_parse(rc.args[3], &b, &booked), RV_OK);
     assert_true(booked);
     assert_string_equal(b.agent_id, slots[0].agent->id);
     assert_int_equal(b.start_us, slots[0].start_us);
@@ -161,11 +161,11 @@ static void test_assigner_call_and_label(void **state)
     snprintf(day, sizeof(day), "%lld", (long long)slots[0].day);
     assert_string_equal(rc.args[4], day);
     assigner_call_fini(&call);
-    assert_int_equal(assigner_parse_label("none", &b, &booked), RV_OK);
+    assert_int_equal(rv_booking_parse("none", &b, &booked), RV_OK);
     assert_false(booked);
-    assert_int_equal(assigner_parse_label("w01|x|1|2|3", &b, &booked),
+    assert_int_equal(rv_booking_parse("w01|x|1|2|3", &b, &booked),
                      RV_ERR_INVALID);
-    assert_int_equal(assigner_parse_label("w01|1|0|5|4", &b, &booked),
+    assert_int_equal(rv_booking_parse("w01|1|0|5|4", &b, &booked),
                      RV_ERR_INVALID);
 }
 

@@ -37,33 +37,14 @@ rv_script assigner_book_script = {
         "  end\n"
         "end\n"
         "if best == nil then\n"
-        "  redis.call('SET', KEYS[1], 'none')\n"
-        "  return 'none'\n"
+        "  redis.call('SET', KEYS[1], '" RV_BOOKING_NONE "')\n"
+        "  return '" RV_BOOKING_NONE "'\n"
         "end\n"
         "redis.call('INCR', KEYS[2 * best])\n"
         "redis.call('INCR', KEYS[2 * best + 1])\n"
         "redis.call('SET', KEYS[1], ARGV[4 * best])\n"
         "return ARGV[4 * best]\n",
 };
-
-void assigner_booking_key(char *out, size_t out_size, const char *pool,
-                          const char *task_id, unsigned attempt)
-{
-    snprintf(out, out_size, "rv:{%s}:booking:%s:%u", pool, task_id, attempt);
-}
-
-void assigner_day_key(char *out, size_t out_size, const char *pool,
-                      const char *agent_id, int64_t day)
-{
-    snprintf(out, out_size, "rv:{%s}:cap:%s:%" PRId64, pool, agent_id, day);
-}
-
-void assigner_window_key(char *out, size_t out_size, const char *pool,
-                         const char *agent_id, int64_t day, int window)
-{
-    snprintf(out, out_size, "rv:{%s}:cap:%s:%" PRId64 ":w%d", pool, agent_id,
-             day, window);
-}
 
 /* A growing buffer of NUL-terminated strings, addressed by offset until
  * it stops growing. */
@@ -116,14 +97,14 @@ rv_err assigner_call_build(assigner_call *call, const char *pool,
     }
     for (size_t i = 0; !b.failed && i < key_count; i++) {
         if (i == 0) {
-            assigner_booking_key(s, sizeof(s), pool, task_id, attempt);
+            rv_booking_key(s, sizeof(s), pool, task_id, attempt);
         } else if (i % 2 == 1) {
             const assigner_slot *sl = &slots[(i - 1) / 2];
-            assigner_day_key(s, sizeof(s), pool, sl->agent->id, sl->day);
+            rv_booking_day_key(s, sizeof(s), pool, sl->agent->id, sl->day);
         } else {
             const assigner_slot *sl = &slots[(i - 1) / 2];
-            assigner_window_key(s, sizeof(s), pool, sl->agent->id, sl->day,
-                                sl->window);
+            rv_booking_window_key(s, sizeof(s), pool, sl->agent->id, sl->day,
+                                  sl->window);
         }
         key_at[i] = sb_add(&b, s);
     }
@@ -184,33 +165,4 @@ void assigner_call_fini(assigner_call *call)
     free(call->key_ptrs);
     free(call->arg_ptrs);
     *call = (assigner_call){0};
-}
-
-rv_err assigner_parse_label(const char *reply, assigner_booked *out,
-                            bool *booked)
-{
-    if (reply == NULL) {
-        return RV_ERR_INVALID;
-    }
-    if (strcmp(reply, "none") == 0) {
-        *booked = false;
-        return RV_OK;
-    }
-    assigner_booked b = {0};
-    const char *bar = strchr(reply, '|');
-    if (bar == NULL || bar == reply ||
-        (size_t)(bar - reply) >= sizeof(b.agent_id)) {
-        return RV_ERR_INVALID;
-    }
-    memcpy(b.agent_id, reply, (size_t)(bar - reply));
-    b.agent_id[bar - reply] = '\0';
-    int consumed = 0;
-    if (sscanf(bar + 1, "%" SCNd64 "|%d|%" SCNd64 "|%" SCNd64 "%n", &b.day,
-               &b.window, &b.start_us, &b.end_us, &consumed) != 4 ||
-        bar[1 + consumed] != '\0' || b.end_us <= b.start_us) {
-        return RV_ERR_INVALID;
-    }
-    *out = b;
-    *booked = true;
-    return RV_OK;
 }

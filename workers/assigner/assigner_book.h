@@ -7,11 +7,9 @@
 #include <stddef.h>
 
 #include "assigner_slots.h"
+#include "rv/booking.h"
 #include "rv/err.h"
 #include "rv/redis.h"
-
-/** Bytes of an agent ID in a booking label, with its NUL. */
-#define ASSIGNER_AGENT_SIZE 64
 
 /**
  * The booking script (one call = one atomic step, whatever the number of
@@ -26,7 +24,8 @@
  *   agent that day, then the emptier window, then the earliest slot; it
  *   increments both counters, stores the label and returns it. So a
  *   week's work spreads over the week instead of filling Monday.
- * - No slot with room: stores and returns "none".
+ * - No slot with room: stores and returns RV_BOOKING_NONE.
+ * Key and label formats: rv/booking.h.
  */
 extern rv_script assigner_book_script;
 
@@ -54,32 +53,5 @@ RV_MUSTCHECK rv_err assigner_call_build(assigner_call *call, const char *pool,
 
 /** Free what assigner_call_build allocated; the call is zeroed. */
 void assigner_call_fini(assigner_call *call);
-
-/** A booked slot as the script returns it. */
-typedef struct assigner_booked {
-    char agent_id[ASSIGNER_AGENT_SIZE];
-    int64_t day;
-    int window;
-    int64_t start_us;
-    int64_t end_us;
-} assigner_booked;
-
-/**
- * Parse a script reply "agent|day|window|start_us|end_us". "none" gives
- * *booked = false.
- * @returns RV_OK, RV_ERR_INVALID (not a label this script writes)
- */
-RV_MUSTCHECK rv_err assigner_parse_label(const char *reply,
-                                         assigner_booked *out, bool *booked);
-
-/** Keys of the booking and the counters, as the script uses them, for
- *  rebuilding state (revisitctl rebuild-state). Written into @p out
- *  (@p out_size bytes). */
-void assigner_booking_key(char *out, size_t out_size, const char *pool,
-                          const char *task_id, unsigned attempt);
-void assigner_day_key(char *out, size_t out_size, const char *pool,
-                      const char *agent_id, int64_t day);
-void assigner_window_key(char *out, size_t out_size, const char *pool,
-                         const char *agent_id, int64_t day, int window);
 
 #endif /* RV_ASSIGNER_BOOK_H */

@@ -165,18 +165,16 @@ static rv_err settle(assigner_ctx *c, const pending *it,
     if (reply->type != RV_REPLY_STR) {
         return RV_ERR_UNAVAILABLE; /* script error: retry, idempotent */
     }
-    assigner_booked b;
+    rv_booked b;
     bool booked = false;
-    if (assigner_parse_label(reply->str, &b, &booked) != RV_OK) {
+    if (rv_booking_parse(reply->str, &b, &booked) != RV_OK) {
         RV_LOG(RV_LOG_ERROR, "booking_label_invalid",
                RV_KV_STR("task_id", it->task.task_id));
         return RV_ERR_FATAL; /* only this worker writes labels */
     }
     if (!booked) {
         a->status = RV_UNASSIGNED;
-        rv_errf(a->reason, sizeof(a->reason),
-                "no agent capacity in any call window inside the due "
-                "window");
+        rv_copy_str(a->reason, sizeof(a->reason), RV_BOOKING_FULL_REASON);
         return RV_OK;
     }
     a->status = RV_ASSIGNED;
