@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,6 +22,7 @@
 #include "rv/hash.h"
 #include "rv/kafka.h"
 #include "rv/pg.h"
+#include "rv/redis.h"
 
 #define WORKER_COUNT 6
 static const char *const workers[WORKER_COUNT] = {
@@ -32,6 +34,8 @@ typedef struct it_env {
     pid_t pids[WORKER_COUNT];
     rv_producer *kp;
     rv_pg *pg;
+    rv_redis *rc;
+    char policy[1024];
     rv_props kafka;
     char kafka_name[32];
     char kafka_value[512];
@@ -62,6 +66,8 @@ static pid_t spawn_worker(const char *name)
     snprintf(log, sizeof(log), "%s/it_pipeline_%s.log", env.build_dir, name);
     pid_t pid = fork();
     if (pid == 0) {
+        /* A test that dies takes its workers with it. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         FILE *f = freopen(log, "w", stderr);
         (void)f;
         execl(bin, bin, (char *)NULL);
@@ -84,15 +90,14 @@ static void wait_drained(void)
 static int setup(void **state)
 {
     (void)state;
-    char policy[1024];
     env.build_dir = need("RV_BUILD_DIR");
     const char *brokers = need("RV_IT_KAFKA_BROKERS");
-    snprintf(policy, sizeof(policy), "%s/tests/integration/policy_it.yaml",
-             need("RV_SOURCE_DIR"));
+    snprintf(env.policy, sizeof(env.policy),
+             "%s/tests/integration/policy_it.yaml", need("RV_SOURCE_DIR"));
     setenv("RV_KAFKA_BOOTSTRAP_SERVERS", brokers, 1);
     setenv("RV_REDIS_URL", need("RV_IT_REDIS_URL"), 1);
     setenv("RV_PG_DSN", need("RV_IT_PG_DSN"), 1);
-    setenv("RV_POLICY_PATH", policy, 1);
+    setenv("RV_POLICY_PATH", env.policy, 1);
     setenv("RV_LOG_LEVEL", "info", 1);
     /* IDs of this run: the stack may have seen other runs. */
     snprintf(env.nonce, sizeof(env.nonce), "%ld-%d", (long)time(NULL),
@@ -105,7 +110,9 @@ static int setup(void **state)
     char err[512] = "";
     if (rv_producer_open(&env.kafka, "it_pipeline", &env.kp, err,
                          sizeof(err)) != RV_OK ||
-        rv_pg_open(need("RV_IT_PG_DSN"), &env.pg, err, sizeof(err)) != RV_OK) {
+        rv_pg_open(need("RV_IT_PG_DSN"), &env.pg, err, sizeof(err)) != RV_OK ||
+        rv_redis_open(need("RV_IT_REDIS_URL"), 5000, &env.rc, err,
+                      sizeof(err)) != RV_OK) {
         fprintf(stderr, "it_pipeline: %s\n", err);
         return -1;
     }
@@ -137,6 +144,7 @@ static int teardown(void **state)
     }
     rv_producer_close(env.kp, 5000);
     rv_pg_close(env.pg);
+    rv_redis_close(env.rc);
     return failures == 0 ? 0 : -1;
 }
 
@@ -434,6 +442,105 @@ static void test_pipeline_redelivery_adds_no_row(void **state)
                      dlq_before);
 }
 
+/* ---- Redis state ------------------------------------------------------ */
+
+typedef struct kv_list {
+    char **items; /* "key=value", sorted */
+    size_t count;
+} kv_list;
+
+static char *redis_str(size_t argc, const char *const *argv)
+{
+    rv_redis_reply r;
+    assert_int_equal(rv_redis_command(env.rc, argc, argv, &r), RV_OK);
+    char *s = r.type == RV_REPLY_STR ? strdup(r.str) : NULL;
+    rv_redis_replies_fini(&r, 1);
+    return s;
+}
+
+static int cmp_item(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every assigner key of the policy's pools, with its value. */
+static kv_list assigner_state(void)
+{
+    static const char *const pools[] = {"West", "East", "Central", "South"};
+    kv_list l = {0};
+    size_t cap = 0;
+    for (size_t p = 0; p < 4; p++) {
+        char pattern[64];
+        snprintf(pattern, sizeof(pattern), "rv:{%s}:*", pools[p]);
+        char cursor[32] = "0";
+        do {
+            const char *scan[] = {"SCAN",  cursor,  "MATCH",
+                                  pattern, "COUNT", "1000"};
+            char *reply = redis_str(6, scan); /* "cursor|key|key..." */
+            assert_non_null(reply);
+            char *save = NULL;
+            char *tok = strtok_r(reply, "|", &save);
+            snprintf(cursor, sizeof(cursor), "%s", tok);
+            while ((tok = strtok_r(NULL, "|", &save)) != NULL) {
+                const char *get[] = {"GET", tok};
+                char *value = redis_str(2, get);
+                assert_non_null(value);
+                if (l.count == cap) {
+                    cap = cap ? cap * 2 : 256;
+                    l.items = realloc(l.items, cap * sizeof(*l.items));
+                    assert_non_null(l.items);
+                }
+                size_t n = strlen(tok) + strlen(value) + 2;
+                l.items[l.count] = malloc(n);
+                snprintf(l.items[l.count++], n, "%s=%s", tok, value);
+                free(value);
+            }
+            free(reply);
+        } while (strcmp(cursor, "0") != 0);
+    }
+    if (l.count > 0) {
+        qsort(l.items, l.count, sizeof(*l.items), cmp_item);
+    }
+    return l;
+}
+
+static void kv_list_free(kv_list *l)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        free(l->items[i]);
+    }
+    free(l->items);
+}
+
+/* Issue 4 rebuild: after FLUSHALL and `revisitctl rebuild-state`, every
+ * booking and capacity counter equals what it was. Runs last: it wipes
+ * the sampler's cooldowns too. */
+static void test_pipeline_rebuild_state_restores_redis(void **state)
+{
+    (void)state;
+    wait_drained();
+    kv_list before = assigner_state();
+    assert_true(before.count > 0);
+    const char *flush[] = {"FLUSHALL"};
+    free(redis_str(1, flush));
+    kv_list empty = assigner_state();
+    assert_int_equal(empty.count, 0);
+    kv_list_free(&empty);
+    char cmd[2400];
+    snprintf(cmd, sizeof(cmd),
+             "%s/workers/revisitctl/revisitctl rebuild-state --policy %s"
+             " >/dev/null",
+             env.build_dir, env.policy);
+    assert_int_equal(system(cmd), 0);
+    kv_list after = assigner_state();
+    assert_int_equal(after.count, before.count);
+    for (size_t i = 0; i < before.count; i++) {
+        assert_string_equal(after.items[i], before.items[i]);
+    }
+    kv_list_free(&before);
+    kv_list_free(&after);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +548,7 @@ int main(void)
         cmocka_unit_test(test_pipeline_bad_message_goes_to_dlq_and_rest_flows),
         cmocka_unit_test(test_pipeline_shortfall_is_recorded_and_alerted),
         cmocka_unit_test(test_pipeline_redelivery_adds_no_row),
+        cmocka_unit_test(test_pipeline_rebuild_state_restores_redis),
     };
     return cmocka_run_group_tests_name("it_pipeline", tests, setup, teardown);
 }

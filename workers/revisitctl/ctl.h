@@ -19,4 +19,9 @@ int rv_ctl_report(int argc, char **argv);
  *  consumer group has no lag, twice in a row. */
 int rv_ctl_wait_drained(int argc, char **argv);
 
+/** `revisitctl rebuild-state [--dsn DSN] [--redis-url URL] [--policy
+ *  PATH]`: restore every booking and capacity counter of the assigner in
+ *  Redis from PostgreSQL (DESIGN §4 "Redis is rebuildable"). */
+int rv_ctl_rebuild_state(int argc, char **argv);
+
 #endif /* RV_CTL_H */

@@ -15,6 +15,8 @@ static void usage(FILE *out)
             "        per branch and month, from PostgreSQL\n"
             "  report --agents [--month YYYY-MM] [--dsn DSN]\n"
             "        per agent and day: booked against capacity (policy)\n"
+            "  rebuild-state [--dsn DSN] [--redis-url URL] [--policy PATH]\n"
+            "        restore the assigner's Redis state from PostgreSQL\n"
             "  wait-drained [--timeout-s N]\n"
             "        wait until no consumer group has lag\n"
             "Kafka, Redis and PostgreSQL come from RV_KAFKA_BOOTSTRAP_SERVERS "
@@ -33,6 +35,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "report") == 0) {
         return rv_ctl_report(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "rebuild-state") == 0) {
+        return rv_ctl_rebuild_state(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "wait-drained") == 0) {
         return rv_ctl_wait_drained(argc - 1, argv + 1);
