@@ -19,7 +19,7 @@ typedef struct sampler_event {
     const char *store_id;
     const char *phone;
     const char *salesperson_id; /**< may be NULL or "" (R3) */
-    int64_t amount_cents; /**< sales only; 0 otherwise */
+    int64_t amount_cents;       /**< sales only; 0 otherwise */
 } sampler_event;
 
 /**
