@@ -13,8 +13,6 @@
 
 #define TOPIC_TASKS "visits.tasks"
 #define TOPIC_RETRIES "visits.retries"
-#define TOPIC_ASSIGNMENTS "visits.assignments"
-#define TOPIC_ALERTS "compliance.alerts"
 /* Who hears of a task that could not be booked (issue 4 shortfall). */
 #define CAPACITY_ROUTE "call_centre_supervisor"
 
@@ -25,6 +23,23 @@ typedef struct pending {
     size_t call;              /* index into calls when slots exist */
     bool has_call;
 } pending;
+
+typedef struct assigner_cfg {
+    char *output_topic;
+    char *alerts_topic;
+} assigner_cfg;
+
+static assigner_cfg out_cfg; /* filled by rv_worker_main's config load */
+
+#define F(m) offsetof(assigner_cfg, m)
+static const rv_cfg_key assigner_keys[] = {
+    {"assigner.output.topic", RV_CFG_STR, F(output_topic), "visits.assignments",
+     0, 0, 0, "topic of the bookings"},
+    {"assigner.alerts.topic", RV_CFG_STR, F(alerts_topic), "compliance.alerts",
+     0, 0, 0, "topic of the capacity alerts"},
+    {0},
+};
+#undef F
 
 typedef struct assigner_ctx {
     rv_worker *w;
@@ -129,8 +144,8 @@ static rv_err publish_capacity_alert(rv_producer *kp, const rv_assignment *a)
     size_t len = 0;
     rv_err err = rv_codec_encode_alert(&al, &buf, &len);
     if (err == RV_OK) {
-        err = rv_producer_send(kp, TOPIC_ALERTS, al.customer_id, buf, len, NULL,
-                               0);
+        err = rv_producer_send(kp, out_cfg.alerts_topic, al.customer_id, buf,
+                               len, NULL, 0);
         free(buf);
     }
     return err;
@@ -142,8 +157,8 @@ static rv_err publish(rv_producer *kp, const rv_assignment *a)
     size_t len = 0;
     rv_err err = rv_codec_encode_assignment(a, &buf, &len);
     if (err == RV_OK) {
-        err = rv_producer_send(kp, TOPIC_ASSIGNMENTS, a->customer_id, buf, len,
-                               NULL, 0);
+        err = rv_producer_send(kp, out_cfg.output_topic, a->customer_id, buf,
+                               len, NULL, 0);
         free(buf);
     }
     if (err == RV_OK && a->status == RV_UNASSIGNED) {
@@ -260,6 +275,8 @@ int main(int argc, char **argv)
         .default_topics = TOPIC_TASKS "," TOPIC_RETRIES,
         .needs_redis = true,
         .needs_policy = true,
+        .extra_keys = assigner_keys,
+        .extra_base = &out_cfg,
     };
     return rv_worker_main(argc, argv, &spec, assigner_init, assigner_batch,
                           assigner_fini);
