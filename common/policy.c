@@ -186,6 +186,8 @@ static const cyaml_schema_field_t grading_fields[] = {
                     satisfied_min),
     CYAML_FIELD_INT("dissatisfied_max", CYAML_FLAG_DEFAULT, rv_grading,
                     dissatisfied_max),
+    CYAML_FIELD_INT("retry_gap_minutes", CYAML_FLAG_OPTIONAL, rv_grading,
+                    retry_gap_minutes),
     CYAML_FIELD_END,
 };
 
@@ -400,6 +402,12 @@ static rv_err check_top(const check *c, const rv_policy *p)
                        "satisfied_min %lld)",
                        (long long)g->dissatisfied_max,
                        (long long)g->satisfied_min);
+    }
+    if (g->retry_gap_minutes < 0 || g->retry_gap_minutes > 1440) {
+        return invalid(c,
+                       "grading.retry_gap_minutes %lld is outside [0, 1440] "
+                       "(C2)",
+                       (long long)g->retry_gap_minutes);
     }
     return RV_OK;
 }

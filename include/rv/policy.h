@@ -105,6 +105,9 @@ typedef struct rv_grading {
     int64_t max_phone_attempts; /**< C2: 2 */
     int64_t satisfied_min;      /**< G2: score >= this is satisfied (4) */
     int64_t dissatisfied_max;   /**< G2: score <= this is dissatisfied (2) */
+    /** C2: the second call comes at least this many minutes after the
+     *  first one started, and in another call window (0..1440). */
+    int64_t retry_gap_minutes;
 } rv_grading;
 
 typedef struct rv_policy {

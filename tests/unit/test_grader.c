@@ -106,7 +106,9 @@ static void test_grader_no_answer_retries_once(void **state)
     assert_true(has_retry);
     assert_int_equal(retry.attempt, 2);
     assert_string_equal(retry.task_id, "task-1");
-    assert_int_equal(retry.not_before_us, o.started_at_us + 1);
+    /* The policy's gap: 60 minutes after the first call started. */
+    assert_int_equal(retry.not_before_us,
+                     o.started_at_us + 1 + 60LL * 60 * 1000000);
     assert_int_equal(retry.due_end_us, o.due_end_us);
     assert_string_equal(retry.phone, "5550001234");
     assert_int_equal(retry.question_count, 2);

@@ -75,7 +75,7 @@ static void verdict_of(const rv_policy *p, const rv_outcome *o, rv_grade *g)
 }
 
 static void fill_retry(const rv_outcome *o, const char *policy_version,
-                       rv_task *t)
+                       int64_t gap_us, rv_task *t)
 {
     char attempt[16];
     snprintf(attempt, sizeof(attempt), "%u", o->attempt + 1);
@@ -105,7 +105,10 @@ static void fill_retry(const rv_outcome *o, const char *policy_version,
     t->question_count = o->question_count;
     rv_copy_str(t->policy_version, sizeof(t->policy_version), policy_version);
     t->attempt = o->attempt + 1;
-    t->not_before_us = o->started_at_us + 1;
+    /* C2: at least the policy's gap after the first call, and never in
+     * the same window (the assigner books whole windows starting at or
+     * after not_before, and the first call's window started before it). */
+    t->not_before_us = o->started_at_us + 1 + gap_us;
     rv_copy_str(t->phone, sizeof(t->phone), o->phone);
     rv_copy_str(t->salesperson_id, sizeof(t->salesperson_id),
                 o->salesperson_id);
@@ -147,6 +150,7 @@ void grader_grade(const rv_policy *p, const rv_outcome *o, rv_grade *g,
     }
     *has_retry = g->verdict == RV_VERDICT_RETRY;
     if (*has_retry) {
-        fill_retry(o, p->version, retry);
+        fill_retry(o, p->version,
+                   p->grading.retry_gap_minutes * 60LL * 1000000LL, retry);
     }
 }

@@ -24,7 +24,8 @@
  * to the grade for the alerter.
  * grade_id = derive(outcome_id, "grade").
  * @param retry      on *has_retry, the attempt to book next (for
- *                   visits.retries), not before the call's start + 1 µs
+ *                   visits.retries), not before the call's start +
+ *                   grading.retry_gap_minutes (+ 1 µs: another window)
  */
 void grader_grade(const rv_policy *p, const rv_outcome *o, rv_grade *grade,
                   rv_task *retry, bool *has_retry);
