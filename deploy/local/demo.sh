@@ -139,6 +139,9 @@ wait "$drain_pid" || rv_die "the pipeline did not drain in ${timeout_s}s"
 t_drained=$(date +%s%N)
 
 "$ctl" report
+# Bookings per agent against capacity (C5); per day: revisitctl report --agents
+echo
+"$ctl" report --agents | grep -E '^branch|TOTAL'
 summary=$("$ctl" report --summary)
 
 if [ "$keep" -eq 1 ]; then
