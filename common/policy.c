@@ -13,6 +13,7 @@
 #include <cyaml/cyaml.h>
 
 #include "rv/calendar.h"
+#include "rv/model.h"
 
 /* Field sizes of include/rv/model.h that policy strings are copied into:
  * a longer value would be cut silently there, so it is refused here. */
@@ -172,6 +173,20 @@ static const cyaml_schema_field_t agent_fields[] = {
                     daily_capacity),
     CYAML_FIELD_STRING_PTR("pool", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
                            rv_agent, pool, 1, CYAML_UNLIMITED),
+    CYAML_FIELD_SEQUENCE_COUNT(
+        "channels", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL, rv_agent,
+        channels, channel_count, &string_entry, 0, 3),
+    CYAML_FIELD_SEQUENCE_COUNT(
+        "working_days", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL, rv_agent,
+        working_days, working_day_count, &string_entry, 0, 7),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t booking_fields[] = {
+    CYAML_FIELD_INT("priority_reserve_percent", CYAML_FLAG_OPTIONAL,
+                    rv_booking_policy, priority_reserve_percent),
+    CYAML_FIELD_INT("high_priority_min", CYAML_FLAG_OPTIONAL, rv_booking_policy,
+                    high_priority_min),
     CYAML_FIELD_END,
 };
 
@@ -200,6 +215,8 @@ static const cyaml_schema_field_t policy_fields[] = {
                     cooldown_days),
     CYAML_FIELD_MAPPING("grading", CYAML_FLAG_DEFAULT, rv_policy, grading,
                         grading_fields),
+    CYAML_FIELD_MAPPING("booking", CYAML_FLAG_OPTIONAL, rv_policy, booking,
+                        booking_fields),
     CYAML_FIELD_SEQUENCE_COUNT("rules", CYAML_FLAG_POINTER, rv_policy, rules,
                                rule_count, &rule_entry, 0, SEQ_SMALL_MAX),
     CYAML_FIELD_SEQUENCE_COUNT("questions", CYAML_FLAG_POINTER, rv_policy,
@@ -779,10 +796,18 @@ static rv_err check_branches(const check *c, const rv_policy *p)
     return RV_OK;
 }
 
-static rv_err check_agents(const check *c, const rv_policy *p)
+static rv_err check_agents(const check *c, rv_policy *p)
 {
+    const rv_booking_policy *bp = &p->booking;
+    if (bp->priority_reserve_percent < 0 ||
+        bp->priority_reserve_percent > 100) {
+        return invalid(c,
+                       "booking.priority_reserve_percent %lld is outside "
+                       "[0, 100] (R8)",
+                       (long long)bp->priority_reserve_percent);
+    }
     for (unsigned i = 0; i < p->agent_count; i++) {
-        const rv_agent *a = &p->agents[i];
+        rv_agent *a = &p->agents[i];
         rv_err err = check_id(c, "agents", i, a->id, POLICY_KEY_MAX);
         if (err != RV_OK) {
             return err;
@@ -798,6 +823,25 @@ static rv_err check_agents(const check *c, const rv_policy *p)
                            "agents[%s].branch \"%s\" is not a defined "
                            "branch",
                            a->id, show(a->branch));
+        }
+        for (unsigned j = 0; j < a->channel_count; j++) {
+            if (rv_channel_parse(a->channels[j]) == RV_CHANNEL_UNSPECIFIED) {
+                return invalid(c,
+                               "agents[%s].channels \"%s\" is not phone, "
+                               "sms or on_site",
+                               a->id, show(a->channels[j]));
+            }
+        }
+        a->day_mask = a->working_day_count == 0 ? 0x7fu : 0u;
+        for (unsigned j = 0; j < a->working_day_count; j++) {
+            int wd = 0;
+            if (rv_calendar_weekday_parse(a->working_days[j], &wd) != RV_OK) {
+                return invalid(c,
+                               "agents[%s].working_days \"%s\" is not "
+                               "mon..sun",
+                               a->id, show(a->working_days[j]));
+            }
+            a->day_mask |= 1u << wd;
         }
         if (a->daily_capacity < 0 || a->daily_capacity > 10000) {
             return invalid(c,
@@ -1232,4 +1276,17 @@ const char *rv_agent_pool(const rv_agent *a)
 const char *rv_rule_pool(const rv_rule *rule, const char *branch_id)
 {
     return rule != NULL && rule->pool != NULL ? rule->pool : branch_id;
+}
+
+bool rv_agent_has_channel(const rv_agent *a, const char *channel)
+{
+    if (a->channel_count == 0) {
+        return true;
+    }
+    for (unsigned i = 0; i < a->channel_count; i++) {
+        if (strcmp(a->channels[i], channel) == 0) {
+            return true;
+        }
+    }
+    return false;
 }

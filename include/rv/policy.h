@@ -92,7 +92,23 @@ typedef struct rv_agent {
     char *branch;
     int64_t daily_capacity; /**< bookings per working day (C5) */
     char *pool;             /**< pool the agent serves; NULL = its branch */
+    char **channels;        /**< "phone", "sms", "on_site"; empty = all */
+    unsigned channel_count;
+    char **working_days; /**< "mon".."sun"; empty = every working day */
+    unsigned working_day_count;
+    unsigned day_mask; /**< derived: bit 0 Monday .. 6 Sunday; 0x7f = all */
 } rv_agent;
+
+/** True if @p a takes visits by @p channel ("phone", ...). */
+bool rv_agent_has_channel(const rv_agent *a, const char *channel);
+
+/** R8 (seed 000 第二篇 第四条): scarce capacity goes to priority first.
+ *  Tasks below high_priority_min may fill only (100 - reserve_percent) %
+ *  of an agent's day; the rest is kept for priority tasks. */
+typedef struct rv_booking_policy {
+    int64_t priority_reserve_percent; /**< 0..100 */
+    int64_t high_priority_min;        /**< priority that may use it all */
+} rv_booking_policy;
 
 /** The pool @p a serves: its pool, else its branch. Borrowed. */
 const char *rv_agent_pool(const rv_agent *a);
@@ -115,6 +131,7 @@ typedef struct rv_policy {
     char *salt;            /**< sampling salt (DESIGN §4) */
     int64_t cooldown_days; /**< C4: days between two visits of a customer */
     rv_grading grading;
+    rv_booking_policy booking;
     rv_rule *rules;
     unsigned rule_count;
     rv_question *questions;

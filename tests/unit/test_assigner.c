@@ -52,10 +52,11 @@ static void test_assigner_slots_respect_windows_and_due(void **state)
         assert_true(slots[i].end_us <= t.due_end_us);
         assert_true(i == 0 || slots[i].start_us >= slots[i - 1].start_us);
         assert_string_equal(slots[i].agent->branch, "West");
-        assert_int_equal(slots[i].day_capacity, 30);
-        /* C5: 30 a day spread over the day's windows: 2, or 1 on Monday. */
+        /* C5 and R8: 30 a day, 20% of it kept for priority work, the
+         * rest spread over the day's windows: 2, or 1 on Monday. */
+        assert_int_equal(slots[i].day_capacity, 24);
         bool monday = slots[i].start_us >= utc_us("2016-07-11", 7, 0);
-        assert_int_equal(slots[i].window_capacity, monday ? 30 : 15);
+        assert_int_equal(slots[i].window_capacity, monday ? 24 : 12);
     }
     /* Monday 2016-07-11: only the afternoon window. */
     assert_int_equal(slots[32].start_us, utc_us("2016-07-11", 21, 0));
@@ -63,6 +64,65 @@ static void test_assigner_slots_respect_windows_and_due(void **state)
     /* The four agents of a window are all offered, each once. */
     for (size_t i = 1; i < 4; i++) {
         assert_string_not_equal(slots[0].agent->id, slots[i].agent->id);
+    }
+}
+
+/* R8 (seed 000 第二篇 第四条): priority work may use the whole day. */
+static void test_assigner_priority_uses_the_reserve(void **state)
+{
+    fixture *fx = *state;
+    rv_task t = west_task("task-prio");
+    t.priority = 10;
+    static assigner_slot slots[ASSIGNER_SLOTS_MAX];
+    const char *pool = NULL;
+    size_t n = slots_of(fx, &t, slots, &pool, NULL, 0);
+    assert_true(n > 0);
+    assert_int_equal(slots[0].day_capacity, 30);
+    assert_int_equal(slots[0].window_capacity, 15);
+}
+
+/* Roster: an agent takes only its channels and works only its days. */
+static void test_assigner_roster_channels_and_days(void **state)
+{
+    fixture *fx = *state;
+    rv_task t = west_task("task-roster");
+    rv_agent *w01 = NULL;
+    for (unsigned i = 0; i < fx->policy->agent_count; i++) {
+        if (strcmp(fx->policy->agents[i].id, "w01") == 0) {
+            w01 = &fx->policy->agents[i];
+        }
+    }
+    assert_non_null(w01);
+    unsigned saved_mask = w01->day_mask;
+    w01->day_mask = 1u << 1; /* Tuesdays only */
+    static assigner_slot slots[ASSIGNER_SLOTS_MAX];
+    const char *pool = NULL;
+    size_t n = slots_of(fx, &t, slots, &pool, NULL, 0);
+    for (size_t i = 0; i < n; i++) {
+        if (slots[i].agent == w01) {
+            assert_int_equal(rv_calendar_weekday(slots[i].day), 1);
+        }
+    }
+    w01->day_mask = saved_mask;
+    t.channel = RV_CHANNEL_ON_SITE;
+    char on_site[] = "on_site";
+    char *channels[] = {on_site};
+    for (unsigned i = 0; i < fx->policy->agent_count; i++) {
+        fx->policy->agents[i].channels = channels;
+        fx->policy->agents[i].channel_count = 1;
+    }
+    w01->channels = NULL;
+    w01->channel_count = 0; /* all channels */
+    n = slots_of(fx, &t, slots, &pool, NULL, 0);
+    assert_true(n > 0);
+    t.channel = RV_CHANNEL_SMS;
+    n = slots_of(fx, &t, slots, &pool, NULL, 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_ptr_equal(slots[i].agent, w01);
+    }
+    for (unsigned i = 0; i < fx->policy->agent_count; i++) {
+        fx->policy->agents[i].channels = NULL;
+        fx->policy->agents[i].channel_count = 0;
     }
 }
 
@@ -149,8 +209,8 @@ static void test_assigner_call_and_label(void **state)
     assert_non_null(strstr(rc.keys[1], "rv:{West}:cap:"));
     assert_non_null(strstr(rc.keys[2], ":w0"));
     assert_string_equal(rc.args[0], "2");
-    assert_string_equal(rc.args[1], "30"); /* day capacity */
-    assert_string_equal(rc.args[2], "15"); /* window capacity */
+    assert_string_equal(rc.args[1], "24"); /* day capacity, R8 reserve */
+    assert_string_equal(rc.args[2], "12"); /* window capacity */
     rv_booked b;
     bool booked = false;
     assert_int_equal(rv_booking_parse(rc.args[3], &b, &booked), RV_OK);
@@ -276,6 +336,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_assigner_slots_respect_windows_and_due),
         cmocka_unit_test(test_assigner_monday_morning_is_skipped),
+        cmocka_unit_test(test_assigner_priority_uses_the_reserve),
+        cmocka_unit_test(test_assigner_roster_channels_and_days),
         cmocka_unit_test(test_assigner_retry_waits_for_next_window),
         cmocka_unit_test(test_assigner_no_slot_gives_reason),
         cmocka_unit_test(test_assigner_agent_order_is_deterministic),

@@ -12,6 +12,18 @@
 /* Agents considered per pool. */
 #define AGENTS_MAX 256
 
+/* R8: the part of @p a's day that @p task may fill; priority tasks may
+ * fill it all, the others leave the policy's reserve free for them. */
+static int64_t task_capacity(const rv_policy *p, const rv_task *task,
+                             const rv_agent *a)
+{
+    const rv_booking_policy *bp = &p->booking;
+    if (task->priority >= bp->high_priority_min) {
+        return a->daily_capacity;
+    }
+    return a->daily_capacity * (100 - bp->priority_reserve_percent) / 100;
+}
+
 /* The agents who may take @p task's visit (pool, capacity, R3). */
 static size_t eligible_agents(const rv_policy *p, const rv_task *task,
                               const rv_rule *rule, const char *pool,
@@ -21,7 +33,8 @@ static size_t eligible_agents(const rv_policy *p, const rv_task *task,
     size_t n = 0;
     for (unsigned i = 0; i < p->agent_count && n < cap; i++) {
         const rv_agent *a = &p->agents[i];
-        if (strcmp(rv_agent_pool(a), pool) != 0 || a->daily_capacity <= 0) {
+        if (strcmp(rv_agent_pool(a), pool) != 0 || a->daily_capacity <= 0 ||
+            !rv_agent_has_channel(a, rv_channel_name(task->channel))) {
             continue;
         }
         if (independent && (strcmp(a->id, task->salesperson_id) == 0 ||
@@ -101,14 +114,17 @@ size_t assigner_slots(const rv_policy *p, const rv_calendar *cal,
             }
             for (size_t a = 0; a < agent_count && n < cap; a++) {
                 const rv_agent *ag = agents[(rot + a) % agent_count];
-                int64_t per_window =
-                    (ag->daily_capacity + per_day - 1) / per_day;
+                if (!(ag->day_mask & (1u << weekday))) {
+                    continue; /* not the agent's working day */
+                }
+                int64_t day_cap = task_capacity(p, task, ag);
+                int64_t per_window = (day_cap + per_day - 1) / per_day;
                 out[n++] = (assigner_slot){.agent = ag,
                                            .day = day,
                                            .window = (int)w,
                                            .start_us = ws,
                                            .end_us = we,
-                                           .day_capacity = ag->daily_capacity,
+                                           .day_capacity = day_cap,
                                            .window_capacity = per_window};
             }
         }

@@ -30,10 +30,14 @@ typedef struct assigner_slot {
  * skipped on that weekday (C1: no Monday morning, seed 001 §六), whole
  * windows inside [max(due_start, not_before), due_end), each with every
  * eligible agent: the agents of the pool serving the task's rule (the
- * rule's pool, else the customer's branch) with capacity; for an
+ * rule's pool, else the customer's branch) with capacity, who take the
+ * task's channel and work on that weekday (roster); for an
  * independent rule (R3, seed 000) never the salesperson who developed
  * the customer nor an agent of the customer's branch. Earlier windows
- * first; inside one window the agents are rotated by a hash of the task
+ * first. Capacity per slot is the agent's day (C5), less the policy's
+ * reserve for priority work when the task is not a priority one (R8),
+ * spread evenly over the day's windows. Inside one window the agents are
+ * rotated by a hash of the task
  * ID, so the order is the same on every replica and replay.
  * @param pool  set to the serving pool (borrowed from the policy or task)
  * @param why   on 0 slots, a reason for the record ("no call window...")
