@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "it_report_run.h"
+
 #include "ctl.h"
 #include "rv/pg.h"
 #include "rv/policy.h"
@@ -90,39 +92,6 @@ static void book(rv_pg *pg, const char *agent, const char *day, int count,
     if (rv_pg_exec(pg, sql, 5, params, NULL, errstr, sizeof(errstr)) != RV_OK) {
         fail_msg("%s: %s", sql, errstr);
     }
-}
-
-/* Run rv_ctl_report with the @p argc arguments in @p args (copied: argv
- * is writable), stdout captured into @p out. */
-static int run_report(int argc, const char *const *args, char *out,
-                      size_t out_size)
-{
-    char *argv[8] = {0};
-    assert_true(argc < 8);
-    for (int i = 0; i < argc; i++) {
-        argv[i] = strdup(args[i]);
-        assert_non_null(argv[i]);
-    }
-    char path[] = "/tmp/it_report_agents_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stdout);
-    int saved = dup(STDOUT_FILENO);
-    assert_true(saved >= 0);
-    assert_true(dup2(fd, STDOUT_FILENO) >= 0);
-    int code = rv_ctl_report(argc, argv);
-    fflush(stdout);
-    assert_true(dup2(saved, STDOUT_FILENO) >= 0);
-    close(saved);
-    ssize_t n = pread(fd, out, out_size - 1, 0);
-    assert_true(n >= 0);
-    out[n] = '\0';
-    close(fd);
-    unlink(path);
-    for (int i = 0; i < argc; i++) {
-        free(argv[i]);
-    }
-    return code;
 }
 
 /* Fields of the line whose 2nd and 3rd fields are @p agent and @p day
