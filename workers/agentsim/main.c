@@ -24,50 +24,30 @@ static const rv_cfg_key agentsim_keys[] = {
 };
 #undef F
 
-typedef struct agentsim_ctx {
-    rv_worker *w;
-    rv_outcome outcome;
-} agentsim_ctx;
-
-static rv_err agentsim_init(rv_worker *w, void **out)
-{
-    agentsim_ctx *c = calloc(1, sizeof(*c));
-    if (c == NULL) {
-        return RV_ERR_NOMEM;
-    }
-    c->w = w;
-    *out = c;
-    return RV_OK;
-}
-
-static void agentsim_fini(void *ctx)
-{
-    free(ctx);
-}
-
 static rv_err agentsim_batch(void *ctx, const rv_msg *msgs, size_t count,
                              rv_producer *kp)
 {
-    agentsim_ctx *c = ctx;
+    rv_worker *w = ctx;
+    rv_outcome outcome;
     rv_err err = RV_OK;
     for (size_t i = 0; i < count && err == RV_OK; i++) {
         char errstr[256] = "";
         rv_assignment a;
         if (rv_codec_decode_assignment(msgs[i].payload, msgs[i].len, &a, errstr,
                                        sizeof(errstr)) != RV_OK) {
-            err = rv_worker_reject(c->w, kp, &msgs[i], errstr);
+            err = rv_worker_reject(w, kp, &msgs[i], errstr);
             continue;
         }
         if (a.status != RV_ASSIGNED) {
             continue; /* nobody to call: the record keeps the reason */
         }
-        agentsim_call(c->w->policy, sim_cfg.seed, &a, &c->outcome);
+        agentsim_call(w->policy, sim_cfg.seed, &a, &outcome);
         uint8_t *buf = NULL;
         size_t len = 0;
-        err = rv_codec_encode_outcome(&c->outcome, &buf, &len);
+        err = rv_codec_encode_outcome(&outcome, &buf, &len);
         if (err == RV_OK) {
-            err = rv_producer_send(kp, TOPIC_OUTCOMES, c->outcome.customer_id,
-                                   buf, len, NULL, 0);
+            err = rv_producer_send(kp, TOPIC_OUTCOMES, outcome.customer_id, buf,
+                                   len, NULL, 0);
             free(buf);
         }
     }
@@ -84,6 +64,5 @@ int main(int argc, char **argv)
         .extra_keys = agentsim_keys,
         .extra_base = &sim_cfg,
     };
-    return rv_worker_main(argc, argv, &spec, agentsim_init, agentsim_batch,
-                          agentsim_fini);
+    return rv_worker_main(argc, argv, &spec, NULL, agentsim_batch, NULL);
 }

@@ -9,56 +9,34 @@
 #define TOPIC_GRADES "visits.grades"
 #define TOPIC_ALERTS "compliance.alerts"
 
-typedef struct alerter_ctx {
-    rv_worker *w;
-    rv_alert alerts[RV_ANSWERS_MAX];
-} alerter_ctx;
-
-static rv_err alerter_init(rv_worker *w, void **out)
-{
-    alerter_ctx *c = calloc(1, sizeof(*c));
-    if (c == NULL) {
-        return RV_ERR_NOMEM;
-    }
-    c->w = w;
-    *out = c;
-    return RV_OK;
-}
-
-static void alerter_fini(void *ctx)
-{
-    free(ctx);
-}
-
 static rv_err alerter_batch(void *ctx, const rv_msg *msgs, size_t count,
                             rv_producer *kp)
 {
-    alerter_ctx *c = ctx;
+    rv_worker *w = ctx;
+    rv_alert alerts[RV_ANSWERS_MAX];
     rv_err err = RV_OK;
     for (size_t i = 0; i < count && err == RV_OK; i++) {
         char errstr[256] = "";
         rv_grade g;
         if (rv_codec_decode_grade(msgs[i].payload, msgs[i].len, &g, errstr,
                                   sizeof(errstr)) != RV_OK) {
-            err = rv_worker_reject(c->w, kp, &msgs[i], errstr);
+            err = rv_worker_reject(w, kp, &msgs[i], errstr);
             continue;
         }
-        size_t n =
-            alerter_findings(c->w->policy, &g, c->alerts, RV_ANSWERS_MAX);
+        size_t n = alerter_findings(w->policy, &g, alerts, RV_ANSWERS_MAX);
         for (size_t a = 0; a < n && err == RV_OK; a++) {
             uint8_t *buf = NULL;
             size_t len = 0;
-            err = rv_codec_encode_alert(&c->alerts[a], &buf, &len);
+            err = rv_codec_encode_alert(&alerts[a], &buf, &len);
             if (err == RV_OK) {
-                err =
-                    rv_producer_send(kp, TOPIC_ALERTS, c->alerts[a].customer_id,
-                                     buf, len, NULL, 0);
+                err = rv_producer_send(kp, TOPIC_ALERTS, alerts[a].customer_id,
+                                       buf, len, NULL, 0);
                 free(buf);
             }
             RV_LOG(RV_LOG_INFO, "alert_raised",
-                   RV_KV_STR("alert_id", c->alerts[a].alert_id),
-                   RV_KV_STR("kind", c->alerts[a].kind),
-                   RV_KV_STR("branch", c->alerts[a].branch_id));
+                   RV_KV_STR("alert_id", alerts[a].alert_id),
+                   RV_KV_STR("kind", alerts[a].kind),
+                   RV_KV_STR("branch", alerts[a].branch_id));
         }
     }
     return err;
@@ -72,6 +50,5 @@ int main(int argc, char **argv)
         .default_topics = TOPIC_GRADES,
         .needs_policy = true,
     };
-    return rv_worker_main(argc, argv, &spec, alerter_init, alerter_batch,
-                          alerter_fini);
+    return rv_worker_main(argc, argv, &spec, NULL, alerter_batch, NULL);
 }
