@@ -275,6 +275,9 @@ rv_err rv_runner_run(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
     rv_err err = RV_OK;
 
     while (!rv_stop_requested()) {
+        if (rv_reload_take() && opts->on_reload != NULL) {
+            opts->on_reload(opts->reload_arg);
+        }
         const rv_msg *msgs = NULL;
         size_t count = 0;
         err = rv_consumer_poll_batch(kc, o.batch_max, o.poll_timeout_ms, &msgs,

@@ -179,6 +179,53 @@ static int check_policy(const char *path)
     return err == RV_OK ? 0 : RV_CFG_EXIT_CONFIG;
 }
 
+/* What a SIGHUP needs: the worker and where its config came from. */
+typedef struct reload_ctx {
+    rv_worker *w;
+    const char *config_path;
+} reload_ctx;
+
+/* SIGHUP (STYLE §8): re-read the file and the environment; apply the keys
+ * flagged RV_CFG_RELOAD (log.level); keep the old config if the new one
+ * is invalid. */
+static void reload_config(void *arg)
+{
+    reload_ctx *r = arg;
+    const rv_worker_spec *spec = r->w->spec;
+    rv_worker_cfg fresh = {0};
+    /* The worker's own keys load into scratch room: every value is at most
+     * 8 bytes at its offset. */
+    size_t extra_size = 0;
+    for (const rv_cfg_key *k = spec->extra_keys; k != NULL && k->name; k++) {
+        extra_size = k->offset + 8 > extra_size ? k->offset + 8 : extra_size;
+    }
+    void *extra = calloc(1, extra_size > 0 ? extra_size : 1);
+    rv_cfg_section sec[2] = {{common_keys, &fresh}, {spec->extra_keys, extra}};
+    size_t sec_count = spec->extra_keys != NULL ? 2 : 1;
+    rv_props kafka = {0};
+    rv_log_level level = RV_LOG_INFO;
+    rv_err err = extra != NULL
+                     ? rv_cfg_load(sec, sec_count, r->config_path, &kafka)
+                     : RV_ERR_NOMEM;
+    if (err == RV_OK && rv_log_level_parse(fresh.log_level, &level) != RV_OK) {
+        err = RV_ERR_INVALID;
+    }
+    if (err != RV_OK) {
+        RV_LOG(RV_LOG_WARN, "config_reload_failed",
+               RV_KV_STR("error", rv_err_str(err)));
+    } else {
+        rv_log_init(spec->name, level,
+                    strcmp(r->w->cfg.log_format, "json") == 0 ? RV_LOG_JSON
+                                                              : RV_LOG_LOGFMT);
+        RV_LOG(RV_LOG_INFO, "config_reloaded",
+               RV_KV_STR("log_level", fresh.log_level));
+    }
+    if (extra != NULL) {
+        rv_cfg_fini(sec, sec_count, &kafka);
+    }
+    free(extra);
+}
+
 /* Fills defaults that depend on the spec (group, topics). */
 static rv_err apply_spec_defaults(rv_worker *w)
 {
@@ -265,12 +312,15 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
     if (err == RV_OK) {
         err = open_consumer(&w);
     }
+    reload_ctx reload = {.w = &w, .config_path = cli.config_path};
     if (err == RV_OK) {
         rv_runner_opts opts = {
             .batch_max = (size_t)w.cfg.batch_max,
             .poll_timeout_ms = (int)w.cfg.poll_timeout_ms,
             .flush_timeout_ms = (int)w.cfg.flush_timeout_ms,
             .backoff_max_ms = w.cfg.backoff_max_ms,
+            .on_reload = reload_config,
+            .reload_arg = &reload,
         };
         err = rv_runner_run(w.kc, w.kp, fn, ctx, &opts, &stats);
     }

@@ -33,6 +33,10 @@ typedef struct rv_runner_opts {
     int poll_timeout_ms;    /**< <= 1000 so a stop is seen quickly */
     int flush_timeout_ms;   /**< per flush of the batch's output */
     int64_t backoff_max_ms; /**< cap of the retry back-off */
+    /** Called between batches after a SIGHUP (may be NULL), with
+     *  @c reload_arg (borrowed). */
+    void (*on_reload)(void *reload_arg);
+    void *reload_arg;
 } rv_runner_opts;
 
 /** Counters of one run, for the shutdown_complete line. */
