@@ -692,6 +692,7 @@ rv_err rv_codec_encode_grade(const rv_grade *in, uint8_t **buf, size_t *len)
     m.compliance_answers = answer_ptrs;
     m.in_due_window = in->in_due_window;
     m.policy_version = (char *)in->policy_version;
+    m.notes = (char *)in->notes;
     return pack(&m.base, buf, len);
 }
 
@@ -726,6 +727,8 @@ rv_err rv_codec_decode_grade(const uint8_t *buf, size_t len, rv_grade *out,
             errstr_size) &&
          cp(r->policy_version, sizeof(r->policy_version), m->policy_version, w,
             "policy_version", true, errstr, errstr_size) &&
+         cp(r->notes, sizeof(r->notes), m->notes, w, "notes", false, errstr,
+            errstr_size) &&
          answers_from_pb(r->compliance, &r->compliance_count,
                          m->n_compliance_answers, m->compliance_answers, w,
                          errstr, errstr_size);
@@ -770,6 +773,7 @@ rv_err rv_codec_encode_alert(const rv_alert *in, uint8_t **buf, size_t *len)
     m.route_to = (char *)in->route_to;
     m.evidence = (char *)in->evidence;
     m.policy_version = (char *)in->policy_version;
+    m.suspected = in->suspected;
     return pack(&m.base, buf, len);
 }
 
@@ -816,6 +820,7 @@ rv_err rv_codec_decode_alert(const uint8_t *buf, size_t len, rv_alert *out,
         ok = false;
     }
     r.severity = (rv_severity)m->severity;
+    r.suspected = m->suspected;
     revisit__v1__compliance_alert__free_unpacked(m, NULL);
     if (!ok) {
         return RV_ERR_INVALID;

@@ -109,6 +109,9 @@ static const cyaml_schema_field_t question_fields[] = {
                            rv_question, severity, 0, CYAML_UNLIMITED),
     CYAML_FIELD_STRING_PTR("route_to", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
                            rv_question, route_to, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_SEQUENCE_COUNT(
+        "keywords", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL, rv_question,
+        keywords, keyword_count, &string_entry, 0, 64),
     CYAML_FIELD_END,
 };
 

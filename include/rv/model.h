@@ -204,6 +204,7 @@ typedef struct rv_grade {
     size_t compliance_count;
     bool in_due_window;
     char policy_version[RV_SHORT_SIZE];
+    char notes[RV_NOTES_SIZE];
 } rv_grade;
 
 typedef enum rv_severity {
@@ -225,6 +226,7 @@ typedef struct rv_alert {
     char route_to[RV_KEY_SIZE];
     char evidence[RV_REASON_SIZE];
     char policy_version[RV_SHORT_SIZE];
+    bool suspected; /**< from notes only: to review, not confirmed */
 } rv_alert;
 
 /** Names for logs, SQL and reports ("phone", "answered", ...). Static. */

@@ -58,6 +58,10 @@ typedef struct rv_question {
     char *alert;    /**< compliance: alert kind, e.g. "A1.password_known" */
     char *severity; /**< compliance: "general", "important", "major" */
     char *route_to; /**< compliance: role that must act (A2) */
+    /** compliance: phrases that, found in an agent's notes after
+     *  normalisation (rv/textnorm.h), raise a suspected alert (A1) */
+    char **keywords;
+    unsigned keyword_count;
 } rv_question;
 
 /** A call window in local time (C1), minutes after local midnight. */

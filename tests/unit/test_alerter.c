@@ -8,6 +8,7 @@
 
 #include "alerter_rules.h"
 #include "policy_fixture.h"
+#include "rv/textnorm.h"
 
 static rv_grade grade_with(const char *q, const char *v)
 {
@@ -34,8 +35,9 @@ static void test_alerter_a1_yes_raises_one_alert(void **state)
     fixture *fx = *state;
     rv_grade g = grade_with("a1.password_known", "yes");
     rv_alert alerts[RV_ANSWERS_MAX], again[RV_ANSWERS_MAX];
-    assert_int_equal(alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX),
-                     1);
+    assert_int_equal(
+        alerter_findings(fx->policy, &g, NULL, NULL, 0, alerts, RV_ANSWERS_MAX),
+        1);
     assert_string_equal(alerts[0].kind, "A1.password_known");
     assert_int_equal(alerts[0].severity, RV_SEVERITY_MAJOR);
     assert_string_equal(alerts[0].route_to, "branch_operations_director");
@@ -43,8 +45,9 @@ static void test_alerter_a1_yes_raises_one_alert(void **state)
     assert_string_equal(alerts[0].env.causation_id, "grade-ev");
     assert_int_equal(alerts[0].env.occurred_at_us, g.env.occurred_at_us);
     /* Same grade again: the same alert ID, so nothing new downstream. */
-    assert_int_equal(alerter_findings(fx->policy, &g, again, RV_ANSWERS_MAX),
-                     1);
+    assert_int_equal(
+        alerter_findings(fx->policy, &g, NULL, NULL, 0, again, RV_ANSWERS_MAX),
+        1);
     assert_string_equal(alerts[0].alert_id, again[0].alert_id);
 }
 
@@ -53,14 +56,17 @@ static void test_alerter_no_or_unknown_raises_nothing(void **state)
     fixture *fx = *state;
     rv_alert alerts[RV_ANSWERS_MAX];
     rv_grade g = grade_with("a1.operated_account", "no");
-    assert_int_equal(alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX),
-                     0);
+    assert_int_equal(
+        alerter_findings(fx->policy, &g, NULL, NULL, 0, alerts, RV_ANSWERS_MAX),
+        0);
     g = grade_with("q.delivery", "yes"); /* not a compliance question */
-    assert_int_equal(alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX),
-                     0);
+    assert_int_equal(
+        alerter_findings(fx->policy, &g, NULL, NULL, 0, alerts, RV_ANSWERS_MAX),
+        0);
     g = grade_with("a1.unknown", "yes");
-    assert_int_equal(alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX),
-                     0);
+    assert_int_equal(
+        alerter_findings(fx->policy, &g, NULL, NULL, 0, alerts, RV_ANSWERS_MAX),
+        0);
 }
 
 static void test_alerter_each_finding_its_own_alert(void **state)
@@ -72,11 +78,86 @@ static void test_alerter_each_finding_its_own_alert(void **state)
     rv_copy_str(g.compliance[1].value, RV_KEY_SIZE, "yes");
     g.compliance_count = 2;
     rv_alert alerts[RV_ANSWERS_MAX];
-    assert_int_equal(alerter_findings(fx->policy, &g, alerts, RV_ANSWERS_MAX),
-                     2);
+    assert_int_equal(
+        alerter_findings(fx->policy, &g, NULL, NULL, 0, alerts, RV_ANSWERS_MAX),
+        2);
     assert_string_equal(alerts[0].kind, "A1.profit_sharing");
     assert_string_equal(alerts[1].kind, "A1.loss_compensation");
     assert_string_not_equal(alerts[0].alert_id, alerts[1].alert_id);
+}
+
+/* The policy's compliance keywords, normalised as the alerter does. */
+static size_t keywords_of(const rv_policy *p, rv_textnorm *tn,
+                          alerter_keyword *out, size_t cap)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < p->question_count; i++) {
+        for (unsigned k = 0; k < p->questions[i].keyword_count && n < cap;
+             k++) {
+            out[n].question = &p->questions[i];
+            assert_int_equal(rv_textnorm_apply(tn, p->questions[i].keywords[k],
+                                               out[n].text,
+                                               sizeof(out[n].text)),
+                             RV_OK);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Issue 5 / A1 in notes: simplified, traditional and full-width notes
+ * raise the same suspected alert; a note naming nothing raises none; a
+ * structured "yes" of the same kind makes the notes hit redundant. */
+static void test_alerter_notes_in_any_script_are_suspected(void **state)
+{
+    fixture *fx = *state;
+    rv_textnorm *tn = NULL;
+    assert_int_equal(rv_textnorm_open(&tn, NULL, 0), RV_OK);
+    static alerter_keyword kws[64];
+    size_t kw_count = keywords_of(fx->policy, tn, kws, 64);
+    assert_true(kw_count >= 4);
+    const struct {
+        const char *notes;
+        const char *kind;
+    } cases[] = {
+        {"客户说经纪人知道我的密码", "A1.password_known"},
+        {"客戶說經紀人知道我的密碼", "A1.password_known"},
+        {"他曾经替我操作账户", "A1.operated_account"},
+        {"經紀人答應利潤分成", "A1.profit_sharing"},
+        {"他承諾保本，弥补损失", "A1.loss_compensation"},
+        {"Broker said he would COVER MY LOSSES", "A1.loss_compensation"},
+        {"ＢＲＯＫＥＲ　ＫＮＯＷＳ　ＭＹ　ＰＡＳＳＷＯＲＤ",
+         "A1.password_known"},
+        {"客户对服务很满意，没有其他问题", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rv_grade g = grade_with("q.delivery", "ok");
+        char norm[2048];
+        assert_int_equal(
+            rv_textnorm_apply(tn, cases[i].notes, norm, sizeof(norm)), RV_OK);
+        rv_alert alerts[RV_ANSWERS_MAX];
+        size_t n = alerter_findings(fx->policy, &g, norm, kws, kw_count, alerts,
+                                    RV_ANSWERS_MAX);
+        if (cases[i].kind == NULL) {
+            assert_int_equal(n, 0);
+            continue;
+        }
+        assert_int_equal(n, 1);
+        assert_string_equal(alerts[0].kind, cases[i].kind);
+        assert_true(alerts[0].suspected);
+        assert_non_null(strstr(alerts[0].evidence, "notes: "));
+    }
+    /* Confirmed by a structured answer: one confirmed alert only. */
+    rv_grade g = grade_with("a1.password_known", "yes");
+    char norm[256];
+    assert_int_equal(
+        rv_textnorm_apply(tn, "他知道我的密碼", norm, sizeof(norm)), RV_OK);
+    rv_alert alerts[RV_ANSWERS_MAX];
+    assert_int_equal(alerter_findings(fx->policy, &g, norm, kws, kw_count,
+                                      alerts, RV_ANSWERS_MAX),
+                     1);
+    assert_false(alerts[0].suspected);
+    rv_textnorm_close(tn);
 }
 
 int main(void)
@@ -85,6 +166,7 @@ int main(void)
         cmocka_unit_test(test_alerter_a1_yes_raises_one_alert),
         cmocka_unit_test(test_alerter_no_or_unknown_raises_nothing),
         cmocka_unit_test(test_alerter_each_finding_its_own_alert),
+        cmocka_unit_test(test_alerter_notes_in_any_script_are_suspected),
     };
     return cmocka_run_group_tests_name("alerter", tests, fixture_setup,
                                        fixture_teardown);

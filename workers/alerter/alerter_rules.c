@@ -1,4 +1,4 @@
-/* workers/alerter/alerter_rules.c: A1 from structured answers. */
+/* workers/alerter/alerter_rules.c: A1 from structured answers and notes. */
 #include "alerter_rules.h"
 
 #include <stdio.h>
@@ -13,41 +13,76 @@ static bool is_yes(const char *v)
            strcmp(v, "是") == 0;
 }
 
-size_t alerter_findings(const rv_policy *p, const rv_grade *g, rv_alert *out,
-                        size_t cap)
+static bool is_compliance(const rv_question *q)
+{
+    return q != NULL && q->kind != NULL && strcmp(q->kind, "compliance") == 0 &&
+           q->alert != NULL;
+}
+
+static void fill_alert(const rv_policy *p, const rv_grade *g,
+                       const rv_question *q, bool suspected,
+                       const char *evidence, rv_alert *a)
+{
+    memset(a, 0, sizeof(*a));
+    const char *parts[] = {g->grade_id, q->alert, "notes"};
+    rv_id_derive(a->alert_id, suspected ? 3 : 2, parts);
+    rv_envelope_fill(&a->env, a->alert_id, g->env.occurred_at_us, "alerter",
+                     g->env.event_id);
+    rv_copy_str(a->grade_id, sizeof(a->grade_id), g->grade_id);
+    rv_copy_str(a->task_id, sizeof(a->task_id), g->task_id);
+    rv_copy_str(a->customer_id, sizeof(a->customer_id), g->customer_id);
+    rv_copy_str(a->branch_id, sizeof(a->branch_id), g->branch_id);
+    rv_copy_str(a->agent_id, sizeof(a->agent_id), g->agent_id);
+    rv_copy_str(a->kind, sizeof(a->kind), q->alert);
+    a->severity = rv_severity_parse(q->severity);
+    if (a->severity == 0) {
+        a->severity = RV_SEVERITY_MAJOR;
+    }
+    rv_copy_str(a->route_to, sizeof(a->route_to),
+                q->route_to != NULL ? q->route_to
+                                    : "branch_operations_director");
+    rv_copy_str(a->evidence, sizeof(a->evidence), evidence);
+    rv_copy_str(a->policy_version, sizeof(a->policy_version), p->version);
+    a->suspected = suspected;
+}
+
+static bool has_kind(const rv_alert *out, size_t n, const char *kind)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(out[i].kind, kind) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+size_t alerter_findings(const rv_policy *p, const rv_grade *g,
+                        const char *notes_norm, const alerter_keyword *keywords,
+                        size_t keyword_count, rv_alert *out, size_t cap)
 {
     size_t n = 0;
     for (size_t i = 0; i < g->compliance_count && n < cap; i++) {
         const rv_answer *ans = &g->compliance[i];
         const rv_question *q = rv_policy_question(p, ans->question_id);
-        if (q == NULL || q->kind == NULL ||
-            strcmp(q->kind, "compliance") != 0 || q->alert == NULL ||
-            !is_yes(ans->value)) {
+        if (!is_compliance(q) || !is_yes(ans->value) ||
+            has_kind(out, n, q->alert)) {
             continue;
         }
-        rv_alert *a = &out[n];
-        memset(a, 0, sizeof(*a));
-        const char *parts[] = {g->grade_id, q->alert};
-        rv_id_derive(a->alert_id, 2, parts);
-        rv_envelope_fill(&a->env, a->alert_id, g->env.occurred_at_us, "alerter",
-                         g->env.event_id);
-        rv_copy_str(a->grade_id, sizeof(a->grade_id), g->grade_id);
-        rv_copy_str(a->task_id, sizeof(a->task_id), g->task_id);
-        rv_copy_str(a->customer_id, sizeof(a->customer_id), g->customer_id);
-        rv_copy_str(a->branch_id, sizeof(a->branch_id), g->branch_id);
-        rv_copy_str(a->agent_id, sizeof(a->agent_id), g->agent_id);
-        rv_copy_str(a->kind, sizeof(a->kind), q->alert);
-        a->severity = rv_severity_parse(q->severity);
-        if (a->severity == 0) {
-            a->severity = RV_SEVERITY_MAJOR;
-        }
-        rv_copy_str(a->route_to, sizeof(a->route_to),
-                    q->route_to != NULL ? q->route_to
-                                        : "branch_operations_director");
-        snprintf(a->evidence, sizeof(a->evidence), "%s=%s", ans->question_id,
+        char evidence[RV_REASON_SIZE];
+        snprintf(evidence, sizeof(evidence), "%s=%s", ans->question_id,
                  ans->value);
-        rv_copy_str(a->policy_version, sizeof(a->policy_version), p->version);
-        n++;
+        fill_alert(p, g, q, false, evidence, &out[n++]);
+    }
+    for (size_t k = 0; notes_norm != NULL && k < keyword_count && n < cap;
+         k++) {
+        const alerter_keyword *kw = &keywords[k];
+        if (kw->text[0] == '\0' || has_kind(out, n, kw->question->alert) ||
+            strstr(notes_norm, kw->text) == NULL) {
+            continue;
+        }
+        char evidence[RV_REASON_SIZE];
+        snprintf(evidence, sizeof(evidence), "notes: %s", kw->text);
+        fill_alert(p, g, kw->question, true, evidence, &out[n++]);
     }
     return n;
 }

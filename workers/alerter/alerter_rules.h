@@ -1,5 +1,6 @@
 /* workers/alerter/alerter_rules.h: A1 compliance findings from the
- * structured answers of a grade. Pure: no I/O, no clock. */
+ * structured answers of a grade and from the agent's notes. Pure: no I/O,
+ * no clock; the notes and keywords arrive normalised (rv/textnorm.h). */
 #ifndef RV_ALERTER_RULES_H
 #define RV_ALERTER_RULES_H
 
@@ -8,17 +9,30 @@
 #include "rv/model.h"
 #include "rv/policy.h"
 
+/** One keyword of a compliance question, normalised. */
+typedef struct alerter_keyword {
+    const rv_question *question; /**< borrowed from the policy */
+    char text[128];              /**< normalised phrase */
+} alerter_keyword;
+
 /**
- * A1 (seed 000): for every compliance answer "yes" in @p g to a policy
- * question of kind "compliance" (the broker knew the password, operated
- * the account, shared profit, promised to cover losses), one alert of the
- * question's alert kind, severity and route (A2: the branch operations
- * director). alert_id = derive(grade_id, kind), so a re-delivered grade
- * raises the same alerts, never new ones.
- * @param out  room for @p cap alerts
+ * A1 (seed 000): the broker knew the client's password, operated the
+ * account, shared investment profit or promised to cover losses.
+ * - A structured answer "yes" to a compliance question of the policy is a
+ *   reported violation: one alert of the question's kind, severity and
+ *   route (A2: the branch operations director); alert_id =
+ *   derive(grade_id, kind).
+ * - A keyword of a compliance question found in @p notes_norm (the
+ *   grade's notes, normalised; may be NULL) is a suspected violation for
+ *   review: an alert with suspected set, unless the same kind is already
+ *   reported; alert_id = derive(grade_id, kind, "notes").
+ * A re-delivered grade raises the same alerts, never new ones.
+ * @param keywords  @p keyword_count normalised keywords (borrowed)
+ * @param out       room for @p cap alerts
  * @returns the number of alerts written
  */
-size_t alerter_findings(const rv_policy *p, const rv_grade *g, rv_alert *out,
-                        size_t cap);
+size_t alerter_findings(const rv_policy *p, const rv_grade *g,
+                        const char *notes_norm, const alerter_keyword *keywords,
+                        size_t keyword_count, rv_alert *out, size_t cap);
 
 #endif /* RV_ALERTER_RULES_H */

@@ -130,6 +130,7 @@ void grader_grade(const rv_policy *p, const rv_outcome *o, rv_grade *g,
     rv_copy_str(g->agent_id, sizeof(g->agent_id), o->agent_id);
     rv_copy_str(g->policy_version, sizeof(g->policy_version), p->version);
     g->disposition = o->disposition;
+    rv_copy_str(g->notes, sizeof(g->notes), o->notes);
     verdict_of(p, o, g);
     bool success = g->verdict == RV_VERDICT_SUCCESS;
     g->satisfaction = success ? o->satisfaction : -1;

@@ -193,6 +193,7 @@ static const column alert_cols[] = {
     {"route_to", ""},
     {"evidence", ""},
     {"policy_version", ""},
+    {"suspected", "boolean"},
     {"occurred_at", "timestamptz"},
     {"causation_id", ""},
     {"producer", ""},
@@ -989,6 +990,7 @@ rv_err recorder_rows_add_alert(recorder_rows *r, size_t tag, const rv_alert *a)
     put_str(&w, a->route_to);
     put_str(&w, a->evidence);
     put_str(&w, a->policy_version);
+    put_bool(&w, a->suspected);
     put_envelope(&w, &a->env);
     return row_end(&w, tag);
 }
