@@ -360,11 +360,20 @@ static void test_pipeline_fixed_input_gives_exact_rows(void **state)
               " AND verdict IN ('success', 'failed')"),
         c.tasks);
     /* A1: one alert per "yes" to a compliance question. */
-    assert_int_equal(
-        c.alerts,
-        count(
-            "SELECT count(*) FROM grades g, jsonb_array_elements(g.compliance)"
-            " e WHERE g." MINE " AND e->>'value' = 'yes'"));
+    int64_t a1 = count(
+        "SELECT count(*) FROM grades g, jsonb_array_elements(g.compliance)"
+        " e WHERE g." MINE " AND e->>'value' = 'yes'");
+    assert_int_equal(count("SELECT count(*) FROM alerts WHERE " MINE
+                           " AND kind LIKE 'A1.%' AND NOT suspected"),
+                     a1);
+    /* Issue 5: one data-quality alert per wrong or dead number. */
+    int64_t dq = count("SELECT count(*) FROM grades WHERE " MINE
+                       " AND disposition IN ('wrong_number', "
+                       "'out_of_service')");
+    assert_int_equal(count("SELECT count(*) FROM alerts WHERE " MINE
+                           " AND kind = 'data_quality.phone'"),
+                     dq);
+    assert_int_equal(c.alerts, a1 + dq);
 }
 
 static void test_pipeline_bad_message_goes_to_dlq_and_rest_flows(void **state)

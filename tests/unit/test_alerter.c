@@ -160,6 +160,33 @@ static void test_alerter_notes_in_any_script_are_suspected(void **state)
     rv_textnorm_close(tn);
 }
 
+/* Issue 5: wrong numbers are the store's data to fix; a visit without
+ * its recording (G3) is a quality finding. */
+static void test_alerter_visit_findings(void **state)
+{
+    fixture *fx = *state;
+    rv_alert alerts[RV_ANSWERS_MAX];
+    rv_grade g = grade_with("q.delivery", "ok");
+    g.verdict = RV_VERDICT_FAILED;
+    g.disposition = RV_DISP_WRONG_NUMBER;
+    assert_int_equal(alerter_findings(fx->policy, &g, NULL, NULL, 0, alerts, 8),
+                     1);
+    assert_string_equal(alerts[0].kind, "data_quality.phone");
+    assert_string_equal(alerts[0].route_to, "store_service_manager");
+    assert_string_equal(alerts[0].evidence, "disposition=wrong_number");
+    g.disposition = RV_DISP_ANSWERED;
+    g.evidence_ok = false;
+    rv_copy_str(g.reason, sizeof(g.reason), "G3: no recording reference");
+    assert_int_equal(alerter_findings(fx->policy, &g, NULL, NULL, 0, alerts, 8),
+                     1);
+    assert_string_equal(alerts[0].kind, "quality.evidence");
+    assert_int_equal(alerts[0].severity, RV_SEVERITY_IMPORTANT);
+    g.evidence_ok = true;
+    g.disposition = RV_DISP_NO_ANSWER;
+    assert_int_equal(alerter_findings(fx->policy, &g, NULL, NULL, 0, alerts, 8),
+                     0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +194,7 @@ int main(void)
         cmocka_unit_test(test_alerter_no_or_unknown_raises_nothing),
         cmocka_unit_test(test_alerter_each_finding_its_own_alert),
         cmocka_unit_test(test_alerter_notes_in_any_script_are_suspected),
+        cmocka_unit_test(test_alerter_visit_findings),
     };
     return cmocka_run_group_tests_name("alerter", tests, fixture_setup,
                                        fixture_teardown);

@@ -82,13 +82,15 @@ static void test_grader_satisfaction_bands(void **state)
         rv_outcome o = outcome(RV_DISP_ANSWERED, 1);
         answer(&o, "q.satisfaction", "x");
         answer(&o, "q.delivery", "ok");
+        rv_copy_str(o.recording_ref, sizeof(o.recording_ref), "rec-1");
         o.satisfaction = cases[i].score;
         rv_grade g;
         rv_task retry;
         bool has_retry;
         grader_grade(fx->policy, &o, &g, &retry, &has_retry);
+        assert_int_equal(g.verdict, RV_VERDICT_SUCCESS);
         assert_int_equal(g.band, cases[i].band);
-        assert_false(g.evidence_ok); /* no recording reference (G3) */
+        assert_true(g.evidence_ok);
     }
 }
 
@@ -117,6 +119,37 @@ static void test_grader_no_answer_retries_once(void **state)
     grader_grade(fx->policy, &o, &g, &retry, &has_retry);
     assert_int_equal(g.verdict, RV_VERDICT_FAILED);
     assert_false(has_retry);
+
+    /* Issue 5: a phone that is powered off is tried once more too. */
+    o = outcome(RV_DISP_POWERED_OFF, 1);
+    grader_grade(fx->policy, &o, &g, &retry, &has_retry);
+    assert_int_equal(g.verdict, RV_VERDICT_RETRY);
+    assert_true(has_retry);
+    o = outcome(RV_DISP_POWERED_OFF, 2);
+    grader_grade(fx->policy, &o, &g, &retry, &has_retry);
+    assert_int_equal(g.verdict, RV_VERDICT_FAILED);
+    assert_false(has_retry);
+}
+
+/* G3 (seed 000 第一篇, 第三篇): an answered visit without its recording
+ * is not a valid visit. */
+static void test_grader_no_evidence_is_not_a_visit(void **state)
+{
+    fixture *fx = *state;
+    rv_outcome o = outcome(RV_DISP_ANSWERED, 1);
+    answer(&o, "q.satisfaction", "5");
+    answer(&o, "q.delivery", "ok");
+    o.satisfaction = 5;
+    rv_grade g;
+    rv_task retry;
+    bool has_retry = true;
+    grader_grade(fx->policy, &o, &g, &retry, &has_retry);
+    assert_int_equal(g.verdict, RV_VERDICT_FAILED);
+    assert_false(has_retry);
+    assert_false(g.evidence_ok);
+    assert_string_equal(g.reason, "G3: no recording reference, not a valid "
+                                  "visit");
+    assert_int_equal(g.band, RV_BAND_NONE);
 }
 
 /* G1: powered off, out of service, wrong number are no successes and
@@ -124,9 +157,8 @@ static void test_grader_no_answer_retries_once(void **state)
 static void test_grader_unreachable_fails_without_retry(void **state)
 {
     fixture *fx = *state;
-    rv_disposition ds[] = {RV_DISP_POWERED_OFF, RV_DISP_OUT_OF_SERVICE,
-                           RV_DISP_WRONG_NUMBER, RV_DISP_REFUSED,
-                           RV_DISP_ANSWERED_PARTIAL};
+    rv_disposition ds[] = {RV_DISP_OUT_OF_SERVICE, RV_DISP_WRONG_NUMBER,
+                           RV_DISP_REFUSED, RV_DISP_ANSWERED_PARTIAL};
     for (size_t i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
         rv_outcome o = outcome(ds[i], 1);
         rv_grade g;
@@ -165,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_grader_satisfaction_bands),
         cmocka_unit_test(test_grader_no_answer_retries_once),
         cmocka_unit_test(test_grader_unreachable_fails_without_retry),
+        cmocka_unit_test(test_grader_no_evidence_is_not_a_visit),
         cmocka_unit_test(test_grader_copies_compliance_answers_and_ids),
     };
     return cmocka_run_group_tests_name("grader", tests, fixture_setup,

@@ -19,12 +19,12 @@ static bool is_compliance(const rv_question *q)
            q->alert != NULL;
 }
 
-static void fill_alert(const rv_policy *p, const rv_grade *g,
-                       const rv_question *q, bool suspected,
-                       const char *evidence, rv_alert *a)
+/* An alert of @p kind on grade @p g; ID derive(grade_id, kind[, "notes"]). */
+static void fill_base(const rv_policy *p, const rv_grade *g, const char *kind,
+                      bool suspected, const char *evidence, rv_alert *a)
 {
     memset(a, 0, sizeof(*a));
-    const char *parts[] = {g->grade_id, q->alert, "notes"};
+    const char *parts[] = {g->grade_id, kind, "notes"};
     rv_id_derive(a->alert_id, suspected ? 3 : 2, parts);
     rv_envelope_fill(&a->env, a->alert_id, g->env.occurred_at_us, "alerter",
                      g->env.event_id);
@@ -33,7 +33,17 @@ static void fill_alert(const rv_policy *p, const rv_grade *g,
     rv_copy_str(a->customer_id, sizeof(a->customer_id), g->customer_id);
     rv_copy_str(a->branch_id, sizeof(a->branch_id), g->branch_id);
     rv_copy_str(a->agent_id, sizeof(a->agent_id), g->agent_id);
-    rv_copy_str(a->kind, sizeof(a->kind), q->alert);
+    rv_copy_str(a->kind, sizeof(a->kind), kind);
+    rv_copy_str(a->evidence, sizeof(a->evidence), evidence);
+    rv_copy_str(a->policy_version, sizeof(a->policy_version), p->version);
+    a->suspected = suspected;
+}
+
+static void fill_alert(const rv_policy *p, const rv_grade *g,
+                       const rv_question *q, bool suspected,
+                       const char *evidence, rv_alert *a)
+{
+    fill_base(p, g, q->alert, suspected, evidence, a);
     a->severity = rv_severity_parse(q->severity);
     if (a->severity == 0) {
         a->severity = RV_SEVERITY_MAJOR;
@@ -41,9 +51,36 @@ static void fill_alert(const rv_policy *p, const rv_grade *g,
     rv_copy_str(a->route_to, sizeof(a->route_to),
                 q->route_to != NULL ? q->route_to
                                     : "branch_operations_director");
-    rv_copy_str(a->evidence, sizeof(a->evidence), evidence);
-    rv_copy_str(a->policy_version, sizeof(a->policy_version), p->version);
-    a->suspected = suspected;
+}
+
+/* Findings on the visit itself, not on the salesperson (issue 5): a wrong
+ * or dead number is the store's data to fix; a "visit" without its
+ * evidence (G3) is a quality matter for the call centre. */
+static size_t visit_findings(const rv_policy *p, const rv_grade *g,
+                             rv_alert *out, size_t cap)
+{
+    char evidence[RV_REASON_SIZE];
+    if (cap == 0) {
+        return 0;
+    }
+    if (g->disposition == RV_DISP_WRONG_NUMBER ||
+        g->disposition == RV_DISP_OUT_OF_SERVICE) {
+        snprintf(evidence, sizeof(evidence), "disposition=%s",
+                 rv_disposition_name(g->disposition));
+        fill_base(p, g, "data_quality.phone", false, evidence, out);
+        out->severity = RV_SEVERITY_GENERAL;
+        rv_copy_str(out->route_to, sizeof(out->route_to),
+                    "store_service_manager");
+        return 1;
+    }
+    if (g->disposition == RV_DISP_ANSWERED && !g->evidence_ok) {
+        fill_base(p, g, "quality.evidence", false, g->reason, out);
+        out->severity = RV_SEVERITY_IMPORTANT;
+        rv_copy_str(out->route_to, sizeof(out->route_to),
+                    "call_centre_supervisor");
+        return 1;
+    }
+    return 0;
 }
 
 static bool has_kind(const rv_alert *out, size_t n, const char *kind)
@@ -84,5 +121,5 @@ size_t alerter_findings(const rv_policy *p, const rv_grade *g,
         snprintf(evidence, sizeof(evidence), "notes: %s", kw->text);
         fill_alert(p, g, kw->question, true, evidence, &out[n++]);
     }
-    return n;
+    return n + visit_findings(p, g, out + n, cap - n);
 }

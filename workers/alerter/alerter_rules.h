@@ -26,6 +26,11 @@ typedef struct alerter_keyword {
  *   grade's notes, normalised; may be NULL) is a suspected violation for
  *   review: an alert with suspected set, unless the same kind is already
  *   reported; alert_id = derive(grade_id, kind, "notes").
+ * - Findings on the visit (issue 5): a wrong number or out of service is
+ *   a data-quality finding for the store ("data_quality.phone", general,
+ *   store_service_manager); an answered visit without its evidence (G3)
+ *   is a quality finding ("quality.evidence", important,
+ *   call_centre_supervisor).
  * A re-delivered grade raises the same alerts, never new ones.
  * @param keywords  @p keyword_count normalised keywords (borrowed)
  * @param out       room for @p cap alerts

@@ -17,6 +17,12 @@ static bool answered(const rv_outcome *o, const char *question_id)
     return false;
 }
 
+/* G3: the evidence a visit of its channel needs. */
+static bool has_evidence(const rv_outcome *o)
+{
+    return o->recording_ref[0] != '\0' && o->agent_id[0] != '\0';
+}
+
 static rv_band band_of(const rv_policy *p, int32_t score)
 {
     if (score < 0) {
@@ -43,12 +49,23 @@ static void verdict_of(const rv_policy *p, const rv_outcome *o, rv_grade *g)
                 return;
             }
         }
+        if (!has_evidence(o)) {
+            /* G3 (seed 000 第一篇, 第三篇): no recording (phone) or
+             * signature (on-site) reference: not a valid visit. */
+            g->verdict = RV_VERDICT_FAILED;
+            snprintf(g->reason, sizeof(g->reason),
+                     "G3: no %s reference, not a valid visit",
+                     o->channel == RV_CHANNEL_ON_SITE ? "signature"
+                                                      : "recording");
+            return;
+        }
         g->verdict = RV_VERDICT_SUCCESS;
         snprintf(g->reason, sizeof(g->reason),
                  "G1: connected, every question answered");
         return;
     case RV_DISP_NO_ANSWER:
     case RV_DISP_BUSY:
+    case RV_DISP_POWERED_OFF:
         if ((int64_t)o->attempt < p->grading.max_phone_attempts) {
             g->verdict = RV_VERDICT_RETRY;
             snprintf(g->reason, sizeof(g->reason),
@@ -63,7 +80,6 @@ static void verdict_of(const rv_policy *p, const rv_outcome *o, rv_grade *g)
         }
         return;
     case RV_DISP_ANSWERED_PARTIAL:
-    case RV_DISP_POWERED_OFF:
     case RV_DISP_OUT_OF_SERVICE:
     case RV_DISP_WRONG_NUMBER:
     case RV_DISP_REFUSED:
@@ -135,11 +151,7 @@ void grader_grade(const rv_policy *p, const rv_outcome *o, rv_grade *g,
     bool success = g->verdict == RV_VERDICT_SUCCESS;
     g->satisfaction = success ? o->satisfaction : -1;
     g->band = success ? band_of(p, o->satisfaction) : RV_BAND_NONE;
-    if (o->channel == RV_CHANNEL_PHONE) {
-        g->evidence_ok = o->recording_ref[0] != '\0' && o->agent_id[0];
-    } else {
-        g->evidence_ok = o->recording_ref[0] != '\0';
-    }
+    g->evidence_ok = has_evidence(o);
     g->in_due_window = success && o->started_at_us < o->due_end_us;
     for (size_t i = 0; i < o->answer_count; i++) {
         const rv_question *q = rv_policy_question(p, o->answers[i].question_id);

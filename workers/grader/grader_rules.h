@@ -13,13 +13,15 @@
  * - G1 (seed 001 §四): success only if the call connected, the number was
  *   right and every asked question has an answer. Powered off, out of
  *   service, wrong number, refused and a partial answer are failures.
- * - C2 (seed 001 §六.8): no answer or busy on an attempt below
- *   grading.max_phone_attempts gives RETRY and a second attempt; at the
- *   last attempt it is a failure. Never a third call.
+ * - G3 (seed 000 第一篇, 第三篇): an answered visit without its evidence
+ *   (recording reference and agent; the on-site signature reference
+ *   travels in the same field) is not a valid visit: failed.
+ * - C2 (seed 001 §六.8, issue 5): no answer, busy or powered off on an
+ *   attempt below grading.max_phone_attempts gives RETRY and a second
+ *   attempt; at the last attempt it is a failure. Never a third call;
+ *   never a retry after out of service or wrong number.
  * - G2 (seed 002 no. 4): satisfaction 0..5 banded by grading.satisfied_min
  *   and grading.dissatisfied_max.
- * - G3 (seed 000 第一篇, 第三篇): phone evidence = recording reference and
- *   agent present.
  * Answers to compliance questions (policy kind "compliance") are copied
  * to the grade for the alerter.
  * grade_id = derive(outcome_id, "grade").
