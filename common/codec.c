@@ -774,6 +774,7 @@ rv_err rv_codec_encode_alert(const rv_alert *in, uint8_t **buf, size_t *len)
     m.evidence = (char *)in->evidence;
     m.policy_version = (char *)in->policy_version;
     m.suspected = in->suspected;
+    m.deadline_us = in->deadline_us;
     return pack(&m.base, buf, len);
 }
 
@@ -821,6 +822,7 @@ rv_err rv_codec_decode_alert(const uint8_t *buf, size_t len, rv_alert *out,
     }
     r.severity = (rv_severity)m->severity;
     r.suspected = m->suspected;
+    r.deadline_us = m->deadline_us;
     revisit__v1__compliance_alert__free_unpacked(m, NULL);
     if (!ok) {
         return RV_ERR_INVALID;

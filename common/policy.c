@@ -185,6 +185,14 @@ static const cyaml_schema_field_t agent_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t case_fields[] = {
+    CYAML_FIELD_INT("self_check_working_days", CYAML_FLAG_OPTIONAL,
+                    rv_case_policy, self_check_working_days),
+    CYAML_FIELD_INT("answer_working_days", CYAML_FLAG_OPTIONAL, rv_case_policy,
+                    answer_working_days),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t booking_fields[] = {
     CYAML_FIELD_INT("priority_reserve_percent", CYAML_FLAG_OPTIONAL,
                     rv_booking_policy, priority_reserve_percent),
@@ -220,6 +228,8 @@ static const cyaml_schema_field_t policy_fields[] = {
                         grading_fields),
     CYAML_FIELD_MAPPING("booking", CYAML_FLAG_OPTIONAL, rv_policy, booking,
                         booking_fields),
+    CYAML_FIELD_MAPPING("cases", CYAML_FLAG_OPTIONAL, rv_policy, cases,
+                        case_fields),
     CYAML_FIELD_SEQUENCE_COUNT("rules", CYAML_FLAG_POINTER, rv_policy, rules,
                                rule_count, &rule_entry, 0, SEQ_SMALL_MAX),
     CYAML_FIELD_SEQUENCE_COUNT("questions", CYAML_FLAG_POINTER, rv_policy,
@@ -801,6 +811,15 @@ static rv_err check_branches(const check *c, const rv_policy *p)
 
 static rv_err check_agents(const check *c, rv_policy *p)
 {
+    const rv_case_policy *cp = &p->cases;
+    if (cp->self_check_working_days < 0 || cp->self_check_working_days > 60 ||
+        cp->answer_working_days < 0 || cp->answer_working_days > 60) {
+        return invalid(c,
+                       "cases working days %lld/%lld are outside [0, 60] "
+                       "(A2)",
+                       (long long)cp->self_check_working_days,
+                       (long long)cp->answer_working_days);
+    }
     const rv_booking_policy *bp = &p->booking;
     if (bp->priority_reserve_percent < 0 ||
         bp->priority_reserve_percent > 100) {

@@ -226,7 +226,8 @@ typedef struct rv_alert {
     char route_to[RV_KEY_SIZE];
     char evidence[RV_REASON_SIZE];
     char policy_version[RV_SHORT_SIZE];
-    bool suspected; /**< from notes only: to review, not confirmed */
+    bool suspected;      /**< from notes only: to review, not confirmed */
+    int64_t deadline_us; /**< A2: case answer due, UTC µs; 0 = none */
 } rv_alert;
 
 /** Names for logs, SQL and reports ("phone", "answered", ...). Static. */

@@ -130,12 +130,20 @@ typedef struct rv_grading {
     int64_t retry_gap_minutes;
 } rv_grading;
 
+/** A2 (seed 000): how long a branch has to act on an alert, in working
+ *  days of its calendar. */
+typedef struct rv_case_policy {
+    int64_t self_check_working_days; /**< compliance alerts: 3 */
+    int64_t answer_working_days;     /**< other findings: 5 */
+} rv_case_policy;
+
 typedef struct rv_policy {
     char *version;
     char *salt;            /**< sampling salt (DESIGN §4) */
     int64_t cooldown_days; /**< C4: days between two visits of a customer */
     rv_grading grading;
     rv_booking_policy booking;
+    rv_case_policy cases;
     rv_rule *rules;
     unsigned rule_count;
     rv_question *questions;

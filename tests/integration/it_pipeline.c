@@ -374,6 +374,12 @@ static void test_pipeline_fixed_input_gives_exact_rows(void **state)
                            " AND kind = 'data_quality.phone'"),
                      dq);
     assert_int_equal(c.alerts, a1 + dq);
+    /* A2: every such alert opens a case due after it was raised. */
+    assert_int_equal(
+        count("SELECT count(*) FROM alerts WHERE " MINE
+              " AND kind <> 'capacity' AND (deadline IS NULL OR deadline <= "
+              "occurred_at)"),
+        0);
 }
 
 static void test_pipeline_bad_message_goes_to_dlq_and_rest_flows(void **state)

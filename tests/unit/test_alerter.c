@@ -35,9 +35,9 @@ static void test_alerter_a1_yes_raises_one_alert(void **state)
     fixture *fx = *state;
     rv_grade g = grade_with("a1.password_known", "yes");
     rv_alert alerts[RV_ANSWERS_MAX], again[RV_ANSWERS_MAX];
-    assert_int_equal(
-        alerter_findings(fx->policy, &g, NULL, NULL, 0, alerts, RV_ANSWERS_MAX),
-        1);
+    assert_int_equal(alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0,
+                                      alerts, RV_ANSWERS_MAX),
+                     1);
     assert_string_equal(alerts[0].kind, "A1.password_known");
     assert_int_equal(alerts[0].severity, RV_SEVERITY_MAJOR);
     assert_string_equal(alerts[0].route_to, "branch_operations_director");
@@ -45,9 +45,9 @@ static void test_alerter_a1_yes_raises_one_alert(void **state)
     assert_string_equal(alerts[0].env.causation_id, "grade-ev");
     assert_int_equal(alerts[0].env.occurred_at_us, g.env.occurred_at_us);
     /* Same grade again: the same alert ID, so nothing new downstream. */
-    assert_int_equal(
-        alerter_findings(fx->policy, &g, NULL, NULL, 0, again, RV_ANSWERS_MAX),
-        1);
+    assert_int_equal(alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0,
+                                      again, RV_ANSWERS_MAX),
+                     1);
     assert_string_equal(alerts[0].alert_id, again[0].alert_id);
 }
 
@@ -56,17 +56,17 @@ static void test_alerter_no_or_unknown_raises_nothing(void **state)
     fixture *fx = *state;
     rv_alert alerts[RV_ANSWERS_MAX];
     rv_grade g = grade_with("a1.operated_account", "no");
-    assert_int_equal(
-        alerter_findings(fx->policy, &g, NULL, NULL, 0, alerts, RV_ANSWERS_MAX),
-        0);
+    assert_int_equal(alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0,
+                                      alerts, RV_ANSWERS_MAX),
+                     0);
     g = grade_with("q.delivery", "yes"); /* not a compliance question */
-    assert_int_equal(
-        alerter_findings(fx->policy, &g, NULL, NULL, 0, alerts, RV_ANSWERS_MAX),
-        0);
+    assert_int_equal(alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0,
+                                      alerts, RV_ANSWERS_MAX),
+                     0);
     g = grade_with("a1.unknown", "yes");
-    assert_int_equal(
-        alerter_findings(fx->policy, &g, NULL, NULL, 0, alerts, RV_ANSWERS_MAX),
-        0);
+    assert_int_equal(alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0,
+                                      alerts, RV_ANSWERS_MAX),
+                     0);
 }
 
 static void test_alerter_each_finding_its_own_alert(void **state)
@@ -78,9 +78,9 @@ static void test_alerter_each_finding_its_own_alert(void **state)
     rv_copy_str(g.compliance[1].value, RV_KEY_SIZE, "yes");
     g.compliance_count = 2;
     rv_alert alerts[RV_ANSWERS_MAX];
-    assert_int_equal(
-        alerter_findings(fx->policy, &g, NULL, NULL, 0, alerts, RV_ANSWERS_MAX),
-        2);
+    assert_int_equal(alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0,
+                                      alerts, RV_ANSWERS_MAX),
+                     2);
     assert_string_equal(alerts[0].kind, "A1.profit_sharing");
     assert_string_equal(alerts[1].kind, "A1.loss_compensation");
     assert_string_not_equal(alerts[0].alert_id, alerts[1].alert_id);
@@ -136,8 +136,8 @@ static void test_alerter_notes_in_any_script_are_suspected(void **state)
         assert_int_equal(
             rv_textnorm_apply(tn, cases[i].notes, norm, sizeof(norm)), RV_OK);
         rv_alert alerts[RV_ANSWERS_MAX];
-        size_t n = alerter_findings(fx->policy, &g, norm, kws, kw_count, alerts,
-                                    RV_ANSWERS_MAX);
+        size_t n = alerter_findings(fx->policy, fx->cal, &g, norm, kws,
+                                    kw_count, alerts, RV_ANSWERS_MAX);
         if (cases[i].kind == NULL) {
             assert_int_equal(n, 0);
             continue;
@@ -153,8 +153,8 @@ static void test_alerter_notes_in_any_script_are_suspected(void **state)
     assert_int_equal(
         rv_textnorm_apply(tn, "他知道我的密碼", norm, sizeof(norm)), RV_OK);
     rv_alert alerts[RV_ANSWERS_MAX];
-    assert_int_equal(alerter_findings(fx->policy, &g, norm, kws, kw_count,
-                                      alerts, RV_ANSWERS_MAX),
+    assert_int_equal(alerter_findings(fx->policy, fx->cal, &g, norm, kws,
+                                      kw_count, alerts, RV_ANSWERS_MAX),
                      1);
     assert_false(alerts[0].suspected);
     rv_textnorm_close(tn);
@@ -169,22 +169,42 @@ static void test_alerter_visit_findings(void **state)
     rv_grade g = grade_with("q.delivery", "ok");
     g.verdict = RV_VERDICT_FAILED;
     g.disposition = RV_DISP_WRONG_NUMBER;
-    assert_int_equal(alerter_findings(fx->policy, &g, NULL, NULL, 0, alerts, 8),
-                     1);
+    assert_int_equal(
+        alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0, alerts, 8), 1);
     assert_string_equal(alerts[0].kind, "data_quality.phone");
     assert_string_equal(alerts[0].route_to, "store_service_manager");
     assert_string_equal(alerts[0].evidence, "disposition=wrong_number");
     g.disposition = RV_DISP_ANSWERED;
     g.evidence_ok = false;
     rv_copy_str(g.reason, sizeof(g.reason), "G3: no recording reference");
-    assert_int_equal(alerter_findings(fx->policy, &g, NULL, NULL, 0, alerts, 8),
-                     1);
+    assert_int_equal(
+        alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0, alerts, 8), 1);
     assert_string_equal(alerts[0].kind, "quality.evidence");
     assert_int_equal(alerts[0].severity, RV_SEVERITY_IMPORTANT);
     g.evidence_ok = true;
     g.disposition = RV_DISP_NO_ANSWER;
-    assert_int_equal(alerter_findings(fx->policy, &g, NULL, NULL, 0, alerts, 8),
-                     0);
+    assert_int_equal(
+        alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0, alerts, 8), 0);
+}
+
+/* A2 (seed 000): a compliance alert's self-check is due in 3 working
+ * days; raised Friday 2016-07-01 in the West (Mon 07-04 is Independence
+ * Day) it is due at the end of Thu 07-07, Los Angeles time. */
+static void test_alerter_case_deadline_skips_holiday(void **state)
+{
+    fixture *fx = *state;
+    rv_grade g = grade_with("a1.password_known", "yes");
+    g.env.occurred_at_us = utc_us("2016-07-01", 20, 0); /* Fri 13:00 PDT */
+    rv_alert alerts[RV_ANSWERS_MAX];
+    assert_int_equal(
+        alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0, alerts, 8), 1);
+    assert_int_equal(alerts[0].deadline_us, utc_us("2016-07-08", 7, 0));
+    /* Other findings are answered in 5 working days: Fri 07-08 + ... */
+    g.compliance_count = 0;
+    g.disposition = RV_DISP_WRONG_NUMBER;
+    assert_int_equal(
+        alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0, alerts, 8), 1);
+    assert_int_equal(alerts[0].deadline_us, utc_us("2016-07-12", 7, 0));
 }
 
 int main(void)
@@ -195,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_alerter_each_finding_its_own_alert),
         cmocka_unit_test(test_alerter_notes_in_any_script_are_suspected),
         cmocka_unit_test(test_alerter_visit_findings),
+        cmocka_unit_test(test_alerter_case_deadline_skips_holiday),
     };
     return cmocka_run_group_tests_name("alerter", tests, fixture_setup,
                                        fixture_teardown);

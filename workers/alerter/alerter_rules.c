@@ -93,9 +93,9 @@ static bool has_kind(const rv_alert *out, size_t n, const char *kind)
     return false;
 }
 
-size_t alerter_findings(const rv_policy *p, const rv_grade *g,
-                        const char *notes_norm, const alerter_keyword *keywords,
-                        size_t keyword_count, rv_alert *out, size_t cap)
+static size_t findings(const rv_policy *p, const rv_grade *g,
+                       const char *notes_norm, const alerter_keyword *keywords,
+                       size_t keyword_count, rv_alert *out, size_t cap)
 {
     size_t n = 0;
     for (size_t i = 0; i < g->compliance_count && n < cap; i++) {
@@ -122,4 +122,32 @@ size_t alerter_findings(const rv_policy *p, const rv_grade *g,
         fill_alert(p, g, kw->question, true, evidence, &out[n++]);
     }
     return n + visit_findings(p, g, out + n, cap - n);
+}
+
+/* A2: the end of the N-th working day after the grade, local time. */
+static int64_t case_deadline(const rv_policy *p, const rv_calendar *cal,
+                             const rv_grade *g, const rv_alert *a)
+{
+    int branch = cal != NULL ? rv_calendar_branch(cal, g->branch_id) : -1;
+    if (branch < 0) {
+        return 0;
+    }
+    int64_t days = strncmp(a->kind, "A1.", 3) == 0
+                       ? p->cases.self_check_working_days
+                       : p->cases.answer_working_days;
+    int64_t day = rv_calendar_local_day(cal, branch, g->env.occurred_at_us);
+    int64_t last = rv_calendar_add_working_days(cal, branch, day, days);
+    return rv_calendar_local_to_us(cal, branch, last + 1, 0);
+}
+
+size_t alerter_findings(const rv_policy *p, const rv_calendar *cal,
+                        const rv_grade *g, const char *notes_norm,
+                        const alerter_keyword *keywords, size_t keyword_count,
+                        rv_alert *out, size_t cap)
+{
+    size_t n = findings(p, g, notes_norm, keywords, keyword_count, out, cap);
+    for (size_t i = 0; i < n; i++) {
+        out[i].deadline_us = case_deadline(p, cal, g, &out[i]);
+    }
+    return n;
 }

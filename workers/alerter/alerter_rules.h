@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "rv/calendar.h"
 #include "rv/model.h"
 #include "rv/policy.h"
 
@@ -31,13 +32,18 @@ typedef struct alerter_keyword {
  *   store_service_manager); an answered visit without its evidence (G3)
  *   is a quality finding ("quality.evidence", important,
  *   call_centre_supervisor).
+ * Every alert opens a case due at the end of the N-th working day after
+ * the grade's local day in the branch's calendar (A2, seed 000): N =
+ * cases.self_check_working_days for A1 kinds, cases.answer_working_days
+ * for the others; 0 (no deadline) for a branch the calendar lacks.
  * A re-delivered grade raises the same alerts, never new ones.
  * @param keywords  @p keyword_count normalised keywords (borrowed)
  * @param out       room for @p cap alerts
  * @returns the number of alerts written
  */
-size_t alerter_findings(const rv_policy *p, const rv_grade *g,
-                        const char *notes_norm, const alerter_keyword *keywords,
-                        size_t keyword_count, rv_alert *out, size_t cap);
+size_t alerter_findings(const rv_policy *p, const rv_calendar *cal,
+                        const rv_grade *g, const char *notes_norm,
+                        const alerter_keyword *keywords, size_t keyword_count,
+                        rv_alert *out, size_t cap);
 
 #endif /* RV_ALERTER_RULES_H */

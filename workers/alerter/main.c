@@ -89,9 +89,9 @@ static rv_err alerter_batch(void *ctx, const rv_msg *msgs, size_t count,
                               sizeof(c->notes)) == RV_OK) {
             notes = c->notes;
         }
-        size_t n =
-            alerter_findings(c->w->policy, &c->grade, notes, c->keywords,
-                             c->keyword_count, c->alerts, RV_ANSWERS_MAX);
+        size_t n = alerter_findings(c->w->policy, c->w->cal, &c->grade, notes,
+                                    c->keywords, c->keyword_count, c->alerts,
+                                    RV_ANSWERS_MAX);
         for (size_t a = 0; a < n && err == RV_OK; a++) {
             uint8_t *buf = NULL;
             size_t len = 0;

@@ -194,6 +194,7 @@ static const column alert_cols[] = {
     {"evidence", ""},
     {"policy_version", ""},
     {"suspected", "boolean"},
+    {"deadline", "timestamptz"},
     {"occurred_at", "timestamptz"},
     {"causation_id", ""},
     {"producer", ""},
@@ -991,6 +992,7 @@ rv_err recorder_rows_add_alert(recorder_rows *r, size_t tag, const rv_alert *a)
     put_str(&w, a->evidence);
     put_str(&w, a->policy_version);
     put_bool(&w, a->suspected);
+    put_opt_ts(&w, a->deadline_us);
     put_envelope(&w, &a->env);
     return row_end(&w, tag);
 }
