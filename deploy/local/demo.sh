@@ -142,6 +142,8 @@ t_drained=$(date +%s%N)
 # Bookings per agent against capacity (C5); per day: revisitctl report --agents
 echo
 "$ctl" report --agents | grep -E '^branch|TOTAL'
+echo
+"$ctl" report --alerts
 summary=$("$ctl" report --summary)
 
 if [ "$keep" -eq 1 ]; then

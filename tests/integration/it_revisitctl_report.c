@@ -178,6 +178,34 @@ static void test_report_prints_branch_month_rates(void **state)
     rv_pg_close(pg);
 }
 
+/* Issue 5: alerts by branch and kind. */
+static void test_report_alerts_by_kind(void **state)
+{
+    (void)state;
+    char errstr[512] = "";
+    rv_pg *pg = NULL;
+    assert_int_equal(
+        rv_pg_open(getenv("RV_IT_PG_DSN"), &pg, errstr, sizeof(errstr)), RV_OK);
+    delete_branch(pg);
+    insert_branch(pg);
+    static char out[OUT_MAX];
+    const char *args[] = {"report", "--alerts", "--dsn",
+                          getenv("RV_IT_PG_DSN")};
+    assert_int_equal(run_report(4, args, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "branch     kind"));
+    const char *line = strstr(out, "it-report  A1.x");
+    assert_non_null(line);
+    long alerts = -1, suspected = -1, past = -1;
+    assert_int_equal(
+        sscanf(line, "it-report A1.x %ld %ld %ld", &alerts, &suspected, &past),
+        3);
+    assert_true(alerts >= 1);
+    assert_int_equal(suspected, 0);
+    assert_non_null(strstr(out, "TOTAL"));
+    delete_branch(pg);
+    rv_pg_close(pg);
+}
+
 static void test_report_argument_errors(void **state)
 {
     (void)state;
@@ -202,6 +230,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_prints_branch_month_rates),
+        cmocka_unit_test(test_report_alerts_by_kind),
         cmocka_unit_test(test_report_argument_errors),
     };
     return cmocka_run_group_tests_name("it_revisitctl_report", tests, NULL,

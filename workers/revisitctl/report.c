@@ -95,6 +95,15 @@ typedef struct agent_total {
     int64_t over_days;
 } agent_total;
 
+/* Alerts by branch and kind (issue 5): how many, how many only suspected
+ * from notes, and how many whose case deadline (A2) has passed now. */
+static const char alerts_sql[] =
+    "SELECT branch_id, kind, count(*),"
+    " count(*) FILTER (WHERE suspected),"
+    " count(*) FILTER (WHERE deadline < now())"
+    " FROM alerts GROUP BY branch_id, kind"
+    " ORDER BY branch_id COLLATE \"C\", kind COLLATE \"C\"";
+
 static const char task_ids_sql[] =
     "SELECT task_id FROM visit_tasks ORDER BY task_id COLLATE \"C\"";
 
@@ -114,6 +123,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: revisitctl report [--summary] [--dsn DSN]\n"
             "       revisitctl report --agents [--month YYYY-MM] [--dsn DSN]\n"
+            "       revisitctl report --alerts [--dsn DSN]\n"
             "  per branch and month: orders, tasks, visits done, success,\n"
             "  satisfaction and timeliness rates, alerts; then TOTAL.\n"
             "  --summary  one line: orders= tasks= assigned= outcomes= "
@@ -127,6 +137,9 @@ static void usage(FILE *out)
             "             days and highest day load. A day booked over "
             "capacity\n"
             "             is marked \"!\" and the exit status is 1.\n"
+            "  --alerts   per branch and kind: alerts, those only suspected "
+            "from\n"
+            "             notes, those whose case deadline has passed\n"
             "  --month M  with --agents: only days of month M (YYYY-MM)\n"
             "  --dsn DSN  libpq connection string (default: $RV_PG_DSN)\n");
 }
@@ -282,6 +295,34 @@ static int print_summary(rv_pg *pg, FILE *out)
             value_i64(res, 0, 0), value_i64(res, 0, 1), value_i64(res, 0, 2),
             value_i64(res, 0, 3), value_i64(res, 0, 4), value_i64(res, 0, 5),
             value_i64(res, 0, 6), hex);
+    rv_pg_result_free(res);
+    return 0;
+}
+
+static int print_alerts(rv_pg *pg, FILE *out)
+{
+    char errstr[512] = "";
+    rv_pg_result *res = NULL;
+    if (rv_pg_exec(pg, alerts_sql, 0, NULL, &res, errstr, sizeof(errstr)) !=
+        RV_OK) {
+        fprintf(stderr, "revisitctl report: %s\n", errstr);
+        return EXIT_FAILURE_RT;
+    }
+    fprintf(out, "%-10s %-24s %8s %10s %12s\n", "branch", "kind", "alerts",
+            "suspected", "past_due");
+    int64_t total[3] = {0, 0, 0};
+    for (size_t r = 0; r < rv_pg_result_rows(res); r++) {
+        int64_t v[3];
+        for (int c = 0; c < 3; c++) {
+            v[c] = value_i64(res, r, (size_t)c + 2);
+            total[c] += v[c];
+        }
+        fprintf(out, "%-10s %-24s %8" PRId64 " %10" PRId64 " %12" PRId64 "\n",
+                rv_pg_result_value(res, r, 0), rv_pg_result_value(res, r, 1),
+                v[0], v[1], v[2]);
+    }
+    fprintf(out, "%-10s %-24s %8" PRId64 " %10" PRId64 " %12" PRId64 "\n",
+            "TOTAL", "", total[0], total[1], total[2]);
     rv_pg_result_free(res);
     return 0;
 }
@@ -473,11 +514,14 @@ int rv_ctl_report(int argc, char **argv)
     const char *month = NULL;
     int summary = 0;
     int agents = 0;
+    int alerts = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--summary") == 0) {
             summary = 1;
         } else if (strcmp(argv[i], "--agents") == 0) {
             agents = 1;
+        } else if (strcmp(argv[i], "--alerts") == 0) {
+            alerts = 1;
         } else if (strcmp(argv[i], "--month") == 0 && i + 1 < argc) {
             month = argv[++i];
         } else if (strncmp(argv[i], "--month=", 8) == 0) {
@@ -498,9 +542,9 @@ int rv_ctl_report(int argc, char **argv)
         }
     }
     char month_day[11] = "";
-    if (summary && agents) {
-        fprintf(stderr, "revisitctl report: --summary and --agents are two "
-                        "reports; give one\n");
+    if (summary + agents + alerts > 1) {
+        fprintf(stderr, "revisitctl report: --summary, --agents and --alerts "
+                        "are separate reports; give one\n");
         usage(stderr);
         return EXIT_USAGE;
     }
@@ -548,6 +592,8 @@ int rv_ctl_report(int argc, char **argv)
     int code;
     if (agents) {
         code = print_agents(pg, p, month != NULL ? month_day : NULL, stdout);
+    } else if (alerts) {
+        code = print_alerts(pg, stdout);
     } else if (summary) {
         code = print_summary(pg, stdout);
     } else {
