@@ -214,6 +214,12 @@ static const cyaml_schema_field_t grading_fields[] = {
                     dissatisfied_max),
     CYAML_FIELD_INT("retry_gap_minutes", CYAML_FLAG_OPTIONAL, rv_grading,
                     retry_gap_minutes),
+    CYAML_FIELD_INT("band_commendable_above", CYAML_FLAG_OPTIONAL, rv_grading,
+                    band_commendable_above),
+    CYAML_FIELD_INT("band_warning_below", CYAML_FLAG_OPTIONAL, rv_grading,
+                    band_warning_below),
+    CYAML_FIELD_INT("band_severe_below", CYAML_FLAG_OPTIONAL, rv_grading,
+                    band_severe_below),
     CYAML_FIELD_END,
 };
 
@@ -432,6 +438,17 @@ static rv_err check_top(const check *c, const rv_policy *p)
                        "satisfied_min %lld)",
                        (long long)g->dissatisfied_max,
                        (long long)g->satisfied_min);
+    }
+    if (g->band_severe_below < 0 ||
+        g->band_severe_below > g->band_warning_below ||
+        g->band_warning_below > g->band_commendable_above ||
+        g->band_commendable_above > 100) {
+        return invalid(c,
+                       "grading bands %lld <= %lld <= %lld must hold within "
+                       "[0, 100] (G5)",
+                       (long long)g->band_severe_below,
+                       (long long)g->band_warning_below,
+                       (long long)g->band_commendable_above);
     }
     if (g->retry_gap_minutes < 0 || g->retry_gap_minutes > 1440) {
         return invalid(c,

@@ -128,6 +128,12 @@ typedef struct rv_grading {
     /** C2: the second call comes at least this many minutes after the
      *  first one started, and in another call window (0..1440). */
     int64_t retry_gap_minutes;
+    /** G5 (seed 002 no. 1): an agent's monthly satisfaction rate, in
+     *  percent: above commendable_above is commendable, below warning_below
+     *  a warning, below severe_below severe (90, 70, 50). */
+    int64_t band_commendable_above;
+    int64_t band_warning_below;
+    int64_t band_severe_below;
 } rv_grading;
 
 /** A2 (seed 000): how long a branch has to act on an alert, in working

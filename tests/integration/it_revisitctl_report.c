@@ -206,6 +206,52 @@ static void test_report_alerts_by_kind(void **state)
     rv_pg_close(pg);
 }
 
+/* G5 (seed 002 no. 1): 10 scored visits, 6 satisfied = 60%: a warning
+ * (below 70); 10 of 10: commendable (above 90); 4 of 10: severe. */
+static void test_report_agent_bands(void **state)
+{
+    (void)state;
+    char errstr[512] = "";
+    rv_pg *pg = NULL;
+    assert_int_equal(
+        rv_pg_open(getenv("RV_IT_PG_DSN"), &pg, errstr, sizeof(errstr)), RV_OK);
+    const char *del = "DELETE FROM grades WHERE grade_id LIKE 'it-band-%'";
+    assert_int_equal(rv_pg_exec(pg, del, 0, NULL, NULL, errstr, sizeof(errstr)),
+                     RV_OK);
+    assert_int_equal(
+        rv_pg_exec(
+            pg,
+            "INSERT INTO grades (grade_id, event_id, outcome_id, task_id, "
+            "attempt, customer_id, branch_id, agent_id, verdict, disposition,"
+            " satisfaction, band, evidence_ok, reason, compliance, "
+            "in_due_window, policy_version, occurred_at) "
+            "SELECT 'it-band-' || a || '-' || i, 'e', 'o', 't', 1, 'c', "
+            "'it-band', 'it-band-' || a, 'success', 'answered', "
+            "CASE WHEN i <= k THEN 5 ELSE 3 END, "
+            "CASE WHEN i <= k THEN 'satisfied' ELSE 'neutral' END, true, '', "
+            "'[]', true, 'p', timestamptz '1998-02-10 00:00:00+00' "
+            "FROM (VALUES ('a', 6), ('b', 10), ('c', 4)) AS v(a, k), "
+            "generate_series(1, 10) AS i",
+            0, NULL, NULL, errstr, sizeof(errstr)),
+        RV_OK);
+    char policy[1024];
+    snprintf(policy, sizeof(policy), "%s/deploy/policy/default.yaml",
+             getenv("RV_SOURCE_DIR") != NULL ? getenv("RV_SOURCE_DIR") : ".");
+    setenv("RV_POLICY_PATH", policy, 1); /* the G5 thresholds 90/70/50 */
+    static char out[OUT_MAX];
+    const char *args[] = {"report", "--bands", "--dsn", getenv("RV_IT_PG_DSN")};
+    assert_int_equal(run_report(4, args, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "it-band-a    1998-02        10          6 "
+                                "        60.0%  warning\n"));
+    assert_non_null(strstr(out, "it-band-b    1998-02        10         10 "
+                                "       100.0%  commendable\n"));
+    assert_non_null(strstr(out, "it-band-c    1998-02        10          4 "
+                                "        40.0%  severe\n"));
+    assert_int_equal(rv_pg_exec(pg, del, 0, NULL, NULL, errstr, sizeof(errstr)),
+                     RV_OK);
+    rv_pg_close(pg);
+}
+
 static void test_report_argument_errors(void **state)
 {
     (void)state;
@@ -231,6 +277,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_prints_branch_month_rates),
         cmocka_unit_test(test_report_alerts_by_kind),
+        cmocka_unit_test(test_report_agent_bands),
         cmocka_unit_test(test_report_argument_errors),
     };
     return cmocka_run_group_tests_name("it_revisitctl_report", tests, NULL,

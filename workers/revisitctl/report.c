@@ -104,6 +104,16 @@ static const char alerts_sql[] =
     " FROM alerts GROUP BY branch_id, kind"
     " ORDER BY branch_id COLLATE \"C\", kind COLLATE \"C\"";
 
+/* G5: per agent and month, successful visits with a score and how many
+ * of them were satisfied. */
+static const char bands_sql[] =
+    "SELECT agent_id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM'),"
+    " count(*) FILTER (WHERE verdict = 'success' AND satisfaction IS NOT "
+    "NULL),"
+    " count(*) FILTER (WHERE verdict = 'success' AND band = 'satisfied')"
+    " FROM grades WHERE agent_id IS NOT NULL AND agent_id <> ''"
+    " GROUP BY 1, 2 ORDER BY agent_id COLLATE \"C\", 2";
+
 static const char task_ids_sql[] =
     "SELECT task_id FROM visit_tasks ORDER BY task_id COLLATE \"C\"";
 
@@ -124,6 +134,7 @@ static void usage(FILE *out)
             "usage: revisitctl report [--summary] [--dsn DSN]\n"
             "       revisitctl report --agents [--month YYYY-MM] [--dsn DSN]\n"
             "       revisitctl report --alerts [--dsn DSN]\n"
+            "       revisitctl report --bands [--dsn DSN]\n"
             "  per branch and month: orders, tasks, visits done, success,\n"
             "  satisfaction and timeliness rates, alerts; then TOTAL.\n"
             "  --summary  one line: orders= tasks= assigned= outcomes= "
@@ -140,6 +151,9 @@ static void usage(FILE *out)
             "  --alerts   per branch and kind: alerts, those only suspected "
             "from\n"
             "             notes, those whose case deadline has passed\n"
+            "  --bands    per agent and month: satisfaction rate of scored "
+            "visits\n"
+            "             and its G5 band (policy grading.band_*)\n"
             "  --month M  with --agents: only days of month M (YYYY-MM)\n"
             "  --dsn DSN  libpq connection string (default: $RV_PG_DSN)\n");
 }
@@ -323,6 +337,51 @@ static int print_alerts(rv_pg *pg, FILE *out)
     }
     fprintf(out, "%-10s %-24s %8" PRId64 " %10" PRId64 " %12" PRId64 "\n",
             "TOTAL", "", total[0], total[1], total[2]);
+    rv_pg_result_free(res);
+    return 0;
+}
+
+/* G5 (seed 002 no. 1): the band of a monthly satisfaction rate. */
+static const char *agent_band(const rv_grading *g, int64_t satisfied,
+                              int64_t scored)
+{
+    if (scored == 0) {
+        return "-";
+    }
+    double rate = 100.0 * (double)satisfied / (double)scored;
+    if (rate > (double)g->band_commendable_above) {
+        return "commendable";
+    }
+    if (rate < (double)g->band_severe_below) {
+        return "severe";
+    }
+    if (rate < (double)g->band_warning_below) {
+        return "warning";
+    }
+    return "normal";
+}
+
+static int print_bands(rv_pg *pg, const rv_policy *p, FILE *out)
+{
+    char errstr[512] = "";
+    rv_pg_result *res = NULL;
+    if (rv_pg_exec(pg, bands_sql, 0, NULL, &res, errstr, sizeof(errstr)) !=
+        RV_OK) {
+        fprintf(stderr, "revisitctl report: %s\n", errstr);
+        return EXIT_FAILURE_RT;
+    }
+    fprintf(out, "%-12s %-8s %8s %10s %13s  %s\n", "agent", "month", "scored",
+            "satisfied", "satisfaction", "band");
+    for (size_t r = 0; r < rv_pg_result_rows(res); r++) {
+        int64_t scored = value_i64(res, r, 2);
+        int64_t satisfied = value_i64(res, r, 3);
+        char rate[16];
+        format_rate(rate, sizeof(rate), satisfied, scored);
+        fprintf(out, "%-12s %-8s %8" PRId64 " %10" PRId64 " %13s  %s\n",
+                rv_pg_result_value(res, r, 0), rv_pg_result_value(res, r, 1),
+                scored, satisfied, rate,
+                agent_band(&p->grading, satisfied, scored));
+    }
     rv_pg_result_free(res);
     return 0;
 }
@@ -515,6 +574,7 @@ int rv_ctl_report(int argc, char **argv)
     int summary = 0;
     int agents = 0;
     int alerts = 0;
+    int bands = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--summary") == 0) {
             summary = 1;
@@ -522,6 +582,8 @@ int rv_ctl_report(int argc, char **argv)
             agents = 1;
         } else if (strcmp(argv[i], "--alerts") == 0) {
             alerts = 1;
+        } else if (strcmp(argv[i], "--bands") == 0) {
+            bands = 1;
         } else if (strcmp(argv[i], "--month") == 0 && i + 1 < argc) {
             month = argv[++i];
         } else if (strncmp(argv[i], "--month=", 8) == 0) {
@@ -542,9 +604,9 @@ int rv_ctl_report(int argc, char **argv)
         }
     }
     char month_day[11] = "";
-    if (summary + agents + alerts > 1) {
-        fprintf(stderr, "revisitctl report: --summary, --agents and --alerts "
-                        "are separate reports; give one\n");
+    if (summary + agents + alerts + bands > 1) {
+        fprintf(stderr, "revisitctl report: --summary, --agents, --alerts "
+                        "and --bands are separate reports; give one\n");
         usage(stderr);
         return EXIT_USAGE;
     }
@@ -571,9 +633,9 @@ int rv_ctl_report(int argc, char **argv)
     }
     char errstr[512] = "";
     rv_policy *p = NULL;
-    if (agents) {
-        /* The roster first: a bad policy is a config error, whatever the
-         * database says. */
+    if (agents || bands) {
+        /* The roster (or the bands) first: a bad policy is a config error,
+         * whatever the database says. */
         const char *path = getenv("RV_POLICY_PATH");
         if (path == NULL || path[0] == '\0') {
             path = DEFAULT_POLICY_PATH;
@@ -594,6 +656,8 @@ int rv_ctl_report(int argc, char **argv)
         code = print_agents(pg, p, month != NULL ? month_day : NULL, stdout);
     } else if (alerts) {
         code = print_alerts(pg, stdout);
+    } else if (bands) {
+        code = print_bands(pg, p, stdout);
     } else if (summary) {
         code = print_summary(pg, stdout);
     } else {
