@@ -4,8 +4,10 @@
  * a change to the schema here changes that comment in the same commit. */
 #include "rv/policy.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -391,9 +393,14 @@ static bool parse_hhmm(const char *s, bool allow_24, int *out)
     return true;
 }
 
-static rv_err check_id(const check *c, const char *list, unsigned i,
-                       const char *id, size_t max_len)
+/* Item @p i of a list whose elements (@p stride bytes each, from @p items)
+ * all begin with their `char *id`: set, at most @p max_len bytes, and not
+ * the ID of an earlier item. */
+static rv_err check_id(const check *c, const char *list, const void *items,
+                       size_t stride, unsigned i, size_t max_len)
 {
+    const char *id = *(char *const *)(const void *)((const char *)items +
+                                                    (size_t)i * stride);
     if (is_blank(id)) {
         return invalid(c, "%s[%u].id is empty", list, i);
     }
@@ -401,8 +408,24 @@ static rv_err check_id(const check *c, const char *list, unsigned i,
         return invalid(c, "%s[%u].id \"%s\" is %zu bytes, longer than %zu",
                        list, i, id, strlen(id), max_len);
     }
+    for (unsigned j = 0; j < i; j++) {
+        const char *prev = *(char *const *)(const void *)((const char *)items +
+                                                          (size_t)j * stride);
+        if (strcmp(prev, id) == 0) {
+            return invalid(c, "%s[%u].id \"%s\" repeats %s[%u]", list, i, id,
+                           list, j);
+        }
+    }
     return RV_OK;
 }
+
+/* check_id reads each element's first member as its ID. */
+static_assert(offsetof(rv_rule, id) == 0, "rv_rule starts with id");
+static_assert(offsetof(rv_question, id) == 0, "rv_question starts with id");
+static_assert(offsetof(rv_calendar_def, id) == 0,
+              "rv_calendar_def starts with id");
+static_assert(offsetof(rv_branch, id) == 0, "rv_branch starts with id");
+static_assert(offsetof(rv_agent, id) == 0, "rv_agent starts with id");
 
 /* ---- sections -------------------------------------------------------- */
 
@@ -463,17 +486,10 @@ static rv_err check_questions(const check *c, const rv_policy *p)
 {
     for (unsigned i = 0; i < p->question_count; i++) {
         const rv_question *q = &p->questions[i];
-        rv_err err = check_id(c, "questions", i, q->id, POLICY_KEY_MAX);
+        rv_err err = check_id(c, "questions", p->questions,
+                              sizeof(*p->questions), i, POLICY_KEY_MAX);
         if (err != RV_OK) {
             return err;
-        }
-        for (unsigned j = 0; j < i; j++) {
-            if (strcmp(p->questions[j].id, q->id) == 0) {
-                return invalid(c,
-                               "questions[%u].id \"%s\" repeats "
-                               "questions[%u]",
-                               i, q->id, j);
-            }
         }
         if (is_blank(q->text)) {
             return invalid(c, "questions[%s].text is empty", q->id);
@@ -574,15 +590,10 @@ static rv_err check_due(const check *c, const rv_rule *r)
 static rv_err check_rule(const check *c, const rv_policy *p, unsigned i)
 {
     const rv_rule *r = &p->rules[i];
-    rv_err err = check_id(c, "rules", i, r->id, POLICY_SHORT_MAX);
+    rv_err err =
+        check_id(c, "rules", p->rules, sizeof(*p->rules), i, POLICY_SHORT_MAX);
     if (err != RV_OK) {
         return err;
-    }
-    for (unsigned j = 0; j < i; j++) {
-        if (strcmp(p->rules[j].id, r->id) == 0) {
-            return invalid(c, "rules[%u].id \"%s\" repeats rules[%u]", i, r->id,
-                           j);
-        }
     }
     if (r->trigger_count == 0) {
         return invalid(c, "rules[%s].triggers is empty", r->id);
@@ -749,17 +760,10 @@ static rv_err check_calendars(const check *c, const rv_policy *p)
 {
     for (unsigned i = 0; i < p->calendar_count; i++) {
         const rv_calendar_def *cd = &p->calendars[i];
-        rv_err err = check_id(c, "calendars", i, cd->id, POLICY_KEY_MAX);
+        rv_err err = check_id(c, "calendars", p->calendars,
+                              sizeof(*p->calendars), i, POLICY_KEY_MAX);
         if (err != RV_OK) {
             return err;
-        }
-        for (unsigned j = 0; j < i; j++) {
-            if (strcmp(p->calendars[j].id, cd->id) == 0) {
-                return invalid(c,
-                               "calendars[%u].id \"%s\" repeats "
-                               "calendars[%u]",
-                               i, cd->id, j);
-            }
         }
         unsigned mask = 0;
         for (unsigned j = 0; j < cd->weekend_count; j++) {
@@ -800,17 +804,10 @@ static rv_err check_branches(const check *c, const rv_policy *p)
 {
     for (unsigned i = 0; i < p->branch_count; i++) {
         const rv_branch *b = &p->branches[i];
-        rv_err err = check_id(c, "branches", i, b->id, POLICY_KEY_MAX);
+        rv_err err = check_id(c, "branches", p->branches, sizeof(*p->branches),
+                              i, POLICY_KEY_MAX);
         if (err != RV_OK) {
             return err;
-        }
-        for (unsigned j = 0; j < i; j++) {
-            if (strcmp(p->branches[j].id, b->id) == 0) {
-                return invalid(c,
-                               "branches[%u].id \"%s\" repeats "
-                               "branches[%u]",
-                               i, b->id, j);
-            }
         }
         /* Whether the zone exists is rv_calendar_new's check. */
         if (is_blank(b->tz)) {
@@ -847,15 +844,10 @@ static rv_err check_agents(const check *c, rv_policy *p)
     }
     for (unsigned i = 0; i < p->agent_count; i++) {
         rv_agent *a = &p->agents[i];
-        rv_err err = check_id(c, "agents", i, a->id, POLICY_KEY_MAX);
+        rv_err err = check_id(c, "agents", p->agents, sizeof(*p->agents), i,
+                              POLICY_KEY_MAX);
         if (err != RV_OK) {
             return err;
-        }
-        for (unsigned j = 0; j < i; j++) {
-            if (strcmp(p->agents[j].id, a->id) == 0) {
-                return invalid(c, "agents[%u].id \"%s\" repeats agents[%u]", i,
-                               a->id, j);
-            }
         }
         if (rv_policy_branch(p, a->branch) == NULL) {
             return invalid(c,

@@ -48,12 +48,12 @@ static int64_t now_s(void)
     return (int64_t)time(NULL);
 }
 
-/* Every booking key of the pool and its value; returns the count. */
-static size_t scan_bookings(rv_redis *rc, const char *pool, char ***values)
+/* Calls @p fn for every key matching @p pattern (SCAN). */
+static void for_each_key(rv_redis *rc, const char *pattern,
+                         void (*fn)(rv_redis *rc, const char *key, void *arg),
+                         void *arg)
 {
-    char pattern[96], cursor[32] = "0";
-    snprintf(pattern, sizeof(pattern), "rv:{%s}:booking:*", pool);
-    size_t n = 0, cap = 0;
+    char cursor[32] = "0";
     do {
         const char *scan[] = {"SCAN",  cursor,  "MATCH",
                               pattern, "COUNT", "5000"};
@@ -61,26 +61,43 @@ static size_t scan_bookings(rv_redis *rc, const char *pool, char ***values)
         assert_int_equal(rv_redis_command(rc, 6, scan, &r), RV_OK);
         assert_int_equal(r.type, RV_REPLY_STR);
         char *save = NULL;
-        char *tok = strtok_r(r.str, "|", &save);
+        char *tok = strtok_r(r.str, "|", &save); /* "cursor|key|key..." */
         snprintf(cursor, sizeof(cursor), "%s", tok);
         while ((tok = strtok_r(NULL, "|", &save)) != NULL) {
-            if (values != NULL) {
-                const char *get[] = {"GET", tok};
-                rv_redis_reply v;
-                assert_int_equal(rv_redis_command(rc, 2, get, &v), RV_OK);
-                if (n == cap) {
-                    cap = cap ? cap * 2 : 1024;
-                    *values = realloc(*values, cap * sizeof(**values));
-                    assert_non_null(*values);
-                }
-                (*values)[n] = strdup(v.str != NULL ? v.str : "");
-                rv_redis_replies_fini(&v, 1);
-            }
-            n++;
+            fn(rc, tok, arg);
         }
         rv_redis_replies_fini(&r, 1);
     } while (strcmp(cursor, "0") != 0);
-    return n;
+}
+
+static void delete_key(rv_redis *rc, const char *key, void *arg)
+{
+    (void)arg;
+    const char *del[] = {"DEL", key};
+    rv_redis_reply d;
+    assert_int_equal(rv_redis_command(rc, 2, del, &d), RV_OK);
+    rv_redis_replies_fini(&d, 1);
+}
+
+typedef struct value_list {
+    char **items;
+    size_t count;
+    size_t cap;
+} value_list;
+
+static void collect_value(rv_redis *rc, const char *key, void *arg)
+{
+    value_list *v = arg;
+    const char *get[] = {"GET", key};
+    rv_redis_reply r;
+    assert_int_equal(rv_redis_command(rc, 2, get, &r), RV_OK);
+    if (v->count == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 1024;
+        v->items = realloc(v->items, v->cap * sizeof(*v->items));
+        assert_non_null(v->items);
+    }
+    v->items[v->count++] = strdup(r.str != NULL ? r.str : "");
+    rv_redis_replies_fini(&r, 1);
 }
 
 static void test_three_assigners_ten_thousand_tasks_twice(void **state)
@@ -120,23 +137,7 @@ static void test_three_assigners_ten_thousand_tasks_twice(void **state)
         rv_redis_open(need("RV_IT_REDIS_URL"), 5000, &rc, err, sizeof(err)),
         RV_OK);
     /* A re-run on the same stack starts from an empty pool. */
-    char cursor[32] = "0";
-    do {
-        const char *scan[] = {"SCAN",  cursor, "MATCH", redis_wipe_pattern,
-                              "COUNT", "5000"};
-        rv_redis_reply r;
-        assert_int_equal(rv_redis_command(rc, 6, scan, &r), RV_OK);
-        char *save = NULL;
-        char *tok = strtok_r(r.str, "|", &save);
-        snprintf(cursor, sizeof(cursor), "%s", tok);
-        while ((tok = strtok_r(NULL, "|", &save)) != NULL) {
-            const char *del[] = {"DEL", tok};
-            rv_redis_reply d;
-            assert_int_equal(rv_redis_command(rc, 2, del, &d), RV_OK);
-            rv_redis_replies_fini(&d, 1);
-        }
-        rv_redis_replies_fini(&r, 1);
-    } while (strcmp(cursor, "0") != 0);
+    for_each_key(rc, redis_wipe_pattern, delete_key, NULL);
 
     /* Produce 10,000 tasks, each twice (a re-delivery). */
     char kn[] = "bootstrap.servers";
@@ -226,14 +227,17 @@ static void test_three_assigners_ten_thousand_tasks_twice(void **state)
 
     /* Exactly one booking per task, each inside a call window (C1) and
      * the due window, no agent-day over capacity (C5). */
-    char **labels = NULL;
-    size_t n = scan_bookings(rc, pool, &labels);
+    char pattern[96];
+    snprintf(pattern, sizeof(pattern), "rv:{%s}:booking:*", pool);
+    value_list labels = {0};
+    for_each_key(rc, pattern, collect_value, &labels);
+    size_t n = labels.count;
     assert_int_equal(n, TASKS);
     int64_t per_agent_day[10][32] = {{0}};
     for (size_t i = 0; i < n; i++) {
         rv_booked b;
         bool booked = false;
-        assert_int_equal(rv_booking_parse(labels[i], &b, &booked), RV_OK);
+        assert_int_equal(rv_booking_parse(labels.items[i], &b, &booked), RV_OK);
         assert_true(booked);
         assert_true(b.start_us >= due_start && b.end_us <= due_end);
         assert_true(rv_calendar_is_working_day(cal, branch, b.day));
@@ -247,9 +251,9 @@ static void test_three_assigners_ten_thousand_tasks_twice(void **state)
         assert_in_range(agent, 0, 9);
         assert_in_range(b.day - d0, 0, 31);
         per_agent_day[agent][b.day - d0]++;
-        free(labels[i]);
+        free(labels.items[i]);
     }
-    free(labels);
+    free(labels.items);
     int64_t total = 0;
     for (int a = 0; a < 10; a++) {
         for (int d = 0; d < 32; d++) {
