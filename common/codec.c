@@ -575,6 +575,9 @@ rv_err rv_codec_encode_outcome(const rv_outcome *in, uint8_t **buf, size_t *len)
     m.due_start_us = in->due_start_us;
     m.phone = (char *)in->phone;
     m.salesperson_id = (char *)in->salesperson_id;
+    m.signature_ref = (char *)in->signature_ref;
+    m.sms_reply = (char *)in->sms_reply;
+    m.sms_gateway_reason = (char *)in->sms_gateway_reason;
     return pack(&m.base, buf, len);
 }
 
@@ -619,6 +622,13 @@ rv_err rv_codec_decode_outcome(const uint8_t *buf, size_t len, rv_outcome *out,
             errstr_size) &&
          cp(r->salesperson_id, sizeof(r->salesperson_id), m->salesperson_id, w,
             "salesperson_id", false, errstr, errstr_size) &&
+         cp(r->signature_ref, sizeof(r->signature_ref), m->signature_ref, w,
+            "signature_ref", false, errstr, errstr_size) &&
+         cp(r->sms_reply, sizeof(r->sms_reply), m->sms_reply, w, "sms_reply",
+            false, errstr, errstr_size) &&
+         cp(r->sms_gateway_reason, sizeof(r->sms_gateway_reason),
+            m->sms_gateway_reason, w, "sms_gateway_reason", false, errstr,
+            errstr_size) &&
          channel_ok(m->channel, w, errstr, errstr_size) &&
          copy_questions(r->questions, &r->question_count, m->n_question_ids,
                         m->question_ids, w, errstr, errstr_size) &&
@@ -626,7 +636,7 @@ rv_err rv_codec_decode_outcome(const uint8_t *buf, size_t len, rv_outcome *out,
                          w, errstr, errstr_size);
     if (ok &&
         (m->disposition < REVISIT__V1__DISPOSITION__DISPOSITION_ANSWERED ||
-         m->disposition > REVISIT__V1__DISPOSITION__DISPOSITION_REFUSED)) {
+         m->disposition > REVISIT__V1__DISPOSITION__DISPOSITION_ON_SITE_DONE)) {
         rv_errf(errstr, errstr_size, "outcome %s: disposition %d unknown",
                 r->outcome_id, (int)m->disposition);
         ok = false;
@@ -693,6 +703,13 @@ rv_err rv_codec_encode_grade(const rv_grade *in, uint8_t **buf, size_t *len)
     m.in_due_window = in->in_due_window;
     m.policy_version = (char *)in->policy_version;
     m.notes = (char *)in->notes;
+    m.started_at_us = in->started_at_us;
+    m.talk_time_s = in->talk_time_s;
+    m.channel = (Revisit__V1__Channel)in->channel;
+    m.issue_raised = in->issue_raised;
+    m.issue_text = (char *)in->issue_text;
+    m.store_id = (char *)in->store_id;
+    m.salesperson_id = (char *)in->salesperson_id;
     return pack(&m.base, buf, len);
 }
 
@@ -729,6 +746,13 @@ rv_err rv_codec_decode_grade(const uint8_t *buf, size_t len, rv_grade *out,
             "policy_version", true, errstr, errstr_size) &&
          cp(r->notes, sizeof(r->notes), m->notes, w, "notes", false, errstr,
             errstr_size) &&
+         cp(r->issue_text, sizeof(r->issue_text), m->issue_text, w,
+            "issue_text", false, errstr, errstr_size) &&
+         cp(r->store_id, sizeof(r->store_id), m->store_id, w, "store_id", false,
+            errstr, errstr_size) &&
+         cp(r->salesperson_id, sizeof(r->salesperson_id), m->salesperson_id, w,
+            "salesperson_id", false, errstr, errstr_size) &&
+         channel_ok(m->channel, w, errstr, errstr_size) &&
          answers_from_pb(r->compliance, &r->compliance_count,
                          m->n_compliance_answers, m->compliance_answers, w,
                          errstr, errstr_size);
@@ -746,6 +770,10 @@ rv_err rv_codec_decode_grade(const uint8_t *buf, size_t len, rv_grade *out,
         r->band = (rv_band)m->band;
         r->evidence_ok = m->evidence_ok;
         r->in_due_window = m->in_due_window;
+        r->started_at_us = m->started_at_us;
+        r->talk_time_s = m->talk_time_s;
+        r->channel = (rv_channel)m->channel;
+        r->issue_raised = m->issue_raised;
         *out = *r;
     }
     free(r);
@@ -775,6 +803,13 @@ rv_err rv_codec_encode_alert(const rv_alert *in, uint8_t **buf, size_t *len)
     m.policy_version = (char *)in->policy_version;
     m.suspected = in->suspected;
     m.deadline_us = in->deadline_us;
+    m.case_id = (char *)in->case_id;
+    m.case_opened_at_us = in->case_opened_at_us;
+    m.case_deadline_us = in->case_deadline_us;
+    m.notify = (char *)in->notify;
+    m.attempt = in->attempt;
+    m.salesperson_id = (char *)in->salesperson_id;
+    m.store_id = (char *)in->store_id;
     return pack(&m.base, buf, len);
 }
 
@@ -813,7 +848,15 @@ rv_err rv_codec_decode_alert(const uint8_t *buf, size_t len, rv_alert *out,
               cp(r.evidence, sizeof(r.evidence), m->evidence, w, "evidence",
                  false, errstr, errstr_size) &&
               cp(r.policy_version, sizeof(r.policy_version), m->policy_version,
-                 w, "policy_version", true, errstr, errstr_size);
+                 w, "policy_version", true, errstr, errstr_size) &&
+              cp(r.case_id, sizeof(r.case_id), m->case_id, w, "case_id", false,
+                 errstr, errstr_size) &&
+              cp(r.notify, sizeof(r.notify), m->notify, w, "notify", false,
+                 errstr, errstr_size) &&
+              cp(r.salesperson_id, sizeof(r.salesperson_id), m->salesperson_id,
+                 w, "salesperson_id", false, errstr, errstr_size) &&
+              cp(r.store_id, sizeof(r.store_id), m->store_id, w, "store_id",
+                 false, errstr, errstr_size);
     if (ok && (m->severity < REVISIT__V1__SEVERITY__SEVERITY_GENERAL ||
                m->severity > REVISIT__V1__SEVERITY__SEVERITY_MAJOR)) {
         rv_errf(errstr, errstr_size, "alert %s: severity %d unknown",
@@ -823,10 +866,71 @@ rv_err rv_codec_decode_alert(const uint8_t *buf, size_t len, rv_alert *out,
     r.severity = (rv_severity)m->severity;
     r.suspected = m->suspected;
     r.deadline_us = m->deadline_us;
+    r.case_opened_at_us = m->case_opened_at_us;
+    r.case_deadline_us = m->case_deadline_us;
+    r.attempt = m->attempt;
     revisit__v1__compliance_alert__free_unpacked(m, NULL);
     if (!ok) {
         return RV_ERR_INVALID;
     }
     *out = r;
     return RV_OK;
+}
+
+/* ---- CaseEvent --------------------------------------------------------- */
+
+rv_err rv_codec_encode_case_event(const rv_case_event *in, uint8_t **buf,
+                                  size_t *len)
+{
+    Revisit__V1__Envelope env;
+    Revisit__V1__CaseEvent m;
+    env_to_pb(&in->env, &env);
+    revisit__v1__case_event__init(&m);
+    m.envelope = &env;
+    m.case_id = (char *)in->case_id;
+    m.action = (Revisit__V1__CaseAction)in->action;
+    m.actor = (char *)in->actor;
+    m.text = (char *)in->text;
+    return pack(&m.base, buf, len);
+}
+
+rv_err rv_codec_decode_case_event(const uint8_t *buf, size_t len,
+                                  rv_case_event *out, char *errstr,
+                                  size_t errstr_size)
+{
+    const char *w = "case event";
+    if (!check_len(len, w, errstr, errstr_size)) {
+        return RV_ERR_INVALID;
+    }
+    Revisit__V1__CaseEvent *m = revisit__v1__case_event__unpack(NULL, len, buf);
+    if (m == NULL) {
+        rv_errf(errstr, errstr_size,
+                "case event: not a v1.CaseEvent (%zu bytes)", len);
+        return RV_ERR_INVALID;
+    }
+    rv_case_event *r = calloc(1, sizeof(*r));
+    bool ok = r != NULL;
+    ok = ok && env_from_pb(m->envelope, &r->env, w, errstr, errstr_size) &&
+         cp(r->case_id, sizeof(r->case_id), m->case_id, w, "case_id", true,
+            errstr, errstr_size) &&
+         cp(r->actor, sizeof(r->actor), m->actor, w, "actor", true, errstr,
+            errstr_size) &&
+         cp(r->text, sizeof(r->text), m->text, w, "text", true, errstr,
+            errstr_size);
+    if (ok && (m->action < REVISIT__V1__CASE_ACTION__CASE_ACTION_ANSWER ||
+               m->action > REVISIT__V1__CASE_ACTION__CASE_ACTION_CLOSE)) {
+        rv_errf(errstr, errstr_size, "case event %s: action %d unknown",
+                r->case_id, (int)m->action);
+        ok = false;
+    }
+    if (ok) {
+        r->action = (rv_case_action)m->action;
+        *out = *r;
+    }
+    free(r);
+    revisit__v1__case_event__free_unpacked(m, NULL);
+    if (r == NULL) {
+        return RV_ERR_NOMEM;
+    }
+    return ok ? RV_OK : RV_ERR_INVALID;
 }

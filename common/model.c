@@ -50,6 +50,23 @@ const char *rv_disposition_name(rv_disposition d)
         return "wrong_number";
     case RV_DISP_REFUSED:
         return "refused";
+    case RV_DISP_SMS_REPLY:
+        return "sms_reply";
+    case RV_DISP_SMS_UNDELIVERED:
+        return "sms_undelivered";
+    case RV_DISP_ON_SITE_DONE:
+        return "on_site_done";
+    }
+    return "unspecified";
+}
+
+const char *rv_case_action_name(rv_case_action a)
+{
+    switch (a) {
+    case RV_CASE_ANSWER:
+        return "answer";
+    case RV_CASE_CLOSE:
+        return "close";
     }
     return "unspecified";
 }

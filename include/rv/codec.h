@@ -64,5 +64,12 @@ RV_MUSTCHECK rv_err rv_codec_encode_alert(const rv_alert *in, uint8_t **buf,
 RV_MUSTCHECK rv_err rv_codec_decode_alert(const uint8_t *buf, size_t len,
                                           rv_alert *out, char *errstr,
                                           size_t errstr_size);
+/** CaseEvent (compliance.cases): case_id, actor and text required, action
+ *  ANSWER or CLOSE. Same contract as the pairs above. */
+RV_MUSTCHECK rv_err rv_codec_encode_case_event(const rv_case_event *in,
+                                               uint8_t **buf, size_t *len);
+RV_MUSTCHECK rv_err rv_codec_decode_case_event(const uint8_t *buf, size_t len,
+                                               rv_case_event *out, char *errstr,
+                                               size_t errstr_size);
 
 #endif /* RV_CODEC_H */

@@ -137,6 +137,9 @@ typedef enum rv_disposition {
     RV_DISP_OUT_OF_SERVICE = 6,
     RV_DISP_WRONG_NUMBER = 7,
     RV_DISP_REFUSED = 8,
+    RV_DISP_SMS_REPLY = 9,        /**< sms_reply "1" or "2 <text>" (G2) */
+    RV_DISP_SMS_UNDELIVERED = 10, /**< sms_gateway_reason says why */
+    RV_DISP_ON_SITE_DONE = 11,    /**< signature_ref is the evidence (G3) */
 } rv_disposition;
 
 typedef struct rv_answer {
@@ -170,6 +173,9 @@ typedef struct rv_outcome {
     int64_t due_start_us;
     char phone[RV_PHONE_SIZE];
     char salesperson_id[RV_KEY_SIZE];
+    char signature_ref[RV_KEY_SIZE];      /**< on-site (G3) */
+    char sms_reply[RV_REASON_SIZE];       /**< "1" or "2 <text>" (G2) */
+    char sms_gateway_reason[RV_KEY_SIZE]; /**< SMS undelivered */
 } rv_outcome;
 
 typedef enum rv_verdict {
@@ -205,6 +211,13 @@ typedef struct rv_grade {
     bool in_due_window;
     char policy_version[RV_SHORT_SIZE];
     char notes[RV_NOTES_SIZE];
+    int64_t started_at_us; /**< call start, UTC µs (A5) */
+    uint32_t talk_time_s;  /**< seconds (A5) */
+    rv_channel channel;
+    bool issue_raised;               /**< G4: a case must answer it */
+    char issue_text[RV_REASON_SIZE]; /**< the customer's words, or "" */
+    char store_id[RV_KEY_SIZE];
+    char salesperson_id[RV_KEY_SIZE];
 } rv_grade;
 
 typedef enum rv_severity {
@@ -226,9 +239,34 @@ typedef struct rv_alert {
     char route_to[RV_KEY_SIZE];
     char evidence[RV_REASON_SIZE];
     char policy_version[RV_SHORT_SIZE];
-    bool suspected;      /**< from notes only: to review, not confirmed */
-    int64_t deadline_us; /**< A2: case answer due, UTC µs; 0 = none */
+    bool suspected;            /**< from notes only: to review, not confirmed */
+    int64_t deadline_us;       /**< A2: case answer due, UTC µs; 0 = none */
+    char case_id[RV_ID_SIZE];  /**< A3: "" until the alerter merged it */
+    int64_t case_opened_at_us; /**< the case's first alert, UTC µs */
+    int64_t case_deadline_us;  /**< the case's deadline, UTC µs; 0 = none */
+    char notify[RV_KEY_SIZE];  /**< A4: role told, by severity */
+    uint32_t attempt;          /**< 0 when not about one attempt */
+    char salesperson_id[RV_KEY_SIZE];
+    char store_id[RV_KEY_SIZE];
 } rv_alert;
+
+/** Kind of the alert a case past its deadline raises, once (A2: to the
+ *  compliance department). */
+#define RV_ALERT_KIND_ESCALATION "escalation"
+
+typedef enum rv_case_action {
+    RV_CASE_ANSWER = 1, /**< self-check or answer submitted (A2) */
+    RV_CASE_CLOSE = 2,  /**< compliance department's final opinion */
+} rv_case_action;
+
+/** A person's action on a case (topic compliance.cases). */
+typedef struct rv_case_event {
+    rv_envelope env;
+    char case_id[RV_ID_SIZE];
+    rv_case_action action;
+    char actor[RV_KEY_SIZE];
+    char text[RV_NOTES_SIZE];
+} rv_case_event;
 
 /** Names for logs, SQL and reports ("phone", "answered", ...). Static. */
 const char *rv_channel_name(rv_channel c);
@@ -237,6 +275,7 @@ const char *rv_verdict_name(rv_verdict v);
 const char *rv_band_name(rv_band b);
 const char *rv_severity_name(rv_severity s);
 const char *rv_work_order_kind_name(rv_work_order_kind k);
+const char *rv_case_action_name(rv_case_action a);
 
 /** Parse "phone"/"sms"/"on_site". @returns RV_CHANNEL_UNSPECIFIED if
  *  unknown. */

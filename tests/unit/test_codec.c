@@ -161,11 +161,88 @@ static void test_codec_outcome_and_grade_round_trip(void **state)
     g.band = RV_BAND_SATISFIED;
     g.compliance[0] = o.answers[0];
     g.compliance_count = 1;
+    g.channel = RV_CHANNEL_SMS;
+    g.issue_raised = true;
+    g.talk_time_s = 42;
+    g.started_at_us = 1467738000000000;
+    rv_copy_str(g.issue_text, sizeof(g.issue_text), "送货太慢");
+    rv_copy_str(g.salesperson_id, sizeof(g.salesperson_id), "s-7");
     assert_int_equal(rv_codec_encode_grade(&g, &buf, &len), RV_OK);
     assert_int_equal(rv_codec_decode_grade(buf, len, &g2, NULL, 0), RV_OK);
     free(buf);
     assert_int_equal(g2.verdict, RV_VERDICT_SUCCESS);
     assert_string_equal(g2.compliance[0].question_id, "a1.password_known");
+    assert_int_equal(g2.channel, RV_CHANNEL_SMS);
+    assert_true(g2.issue_raised);
+    assert_int_equal(g2.talk_time_s, 42);
+    assert_int_equal(g2.started_at_us, g.started_at_us);
+    assert_string_equal(g2.issue_text, "送货太慢");
+    assert_string_equal(g2.salesperson_id, "s-7");
+
+    /* A grade without a channel is not one the grader writes. */
+    g.channel = RV_CHANNEL_UNSPECIFIED;
+    assert_int_equal(rv_codec_encode_grade(&g, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_grade(buf, len, &g2, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    free(buf);
+    assert_non_null(strstr(err, "channel 0"));
+
+    /* The new dispositions and their fields travel (issue 5). */
+    o.satisfaction = -1;
+    o.disposition = RV_DISP_SMS_REPLY;
+    o.channel = RV_CHANNEL_SMS;
+    rv_copy_str(o.sms_reply, sizeof(o.sms_reply), "2 太慢");
+    rv_copy_str(o.signature_ref, sizeof(o.signature_ref), "sig-9");
+    rv_copy_str(o.sms_gateway_reason, sizeof(o.sms_gateway_reason), "none");
+    assert_int_equal(rv_codec_encode_outcome(&o, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_outcome(buf, len, &o2, NULL, 0), RV_OK);
+    free(buf);
+    assert_int_equal(o2.disposition, RV_DISP_SMS_REPLY);
+    assert_string_equal(o2.sms_reply, "2 太慢");
+    assert_string_equal(o2.signature_ref, "sig-9");
+    assert_string_equal(o2.sms_gateway_reason, "none");
+    o.disposition = (rv_disposition)12;
+    assert_int_equal(rv_codec_encode_outcome(&o, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_outcome(buf, len, &o2, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    free(buf);
+    assert_non_null(strstr(err, "disposition 12 unknown"));
+}
+
+/* compliance.cases: a person's action on a case. */
+static void test_codec_case_event_round_trip(void **state)
+{
+    (void)state;
+    rv_case_event e = {0}, e2 = {0};
+    fill_env(&e.env, "ce-1");
+    rv_copy_str(e.case_id, sizeof(e.case_id), "case-1");
+    rv_copy_str(e.actor, sizeof(e.actor), "ops_director:zhang");
+    rv_copy_str(e.text, sizeof(e.text), "自查完毕：经纪人已停职");
+    e.action = RV_CASE_ANSWER;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char err[160];
+    assert_int_equal(rv_codec_encode_case_event(&e, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_case_event(buf, len, &e2, NULL, 0), RV_OK);
+    free(buf);
+    assert_int_equal(e2.action, RV_CASE_ANSWER);
+    assert_string_equal(e2.text, e.text);
+    assert_string_equal(e2.actor, e.actor);
+    e.text[0] = '\0';
+    assert_int_equal(rv_codec_encode_case_event(&e, &buf, &len), RV_OK);
+    assert_int_equal(
+        rv_codec_decode_case_event(buf, len, &e2, err, sizeof(err)),
+        RV_ERR_INVALID);
+    free(buf);
+    assert_non_null(strstr(err, "text"));
+    rv_copy_str(e.text, sizeof(e.text), "ok");
+    e.action = (rv_case_action)7;
+    assert_int_equal(rv_codec_encode_case_event(&e, &buf, &len), RV_OK);
+    assert_int_equal(
+        rv_codec_decode_case_event(buf, len, &e2, err, sizeof(err)),
+        RV_ERR_INVALID);
+    free(buf);
+    assert_non_null(strstr(err, "action 7 unknown"));
 }
 
 static void test_codec_assignment_and_alert_round_trip(void **state)
@@ -289,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_codec_task_round_trip_and_limits),
         cmocka_unit_test(test_codec_outcome_and_grade_round_trip),
         cmocka_unit_test(test_codec_assignment_and_alert_round_trip),
+        cmocka_unit_test(test_codec_case_event_round_trip),
         cmocka_unit_test(test_codec_rejects_oversized_field),
         cmocka_unit_test(test_codec_rejects_bad_utf8_and_far_future),
     };

@@ -190,10 +190,158 @@ static void test_grader_copies_compliance_answers_and_ids(void **state)
     assert_int_equal(strlen(g.grade_id), 32);
 }
 
+/* Issue 5: every disposition's verdict and retry decision, on the first
+ * and on the last attempt, for the channel it belongs to. */
+static void test_grader_every_disposition(void **state)
+{
+    fixture *fx = *state;
+    const struct {
+        rv_disposition d;
+        rv_channel channel;
+        rv_verdict first;  /* attempt 1 */
+        rv_verdict second; /* attempt 2, the last (C2) */
+    } cases[] = {
+        {RV_DISP_ANSWERED, RV_CHANNEL_PHONE, RV_VERDICT_SUCCESS,
+         RV_VERDICT_SUCCESS},
+        {RV_DISP_ANSWERED_PARTIAL, RV_CHANNEL_PHONE, RV_VERDICT_FAILED,
+         RV_VERDICT_FAILED},
+        {RV_DISP_NO_ANSWER, RV_CHANNEL_PHONE, RV_VERDICT_RETRY,
+         RV_VERDICT_FAILED},
+        {RV_DISP_BUSY, RV_CHANNEL_PHONE, RV_VERDICT_RETRY, RV_VERDICT_FAILED},
+        {RV_DISP_POWERED_OFF, RV_CHANNEL_PHONE, RV_VERDICT_RETRY,
+         RV_VERDICT_FAILED},
+        {RV_DISP_OUT_OF_SERVICE, RV_CHANNEL_PHONE, RV_VERDICT_FAILED,
+         RV_VERDICT_FAILED},
+        {RV_DISP_WRONG_NUMBER, RV_CHANNEL_PHONE, RV_VERDICT_FAILED,
+         RV_VERDICT_FAILED},
+        {RV_DISP_REFUSED, RV_CHANNEL_PHONE, RV_VERDICT_FAILED,
+         RV_VERDICT_FAILED},
+        {RV_DISP_SMS_REPLY, RV_CHANNEL_SMS, RV_VERDICT_SUCCESS,
+         RV_VERDICT_SUCCESS},
+        {RV_DISP_SMS_UNDELIVERED, RV_CHANNEL_SMS, RV_VERDICT_FAILED,
+         RV_VERDICT_FAILED},
+        {RV_DISP_ON_SITE_DONE, RV_CHANNEL_ON_SITE, RV_VERDICT_SUCCESS,
+         RV_VERDICT_SUCCESS},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (unsigned attempt = 1; attempt <= 2; attempt++) {
+            rv_outcome o = outcome(cases[i].d, attempt);
+            o.channel = cases[i].channel;
+            answer(&o, "q.satisfaction", "4");
+            answer(&o, "q.delivery", "ok");
+            o.satisfaction = 4;
+            rv_copy_str(o.recording_ref, sizeof(o.recording_ref), "rec-1");
+            rv_copy_str(o.signature_ref, sizeof(o.signature_ref), "sig-1");
+            rv_copy_str(o.sms_reply, sizeof(o.sms_reply), "1");
+            rv_grade g;
+            rv_task retry;
+            bool has_retry = true;
+            grader_grade(fx->policy, &o, &g, &retry, &has_retry);
+            rv_verdict want = attempt == 1 ? cases[i].first : cases[i].second;
+            if (g.verdict != want) {
+                fail_msg("%s attempt %u: verdict %s, want %s (%s)",
+                         rv_disposition_name(cases[i].d), attempt,
+                         rv_verdict_name(g.verdict), rv_verdict_name(want),
+                         g.reason);
+            }
+            assert_int_equal(has_retry, want == RV_VERDICT_RETRY);
+            assert_int_equal(g.disposition, cases[i].d);
+            assert_int_equal(g.channel, cases[i].channel);
+            assert_int_equal(g.in_due_window, want == RV_VERDICT_SUCCESS);
+        }
+    }
+}
+
+/* G2 (seed 004): SMS reply 1 = satisfied; 2 and text = dissatisfied with
+ * an issue (G4); anything else is no visit. Never a retry. */
+static void test_grader_sms_replies(void **state)
+{
+    fixture *fx = *state;
+    const struct {
+        const char *reply;
+        rv_verdict verdict;
+        rv_band band;
+        bool issue;
+        const char *text;
+    } cases[] = {
+        {"1", RV_VERDICT_SUCCESS, RV_BAND_SATISFIED, false, ""},
+        {" 1 ", RV_VERDICT_SUCCESS, RV_BAND_SATISFIED, false, ""},
+        {"2 送货太慢了", RV_VERDICT_SUCCESS, RV_BAND_DISSATISFIED, true,
+         "送货太慢了"},
+        {"2,late delivery", RV_VERDICT_SUCCESS, RV_BAND_DISSATISFIED, true,
+         "late delivery"},
+        {"2", RV_VERDICT_SUCCESS, RV_BAND_DISSATISFIED, true, ""},
+        {"12", RV_VERDICT_FAILED, RV_BAND_NONE, false, ""},
+        {"ok", RV_VERDICT_FAILED, RV_BAND_NONE, false, ""},
+        {"", RV_VERDICT_FAILED, RV_BAND_NONE, false, ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rv_outcome o = outcome(RV_DISP_SMS_REPLY, 1);
+        o.channel = RV_CHANNEL_SMS;
+        o.question_count = 0;
+        rv_copy_str(o.sms_reply, sizeof(o.sms_reply), cases[i].reply);
+        rv_grade g;
+        rv_task retry;
+        bool has_retry = true;
+        grader_grade(fx->policy, &o, &g, &retry, &has_retry);
+        assert_int_equal(g.verdict, cases[i].verdict);
+        assert_int_equal(g.band, cases[i].band);
+        assert_int_equal(g.issue_raised, cases[i].issue);
+        assert_string_equal(g.issue_text, cases[i].text);
+        assert_int_equal(g.satisfaction, -1);
+        assert_false(has_retry);
+    }
+    rv_outcome o = outcome(RV_DISP_SMS_UNDELIVERED, 1);
+    o.channel = RV_CHANNEL_SMS;
+    rv_copy_str(o.sms_gateway_reason, sizeof(o.sms_gateway_reason),
+                "number suspended");
+    rv_grade g;
+    rv_task retry;
+    bool has_retry = true;
+    grader_grade(fx->policy, &o, &g, &retry, &has_retry);
+    assert_int_equal(g.verdict, RV_VERDICT_FAILED);
+    assert_false(has_retry);
+    assert_string_equal(g.reason, "SMS undelivered: number suspended");
+}
+
+/* G3 on site (seed 000 第三篇): the customer's signature is the evidence;
+ * a recording does not stand in for it. G4: a dissatisfied score raises
+ * an issue. */
+static void test_grader_on_site_needs_signature(void **state)
+{
+    fixture *fx = *state;
+    rv_outcome o = outcome(RV_DISP_ON_SITE_DONE, 1);
+    o.channel = RV_CHANNEL_ON_SITE;
+    answer(&o, "q.satisfaction", "1");
+    answer(&o, "q.delivery", "ok");
+    o.satisfaction = 1;
+    rv_copy_str(o.recording_ref, sizeof(o.recording_ref), "rec-1");
+    rv_grade g;
+    rv_task retry;
+    bool has_retry = true;
+    grader_grade(fx->policy, &o, &g, &retry, &has_retry);
+    assert_int_equal(g.verdict, RV_VERDICT_FAILED);
+    assert_false(g.evidence_ok);
+    assert_string_equal(g.reason,
+                        "G3: no signature reference, not a valid visit");
+    assert_false(g.issue_raised); /* not a visit: no score counts */
+
+    rv_copy_str(o.signature_ref, sizeof(o.signature_ref), "sig-1");
+    grader_grade(fx->policy, &o, &g, &retry, &has_retry);
+    assert_int_equal(g.verdict, RV_VERDICT_SUCCESS);
+    assert_true(g.evidence_ok);
+    assert_int_equal(g.band, RV_BAND_DISSATISFIED);
+    assert_true(g.issue_raised);
+    assert_false(has_retry);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grader_success_needs_every_answer),
+        cmocka_unit_test(test_grader_every_disposition),
+        cmocka_unit_test(test_grader_sms_replies),
+        cmocka_unit_test(test_grader_on_site_needs_signature),
         cmocka_unit_test(test_grader_satisfaction_bands),
         cmocka_unit_test(test_grader_no_answer_retries_once),
         cmocka_unit_test(test_grader_unreachable_fails_without_retry),

@@ -17,10 +17,79 @@ static bool answered(const rv_outcome *o, const char *question_id)
     return false;
 }
 
-/* G3: the evidence a visit of its channel needs. */
+/* G3 (seed 000 第一篇, 第三篇): the evidence a visit of its channel
+ * needs: on-site the customer's signature, by phone a recording, and the
+ * agent's name either way; an SMS visit is its reply. */
 static bool has_evidence(const rv_outcome *o)
 {
+    switch (o->channel) {
+    case RV_CHANNEL_SMS:
+        return o->sms_reply[0] != '\0';
+    case RV_CHANNEL_ON_SITE:
+        return o->signature_ref[0] != '\0' && o->agent_id[0] != '\0';
+    case RV_CHANNEL_PHONE:
+    case RV_CHANNEL_UNSPECIFIED:
+        break;
+    }
     return o->recording_ref[0] != '\0' && o->agent_id[0] != '\0';
+}
+
+/* G2 (seed 004): an SMS reply is "1" (satisfied) or "2" and the
+ * customer's text (dissatisfied or has an issue). @returns 1, 2, or 0
+ * for anything else; *text points after the "2" and its separators. */
+static int sms_reply_code(const char *reply, const char **text)
+{
+    while (*reply == ' ' || *reply == '\t') {
+        reply++;
+    }
+    if (reply[0] != '1' && reply[0] != '2') {
+        return 0;
+    }
+    const char *rest = reply + 1;
+    if (*rest != '\0' && *rest != ' ' && *rest != ',' && *rest != ':' &&
+        *rest != '\t' && *rest != '\n') {
+        return 0; /* "12", "1a": not a code */
+    }
+    while (*rest == ' ' || *rest == ',' || *rest == ':' || *rest == '\t' ||
+           *rest == '\n') {
+        rest++;
+    }
+    *text = rest;
+    return reply[0] == '1' ? 1 : 2;
+}
+
+/* Every asked question answered (G1), else the reason. */
+static bool all_answered(const rv_outcome *o, rv_grade *g)
+{
+    for (size_t q = 0; q < o->question_count; q++) {
+        if (!answered(o, o->questions[q])) {
+            g->verdict = RV_VERDICT_FAILED;
+            snprintf(g->reason, sizeof(g->reason), "G1: question %s unanswered",
+                     o->questions[q]);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void sms_verdict(const rv_outcome *o, rv_grade *g)
+{
+    const char *text = "";
+    int code = sms_reply_code(o->sms_reply, &text);
+    if (code == 0) {
+        g->verdict = RV_VERDICT_FAILED;
+        snprintf(g->reason, sizeof(g->reason),
+                 "G2: SMS reply is neither 1 nor 2, not a visit");
+        return;
+    }
+    g->verdict = RV_VERDICT_SUCCESS;
+    g->band = code == 1 ? RV_BAND_SATISFIED : RV_BAND_DISSATISFIED;
+    if (code == 2) {
+        g->issue_raised = true;
+        rv_copy_str(g->issue_text, sizeof(g->issue_text), text);
+    }
+    snprintf(g->reason, sizeof(g->reason), "G2: SMS reply %d (%s)", code,
+             code == 1 ? "satisfied" : "dissatisfied or has an issue");
 }
 
 static rv_band band_of(const rv_policy *p, int32_t score)
@@ -40,14 +109,19 @@ static rv_band band_of(const rv_policy *p, int32_t score)
 static void verdict_of(const rv_policy *p, const rv_outcome *o, rv_grade *g)
 {
     switch (o->disposition) {
+    case RV_DISP_SMS_REPLY:
+        sms_verdict(o, g);
+        return;
+    case RV_DISP_SMS_UNDELIVERED:
+        g->verdict = RV_VERDICT_FAILED;
+        snprintf(g->reason, sizeof(g->reason), "SMS undelivered: %s",
+                 o->sms_gateway_reason[0] != '\0' ? o->sms_gateway_reason
+                                                  : "no reason given");
+        return;
     case RV_DISP_ANSWERED:
-        for (size_t q = 0; q < o->question_count; q++) {
-            if (!answered(o, o->questions[q])) {
-                g->verdict = RV_VERDICT_FAILED;
-                snprintf(g->reason, sizeof(g->reason),
-                         "G1: question %s unanswered", o->questions[q]);
-                return;
-            }
+    case RV_DISP_ON_SITE_DONE:
+        if (!all_answered(o, g)) {
+            return;
         }
         if (!has_evidence(o)) {
             /* G3 (seed 000 第一篇, 第三篇): no recording (phone) or
@@ -149,9 +223,24 @@ void grader_grade(const rv_policy *p, const rv_outcome *o, rv_grade *g,
     rv_copy_str(g->notes, sizeof(g->notes), o->notes);
     verdict_of(p, o, g);
     bool success = g->verdict == RV_VERDICT_SUCCESS;
-    g->satisfaction = success ? o->satisfaction : -1;
-    g->band = success ? band_of(p, o->satisfaction) : RV_BAND_NONE;
+    if (o->disposition != RV_DISP_SMS_REPLY) {
+        /* An SMS reply has no 0..5 score; sms_verdict set its band. */
+        g->satisfaction = success ? o->satisfaction : -1;
+        g->band = success ? band_of(p, o->satisfaction) : RV_BAND_NONE;
+    } else {
+        g->satisfaction = -1;
+    }
+    /* G4: dissatisfaction opens a case that must be answered. */
+    if (g->band == RV_BAND_DISSATISFIED) {
+        g->issue_raised = true;
+    }
     g->evidence_ok = has_evidence(o);
+    g->started_at_us = o->started_at_us;
+    g->talk_time_s = o->talk_time_s;
+    g->channel = o->channel;
+    rv_copy_str(g->store_id, sizeof(g->store_id), o->store_id);
+    rv_copy_str(g->salesperson_id, sizeof(g->salesperson_id),
+                o->salesperson_id);
     g->in_due_window = success && o->started_at_us < o->due_end_us;
     for (size_t i = 0; i < o->answer_count; i++) {
         const rv_question *q = rv_policy_question(p, o->answers[i].question_id);

@@ -22,9 +22,9 @@
 #define DEFAULT_TOPICS                                                         \
     "sales.events,service.events,visits.tasks,visits.retries,"                 \
     "visits.assignments,visits.outcomes,visits.grades,compliance.alerts,"      \
-    "sales.events.dlq,service.events.dlq,visits.tasks.dlq,"                    \
+    "compliance.cases,sales.events.dlq,service.events.dlq,visits.tasks.dlq,"   \
     "visits.retries.dlq,visits.assignments.dlq,visits.outcomes.dlq,"           \
-    "visits.grades.dlq,compliance.alerts.dlq"
+    "visits.grades.dlq,compliance.alerts.dlq,compliance.cases.dlq"
 
 typedef struct recorder {
     rv_pg *pg;

@@ -195,10 +195,37 @@ static const column alert_cols[] = {
     {"policy_version", ""},
     {"suspected", "boolean"},
     {"deadline", "timestamptz"},
+    {"case_id", ""},
+    {"notify", ""},
+    {"attempt", "integer"},
+    {"salesperson_id", ""},
+    {"store_id", ""},
     {"occurred_at", "timestamptz"},
     {"causation_id", ""},
     {"producer", ""},
     {"produced_at", "timestamptz"},
+};
+
+/* One row per case, from any of its alerts (deploy/sql/005_cases.sql). */
+static const column case_cols[] = {
+    {"case_id", ""},
+    {"customer_id", ""},
+    {"branch_id", ""},
+    {"store_id", ""},
+    {"salesperson_id", ""},
+    {"kind", ""},
+    {"severity", ""},
+    {"route_to", ""},
+    {"notify", ""},
+    {"opened_at", "timestamptz"},
+    {"deadline", "timestamptz"},
+    {"policy_version", ""},
+};
+
+static const column case_event_cols[] = {
+    {"event_id", ""},     {"case_id", ""},  {"action", ""},
+    {"actor", ""},        {"text", ""},     {"occurred_at", "timestamptz"},
+    {"causation_id", ""}, {"producer", ""}, {"produced_at", "timestamptz"},
 };
 
 static const column dead_letter_cols[] = {
@@ -238,6 +265,8 @@ static const struct table_def {
     [RECORDER_OUTCOMES] = {"outcomes", COLS(outcome_cols)},
     [RECORDER_GRADES] = {"grades", COLS(grade_cols)},
     [RECORDER_ALERTS] = {"alerts", COLS(alert_cols)},
+    [RECORDER_CASES] = {"cases", COLS(case_cols)},
+    [RECORDER_CASE_EVENTS] = {"case_events", COLS(case_event_cols)},
     [RECORDER_DEAD_LETTERS] = {"dead_letters", COLS(dead_letter_cols)},
     [RECORDER_MESSAGE_INDEX] = {"message_index", COLS(index_cols)},
 };
@@ -255,6 +284,7 @@ static const struct {
     {"visits.outcomes", RECORDER_TOPIC_OUTCOMES},
     {"visits.grades", RECORDER_TOPIC_GRADES},
     {"compliance.alerts", RECORDER_TOPIC_ALERTS},
+    {"compliance.cases", RECORDER_TOPIC_CASES},
 };
 
 /* One table's rows: values[row * col_count + col], each owned or NULL. */
@@ -993,7 +1023,52 @@ rv_err recorder_rows_add_alert(recorder_rows *r, size_t tag, const rv_alert *a)
     put_str(&w, a->policy_version);
     put_bool(&w, a->suspected);
     put_opt_ts(&w, a->deadline_us);
+    put_opt_str(&w, a->case_id);
+    put_opt_str(&w, a->notify);
+    put_int(&w, a->attempt);
+    put_opt_str(&w, a->salesperson_id);
+    put_opt_str(&w, a->store_id);
     put_envelope(&w, &a->env);
+    err = row_end(&w, tag);
+    if (err != RV_OK || a->case_id[0] == '\0' ||
+        strcmp(a->kind, RV_ALERT_KIND_ESCALATION) == 0) {
+        return err;
+    }
+    /* Every alert of a case carries the case's first values, so any one
+     * of them writes the same row (ON CONFLICT DO NOTHING keeps one). */
+    err = row_begin(r, RECORDER_CASES, &w);
+    if (err != RV_OK) {
+        return err;
+    }
+    put_str(&w, a->case_id);
+    put_str(&w, a->customer_id);
+    put_str(&w, a->branch_id);
+    put_opt_str(&w, a->store_id);
+    put_opt_str(&w, a->salesperson_id);
+    put_str(&w, a->kind);
+    put_str(&w, rv_severity_name(a->severity));
+    put_str(&w, a->route_to);
+    put_opt_str(&w, a->notify);
+    put_ts(&w, a->case_opened_at_us);
+    put_opt_ts(&w, a->case_deadline_us);
+    put_str(&w, a->policy_version);
+    return row_end(&w, tag);
+}
+
+rv_err recorder_rows_add_case_event(recorder_rows *r, size_t tag,
+                                    const rv_case_event *e)
+{
+    row w;
+    rv_err err = row_begin(r, RECORDER_CASE_EVENTS, &w);
+    if (err != RV_OK) {
+        return err;
+    }
+    put_str(&w, e->env.event_id);
+    put_str(&w, e->case_id);
+    put_str(&w, rv_case_action_name(e->action));
+    put_str(&w, e->actor);
+    put_str(&w, e->text);
+    put_envelope(&w, &e->env);
     return row_end(&w, tag);
 }
 
@@ -1158,6 +1233,7 @@ typedef union record {
     rv_outcome outcome;
     rv_grade grade;
     rv_alert alert;
+    rv_case_event case_event;
 } record;
 
 /* Decode by topic and add the fact row. *env points into @p rec on RV_OK.
@@ -1229,6 +1305,14 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
         if (err == RV_OK) {
             *env = &rec->alert.env;
             err = recorder_rows_add_alert(r, tag, &rec->alert);
+        }
+        break;
+    case RECORDER_TOPIC_CASES:
+        err = rv_codec_decode_case_event(buf, len, &rec->case_event, errstr,
+                                         errstr_size);
+        if (err == RV_OK) {
+            *env = &rec->case_event.env;
+            err = recorder_rows_add_case_event(r, tag, &rec->case_event);
         }
         break;
     case RECORDER_TOPIC_DLQ:

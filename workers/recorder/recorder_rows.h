@@ -27,6 +27,8 @@ typedef enum recorder_table {
     RECORDER_OUTCOMES,
     RECORDER_GRADES,
     RECORDER_ALERTS,
+    RECORDER_CASES,
+    RECORDER_CASE_EVENTS,
     RECORDER_DEAD_LETTERS,
     RECORDER_MESSAGE_INDEX,
     RECORDER_TABLE_COUNT,
@@ -42,7 +44,8 @@ typedef enum recorder_topic {
     RECORDER_TOPIC_ASSIGNMENTS, /**< visits.assignments -> rv_assignment */
     RECORDER_TOPIC_OUTCOMES,    /**< visits.outcomes -> rv_outcome */
     RECORDER_TOPIC_GRADES,      /**< visits.grades -> rv_grade */
-    RECORDER_TOPIC_ALERTS,      /**< compliance.alerts -> rv_alert */
+    RECORDER_TOPIC_ALERTS,      /**< compliance.alerts -> rv_alert (+ case) */
+    RECORDER_TOPIC_CASES,       /**< compliance.cases -> rv_case_event */
     RECORDER_TOPIC_DLQ,         /**< any "<topic>.dlq": recorded raw */
 } recorder_topic;
 
@@ -140,6 +143,9 @@ RV_MUSTCHECK rv_err recorder_rows_add_outcome(recorder_rows *r, size_t tag,
                                               const rv_outcome *o);
 RV_MUSTCHECK rv_err recorder_rows_add_grade(recorder_rows *r, size_t tag,
                                             const rv_grade *g);
+RV_MUSTCHECK rv_err recorder_rows_add_case_event(recorder_rows *r, size_t tag,
+                                                 const rv_case_event *e);
+/* An alert with a case_id (not an escalation) also adds its cases row. */
 RV_MUSTCHECK rv_err recorder_rows_add_alert(recorder_rows *r, size_t tag,
                                             const rv_alert *a);
 RV_MUSTCHECK rv_err

@@ -12,19 +12,20 @@
 /* Every worker's default consumer group and input topics. */
 static const struct {
     const char *group;
-    const char *topics[17];
+    const char *topics[19];
 } groups[] = {
     {"revisit-sampler", {"sales.events", "service.events"}},
     {"revisit-assigner", {"visits.tasks", "visits.retries"}},
     {"revisit-agentsim", {"visits.assignments"}},
     {"revisit-grader", {"visits.outcomes"}},
-    {"revisit-alerter", {"visits.grades"}},
+    {"revisit-alerter", {"visits.grades", "compliance.cases"}},
     {"revisit-recorder",
      {"sales.events", "service.events", "visits.tasks", "visits.retries",
       "visits.assignments", "visits.outcomes", "visits.grades",
-      "compliance.alerts", "sales.events.dlq", "service.events.dlq",
-      "visits.tasks.dlq", "visits.retries.dlq", "visits.assignments.dlq",
-      "visits.outcomes.dlq", "visits.grades.dlq", "compliance.alerts.dlq"}},
+      "compliance.alerts", "compliance.cases", "sales.events.dlq",
+      "service.events.dlq", "visits.tasks.dlq", "visits.retries.dlq",
+      "visits.assignments.dlq", "visits.outcomes.dlq", "visits.grades.dlq",
+      "compliance.alerts.dlq", "compliance.cases.dlq"}},
 };
 
 static void sleep_ms(long ms)
