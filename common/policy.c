@@ -192,6 +192,30 @@ static const cyaml_schema_field_t case_fields[] = {
                     rv_case_policy, self_check_working_days),
     CYAML_FIELD_INT("answer_working_days", CYAML_FLAG_OPTIONAL, rv_case_policy,
                     answer_working_days),
+    CYAML_FIELD_INT("merge_window_hours", CYAML_FLAG_OPTIONAL, rv_case_policy,
+                    merge_window_hours),
+    CYAML_FIELD_STRING_PTR("escalate_to",
+                           CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                           rv_case_policy, escalate_to, 1, POLICY_KEY_MAX),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t routing_fields[] = {
+    CYAML_FIELD_STRING_PTR("general", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                           rv_routing_policy, general, 1, POLICY_KEY_MAX),
+    CYAML_FIELD_STRING_PTR("important",
+                           CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                           rv_routing_policy, important, 1, POLICY_KEY_MAX),
+    CYAML_FIELD_STRING_PTR("major", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                           rv_routing_policy, major, 1, POLICY_KEY_MAX),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t quality_fields[] = {
+    CYAML_FIELD_INT("min_talk_time_s", CYAML_FLAG_OPTIONAL, rv_quality_policy,
+                    min_talk_time_s),
+    CYAML_FIELD_INT("max_visits_per_agent_hour", CYAML_FLAG_OPTIONAL,
+                    rv_quality_policy, max_visits_per_agent_hour),
     CYAML_FIELD_END,
 };
 
@@ -238,6 +262,10 @@ static const cyaml_schema_field_t policy_fields[] = {
                         booking_fields),
     CYAML_FIELD_MAPPING("cases", CYAML_FLAG_OPTIONAL, rv_policy, cases,
                         case_fields),
+    CYAML_FIELD_MAPPING("routing", CYAML_FLAG_OPTIONAL, rv_policy, routing,
+                        routing_fields),
+    CYAML_FIELD_MAPPING("quality", CYAML_FLAG_OPTIONAL, rv_policy, quality,
+                        quality_fields),
     CYAML_FIELD_SEQUENCE_COUNT("rules", CYAML_FLAG_POINTER, rv_policy, rules,
                                rule_count, &rule_entry, 0, SEQ_SMALL_MAX),
     CYAML_FIELD_SEQUENCE_COUNT("questions", CYAML_FLAG_POINTER, rv_policy,
@@ -834,6 +862,23 @@ static rv_err check_agents(const check *c, rv_policy *p)
                        (long long)cp->self_check_working_days,
                        (long long)cp->answer_working_days);
     }
+    if (cp->merge_window_hours < 0 || cp->merge_window_hours > 8784) {
+        return invalid(c,
+                       "cases.merge_window_hours %lld is outside [0, 8784] "
+                       "(A3)",
+                       (long long)cp->merge_window_hours);
+    }
+    const rv_quality_policy *qp = &p->quality;
+    if (qp->min_talk_time_s < 0 || qp->min_talk_time_s > 3600 ||
+        qp->max_visits_per_agent_hour < 0 ||
+        qp->max_visits_per_agent_hour > 3600) {
+        return invalid(c,
+                       "quality min_talk_time_s %lld / "
+                       "max_visits_per_agent_hour %lld are outside [0, 3600] "
+                       "(A5)",
+                       (long long)qp->min_talk_time_s,
+                       (long long)qp->max_visits_per_agent_hour);
+    }
     const rv_booking_policy *bp = &p->booking;
     if (bp->priority_reserve_percent < 0 ||
         bp->priority_reserve_percent > 100) {
@@ -1320,4 +1365,23 @@ bool rv_agent_has_channel(const rv_agent *a, const char *channel)
         }
     }
     return false;
+}
+
+const char *rv_policy_notify(const rv_policy *p, int severity)
+{
+    switch (severity) {
+    case 1:
+        return p->routing.general != NULL ? p->routing.general : "assistant";
+    case 2:
+        return p->routing.important != NULL ? p->routing.important
+                                            : "supervisor";
+    default:
+        return p->routing.major != NULL ? p->routing.major : "manager";
+    }
+}
+
+const char *rv_policy_escalate_to(const rv_policy *p)
+{
+    return p->cases.escalate_to != NULL ? p->cases.escalate_to
+                                        : "compliance_department";
 }

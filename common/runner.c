@@ -265,6 +265,30 @@ static int64_t monotonic_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* One tick and the flush of its output. @returns RV_OK (also after a
+ * retriable failure, logged), RV_ERR_FATAL, RV_ERR_NOMEM. */
+static rv_err run_tick(rv_producer *kp, const rv_runner_opts *opts, void *ctx,
+                       int flush_timeout_ms, rv_log_ratelimit *rl)
+{
+    rv_err err = opts->on_tick(ctx, kp);
+    if (err == RV_OK) {
+        err = rv_producer_flush(kp, flush_timeout_ms);
+    }
+    if (err == RV_ERR_FATAL || err == RV_ERR_NOMEM) {
+        RV_LOG(RV_LOG_ERROR, "tick_failed", RV_KV_STR("err", rv_err_str(err)));
+        return err;
+    }
+    if (err != RV_OK) {
+        uint64_t suppressed = 0;
+        if (rv_log_ratelimit_allow(rl, &suppressed)) {
+            RV_LOG(RV_LOG_WARN, "tick_failed",
+                   RV_KV_STR("err", rv_err_str(err)),
+                   RV_KV_INT("suppressed", suppressed));
+        }
+    }
+    return RV_OK;
+}
+
 rv_err rv_runner_run(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
                      void *ctx, const rv_runner_opts *opts,
                      rv_runner_stats *stats)
@@ -274,9 +298,19 @@ rv_err rv_runner_run(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
     rv_log_ratelimit retry_rl = {0};
     rv_err err = RV_OK;
 
+    rv_log_ratelimit tick_rl = {0};
+    int64_t last_tick_us = 0;
+    int64_t tick_us = (opts->tick_ms < 10 ? 10 : opts->tick_ms) * 1000;
     while (!rv_stop_requested()) {
         if (rv_reload_take() && opts->on_reload != NULL) {
             opts->on_reload(opts->reload_arg);
+        }
+        if (opts->on_tick != NULL && monotonic_us() - last_tick_us >= tick_us) {
+            last_tick_us = monotonic_us();
+            err = run_tick(kp, opts, ctx, o.flush_timeout_ms, &tick_rl);
+            if (err != RV_OK) {
+                goto out;
+            }
         }
         const rv_msg *msgs = NULL;
         size_t count = 0;

@@ -321,6 +321,8 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
             .backoff_max_ms = w.cfg.backoff_max_ms,
             .on_reload = reload_config,
             .reload_arg = &reload,
+            .on_tick = spec->tick,
+            .tick_ms = spec->tick_ms,
         };
         err = rv_runner_run(w.kc, w.kp, fn, ctx, &opts, &stats);
     }

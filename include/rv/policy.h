@@ -141,7 +141,31 @@ typedef struct rv_grading {
 typedef struct rv_case_policy {
     int64_t self_check_working_days; /**< compliance alerts: 3 */
     int64_t answer_working_days;     /**< other findings: 5 */
+    /** A3 (seed 002 nos. 7, 8): alerts of one customer and kind less than
+     *  this many hours (event time) after the case was opened join it;
+     *  0 = every alert is its own case. 0..8784. */
+    int64_t merge_window_hours;
+    /** A2: who gets the escalation of an overdue case; NULL =
+     *  "compliance_department". */
+    char *escalate_to;
 } rv_case_policy;
+
+/** A4 (seed 002 no. 8): who is told of an alert, by severity. NULL
+ *  members take the defaults assistant / supervisor / manager. */
+typedef struct rv_routing_policy {
+    char *general;
+    char *important;
+    char *major;
+} rv_routing_policy;
+
+/** A5 (seed 000 第五篇): what a real visit looks like. 0 = check off. */
+typedef struct rv_quality_policy {
+    /** A successful phone visit shorter than this (s) is suspect. */
+    int64_t min_talk_time_s;
+    /** More successful visits by one agent in one clock hour (UTC) than
+     *  this is impossible. */
+    int64_t max_visits_per_agent_hour;
+} rv_quality_policy;
 
 typedef struct rv_policy {
     char *version;
@@ -150,6 +174,8 @@ typedef struct rv_policy {
     rv_grading grading;
     rv_booking_policy booking;
     rv_case_policy cases;
+    rv_routing_policy routing;
+    rv_quality_policy quality;
     rv_rule *rules;
     unsigned rule_count;
     rv_question *questions;
@@ -192,6 +218,13 @@ void rv_policy_free(rv_policy *p);
 
 /** The rule with @p id, or NULL. Borrowed from @p p. */
 const rv_rule *rv_policy_rule(const rv_policy *p, const char *id);
+
+/** A4: the role told of an alert of @p severity (policy `routing`, or
+ *  the default assistant / supervisor / manager). Borrowed or static. */
+const char *rv_policy_notify(const rv_policy *p, int severity);
+
+/** A2: the role an overdue case escalates to. Borrowed or static. */
+const char *rv_policy_escalate_to(const rv_policy *p);
 
 /** The question with @p id, or NULL. Borrowed from @p p. */
 const rv_question *rv_policy_question(const rv_policy *p, const char *id);

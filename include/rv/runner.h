@@ -37,6 +37,14 @@ typedef struct rv_runner_opts {
      *  @c reload_arg (borrowed). */
     void (*on_reload)(void *reload_arg);
     void *reload_arg;
+    /** Timed work (may be NULL): called with the batch's @c ctx between
+     *  batches, at most every @c tick_ms of wall time, also when no
+     *  message comes; its output is flushed before the loop goes on. Must
+     *  be idempotent like the batch function. A retriable error is logged
+     *  (tick_failed, rate-limited) and the next tick tries again;
+     *  RV_ERR_FATAL or RV_ERR_NOMEM stops the loop. */
+    rv_err (*on_tick)(void *ctx, rv_producer *kp);
+    int64_t tick_ms; /**< >= 10 when on_tick is set */
 } rv_runner_opts;
 
 /** Counters of one run, for the shutdown_complete line. */
@@ -77,6 +85,8 @@ typedef struct rv_runner_stats {
  *          producer or the consumer, or @p fn returned a code outside its
  *          contract such as RV_ERR_INVALID; log: batch_failed),
  *          RV_ERR_NOMEM. The caller closes @p kc and @p kp either way.
+ * Ticks: see rv_runner_opts.on_tick.
+ *
  * Threads: runs on the caller's thread, which owns @p kc and @p kp.
  */
 RV_MUSTCHECK rv_err rv_runner_run(rv_consumer *kc, rv_producer *kp,

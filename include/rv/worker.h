@@ -44,6 +44,10 @@ typedef struct rv_worker_spec {
     bool needs_policy;            /**< also builds the calendar */
     const rv_cfg_key *extra_keys; /**< worker's own keys, or NULL */
     void *extra_base;             /**< struct the extra keys fill */
+    /** Timed work with the worker's ctx (rv_runner_opts.on_tick), or
+     *  NULL; every tick_ms of wall time. */
+    rv_err (*tick)(void *ctx, rv_producer *kp);
+    int64_t tick_ms;
 } rv_worker_spec;
 
 /** A running worker's clients; borrowed by the worker's callbacks. */

@@ -207,6 +207,116 @@ static void test_alerter_case_deadline_skips_holiday(void **state)
     assert_int_equal(alerts[0].deadline_us, utc_us("2016-07-12", 7, 0));
 }
 
+/* G4 (件件有着落, 事事有回音): a dissatisfied customer or an SMS "2" with
+ * text opens a case for the branch's service manager, due in 5 working
+ * days (A2). A4 (seed 002 no. 8): general severity tells the assistant. */
+static void test_alerter_g4_issue_opens_case(void **state)
+{
+    fixture *fx = *state;
+    rv_alert alerts[8];
+    rv_grade g = grade_with("q.delivery", "ok");
+    g.compliance_count = 0;
+    g.disposition = RV_DISP_SMS_REPLY;
+    g.channel = RV_CHANNEL_SMS;
+    g.band = RV_BAND_DISSATISFIED;
+    g.satisfaction = -1;
+    g.issue_raised = true;
+    rv_copy_str(g.issue_text, sizeof(g.issue_text), "送货太慢了");
+    assert_int_equal(
+        alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0, alerts, 8), 1);
+    assert_string_equal(alerts[0].kind, "G4.dissatisfied");
+    assert_string_equal(alerts[0].route_to, "branch_service_manager");
+    assert_int_equal(alerts[0].severity, RV_SEVERITY_GENERAL);
+    assert_string_equal(alerts[0].notify, "assistant");
+    assert_string_equal(alerts[0].evidence, "customer: 送货太慢了");
+    /* A phone visit scored 1: the score is the evidence. */
+    g.disposition = RV_DISP_ANSWERED;
+    g.channel = RV_CHANNEL_PHONE;
+    g.satisfaction = 1;
+    g.talk_time_s = 200;
+    g.evidence_ok = true;
+    g.issue_text[0] = '\0';
+    assert_int_equal(
+        alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0, alerts, 8), 1);
+    assert_string_equal(alerts[0].evidence, "satisfaction 1 (dissatisfied)");
+    /* Satisfied: nothing. */
+    g.issue_raised = false;
+    g.band = RV_BAND_SATISFIED;
+    assert_int_equal(
+        alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0, alerts, 8), 0);
+}
+
+/* A5 (seed 000 第五篇): a successful phone visit shorter than the policy's
+ * 30 s is a fake-visit finding; 30 s is enough; SMS has no talk time. A4:
+ * important tells the supervisor. */
+static void test_alerter_a5_short_call(void **state)
+{
+    fixture *fx = *state;
+    rv_alert alerts[8];
+    rv_grade g = grade_with("q.delivery", "ok");
+    g.compliance_count = 0;
+    g.disposition = RV_DISP_ANSWERED;
+    g.channel = RV_CHANNEL_PHONE;
+    g.evidence_ok = true;
+    g.talk_time_s = 12;
+    rv_copy_str(g.salesperson_id, sizeof(g.salesperson_id), "s-9");
+    g.attempt = 2;
+    assert_int_equal(
+        alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0, alerts, 8), 1);
+    assert_string_equal(alerts[0].kind, "quality.short_call");
+    assert_string_equal(alerts[0].route_to, "call_centre_supervisor");
+    assert_string_equal(alerts[0].notify, "supervisor");
+    assert_string_equal(alerts[0].evidence,
+                        "talk time 12 s under the minimum 30 s");
+    assert_string_equal(alerts[0].salesperson_id, "s-9");
+    assert_int_equal(alerts[0].attempt, 2);
+    g.talk_time_s = 30;
+    assert_int_equal(
+        alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0, alerts, 8), 0);
+    g.talk_time_s = 0;
+    g.channel = RV_CHANNEL_SMS;
+    g.disposition = RV_DISP_SMS_REPLY;
+    assert_int_equal(
+        alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0, alerts, 8), 0);
+    /* A failed call is no fake visit. */
+    g.channel = RV_CHANNEL_PHONE;
+    g.disposition = RV_DISP_REFUSED;
+    g.verdict = RV_VERDICT_FAILED;
+    assert_int_equal(
+        alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0, alerts, 8), 0);
+}
+
+/* Undelivered SMS is the store's data to fix; an on-site visit without
+ * the customer's signature is not a valid visit (G3). A1 major findings
+ * tell the manager (A4). */
+static void test_alerter_sms_and_on_site_findings(void **state)
+{
+    fixture *fx = *state;
+    rv_alert alerts[8];
+    rv_grade g = grade_with("a1.password_known", "yes");
+    assert_int_equal(
+        alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0, alerts, 8), 1);
+    assert_string_equal(alerts[0].notify, "manager");
+    g.compliance_count = 0;
+    g.verdict = RV_VERDICT_FAILED;
+    g.disposition = RV_DISP_SMS_UNDELIVERED;
+    g.channel = RV_CHANNEL_SMS;
+    assert_int_equal(
+        alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0, alerts, 8), 1);
+    assert_string_equal(alerts[0].kind, "data_quality.phone");
+    assert_string_equal(alerts[0].evidence, "disposition=sms_undelivered");
+    g.disposition = RV_DISP_ON_SITE_DONE;
+    g.channel = RV_CHANNEL_ON_SITE;
+    g.evidence_ok = false;
+    rv_copy_str(g.reason, sizeof(g.reason),
+                "G3: no signature reference, not a valid visit");
+    assert_int_equal(
+        alerter_findings(fx->policy, fx->cal, &g, NULL, NULL, 0, alerts, 8), 1);
+    assert_string_equal(alerts[0].kind, "quality.evidence");
+    assert_string_equal(alerts[0].evidence,
+                        "G3: no signature reference, not a valid visit");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +326,9 @@ int main(void)
         cmocka_unit_test(test_alerter_notes_in_any_script_are_suspected),
         cmocka_unit_test(test_alerter_visit_findings),
         cmocka_unit_test(test_alerter_case_deadline_skips_holiday),
+        cmocka_unit_test(test_alerter_g4_issue_opens_case),
+        cmocka_unit_test(test_alerter_a5_short_call),
+        cmocka_unit_test(test_alerter_sms_and_on_site_findings),
     };
     return cmocka_run_group_tests_name("alerter", tests, fixture_setup,
                                        fixture_teardown);

@@ -97,6 +97,33 @@ static void answer_questions(const rv_policy *p, const char *seed,
     }
 }
 
+/* An SMS visit (G2, seed 004): the gateway delivers 95%; of the
+ * delivered, 85% reply "1", 10% "2" with a complaint, 5% something else. */
+static void sms_visit(const char *seed, const rv_assignment *a, rv_outcome *o)
+{
+    static const char *const complaints[] = {
+        "2 送货太慢了",
+        "2 客服電話一直打不通",
+        "2 the package arrived damaged",
+    };
+    if (draw(seed, a, "sms.delivered") >= 0.95) {
+        o->disposition = RV_DISP_SMS_UNDELIVERED;
+        rv_copy_str(o->sms_gateway_reason, sizeof(o->sms_gateway_reason),
+                    "number not in service");
+        return;
+    }
+    o->disposition = RV_DISP_SMS_REPLY;
+    double u = draw(seed, a, "sms.reply");
+    if (u < 0.85) {
+        rv_copy_str(o->sms_reply, sizeof(o->sms_reply), "1");
+    } else if (u < 0.95) {
+        unsigned pick = (unsigned)(draw(seed, a, "sms.text") * 3.0) % 3;
+        rv_copy_str(o->sms_reply, sizeof(o->sms_reply), complaints[pick]);
+    } else {
+        rv_copy_str(o->sms_reply, sizeof(o->sms_reply), "ok thanks");
+    }
+}
+
 void agentsim_call(const rv_policy *p, const char *seed, const rv_assignment *a,
                    rv_outcome *o)
 {
@@ -130,14 +157,35 @@ void agentsim_call(const rv_policy *p, const char *seed, const rv_assignment *a,
     rv_copy_str(o->phone, sizeof(o->phone), a->phone);
     rv_copy_str(o->salesperson_id, sizeof(o->salesperson_id),
                 a->salesperson_id);
-    o->disposition = pick_disposition(draw(seed, a, "disposition"));
     o->satisfaction = -1;
+    if (a->channel == RV_CHANNEL_SMS) {
+        sms_visit(seed, a, o);
+        return;
+    }
+    o->disposition = pick_disposition(draw(seed, a, "disposition"));
+    if (a->channel == RV_CHANNEL_ON_SITE) {
+        /* On site the visit happens; the customer signs (G3) unless the
+         * agent forgot the form (2%). */
+        o->disposition = RV_DISP_ON_SITE_DONE;
+        o->talk_time_s = (uint32_t)(600 + draw(seed, a, "talk") * 1800.0);
+        if (draw(seed, a, "signature") >= 0.02) {
+            snprintf(o->signature_ref, sizeof(o->signature_ref), "sig-%.16s",
+                     a->assignment_id);
+        }
+        o->satisfaction = pick_satisfaction(draw(seed, a, "satisfaction"));
+        answer_questions(p, seed, a, o, false);
+        return;
+    }
     bool connected = o->disposition == RV_DISP_ANSWERED ||
                      o->disposition == RV_DISP_ANSWERED_PARTIAL ||
                      o->disposition == RV_DISP_REFUSED;
     if (connected) {
         o->talk_time_s =
             (uint32_t)(30 + draw(seed, a, "talk") * 570.0); /* 30..600 s */
+        if (draw(seed, a, "fake") < 0.01) {
+            /* A5: a "visit" logged after a few seconds on the line. */
+            o->talk_time_s = (uint32_t)(3 + draw(seed, a, "talk") * 15.0);
+        }
         snprintf(o->recording_ref, sizeof(o->recording_ref), "rec-%.16s",
                  a->assignment_id);
     }

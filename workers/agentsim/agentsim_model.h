@@ -13,7 +13,10 @@
  * answer 120, busy 50, powered off 40, out of service 30, wrong number
  * 30, refused 30. Satisfaction of an answered call: 5 (50%), 4 (25%),
  * 3 (12%), 2 (7%), 1 (4%), 0 (2%). Connected calls are asked the policy's
- * compliance questions; about 1 in 100 answers one of them "yes".
+ * compliance questions; about 1 in 100 answers one of them "yes"; about
+ * 1 in 100 is logged after 3..17 s on the line (a fake visit, A5).
+ * SMS tasks: 5% undelivered; of the replies 85% "1", 10% "2" with a
+ * complaint, 5% neither. On-site tasks: done, signed except 2% (G3).
  * outcome_id = derive(assignment_id, "outcome").
  */
 void agentsim_call(const rv_policy *p, const char *seed, const rv_assignment *a,

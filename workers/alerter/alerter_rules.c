@@ -36,7 +36,17 @@ static void fill_base(const rv_policy *p, const rv_grade *g, const char *kind,
     rv_copy_str(a->kind, sizeof(a->kind), kind);
     rv_copy_str(a->evidence, sizeof(a->evidence), evidence);
     rv_copy_str(a->policy_version, sizeof(a->policy_version), p->version);
+    rv_copy_str(a->store_id, sizeof(a->store_id), g->store_id);
+    rv_copy_str(a->salesperson_id, sizeof(a->salesperson_id),
+                g->salesperson_id);
+    a->attempt = g->attempt;
     a->suspected = suspected;
+}
+
+static void route(rv_alert *a, rv_severity severity, const char *route_to)
+{
+    a->severity = severity;
+    rv_copy_str(a->route_to, sizeof(a->route_to), route_to);
 }
 
 static void fill_alert(const rv_policy *p, const rv_grade *g,
@@ -60,27 +70,46 @@ static size_t visit_findings(const rv_policy *p, const rv_grade *g,
                              rv_alert *out, size_t cap)
 {
     char evidence[RV_REASON_SIZE];
-    if (cap == 0) {
-        return 0;
-    }
-    if (g->disposition == RV_DISP_WRONG_NUMBER ||
-        g->disposition == RV_DISP_OUT_OF_SERVICE) {
+    size_t n = 0;
+    if (n < cap && (g->disposition == RV_DISP_WRONG_NUMBER ||
+                    g->disposition == RV_DISP_OUT_OF_SERVICE ||
+                    g->disposition == RV_DISP_SMS_UNDELIVERED)) {
         snprintf(evidence, sizeof(evidence), "disposition=%s",
                  rv_disposition_name(g->disposition));
-        fill_base(p, g, "data_quality.phone", false, evidence, out);
-        out->severity = RV_SEVERITY_GENERAL;
-        rv_copy_str(out->route_to, sizeof(out->route_to),
-                    "store_service_manager");
-        return 1;
+        fill_base(p, g, "data_quality.phone", false, evidence, &out[n]);
+        route(&out[n++], RV_SEVERITY_GENERAL, "store_service_manager");
     }
-    if (g->disposition == RV_DISP_ANSWERED && !g->evidence_ok) {
-        fill_base(p, g, "quality.evidence", false, g->reason, out);
-        out->severity = RV_SEVERITY_IMPORTANT;
-        rv_copy_str(out->route_to, sizeof(out->route_to),
-                    "call_centre_supervisor");
-        return 1;
+    if (n < cap &&
+        (g->disposition == RV_DISP_ANSWERED ||
+         g->disposition == RV_DISP_ON_SITE_DONE) &&
+        !g->evidence_ok) {
+        fill_base(p, g, "quality.evidence", false, g->reason, &out[n]);
+        route(&out[n++], RV_SEVERITY_IMPORTANT, "call_centre_supervisor");
     }
-    return 0;
+    /* A5 (seed 000 第五篇): a phone visit "completed" in seconds. */
+    if (n < cap && g->verdict == RV_VERDICT_SUCCESS &&
+        g->channel == RV_CHANNEL_PHONE && p->quality.min_talk_time_s > 0 &&
+        (int64_t)g->talk_time_s < p->quality.min_talk_time_s) {
+        snprintf(evidence, sizeof(evidence),
+                 "talk time %u s under the minimum %lld s", g->talk_time_s,
+                 (long long)p->quality.min_talk_time_s);
+        fill_base(p, g, "quality.short_call", false, evidence, &out[n]);
+        route(&out[n++], RV_SEVERITY_IMPORTANT, "call_centre_supervisor");
+    }
+    /* G4 (件件有着落, 事事有回音): dissatisfaction or an issue raised is
+     * answered by the branch's service manager (A2). */
+    if (n < cap && g->issue_raised) {
+        if (g->issue_text[0] != '\0') {
+            snprintf(evidence, sizeof(evidence), "customer: %.140s",
+                     g->issue_text);
+        } else {
+            snprintf(evidence, sizeof(evidence), "satisfaction %d (%s)",
+                     (int)g->satisfaction, rv_band_name(g->band));
+        }
+        fill_base(p, g, "G4.dissatisfied", false, evidence, &out[n]);
+        route(&out[n++], RV_SEVERITY_GENERAL, "branch_service_manager");
+    }
+    return n;
 }
 
 static bool has_kind(const rv_alert *out, size_t n, const char *kind)
@@ -148,6 +177,41 @@ size_t alerter_findings(const rv_policy *p, const rv_calendar *cal,
     size_t n = findings(p, g, notes_norm, keywords, keyword_count, out, cap);
     for (size_t i = 0; i < n; i++) {
         out[i].deadline_us = case_deadline(p, cal, g, &out[i]);
+        rv_copy_str(out[i].notify, sizeof(out[i].notify),
+                    rv_policy_notify(p, (int)out[i].severity));
     }
     return n;
+}
+
+bool alerter_rate_finding(const rv_policy *p, const rv_calendar *cal,
+                          const rv_grade *g, int64_t count, rv_alert *out)
+{
+    int64_t max = p->quality.max_visits_per_agent_hour;
+    if (max <= 0 || count <= max || g->verdict != RV_VERDICT_SUCCESS) {
+        return false;
+    }
+    int64_t hour = g->started_at_us / (3600LL * 1000000LL);
+    char hour_s[24];
+    snprintf(hour_s, sizeof(hour_s), "%lld", (long long)hour);
+    char evidence[RV_REASON_SIZE];
+    snprintf(evidence, sizeof(evidence),
+             "more than %lld successful visits by agent %.40s in the "
+             "hour starting %lld h UTC since 1970",
+             (long long)max, g->agent_id, (long long)hour);
+    fill_base(p, g, "quality.call_rate", false, evidence, out);
+    /* One finding per agent-hour, whichever grade crossed the line. */
+    const char *parts[] = {g->agent_id, hour_s, "quality.call_rate"};
+    rv_id_derive(out->alert_id, 3, parts);
+    rv_copy_str(out->env.event_id, sizeof(out->env.event_id), out->alert_id);
+    out->env.occurred_at_us = (hour + 1) * 3600LL * 1000000LL;
+    /* The finding is about the agent: its case groups by agent. */
+    snprintf(out->customer_id, sizeof(out->customer_id), "agent:%.56s",
+             g->agent_id);
+    out->store_id[0] = '\0';
+    out->salesperson_id[0] = '\0';
+    route(out, RV_SEVERITY_IMPORTANT, "call_centre_supervisor");
+    rv_copy_str(out->notify, sizeof(out->notify),
+                rv_policy_notify(p, (int)out->severity));
+    out->deadline_us = case_deadline(p, cal, g, out);
+    return true;
 }

@@ -4,7 +4,9 @@
 #ifndef RV_ALERTER_RULES_H
 #define RV_ALERTER_RULES_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rv/calendar.h"
 #include "rv/model.h"
@@ -27,11 +29,16 @@ typedef struct alerter_keyword {
  *   grade's notes, normalised; may be NULL) is a suspected violation for
  *   review: an alert with suspected set, unless the same kind is already
  *   reported; alert_id = derive(grade_id, kind, "notes").
- * - Findings on the visit (issue 5): a wrong number or out of service is
- *   a data-quality finding for the store ("data_quality.phone", general,
- *   store_service_manager); an answered visit without its evidence (G3)
- *   is a quality finding ("quality.evidence", important,
- *   call_centre_supervisor).
+ * - Findings on the visit itself, not on the salesperson (issue 5): a
+ *   wrong number, out of service or undelivered SMS is a data-quality
+ *   finding for the store ("data_quality.phone", general,
+ *   store_service_manager); an answered or on-site visit without its
+ *   evidence (G3) is "quality.evidence" (important,
+ *   call_centre_supervisor); a successful phone visit shorter than
+ *   quality.min_talk_time_s is "quality.short_call" (A5, important,
+ *   call_centre_supervisor); a grade with issue_raised (G4) is
+ *   "G4.dissatisfied" (general, branch_service_manager).
+ * - notify is the A4 role for the alert's severity (rv_policy_notify).
  * Every alert opens a case due at the end of the N-th working day after
  * the grade's local day in the branch's calendar (A2, seed 000): N =
  * cases.self_check_working_days for A1 kinds, cases.answer_working_days
@@ -45,5 +52,19 @@ size_t alerter_findings(const rv_policy *p, const rv_calendar *cal,
                         const rv_grade *g, const char *notes_norm,
                         const alerter_keyword *keywords, size_t keyword_count,
                         rv_alert *out, size_t cap);
+
+/**
+ * A5 (seed 000 第五篇): @p count is the number of successful visits of
+ * g's agent in g's clock hour (UTC), this one included. Above
+ * quality.max_visits_per_agent_hour it is impossible: one
+ * "quality.call_rate" finding per agent and hour, alert_id =
+ * derive(agent, hour, kind), event time = the end of that hour, customer
+ * "agent:<agent_id>" (the case groups by agent); the grade that crossed
+ * the line is its evidence. Every grade past the line raises the same
+ * alert_id again (a duplicate of one fact), so none is lost to a crash.
+ * @returns true when @p out was filled
+ */
+bool alerter_rate_finding(const rv_policy *p, const rv_calendar *cal,
+                          const rv_grade *g, int64_t count, rv_alert *out);
 
 #endif /* RV_ALERTER_RULES_H */

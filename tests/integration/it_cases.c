@@ -1,0 +1,316 @@
+/* tests/integration/it_cases.c: the alerter's state in Redis (A2, A3, A5)
+ * against a real Redis: a case's escalation comes once, at its deadline
+ * in the branch's working-day calendar and not before; alerts of one
+ * customer and kind merge into one case; an answer stops the clock; the
+ * watermark is the slowest partition's. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "alerter_cases.h"
+#include "alerter_rules.h"
+#include "rv/calendar.h"
+#include "rv/hash.h"
+#include "rv/policy.h"
+
+static rv_redis *rc;
+static rv_policy *policy;
+static rv_calendar *cal;
+static char nonce[16];
+
+#define HOUR_US (3600LL * 1000000LL)
+#define TTL_S 864000
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *url = getenv("RV_IT_REDIS_URL");
+    const char *src = getenv("RV_SOURCE_DIR");
+    if (url == NULL || src == NULL) {
+        fprintf(stderr, "it_cases: RV_IT_REDIS_URL or RV_SOURCE_DIR is not "
+                        "set: run through deploy/local/test.sh\n");
+        return -1;
+    }
+    char err[256] = "", path[1024];
+    snprintf(path, sizeof(path), "%s/tests/integration/policy_it.yaml", src);
+    if (rv_policy_load(path, &policy, err, sizeof(err)) != RV_OK ||
+        rv_calendar_new(policy, &cal, err, sizeof(err)) != RV_OK ||
+        rv_redis_open(url, 5000, &rc, err, sizeof(err)) != RV_OK) {
+        fprintf(stderr, "it_cases: %s\n", err);
+        return -1;
+    }
+    snprintf(nonce, sizeof(nonce), "%x%x", (unsigned)time(NULL) & 0xffffffu,
+             (unsigned)getpid() & 0xfffffu);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    rv_redis_close(rc);
+    rv_calendar_free(cal);
+    rv_policy_free(policy);
+    return 0;
+}
+
+/* UTC µs of "YYYY-MM-DD" hh:mm UTC. */
+static int64_t utc_us(const char *day, int hh, int mm)
+{
+    int64_t d = 0;
+    assert_int_equal(rv_calendar_day_parse(day, &d), RV_OK);
+    return ((d * 86400LL) + hh * 3600LL + mm * 60LL) * 1000000LL;
+}
+
+/* A grade of customer @p customer (made unique per run) in @p branch at
+ * @p t_us answering a compliance question "yes" (A1). */
+static rv_grade compliance_grade(const char *customer, const char *grade_id,
+                                 const char *branch, int64_t t_us)
+{
+    rv_grade g;
+    memset(&g, 0, sizeof(g));
+    snprintf(g.customer_id, sizeof(g.customer_id), "%s-%s", customer, nonce);
+    snprintf(g.grade_id, sizeof(g.grade_id), "%s-%s", grade_id, nonce);
+    rv_copy_str(g.env.event_id, sizeof(g.env.event_id), g.grade_id);
+    g.env.occurred_at_us = t_us;
+    rv_copy_str(g.task_id, sizeof(g.task_id), "task-1");
+    rv_copy_str(g.branch_id, sizeof(g.branch_id), branch);
+    rv_copy_str(g.agent_id, sizeof(g.agent_id), "w01");
+    rv_copy_str(g.policy_version, sizeof(g.policy_version), "it");
+    g.verdict = RV_VERDICT_SUCCESS;
+    g.channel = RV_CHANNEL_PHONE;
+    g.disposition = RV_DISP_ANSWERED;
+    g.evidence_ok = true;
+    g.talk_time_s = 120;
+    rv_copy_str(g.compliance[0].question_id, RV_KEY_SIZE, "a1.password_known");
+    rv_copy_str(g.compliance[0].value, RV_KEY_SIZE, "yes");
+    g.compliance_count = 1;
+    return g;
+}
+
+/* The one alert of @p g, put into its case. */
+static rv_alert raise_alert(const rv_grade *g)
+{
+    rv_alert a[8];
+    assert_int_equal(alerter_findings(policy, cal, g, NULL, NULL, 0, a, 8), 1);
+    assert_int_equal(
+        alerter_cases_join(rc, a, 1, policy->cases.merge_window_hours * HOUR_US,
+                           TTL_S),
+        RV_OK);
+    assert_int_equal(strlen(a[0].case_id), 32);
+    return a[0];
+}
+
+/* Cases due at @p now_us that are @p case_id: 0 or 1. */
+static size_t due_count(int64_t now_us, const char *case_id, rv_alert *first)
+{
+    static rv_alert due[256];
+    size_t n = 0, hits = 0;
+    assert_int_equal(alerter_cases_due(rc, now_us, due, 256, &n), RV_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(due[i].case_id, case_id) == 0) {
+            hits++;
+            if (first != NULL) {
+                *first = due[i];
+            }
+        }
+    }
+    return hits;
+}
+
+/* Issue 5's example: raised Friday 2025-09-26 in Shanghai, a compliance
+ * self-check is due in 3 working days (A2). Sun 09-28 is a make-up
+ * working day (调休), so the deadline is the end of Tue 09-30, local
+ * time (16:00 UTC), before the National Day holiday. The escalation comes
+ * at that moment, not a microsecond before, and only once. */
+static void test_cases_escalate_once_at_deadline_across_holiday(void **state)
+{
+    (void)state;
+    rv_grade g = compliance_grade("cust-esc", "grade-esc", "Shanghai",
+                                  utc_us("2025-09-26", 2, 0)); /* 10:00 */
+    rv_alert a = raise_alert(&g);
+    int64_t deadline = utc_us("2025-09-30", 16, 0);
+    assert_int_equal(a.deadline_us, deadline);
+    assert_int_equal(a.case_deadline_us, deadline);
+    assert_int_equal(a.case_opened_at_us, g.env.occurred_at_us);
+
+    /* Saturday, the make-up Sunday, Monday, and the last µs: not due. */
+    assert_int_equal(due_count(utc_us("2025-09-27", 12, 0), a.case_id, NULL),
+                     0);
+    assert_int_equal(due_count(utc_us("2025-09-28", 12, 0), a.case_id, NULL),
+                     0);
+    assert_int_equal(due_count(utc_us("2025-09-29", 12, 0), a.case_id, NULL),
+                     0);
+    assert_int_equal(due_count(deadline - 1, a.case_id, NULL), 0);
+
+    /* At the deadline: due, and the escalation names the case. */
+    rv_alert first;
+    assert_int_equal(due_count(deadline, a.case_id, &first), 1);
+    /* Not taken off the clock until the escalation is durable: asking
+     * again (a crash before the produce) finds it again. */
+    assert_int_equal(due_count(deadline, a.case_id, NULL), 1);
+    rv_alert esc;
+    alerter_escalation(&first, rv_policy_escalate_to(policy),
+                       rv_policy_notify(policy, RV_SEVERITY_MAJOR), &esc);
+    char want_id[RV_ID_SIZE];
+    const char *parts[] = {a.case_id, "escalation"};
+    rv_id_derive(want_id, 2, parts);
+    assert_string_equal(esc.alert_id, want_id);
+    assert_string_equal(esc.kind, RV_ALERT_KIND_ESCALATION);
+    assert_string_equal(esc.case_id, a.case_id);
+    assert_string_equal(esc.route_to, "compliance_department");
+    assert_string_equal(esc.notify, "manager");
+    assert_string_equal(esc.customer_id, g.customer_id);
+    assert_int_equal(esc.env.occurred_at_us, deadline);
+    assert_int_equal(alerter_cases_escalated(rc, &first, 1), RV_OK);
+
+    /* Once: never again, however late the clock. */
+    assert_int_equal(due_count(deadline, a.case_id, NULL), 0);
+    assert_int_equal(due_count(utc_us("2026-01-01", 0, 0), a.case_id, NULL), 0);
+    /* A re-delivered grade does not put the case back on the clock. */
+    rv_alert again = raise_alert(&g);
+    assert_string_equal(again.case_id, a.case_id);
+    assert_int_equal(due_count(utc_us("2026-01-01", 0, 0), a.case_id, NULL), 0);
+}
+
+/* A3 (seed 002 nos. 7, 8): one customer's alerts of one kind inside the
+ * merge window (policy: 720 h) are one case; later, a new case; another
+ * kind, its own case; a re-delivered alert keeps its case. */
+static void test_cases_merge_within_window(void **state)
+{
+    (void)state;
+    int64_t t0 = utc_us("2016-03-01", 18, 0);
+    rv_grade g1 = compliance_grade("cust-merge", "g-m1", "West", t0);
+    rv_grade g2 =
+        compliance_grade("cust-merge", "g-m2", "West", t0 + 10 * 24 * HOUR_US);
+    rv_grade g3 =
+        compliance_grade("cust-merge", "g-m3", "West", t0 + 31 * 24 * HOUR_US);
+    rv_alert a1 = raise_alert(&g1);
+    rv_alert a2 = raise_alert(&g2);
+    assert_string_equal(a2.case_id, a1.case_id);
+    /* The case keeps its first alert's opening and deadline. */
+    assert_int_equal(a2.case_opened_at_us, t0);
+    assert_int_equal(a2.case_deadline_us, a1.deadline_us);
+    assert_true(a2.deadline_us > a1.deadline_us);
+    char want[RV_ID_SIZE];
+    const char *parts[] = {a1.alert_id, "case"};
+    rv_id_derive(want, 2, parts);
+    assert_string_equal(a1.case_id, want);
+
+    rv_alert a3 = raise_alert(&g3); /* 31 days later: past 720 h */
+    assert_string_not_equal(a3.case_id, a1.case_id);
+    /* Re-delivered after the customer's case moved on: same case. */
+    rv_alert a2b = raise_alert(&g2);
+    assert_string_equal(a2b.case_id, a1.case_id);
+
+    /* Another kind for the same customer: its own case. */
+    rv_grade g4 = g2;
+    snprintf(g4.grade_id, sizeof(g4.grade_id), "g-m4-%s", nonce);
+    rv_copy_str(g4.compliance[0].question_id, RV_KEY_SIZE, "a1.profit_sharing");
+    rv_alert a4 = raise_alert(&g4);
+    assert_string_not_equal(a4.case_id, a1.case_id);
+    assert_string_not_equal(a4.case_id, a3.case_id);
+}
+
+/* A2: the branch's answer stops the clock; the compliance department's
+ * close ends the merge, so the next alert opens a new case. */
+static void test_cases_answer_stops_clock_close_ends_merge(void **state)
+{
+    (void)state;
+    int64_t t0 = utc_us("2016-05-02", 18, 0);
+    rv_grade g1 = compliance_grade("cust-ans", "g-a1", "West", t0);
+    rv_alert a1 = raise_alert(&g1);
+    assert_int_equal(due_count(a1.case_deadline_us, a1.case_id, NULL), 1);
+    rv_case_event e;
+    memset(&e, 0, sizeof(e));
+    rv_copy_str(e.case_id, sizeof(e.case_id), a1.case_id);
+    e.action = RV_CASE_ANSWER;
+    assert_int_equal(alerter_cases_act(rc, &e, TTL_S), RV_OK);
+    assert_int_equal(alerter_cases_act(rc, &e, TTL_S), RV_OK); /* again */
+    assert_int_equal(due_count(utc_us("2030-01-01", 0, 0), a1.case_id, NULL),
+                     0);
+    /* Answered, not closed: a new alert still joins the case. */
+    rv_grade g2 = compliance_grade("cust-ans", "g-a2", "West", t0 + HOUR_US);
+    assert_string_equal(raise_alert(&g2).case_id, a1.case_id);
+    e.action = RV_CASE_CLOSE;
+    assert_int_equal(alerter_cases_act(rc, &e, TTL_S), RV_OK);
+    rv_grade g3 =
+        compliance_grade("cust-ans", "g-a3", "West", t0 + 2 * HOUR_US);
+    rv_alert a3 = raise_alert(&g3);
+    assert_string_not_equal(a3.case_id, a1.case_id);
+    assert_int_equal(due_count(a3.case_deadline_us, a3.case_id, NULL), 1);
+    assert_int_equal(alerter_cases_escalated(rc, &a3, 1), RV_OK);
+}
+
+/* The event-time clock of a replay: the slowest partition's highest
+ * event time; a late (lower) event never moves it back. */
+static void test_cases_watermark_is_slowest_partition(void **state)
+{
+    (void)state;
+    const char *argv[] = {"DEL", ALERTER_WATERMARK_KEY};
+    rv_redis_reply r = {0};
+    assert_int_equal(rv_redis_command(rc, 2, argv, &r), RV_OK);
+    rv_redis_replies_fini(&r, 1);
+    int64_t wm = -1;
+    assert_int_equal(alerter_watermark(rc, &wm), RV_OK);
+    assert_int_equal(wm, 0);
+    assert_int_equal(alerter_watermark_advance(rc, 0, 5000), RV_OK);
+    assert_int_equal(alerter_watermark_advance(rc, 1, 3000), RV_OK);
+    assert_int_equal(alerter_watermark_advance(rc, 0, 4000), RV_OK);
+    assert_int_equal(alerter_watermark(rc, &wm), RV_OK);
+    assert_int_equal(wm, 3000);
+    assert_int_equal(alerter_watermark_advance(rc, 1, 9000), RV_OK);
+    assert_int_equal(alerter_watermark(rc, &wm), RV_OK);
+    assert_int_equal(wm, 5000);
+}
+
+/* A5 (seed 000 第五篇): successful visits per agent and hour count each
+ * grade once; past the policy's 12 one finding per agent-hour. */
+static void test_cases_agent_hour_rate(void **state)
+{
+    (void)state;
+    rv_grade g = compliance_grade("cust-rate", "g-r", "West",
+                                  utc_us("2016-06-01", 17, 0));
+    g.compliance_count = 0;
+    snprintf(g.agent_id, sizeof(g.agent_id), "rate-%s", nonce);
+    g.started_at_us = utc_us("2016-06-01", 17, 5);
+    g.talk_time_s = 120;
+    int64_t count = 0;
+    rv_alert a, b;
+    for (int i = 1; i <= 13; i++) {
+        snprintf(g.grade_id, sizeof(g.grade_id), "g-r%d-%s", i, nonce);
+        assert_int_equal(alerter_agent_hour_count(rc, &g, &count), RV_OK);
+        assert_int_equal(alerter_agent_hour_count(rc, &g, &count), RV_OK);
+        assert_int_equal(count, i); /* a re-delivery counts once */
+        bool hit = alerter_rate_finding(policy, cal, &g, count, &a);
+        assert_int_equal(hit, i == 13);
+    }
+    assert_string_equal(a.kind, "quality.call_rate");
+    assert_int_equal(a.env.occurred_at_us, utc_us("2016-06-01", 18, 0));
+    char agent_customer[RV_KEY_SIZE];
+    snprintf(agent_customer, sizeof(agent_customer), "agent:%.56s", g.agent_id);
+    assert_string_equal(a.customer_id, agent_customer);
+    /* The 14th grade raises the same fact again, never a second one. */
+    snprintf(g.grade_id, sizeof(g.grade_id), "g-r14-%s", nonce);
+    assert_true(alerter_rate_finding(policy, cal, &g, 14, &b));
+    assert_string_equal(b.alert_id, a.alert_id);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cases_escalate_once_at_deadline_across_holiday),
+        cmocka_unit_test(test_cases_merge_within_window),
+        cmocka_unit_test(test_cases_answer_stops_clock_close_ends_merge),
+        cmocka_unit_test(test_cases_watermark_is_slowest_partition),
+        cmocka_unit_test(test_cases_agent_hour_rate),
+    };
+    return cmocka_run_group_tests_name("it_cases", tests, setup, teardown);
+}
