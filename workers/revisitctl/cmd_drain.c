@@ -42,7 +42,8 @@ static int measure(const rv_props *kafka, int64_t *lag, int64_t *msgs)
     *msgs = 0;
     for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
         size_t n = 0;
-        while (n < 17 && groups[g].topics[n] != NULL) {
+        while (n < sizeof(groups[g].topics) / sizeof(groups[g].topics[0]) &&
+               groups[g].topics[n] != NULL) {
             n++;
         }
         int64_t l = 0, m = 0;
