@@ -586,3 +586,25 @@ void rv_calendar_free(rv_calendar *cal)
     free(cal->defs);
     free(cal);
 }
+
+void rv_calendar_due_window(const rv_rule *rule, const rv_calendar *cal,
+                            int branch, int64_t t_us, int64_t *start_us,
+                            int64_t *end_us)
+{
+    if (rule->due.within_hours > 0) {
+        *start_us = t_us;
+        *end_us = t_us + rule->due.within_hours * (3600LL * 1000000LL);
+        return;
+    }
+    int64_t day = rv_calendar_local_day(cal, branch, t_us);
+    int64_t first = rv_calendar_add_working_days(cal, branch, day,
+                                                 rule->due.delay_working_days);
+    if (!rv_calendar_is_working_day(cal, branch, first)) {
+        first = rv_calendar_add_working_days(cal, branch, first, 1);
+    }
+    int64_t length =
+        rule->due.length_working_days > 0 ? rule->due.length_working_days : 1;
+    int64_t last = rv_calendar_add_working_days(cal, branch, first, length - 1);
+    *start_us = rv_calendar_local_to_us(cal, branch, first, 0);
+    *end_us = rv_calendar_local_to_us(cal, branch, last + 1, 0);
+}

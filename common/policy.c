@@ -34,11 +34,11 @@
 #define CYAML_DETAIL_SIZE 256
 
 static const char *const trigger_kinds[] = {
-    "sale", "complaint", "repair", "account_opened", "gift",
+    "sale", "complaint", "repair", "account_opened", "gift", "spot_check",
 };
 static const char *const channels[] = {"phone", "sms", "on_site"};
 static const char *const question_kinds[] = {"satisfaction", "info",
-                                             "compliance"};
+                                             "compliance", "spot_check"};
 static const char *const severities[] = {"general", "important", "major"};
 
 /* ---- schema ---------------------------------------------------------- */
@@ -200,6 +200,16 @@ static const cyaml_schema_field_t case_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t spot_check_fields[] = {
+    CYAML_FIELD_INT("per_agent_month", CYAML_FLAG_OPTIONAL,
+                    rv_spot_check_policy, per_agent_month),
+    CYAML_FIELD_STRING_PTR("rule", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                           rv_spot_check_policy, rule, 1, POLICY_KEY_MAX),
+    CYAML_FIELD_INT("lateness_hours", CYAML_FLAG_OPTIONAL,
+                    rv_spot_check_policy, lateness_hours),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t routing_fields[] = {
     CYAML_FIELD_STRING_PTR("general", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
                            rv_routing_policy, general, 1, POLICY_KEY_MAX),
@@ -266,6 +276,8 @@ static const cyaml_schema_field_t policy_fields[] = {
                         routing_fields),
     CYAML_FIELD_MAPPING("quality", CYAML_FLAG_OPTIONAL, rv_policy, quality,
                         quality_fields),
+    CYAML_FIELD_MAPPING("spot_checks", CYAML_FLAG_OPTIONAL, rv_policy,
+                        spot_checks, spot_check_fields),
     CYAML_FIELD_SEQUENCE_COUNT("rules", CYAML_FLAG_POINTER, rv_policy, rules,
                                rule_count, &rule_entry, 0, SEQ_SMALL_MAX),
     CYAML_FIELD_SEQUENCE_COUNT("questions", CYAML_FLAG_POINTER, rv_policy,
@@ -534,12 +546,14 @@ static rv_err check_questions(const check *c, const rv_policy *p)
                            "important or major (A4)",
                            q->id, q->severity);
         }
-        if (strcmp(q->kind, "compliance") == 0 &&
+        if ((strcmp(q->kind, "compliance") == 0 ||
+             strcmp(q->kind, "spot_check") == 0) &&
             (is_blank(q->alert) || is_blank(q->severity) ||
              is_blank(q->route_to))) {
             return invalid(c,
-                           "questions[%s] is a compliance question without "
-                           "alert, severity and route_to (A1, A2)",
+                           "questions[%s] is a compliance or spot_check "
+                           "question without alert, severity and route_to "
+                           "(A1, A2, R10)",
                            q->id);
         }
     }
@@ -867,6 +881,25 @@ static rv_err check_agents(const check *c, rv_policy *p)
                        "cases.merge_window_hours %lld is outside [0, 8784] "
                        "(A3)",
                        (long long)cp->merge_window_hours);
+    }
+    const rv_spot_check_policy *sc = &p->spot_checks;
+    if (sc->per_agent_month < 0 || sc->per_agent_month > 100 ||
+        sc->lateness_hours < 0 || sc->lateness_hours > 744) {
+        return invalid(c,
+                       "spot_checks per_agent_month %lld / lateness_hours "
+                       "%lld are outside [0, 100] / [0, 744] (R10)",
+                       (long long)sc->per_agent_month,
+                       (long long)sc->lateness_hours);
+    }
+    if (sc->per_agent_month > 0) {
+        const rv_rule *r = sc->rule != NULL ? rv_policy_rule(p, sc->rule)
+                                            : NULL;
+        if (r == NULL || !rv_rule_has_trigger(r, "spot_check")) {
+            return invalid(c,
+                           "spot_checks.rule \"%s\" is not a rule with "
+                           "trigger spot_check (R10)",
+                           show(sc->rule));
+        }
     }
     const rv_quality_policy *qp = &p->quality;
     if (qp->min_talk_time_s < 0 || qp->min_talk_time_s > 3600 ||

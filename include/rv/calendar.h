@@ -85,4 +85,15 @@ RV_MUSTCHECK rv_err rv_calendar_day_parse(const char *s, int64_t *out);
  *  @returns RV_OK or RV_ERR_INVALID (*out untouched) */
 RV_MUSTCHECK rv_err rv_calendar_weekday_parse(const char *name, int *out);
 
+/**
+ * The due window of @p rule for an event at @p t_us in @p branch:
+ * within_hours > 0 gives [t, t + h); otherwise the window opens at local
+ * midnight of the delay_working_days-th working day after the event's
+ * local day and closes at the end of the length_working_days-th working
+ * day of the window (both µs UTC). @p branch from rv_calendar_branch.
+ */
+void rv_calendar_due_window(const rv_rule *rule, const rv_calendar *cal,
+                            int branch, int64_t t_us, int64_t *start_us,
+                            int64_t *end_us);
+
 #endif /* RV_CALENDAR_H */

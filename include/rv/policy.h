@@ -159,6 +159,16 @@ typedef struct rv_routing_policy {
 } rv_routing_policy;
 
 /** A5 (seed 000 第五篇): what a real visit looks like. 0 = check off. */
+/** R10 (seed 000 第五篇, seed 004): a supervisor re-contacts
+ *  per_agent_month of each agent's successful visits of a month. */
+typedef struct rv_spot_check_policy {
+    int64_t per_agent_month; /**< 0 = off; 0..100 */
+    char *rule;              /**< rule (trigger spot_check) of the visit */
+    /** The month closes when the event-time watermark passes its end
+     *  plus this many hours (0..744). */
+    int64_t lateness_hours;
+} rv_spot_check_policy;
+
 typedef struct rv_quality_policy {
     /** A successful phone visit shorter than this (s) is suspect. */
     int64_t min_talk_time_s;
@@ -176,6 +186,7 @@ typedef struct rv_policy {
     rv_case_policy cases;
     rv_routing_policy routing;
     rv_quality_policy quality;
+    rv_spot_check_policy spot_checks;
     rv_rule *rules;
     unsigned rule_count;
     rv_question *questions;

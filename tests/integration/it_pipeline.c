@@ -373,7 +373,48 @@ static void test_pipeline_fixed_input_gives_exact_rows(void **state)
     assert_int_equal(count("SELECT count(*) FROM alerts WHERE " MINE
                            " AND kind = 'data_quality.phone'"),
                      dq);
-    assert_int_equal(c.alerts, a1 + dq);
+    /* G4: one case to answer per dissatisfied customer. A5: one finding
+     * per successful phone visit under the policy's 30 s. */
+    int64_t g4 = count("SELECT count(*) FROM grades WHERE " MINE
+                       " AND band = 'dissatisfied'");
+    assert_int_equal(count("SELECT count(*) FROM alerts WHERE " MINE
+                           " AND kind = 'G4.dissatisfied'"),
+                     g4);
+    int64_t short_calls =
+        count("SELECT count(*) FROM grades g JOIN outcomes o USING "
+              "(outcome_id) WHERE g." MINE " AND g.verdict = 'success' AND "
+              "o.talk_time_s < 30");
+    assert_int_equal(count("SELECT count(*) FROM alerts WHERE " MINE
+                           " AND kind = 'quality.short_call'"),
+                     short_calls);
+    int64_t findings = count("SELECT count(*) FROM alerts WHERE " MINE
+                             " AND kind <> 'escalation'");
+    assert_int_equal(findings, a1 + dq + g4 + short_calls);
+    /* A3: every finding is in a case, recorded; A2: every case's deadline
+     * (2016) is long past on the live clock, so each escalates once. */
+    assert_int_equal(count("SELECT count(*) FROM alerts a WHERE a." MINE
+                           " AND kind <> 'escalation' AND NOT EXISTS "
+                           "(SELECT 1 FROM cases c WHERE c.case_id = "
+                           "a.case_id)"),
+                     0);
+    int64_t cases = count("SELECT count(*) FROM cases WHERE " MINE
+                          " AND deadline IS NOT NULL");
+    int64_t escalations = 0;
+    for (int i = 0; i < 100; i++) { /* the next ticks raise them: <= 10 s */
+        escalations = count("SELECT count(*) FROM alerts WHERE " MINE
+                            " AND kind = 'escalation'");
+        if (escalations == cases) {
+            break;
+        }
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(escalations, cases);
+    /* Each escalation happened at its case's deadline. */
+    assert_int_equal(count("SELECT count(*) FROM alerts e JOIN cases c USING "
+                           "(case_id) WHERE e." MINE " AND e.kind = "
+                           "'escalation' AND e.occurred_at = c.deadline"),
+                     cases);
     /* A2: every such alert opens a case due after it was raised. */
     assert_int_equal(
         count("SELECT count(*) FROM alerts WHERE " MINE

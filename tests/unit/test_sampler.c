@@ -93,8 +93,8 @@ static void test_sampler_r1_due_window_skips_holiday(void **state)
     assert_non_null(r1);
     int branch = rv_calendar_branch(fx->cal, "West");
     int64_t start = 0, end = 0;
-    sampler_due_window(r1, fx->cal, branch, utc_us("2016-07-01", 19, 0), &start,
-                       &end);
+    rv_calendar_due_window(r1, fx->cal, branch, utc_us("2016-07-01", 19, 0),
+                           &start, &end);
     assert_int_equal(start, utc_us("2016-07-05", 7, 0));
     assert_int_equal(end, utc_us("2016-07-12", 7, 0));
 }

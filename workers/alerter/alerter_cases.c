@@ -21,6 +21,7 @@
 #include "rv/codec.h"
 #include "rv/hash.h"
 #include "rv/log.h"
+#include "rv/watermark.h"
 
 #define KEY_SIZE (RV_KEY_SIZE * 2 + 32)
 #define I64_SIZE 24
@@ -82,17 +83,6 @@ static rv_script due_script = {
               "return out\n",
 };
 
-static rv_script watermark_script = {
-    .name = "watermark",
-    .source = "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or "
-              "'0')\n"
-              "if tonumber(ARGV[2]) > c then\n"
-              "  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
-              "end\n"
-              "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
-              "return 1\n",
-};
-
 static rv_script hour_script = {
     .name = "agent_hour",
     .source = "redis.call('SADD', KEYS[1], ARGV[1])\n"
@@ -100,8 +90,6 @@ static rv_script hour_script = {
               "return redis.call('SCARD', KEYS[1])\n",
 };
 
-/* Watermark entries live a year after their last move. */
-#define WATERMARK_TTL_S "31622400"
 /* An agent-hour set is needed while that hour's grades still arrive. */
 #define HOUR_TTL_S "172800"
 
@@ -371,44 +359,12 @@ rv_err alerter_cases_escalated(rv_redis *rc, const rv_alert *first, size_t n)
 rv_err alerter_watermark_advance(rv_redis *rc, int32_t partition,
                                  int64_t event_us)
 {
-    char part[I64_SIZE], t[I64_SIZE];
-    snprintf(part, sizeof(part), "%" PRId32, partition);
-    snprintf(t, sizeof(t), "%" PRId64, event_us);
-    const char *keys[] = {ALERTER_WATERMARK_KEY};
-    const char *args[] = {part, t, WATERMARK_TTL_S};
-    rv_redis_call call = {1, keys, 3, args};
-    rv_redis_reply reply = {0};
-    rv_err err = rv_redis_eval_batch(rc, &watermark_script, &call, 1, &reply);
-    if (err == RV_OK) {
-        err = reply_ok(&watermark_script, &reply);
-        rv_redis_replies_fini(&reply, 1);
-    }
-    return err;
+    return rv_watermark_advance(rc, ALERTER_WATERMARK_KEY, partition, event_us);
 }
 
 rv_err alerter_watermark(rv_redis *rc, int64_t *out_us)
 {
-    *out_us = 0;
-    const char *argv[] = {"HVALS", ALERTER_WATERMARK_KEY};
-    rv_redis_reply reply = {0};
-    rv_err err = rv_redis_command(rc, 2, argv, &reply);
-    if (err != RV_OK) {
-        return err;
-    }
-    if (reply.type == RV_REPLY_ERR) {
-        err = RV_ERR_FATAL;
-    } else if (reply.type == RV_REPLY_STR && reply.str != NULL) {
-        char *save = NULL;
-        for (char *tok = strtok_r(reply.str, "|", &save); tok != NULL;
-             tok = strtok_r(NULL, "|", &save)) {
-            int64_t v = strtoll(tok, NULL, 10);
-            if (*out_us == 0 || v < *out_us) {
-                *out_us = v;
-            }
-        }
-    }
-    rv_redis_replies_fini(&reply, 1);
-    return err;
+    return rv_watermark_get(rc, ALERTER_WATERMARK_KEY, out_us);
 }
 
 rv_err alerter_agent_hour_count(rv_redis *rc, const rv_grade *g, int64_t *count)

@@ -8,27 +8,6 @@
 
 #define US_PER_HOUR 3600000000LL
 
-void sampler_due_window(const rv_rule *rule, const rv_calendar *cal, int branch,
-                        int64_t t_us, int64_t *start_us, int64_t *end_us)
-{
-    if (rule->due.within_hours > 0) {
-        *start_us = t_us;
-        *end_us = t_us + rule->due.within_hours * US_PER_HOUR;
-        return;
-    }
-    int64_t day = rv_calendar_local_day(cal, branch, t_us);
-    int64_t first = rv_calendar_add_working_days(cal, branch, day,
-                                                 rule->due.delay_working_days);
-    if (!rv_calendar_is_working_day(cal, branch, first)) {
-        first = rv_calendar_add_working_days(cal, branch, first, 1);
-    }
-    int64_t length =
-        rule->due.length_working_days > 0 ? rule->due.length_working_days : 1;
-    int64_t last = rv_calendar_add_working_days(cal, branch, first, length - 1);
-    *start_us = rv_calendar_local_to_us(cal, branch, first, 0);
-    *end_us = rv_calendar_local_to_us(cal, branch, last + 1, 0);
-}
-
 /* The rate that applies to @p ev under @p rule, or -1 if none does. */
 static double rule_rate(const rv_rule *rule, const sampler_event *ev)
 {
@@ -130,8 +109,8 @@ rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
     }
     t.sample_u = chosen_u[0];
     t.sample_rate = chosen_rate[0];
-    sampler_due_window(primary, cal, branch, ev->env->occurred_at_us,
-                       &t.due_start_us, &t.due_end_us);
+    rv_calendar_due_window(primary, cal, branch, ev->env->occurred_at_us,
+                           &t.due_start_us, &t.due_end_us);
     *out = t;
     *selected = true;
     if (bypass_cooldown != NULL) {

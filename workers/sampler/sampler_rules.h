@@ -45,14 +45,4 @@ RV_MUSTCHECK rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
                                  bool *bypass_cooldown, char *errstr,
                                  size_t errstr_size);
 
-/**
- * The due window of @p rule for an event at @p t_us in @p branch:
- * within_hours > 0 gives [t, t + h); otherwise the window opens at local
- * midnight of the delay_working_days-th working day after the event's
- * local day and closes at the end of the length_working_days-th working
- * day of the window.
- */
-void sampler_due_window(const rv_rule *rule, const rv_calendar *cal, int branch,
-                        int64_t t_us, int64_t *start_us, int64_t *end_us);
-
 #endif /* RV_SAMPLER_RULES_H */
