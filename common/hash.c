@@ -69,3 +69,37 @@ void rv_sha256_hex(const void *buf, size_t len, char out[RV_SHA256_HEX_SIZE])
     EVP_Digest(buf, len, md, &md_len, EVP_sha256(), NULL);
     to_hex(md, 32, out);
 }
+
+void rv_hex_encode(const void *buf, size_t len, char *out)
+{
+    to_hex(buf, len, out);
+    out[2 * len] = '\0';
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+long rv_hex_decode(const char *hex, uint8_t *out, size_t cap)
+{
+    size_t n = strlen(hex);
+    if (n % 2 != 0 || n / 2 > cap) {
+        return -1;
+    }
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hex_digit(hex[2 * i]);
+        int lo = hex_digit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            return -1;
+        }
+        out[i] = (uint8_t)(hi * 16 + lo);
+    }
+    return (long)(n / 2);
+}

@@ -205,8 +205,8 @@ static const cyaml_schema_field_t spot_check_fields[] = {
                     rv_spot_check_policy, per_agent_month),
     CYAML_FIELD_STRING_PTR("rule", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
                            rv_spot_check_policy, rule, 1, POLICY_KEY_MAX),
-    CYAML_FIELD_INT("lateness_hours", CYAML_FLAG_OPTIONAL,
-                    rv_spot_check_policy, lateness_hours),
+    CYAML_FIELD_INT("lateness_hours", CYAML_FLAG_OPTIONAL, rv_spot_check_policy,
+                    lateness_hours),
     CYAML_FIELD_END,
 };
 
@@ -892,8 +892,8 @@ static rv_err check_agents(const check *c, rv_policy *p)
                        (long long)sc->lateness_hours);
     }
     if (sc->per_agent_month > 0) {
-        const rv_rule *r = sc->rule != NULL ? rv_policy_rule(p, sc->rule)
-                                            : NULL;
+        const rv_rule *r =
+            sc->rule != NULL ? rv_policy_rule(p, sc->rule) : NULL;
         if (r == NULL || !rv_rule_has_trigger(r, "spot_check")) {
             return invalid(c,
                            "spot_checks.rule \"%s\" is not a rule with "

@@ -36,4 +36,13 @@ uint64_t rv_hash_u64(size_t part_count, const char *const *parts);
 /** SHA-256 of @p len bytes at @p buf as 64 hex digits into @p out. */
 void rv_sha256_hex(const void *buf, size_t len, char out[RV_SHA256_HEX_SIZE]);
 
+/** Lowercase hex of @p len bytes into @p out (2 * len + 1 bytes,
+ *  NUL-terminated): for binary values in text stores such as Redis. */
+void rv_hex_encode(const void *buf, size_t len, char *out);
+
+/** Bytes of lowercase hex @p hex into @p out (room for @p cap).
+ *  @returns the number of bytes, or -1 if @p hex is not even-length
+ *  lowercase hex or does not fit. */
+long rv_hex_decode(const char *hex, uint8_t *out, size_t cap);
+
 #endif /* RV_HASH_H */

@@ -17,6 +17,7 @@
 
 #include "alerter_cases.h"
 #include "alerter_rules.h"
+#include "grader_spot.h"
 #include "rv/calendar.h"
 #include "rv/hash.h"
 #include "rv/policy.h"
@@ -303,6 +304,118 @@ static void test_cases_agent_hour_rate(void **state)
     assert_string_equal(b.alert_id, a.alert_id);
 }
 
+/* R10 (seed 000 第五篇): of one agent's successful visits of a month the
+ * 3 with the smallest draw are re-visited, whatever the arrival order and
+ * however often one is re-delivered; nothing before the month (plus the
+ * policy's lateness) has closed; after closing, a late visit is ignored. */
+static void test_cases_spot_checks_bottom_three_per_agent_month(void **state)
+{
+    (void)state;
+    char path[1024], err[256] = "";
+    snprintf(path, sizeof(path), "%s/deploy/policy/default.yaml",
+             getenv("RV_SOURCE_DIR"));
+    rv_policy *dp = NULL;
+    rv_calendar *dcal = NULL;
+    assert_int_equal(rv_policy_load(path, &dp, err, sizeof(err)), RV_OK);
+    assert_int_equal(rv_calendar_new(dp, &dcal, err, sizeof(err)), RV_OK);
+    grader_spot spots[8];
+    rv_grade g;
+    memset(&g, 0, sizeof(g));
+    g.verdict = RV_VERDICT_SUCCESS;
+    for (int i = 0; i < 8; i++) {
+        rv_outcome o;
+        memset(&o, 0, sizeof(o));
+        snprintf(o.outcome_id, sizeof(o.outcome_id), "o%d-%s", i, nonce);
+        rv_copy_str(o.env.event_id, sizeof(o.env.event_id), o.outcome_id);
+        snprintf(o.agent_id, sizeof(o.agent_id), "spot-%s", nonce);
+        snprintf(o.task_id, sizeof(o.task_id), "t%d", i);
+        rv_copy_str(o.customer_id, sizeof(o.customer_id), "C-spot");
+        rv_copy_str(o.branch_id, sizeof(o.branch_id), "West");
+        rv_copy_str(o.rule_id, sizeof(o.rule_id), "R1");
+        o.channel = RV_CHANNEL_PHONE;
+        /* March 2016, Los Angeles time (the last one 03-31 23:00 PDT). */
+        o.started_at_us = i < 7 ? utc_us("2016-03-10", 18, 0) + i * HOUR_US
+                                : utc_us("2016-04-01", 6, 0);
+        o.env.occurred_at_us = o.started_at_us;
+        assert_true(grader_spot_candidate(dp, dcal, &o, &g, &spots[i]));
+        /* A spot check is never itself sampled again. */
+        rv_copy_str(o.rule_id, sizeof(o.rule_id), "R10");
+        grader_spot again;
+        assert_false(grader_spot_candidate(dp, dcal, &o, &g, &again));
+    }
+    char label[96];
+    snprintf(label, sizeof(label), "spot-%s@2016-03", nonce);
+    assert_string_equal(spots[7].label, label);
+    /* Closes two weeks after the end of March, Los Angeles midnight. */
+    int64_t close = utc_us("2016-04-01", 7, 0) + 336 * HOUR_US;
+    assert_int_equal(spots[0].close_us, close);
+    assert_string_equal(spots[0].task.rule_id, "R10");
+    char agent[RV_KEY_SIZE];
+    snprintf(agent, sizeof(agent), "spot-%s", nonce);
+    /* The agent being checked never re-visits (R3-style independence). */
+    assert_string_equal(spots[0].task.salesperson_id, agent);
+    /* Offered in reverse order, each twice. */
+    for (int i = 7; i >= 0; i--) {
+        bool late = true;
+        assert_int_equal(grader_spot_offer(rc, dp, &spots[i], &late), RV_OK);
+        assert_false(late);
+        assert_int_equal(grader_spot_offer(rc, dp, &spots[i], &late), RV_OK);
+    }
+    /* The expected sample: the 3 smallest u. */
+    int order[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    for (int a = 0; a < 8; a++) {
+        for (int b = a + 1; b < 8; b++) {
+            if (spots[order[b]].u < spots[order[a]].u) {
+                int t = order[a];
+                order[a] = order[b];
+                order[b] = t;
+            }
+        }
+    }
+    static rv_task tasks[256];
+    char labels[16][RV_KEY_SIZE + 16];
+    size_t n = 0, months = 0;
+    assert_int_equal(
+        grader_spot_due(rc, close - 1, tasks, 256, &n, labels, &months), RV_OK);
+    for (size_t m = 0; m < months; m++) {
+        assert_string_not_equal(labels[m], label); /* not yet */
+    }
+    assert_int_equal(
+        grader_spot_due(rc, close, tasks, 256, &n, labels, &months), RV_OK);
+    size_t mine = 0, at = months;
+    for (size_t m = 0; m < months; m++) {
+        if (strcmp(labels[m], label) == 0) {
+            at = m;
+        }
+    }
+    assert_true(at < months);
+    for (size_t t = 0; t < n; t++) {
+        for (int k = 0; k < 3; k++) {
+            if (strcmp(tasks[t].task_id, spots[order[k]].task.task_id) == 0) {
+                mine++;
+                assert_string_equal(tasks[t].questions[0],
+                                    "r10.visit_confirmed");
+                assert_string_equal(tasks[t].salesperson_id,
+                                    spots[0].task.salesperson_id);
+            }
+        }
+    }
+    assert_int_equal(mine, 3);
+    assert_int_equal(grader_spot_close(rc, &labels[at], 1), RV_OK);
+    /* Closed: not due again, and a late visit of March is ignored. */
+    assert_int_equal(grader_spot_due(rc, close + 1000 * HOUR_US, tasks, 256, &n,
+                                     labels, &months),
+                     RV_OK);
+    for (size_t m = 0; m < months; m++) {
+        assert_string_not_equal(labels[m], label);
+    }
+    bool late = false;
+    assert_int_equal(grader_spot_offer(rc, dp, &spots[3], &late), RV_OK);
+    assert_true(late);
+    rv_calendar_free(dcal);
+    rv_policy_free(dp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_cases_answer_stops_clock_close_ends_merge),
         cmocka_unit_test(test_cases_watermark_is_slowest_partition),
         cmocka_unit_test(test_cases_agent_hour_rate),
+        cmocka_unit_test(test_cases_spot_checks_bottom_three_per_agent_month),
     };
     return cmocka_run_group_tests_name("it_cases", tests, setup, teardown);
 }

@@ -196,14 +196,31 @@ static void test_policy_default_roster(void **state)
     assert_string_equal(west->calendar, "us-federal");
     assert_string_equal(rv_policy_branch(p, "South")->tz, "America/New_York");
     assert_null(rv_policy_branch(p, "North"));
-    assert_int_equal(p->agent_count, 16);
+    /* 16 agents and 2 quality supervisors (R10, pool "quality"). */
+    assert_int_equal(p->agent_count, 18);
     for (unsigned i = 0; i < p->agent_count; i++) {
-        assert_int_equal(p->agents[i].daily_capacity, 30); /* C5 */
+        bool supervisor = p->agents[i].pool != NULL &&
+                          strcmp(p->agents[i].pool, "quality") == 0;
+        assert_int_equal(p->agents[i].daily_capacity,
+                         supervisor ? 20 : 30); /* C5 */
         assert_non_null(rv_policy_branch(p, p->agents[i].branch));
     }
+    assert_int_equal(p->spot_checks.per_agent_month, 3);
+    assert_non_null(rv_policy_rule(p, p->spot_checks.rule));
     assert_int_equal(p->calendar_count, 2);
     assert_int_equal(p->calendars[0].holiday_count, 44);
     rv_policy_free(p);
+}
+
+/* R10: the spot-check rule must exist and be triggered by spot checks. */
+static void test_policy_rejects_spot_checks_without_rule(void **state)
+{
+    (void)state;
+    expect_invalid("  rule: R10\n", "  rule: R5\n",
+                   "spot_checks.rule \"R5\" is not a rule with trigger "
+                   "spot_check");
+    expect_invalid("per_agent_month: 3", "per_agent_month: 101",
+                   "spot_checks per_agent_month 101");
 }
 
 static void test_policy_rejects_rate_above_one(void **state)
@@ -321,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_policy_default_call_windows),
         cmocka_unit_test(test_policy_default_roster),
         cmocka_unit_test(test_policy_rejects_rate_above_one),
+        cmocka_unit_test(test_policy_rejects_spot_checks_without_rule),
         cmocka_unit_test(test_policy_rejects_four_questions),
         cmocka_unit_test(test_policy_rejects_overlapping_tiers),
         cmocka_unit_test(test_policy_rejects_unknown_calendar),

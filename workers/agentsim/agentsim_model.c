@@ -66,7 +66,12 @@ static void answer_questions(const rv_policy *p, const char *seed,
         }
         const rv_question *def = rv_policy_question(p, a->questions[q]);
         if (def != NULL && def->kind != NULL &&
-            strcmp(def->kind, "satisfaction") == 0) {
+            strcmp(def->kind, "spot_check") == 0) {
+            /* R10: 3 in 100 customers say nobody called them. */
+            add_answer(o, a->questions[q],
+                       draw(seed, a, "spot_check") < 0.03 ? "no" : "yes");
+        } else if (def != NULL && def->kind != NULL &&
+                   strcmp(def->kind, "satisfaction") == 0) {
             char v[8];
             snprintf(v, sizeof(v), "%d", (int)o->satisfaction);
             add_answer(o, a->questions[q], v);

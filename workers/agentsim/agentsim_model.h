@@ -17,6 +17,7 @@
  * 1 in 100 is logged after 3..17 s on the line (a fake visit, A5).
  * SMS tasks: 5% undelivered; of the replies 85% "1", 10% "2" with a
  * complaint, 5% neither. On-site tasks: done, signed except 2% (G3).
+ * A spot-check question (R10) is answered "no" (nobody called) by 3%.
  * outcome_id = derive(assignment_id, "outcome").
  */
 void agentsim_call(const rv_policy *p, const char *seed, const rv_assignment *a,

@@ -93,45 +93,6 @@ static rv_script hour_script = {
 /* An agent-hour set is needed while that hour's grades still arrive. */
 #define HOUR_TTL_S "172800"
 
-static void hex_encode(const uint8_t *buf, size_t len, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[buf[i] >> 4];
-        out[2 * i + 1] = digits[buf[i] & 15];
-    }
-    out[2 * len] = '\0';
-}
-
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
-
-/* @returns bytes written, or -1 if @p hex is not hex. */
-static long hex_decode(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = strlen(hex);
-    if (n % 2 != 0 || n / 2 > cap) {
-        return -1;
-    }
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hex_digit(hex[2 * i]);
-        int lo = hex_digit(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            return -1;
-        }
-        out[i] = (uint8_t)(hi * 16 + lo);
-    }
-    return (long)(n / 2);
-}
-
 /* A script reply that must be a string or integer; an error is a bug. */
 static rv_err reply_ok(const rv_script *s, const rv_redis_reply *r)
 {
@@ -184,7 +145,7 @@ static rv_err join_prepare(const rv_alert *a, int64_t window_us, int64_t ttl_s,
         free(buf);
         return RV_ERR_NOMEM;
     }
-    hex_encode(buf, len, c->hex);
+    rv_hex_encode(buf, len, c->hex);
     free(buf);
     for (size_t k = 0; k < 5; k++) {
         c->key_ptrs[k] = c->keys[k];
@@ -286,7 +247,7 @@ static bool due_entry(const char *hex, rv_alert *out)
     if (buf == NULL) {
         return false;
     }
-    long len = hex_decode(hex, buf, cap);
+    long len = rv_hex_decode(hex, buf, cap);
     char errstr[160] = "";
     bool ok = len > 0 && rv_codec_decode_alert(buf, (size_t)len, out, errstr,
                                                sizeof(errstr)) == RV_OK;

@@ -19,6 +19,17 @@ static bool is_compliance(const rv_question *q)
            q->alert != NULL;
 }
 
+/* R10 (seed 000 第五篇): the customer of a spot check says the visit did
+ * not happen ("no" to "did we call you?"): the original is refuted. */
+static bool is_refuted_spot_check(const rv_question *q, const char *v)
+{
+    return q != NULL && q->kind != NULL && strcmp(q->kind, "spot_check") == 0 &&
+           q->alert != NULL &&
+           (strcmp(v, "no") == 0 || strcmp(v, "n") == 0 ||
+            strcmp(v, "0") == 0 || strcmp(v, "false") == 0 ||
+            strcmp(v, "否") == 0);
+}
+
 /* An alert of @p kind on grade @p g; ID derive(grade_id, kind[, "notes"]). */
 static void fill_base(const rv_policy *p, const rv_grade *g, const char *kind,
                       bool suspected, const char *evidence, rv_alert *a)
@@ -130,8 +141,9 @@ static size_t findings(const rv_policy *p, const rv_grade *g,
     for (size_t i = 0; i < g->compliance_count && n < cap; i++) {
         const rv_answer *ans = &g->compliance[i];
         const rv_question *q = rv_policy_question(p, ans->question_id);
-        if (!is_compliance(q) || !is_yes(ans->value) ||
-            has_kind(out, n, q->alert)) {
+        bool hit = (is_compliance(q) && is_yes(ans->value)) ||
+                   is_refuted_spot_check(q, ans->value);
+        if (!hit || has_kind(out, n, q->alert)) {
             continue;
         }
         char evidence[RV_REASON_SIZE];

@@ -245,7 +245,8 @@ void grader_grade(const rv_policy *p, const rv_outcome *o, rv_grade *g,
     for (size_t i = 0; i < o->answer_count; i++) {
         const rv_question *q = rv_policy_question(p, o->answers[i].question_id);
         if (q != NULL && q->kind != NULL &&
-            strcmp(q->kind, "compliance") == 0 &&
+            (strcmp(q->kind, "compliance") == 0 ||
+             strcmp(q->kind, "spot_check") == 0) &&
             g->compliance_count < RV_ANSWERS_MAX) {
             g->compliance[g->compliance_count++] = o->answers[i];
         }

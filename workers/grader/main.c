@@ -1,16 +1,22 @@
 /* workers/grader/main.c: visits.outcomes -> visits.grades, and
- * visits.retries for a second phone attempt (C2). */
+ * visits.retries for a second phone attempt (C2); R10 spot checks onto
+ * visits.tasks when the event-time watermark closes an agent's month. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "grader_rules.h"
+#include "grader_spot.h"
 #include "rv/codec.h"
 #include "rv/log.h"
+#include "rv/watermark.h"
 #include "rv/worker.h"
 
 #define TOPIC_OUTCOMES "visits.outcomes"
 #define TOPIC_GRADES "visits.grades"
 #define TOPIC_RETRIES "visits.retries"
+#define TOPIC_TASKS "visits.tasks"
+/* Spot-check tasks raised per tick at most. */
+#define SPOT_TASKS_PER_TICK 256
 
 static rv_err send_grade(rv_producer *kp, const rv_grade *g)
 {
@@ -25,16 +31,85 @@ static rv_err send_grade(rv_producer *kp, const rv_grade *g)
     return err;
 }
 
-static rv_err send_retry(rv_producer *kp, const rv_task *t)
+static rv_err send_task(rv_producer *kp, const char *topic, const rv_task *t)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
     rv_err err = rv_codec_encode_task(t, &buf, &len);
     if (err == RV_OK) {
-        err = rv_producer_send(kp, TOPIC_RETRIES, t->customer_id, buf, len,
-                               NULL, 0);
+        err = rv_producer_send(kp, topic, t->customer_id, buf, len, NULL, 0);
         free(buf);
     }
+    return err;
+}
+
+/* R10: offer a successful visit to its agent-month's sample and move the
+ * outcomes' watermark. */
+static rv_err offer_spot(rv_worker *w, const rv_msg *m, const rv_outcome *o,
+                         const rv_grade *g)
+{
+    if (w->policy->spot_checks.per_agent_month <= 0) {
+        return RV_OK;
+    }
+    grader_spot *s = malloc(sizeof(*s));
+    if (s == NULL) {
+        return RV_ERR_NOMEM;
+    }
+    rv_err err = RV_OK;
+    if (grader_spot_candidate(w->policy, w->cal, o, g, s)) {
+        bool late = false;
+        err = grader_spot_offer(w->rc, w->policy, s, &late);
+        if (err == RV_OK && late) {
+            RV_LOG(RV_LOG_WARN, "spot_check_late",
+                   RV_KV_STR("outcome_id", o->outcome_id),
+                   RV_KV_STR("month", s->label));
+        }
+    }
+    free(s);
+    if (err == RV_OK) {
+        err = rv_watermark_advance(w->rc, GRADER_WATERMARK_KEY, m->partition,
+                                   o->env.occurred_at_us);
+    }
+    return err;
+}
+
+/* R10: every agent-month whose end (plus lateness) the watermark passed
+ * sends its chosen re-visits, then closes; the tasks are durable before
+ * the month closes, and their IDs are derived, so a crash in between or
+ * two replicas repeat one fact. */
+static rv_err grader_tick(void *ctx, rv_producer *kp)
+{
+    rv_worker *w = ctx;
+    if (w->policy->spot_checks.per_agent_month <= 0) {
+        return RV_OK;
+    }
+    int64_t now = 0;
+    rv_err err = rv_watermark_get(w->rc, GRADER_WATERMARK_KEY, &now);
+    if (err != RV_OK || now == 0) {
+        return err;
+    }
+    rv_task *tasks = malloc(SPOT_TASKS_PER_TICK * sizeof(*tasks));
+    char(*labels)[RV_KEY_SIZE + 16] =
+        malloc(SPOT_TASKS_PER_TICK * sizeof(*labels));
+    size_t n = 0, months = 0;
+    err = tasks != NULL && labels != NULL ? RV_OK : RV_ERR_NOMEM;
+    if (err == RV_OK) {
+        err = grader_spot_due(w->rc, now, tasks, SPOT_TASKS_PER_TICK, &n,
+                              labels, &months);
+    }
+    for (size_t i = 0; i < n && err == RV_OK; i++) {
+        err = send_task(kp, TOPIC_TASKS, &tasks[i]);
+    }
+    if (err == RV_OK && months > 0) {
+        err = rv_producer_flush(kp, (int)w->cfg.flush_timeout_ms);
+    }
+    if (err == RV_OK && months > 0) {
+        err = grader_spot_close(w->rc, labels, months);
+        RV_LOG(RV_LOG_INFO, "spot_checks_raised", RV_KV_INT("months", months),
+               RV_KV_INT("tasks", n));
+    }
+    free(tasks);
+    free(labels);
     return err;
 }
 
@@ -57,7 +132,10 @@ static rv_err grader_batch(void *ctx, const rv_msg *msgs, size_t count,
         grader_grade(w->policy, o, &g, retry, &has_retry);
         err = send_grade(kp, &g);
         if (err == RV_OK && has_retry) {
-            err = send_retry(kp, retry);
+            err = send_task(kp, TOPIC_RETRIES, retry);
+        }
+        if (err == RV_OK) {
+            err = offer_spot(w, &msgs[i], o, &g);
         }
     }
     free(o);
@@ -72,6 +150,9 @@ int main(int argc, char **argv)
         .default_group = "revisit-grader",
         .default_topics = TOPIC_OUTCOMES,
         .needs_policy = true,
+        .needs_redis = true,
+        .tick = grader_tick,
+        .tick_ms = 1000,
     };
     return rv_worker_main(argc, argv, &spec, NULL, grader_batch, NULL);
 }
