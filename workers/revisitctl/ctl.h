@@ -24,4 +24,13 @@ int rv_ctl_wait_drained(int argc, char **argv);
  *  Redis from PostgreSQL (DESIGN §4 "Redis is rebuildable"). */
 int rv_ctl_rebuild_state(int argc, char **argv);
 
+/** `revisitctl case list|show|answer|close ...` (DESIGN §2 A2, A3, G4):
+ *  cases from the record (view case_status), and the branch's answer or
+ *  the compliance department's final opinion as one CaseEvent on
+ *  compliance.cases, sent only after checking the case in PostgreSQL
+ *  ($RV_PG_DSN or --dsn); Kafka from RV_KAFKA_*. Exit status 0 done, 1
+ *  refused (no such case; close before an answer) or failed (database,
+ *  delivery), 64 bad arguments, 78 configuration missing. */
+int rv_ctl_case(int argc, char **argv);
+
 #endif /* RV_CTL_H */
