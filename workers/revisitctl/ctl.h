@@ -12,7 +12,8 @@ int rv_ctl_import(int argc, char **argv);
  *  PostgreSQL (DESIGN §2 Reports). `report --agents [--month YYYY-MM]`:
  *  visits booked per agent and day against the daily_capacity of the
  *  roster in the policy file ($RV_POLICY_PATH); exit status 1 if a day is
- *  booked over capacity (C5). */
+ *  booked over capacity (C5). `report --cases [--now T] [--branch B]`:
+ *  cases per kind, open, answered, closed, overdue at T, escalated. */
 int rv_ctl_report(int argc, char **argv);
 
 /** `revisitctl wait-drained [--timeout-s N]`: wait until every worker's
