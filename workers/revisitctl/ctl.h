@@ -12,7 +12,8 @@ int rv_ctl_import(int argc, char **argv);
  *  PostgreSQL (DESIGN §2 Reports). `report --agents [--month YYYY-MM]`:
  *  visits booked per agent and day against the daily_capacity of the
  *  roster in the policy file ($RV_POLICY_PATH); exit status 1 if a day is
- *  booked over capacity (C5). */
+ *  booked over capacity (C5). `report --cases [--now T] [--branch B]`:
+ *  cases per kind, open, answered, closed, overdue at T, escalated. */
 int rv_ctl_report(int argc, char **argv);
 
 /** `revisitctl wait-drained [--timeout-s N]`: wait until every worker's
@@ -23,5 +24,14 @@ int rv_ctl_wait_drained(int argc, char **argv);
  *  PATH]`: restore every booking and capacity counter of the assigner in
  *  Redis from PostgreSQL (DESIGN §4 "Redis is rebuildable"). */
 int rv_ctl_rebuild_state(int argc, char **argv);
+
+/** `revisitctl case list|show|answer|close ...` (DESIGN §2 A2, A3, G4):
+ *  cases from the record (view case_status), and the branch's answer or
+ *  the compliance department's final opinion as one CaseEvent on
+ *  compliance.cases, sent only after checking the case in PostgreSQL
+ *  ($RV_PG_DSN or --dsn); Kafka from RV_KAFKA_*. Exit status 0 done, 1
+ *  refused (no such case; close before an answer) or failed (database,
+ *  delivery), 64 bad arguments, 78 configuration missing. */
+int rv_ctl_case(int argc, char **argv);
 
 #endif /* RV_CTL_H */

@@ -15,6 +15,19 @@ static void usage(FILE *out)
             "        per branch and month, from PostgreSQL\n"
             "  report --agents [--month YYYY-MM] [--dsn DSN]\n"
             "        per agent and day: booked against capacity (policy)\n"
+            "  report --cases [--now T] [--branch B] [--dsn DSN]\n"
+            "        per case kind: open, answered, closed, overdue, "
+            "escalated\n"
+            "  case list [--status S] [--branch B] [--kind K] [--limit N] "
+            "[--now T]\n"
+            "        cases from PostgreSQL, repeated issues first (A3)\n"
+            "  case show CASE_ID [--now T]\n"
+            "        one case, its alerts and its events\n"
+            "  case answer CASE_ID --by ACTOR --text TEXT [--at T]\n"
+            "  case close CASE_ID --by ACTOR --opinion TEXT [--at T]\n"
+            "        a self-check / answer, a final opinion -> "
+            "compliance.cases\n"
+            "        (revisitctl case --help: every option)\n"
             "  rebuild-state [--dsn DSN] [--redis-url URL] [--policy PATH]\n"
             "        restore the assigner's Redis state from PostgreSQL\n"
             "  wait-drained [--timeout-s N]\n"
@@ -35,6 +48,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "report") == 0) {
         return rv_ctl_report(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "case") == 0) {
+        return rv_ctl_case(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "rebuild-state") == 0) {
         return rv_ctl_rebuild_state(argc - 1, argv + 1);

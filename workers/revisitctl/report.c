@@ -3,7 +3,8 @@
  * (deploy/sql/001_init.sql, view report_branch_month), the one-line
  * `--summary` the demo and the tests compare between runs, and
  * `--agents`: bookings per agent and day against the roster's daily
- * capacity (C5, issue 4). */
+ * capacity (C5, issue 4), and `--cases`: cases per kind and state (A2,
+ * A3, G4; deploy/sql/005_cases.sql). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -12,10 +13,12 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_time.h"
 #include "rv/cfg.h"
 #include "rv/hash.h"
 #include "rv/pg.h"
 #include "rv/policy.h"
+#include "rv/runner.h"
 
 #define EXIT_USAGE 64
 #define EXIT_FAILURE_RT 1
@@ -114,6 +117,22 @@ static const char bands_sql[] =
     " FROM grades WHERE agent_id IS NOT NULL AND agent_id <> ''"
     " GROUP BY 1, 2 ORDER BY agent_id COLLATE \"C\", 2";
 
+/* --cases: per kind ($2: one branch, NULL for all), the cases in each
+ * state, those open past their deadline at the report's time $1 (the
+ * reader's clock: --now, else the wall clock) and those escalated. */
+static const char cases_sql[] =
+    "SELECT kind, count(*),"
+    " count(*) FILTER (WHERE status = 'open'),"
+    " count(*) FILTER (WHERE status = 'answered'),"
+    " count(*) FILTER (WHERE status = 'closed'),"
+    " count(*) FILTER (WHERE status = 'open' AND deadline < $1::timestamptz),"
+    " count(*) FILTER (WHERE escalated_at IS NOT NULL)"
+    " FROM case_status WHERE ($2::text IS NULL OR branch_id = $2)"
+    " GROUP BY kind ORDER BY kind COLLATE \"C\"";
+
+/* Counts of a --cases line, in the order of cases_sql after the kind. */
+#define CASE_COUNTS 6
+
 static const char task_ids_sql[] =
     "SELECT task_id FROM visit_tasks ORDER BY task_id COLLATE \"C\"";
 
@@ -135,6 +154,8 @@ static void usage(FILE *out)
             "       revisitctl report --agents [--month YYYY-MM] [--dsn DSN]\n"
             "       revisitctl report --alerts [--dsn DSN]\n"
             "       revisitctl report --bands [--dsn DSN]\n"
+            "       revisitctl report --cases [--now T] [--branch B] [--dsn "
+            "DSN]\n"
             "  per branch and month: orders, tasks, visits done, success,\n"
             "  satisfaction and timeliness rates, alerts; then TOTAL.\n"
             "  --summary  one line: orders= tasks= assigned= outcomes= "
@@ -154,7 +175,17 @@ static void usage(FILE *out)
             "  --bands    per agent and month: satisfaction rate of scored "
             "visits\n"
             "             and its G5 band (policy grading.band_*)\n"
+            "  --cases    per case kind: cases, open, answered, closed, "
+            "overdue\n"
+            "             (open past the deadline at the report's time), "
+            "escalated\n"
+            "             (an escalation alert raised); then TOTAL\n"
             "  --month M  with --agents: only days of month M (YYYY-MM)\n"
+            "  --now T    with --cases: the report's time, "
+            "YYYY-MM-DDTHH:MM:SSZ (UTC);\n"
+            "             default the wall clock (the demo's data is "
+            "historical)\n"
+            "  --branch B with --cases: only branch B\n"
             "  --dsn DSN  libpq connection string (default: $RV_PG_DSN)\n");
 }
 
@@ -386,6 +417,50 @@ static int print_bands(rv_pg *pg, const rv_policy *p, FILE *out)
     return 0;
 }
 
+static void print_case_line(FILE *out, int kind_w, const char *kind,
+                            const int64_t v[CASE_COUNTS])
+{
+    fprintf(out,
+            "%-*s  %6" PRId64 "  %6" PRId64 "  %8" PRId64 "  %6" PRId64
+            "  %7" PRId64 "  %9" PRId64 "\n",
+            kind_w, kind, v[0], v[1], v[2], v[3], v[4], v[5]);
+}
+
+static int print_cases(rv_pg *pg, const char *now, const char *branch,
+                       FILE *out)
+{
+    char errstr[512] = "";
+    rv_pg_result *res = NULL;
+    const char *params[] = {now, branch};
+    if (rv_pg_exec(pg, cases_sql, 2, params, &res, errstr, sizeof(errstr)) !=
+        RV_OK) {
+        fprintf(stderr, "revisitctl report: %s\n", errstr);
+        return EXIT_FAILURE_RT;
+    }
+    size_t rows = rv_pg_result_rows(res);
+    int kind_w = (int)strlen("TOTAL");
+    for (size_t r = 0; r < rows; r++) {
+        size_t len = strlen(rv_pg_result_value(res, r, 0));
+        if (len > (size_t)kind_w && len < 200) {
+            kind_w = (int)len;
+        }
+    }
+    fprintf(out, "%-*s  %6s  %6s  %8s  %6s  %7s  %9s\n", kind_w, "kind",
+            "cases", "open", "answered", "closed", "overdue", "escalated");
+    int64_t total[CASE_COUNTS] = {0};
+    for (size_t r = 0; r < rows; r++) {
+        int64_t v[CASE_COUNTS];
+        for (size_t c = 0; c < CASE_COUNTS; c++) {
+            v[c] = value_i64(res, r, c + 1);
+            total[c] += v[c];
+        }
+        print_case_line(out, kind_w, rv_pg_result_value(res, r, 0), v);
+    }
+    print_case_line(out, kind_w, "TOTAL", total);
+    rv_pg_result_free(res);
+    return 0;
+}
+
 static const rv_agent *roster_agent(const rv_policy *p, const char *id)
 {
     for (unsigned i = 0; i < p->agent_count; i++) {
@@ -571,10 +646,13 @@ int rv_ctl_report(int argc, char **argv)
 {
     const char *dsn = NULL;
     const char *month = NULL;
+    const char *now = NULL;
+    const char *branch = NULL;
     int summary = 0;
     int agents = 0;
     int alerts = 0;
     int bands = 0;
+    int cases = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--summary") == 0) {
             summary = 1;
@@ -584,6 +662,12 @@ int rv_ctl_report(int argc, char **argv)
             alerts = 1;
         } else if (strcmp(argv[i], "--bands") == 0) {
             bands = 1;
+        } else if (strcmp(argv[i], "--cases") == 0) {
+            cases = 1;
+        } else if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
+            now = argv[++i];
+        } else if (strcmp(argv[i], "--branch") == 0 && i + 1 < argc) {
+            branch = argv[++i];
         } else if (strcmp(argv[i], "--month") == 0 && i + 1 < argc) {
             month = argv[++i];
         } else if (strncmp(argv[i], "--month=", 8) == 0) {
@@ -604,9 +688,10 @@ int rv_ctl_report(int argc, char **argv)
         }
     }
     char month_day[11] = "";
-    if (summary + agents + alerts + bands > 1) {
-        fprintf(stderr, "revisitctl report: --summary, --agents, --alerts "
-                        "and --bands are separate reports; give one\n");
+    if (summary + agents + alerts + bands + cases > 1) {
+        fprintf(stderr, "revisitctl report: --summary, --agents, --alerts, "
+                        "--bands and --cases are separate reports; give "
+                        "one\n");
         usage(stderr);
         return EXIT_USAGE;
     }
@@ -615,6 +700,23 @@ int rv_ctl_report(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    if ((now != NULL || branch != NULL) && !cases) {
+        fprintf(stderr, "revisitctl report: --now and --branch need "
+                        "--cases\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    char now_text[CTL_TIME_SIZE];
+    int64_t now_us = rv_now_us();
+    if (now != NULL && ctl_time_parse(now, &now_us) != RV_OK) {
+        fprintf(stderr,
+                "revisitctl report: --now \"%s\" is not "
+                "YYYY-MM-DDTHH:MM:SSZ (UTC)\n",
+                now);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    ctl_time_format(now_us, now_text);
     if (month != NULL && !parse_month(month, month_day)) {
         fprintf(stderr,
                 "revisitctl report: --month \"%s\" is not YYYY-MM with "
@@ -658,6 +760,8 @@ int rv_ctl_report(int argc, char **argv)
         code = print_alerts(pg, stdout);
     } else if (bands) {
         code = print_bands(pg, p, stdout);
+    } else if (cases) {
+        code = print_cases(pg, now_text, branch, stdout);
     } else if (summary) {
         code = print_summary(pg, stdout);
     } else {
