@@ -144,6 +144,10 @@ echo
 "$ctl" report --agents | grep -E '^branch|TOTAL'
 echo
 "$ctl" report --alerts
+# Cases (A2, A3): open / answered / closed / overdue / escalated, as of a
+# fixed time after the sample's last order so that two runs print the same.
+echo
+"$ctl" report --cases --now 2018-01-31T00:00:00Z
 summary=$("$ctl" report --summary)
 
 if [ "$keep" -eq 1 ]; then
