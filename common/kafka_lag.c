@@ -124,3 +124,32 @@ rv_err rv_kafka_group_lag(const rv_props *kafka, const char *group_id,
     }
     return err;
 }
+
+rv_err rv_kafka_partition_count(const rv_props *kafka, const char *topic,
+                                int timeout_ms, int *count, char *errstr,
+                                size_t errstr_size)
+{
+    rd_kafka_t *rk = NULL;
+    rv_err err =
+        make_handle(kafka, "revisit-metadata", &rk, errstr, errstr_size);
+    if (err != RV_OK) {
+        return err;
+    }
+    rd_kafka_topic_partition_list_t *parts =
+        rd_kafka_topic_partition_list_new(8);
+    err = parts != NULL ? add_partitions(rk, topic, parts, timeout_ms, errstr,
+                                         errstr_size)
+                        : RV_ERR_NOMEM;
+    if (err == RV_OK && parts->cnt < 1) {
+        rv_errf(errstr, errstr_size, "metadata of %s: no partitions", topic);
+        err = RV_ERR_UNAVAILABLE;
+    }
+    if (err == RV_OK) {
+        *count = parts->cnt;
+    }
+    if (parts != NULL) {
+        rd_kafka_topic_partition_list_destroy(parts);
+    }
+    rd_kafka_destroy(rk);
+    return err;
+}

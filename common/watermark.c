@@ -41,7 +41,8 @@ rv_err rv_watermark_advance(rv_redis *rc, const char *key, int32_t partition,
     return err;
 }
 
-rv_err rv_watermark_get(rv_redis *rc, const char *key, int64_t *out_us)
+rv_err rv_watermark_get(rv_redis *rc, const char *key, int partitions,
+                        int64_t *out_us)
 {
     *out_us = 0;
     const char *argv[] = {"HVALS", key};
@@ -54,12 +55,17 @@ rv_err rv_watermark_get(rv_redis *rc, const char *key, int64_t *out_us)
         err = RV_ERR_FATAL;
     } else if (reply.type == RV_REPLY_STR && reply.str != NULL) {
         char *save = NULL;
+        int seen = 0;
         for (char *tok = strtok_r(reply.str, "|", &save); tok != NULL;
              tok = strtok_r(NULL, "|", &save)) {
             int64_t v = strtoll(tok, NULL, 10);
             if (*out_us == 0 || v < *out_us) {
                 *out_us = v;
             }
+            seen++;
+        }
+        if (seen < partitions) {
+            *out_us = 0;
         }
     }
     rv_redis_replies_fini(&reply, 1);

@@ -27,4 +27,17 @@ RV_MUSTCHECK rv_err rv_kafka_group_lag(const rv_props *kafka,
                                        int64_t *lag, int64_t *messages,
                                        char *errstr, size_t errstr_size);
 
+/**
+ * Number of partitions of @p topic (metadata request, bounded by
+ * @p timeout_ms), e.g. for an event-time watermark that must hear from
+ * every partition.
+ * @returns RV_OK (*count >= 1), RV_ERR_UNAVAILABLE (broker did not answer
+ *          or no such topic; errstr), RV_ERR_INVALID (bad property),
+ *          RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_kafka_partition_count(const rv_props *kafka,
+                                             const char *topic, int timeout_ms,
+                                             int *count, char *errstr,
+                                             size_t errstr_size);
+
 #endif /* RV_KAFKA_LAG_H */

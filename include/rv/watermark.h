@@ -1,7 +1,9 @@
 /* include/rv/watermark.h: an event-time watermark kept in Redis, shared by
  * every replica of a worker: per partition the highest event time seen,
- * and the watermark is the lowest of them (partitions never seen do not
- * hold it back). One hash per use, e.g. "rv:alerter:watermark". */
+ * and the watermark is the lowest of them, once every partition of the
+ * topic has been heard from (rv_watermark_get). One hash per use, e.g.
+ * "rv:alerter:watermark". An idle partition holds the watermark back
+ * until it gets an event (no idle timeout yet). */
 #ifndef RV_WATERMARK_H
 #define RV_WATERMARK_H
 
@@ -23,10 +25,12 @@ RV_MUSTCHECK rv_err rv_watermark_advance(rv_redis *rc, const char *key,
 
 /**
  * The watermark of hash @p key: the lowest partition entry, µs UTC; 0
- * when no partition has been seen.
+ * until entries of at least @p partitions partitions exist (a partition
+ * not heard from yet holds the watermark back, so an early burst on one
+ * partition never closes a period the others still fill).
  * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_FATAL
  */
 RV_MUSTCHECK rv_err rv_watermark_get(rv_redis *rc, const char *key,
-                                     int64_t *out_us);
+                                     int partitions, int64_t *out_us);
 
 #endif /* RV_WATERMARK_H */

@@ -21,6 +21,7 @@
 #include "rv/calendar.h"
 #include "rv/hash.h"
 #include "rv/policy.h"
+#include "rv/watermark.h"
 
 static rv_redis *rc;
 static rv_policy *policy;
@@ -259,16 +260,20 @@ static void test_cases_watermark_is_slowest_partition(void **state)
     rv_redis_reply r = {0};
     assert_int_equal(rv_redis_command(rc, 2, argv, &r), RV_OK);
     rv_redis_replies_fini(&r, 1);
+    const char *key = ALERTER_WATERMARK_KEY;
     int64_t wm = -1;
-    assert_int_equal(alerter_watermark(rc, &wm), RV_OK);
+    assert_int_equal(rv_watermark_get(rc, key, 2, &wm), RV_OK);
     assert_int_equal(wm, 0);
-    assert_int_equal(alerter_watermark_advance(rc, 0, 5000), RV_OK);
-    assert_int_equal(alerter_watermark_advance(rc, 1, 3000), RV_OK);
-    assert_int_equal(alerter_watermark_advance(rc, 0, 4000), RV_OK);
-    assert_int_equal(alerter_watermark(rc, &wm), RV_OK);
+    assert_int_equal(rv_watermark_advance(rc, key, 0, 5000), RV_OK);
+    /* Partition 1 not heard from yet: no watermark. */
+    assert_int_equal(rv_watermark_get(rc, key, 2, &wm), RV_OK);
+    assert_int_equal(wm, 0);
+    assert_int_equal(rv_watermark_advance(rc, key, 1, 3000), RV_OK);
+    assert_int_equal(rv_watermark_advance(rc, key, 0, 4000), RV_OK);
+    assert_int_equal(rv_watermark_get(rc, key, 2, &wm), RV_OK);
     assert_int_equal(wm, 3000);
-    assert_int_equal(alerter_watermark_advance(rc, 1, 9000), RV_OK);
-    assert_int_equal(alerter_watermark(rc, &wm), RV_OK);
+    assert_int_equal(rv_watermark_advance(rc, key, 1, 9000), RV_OK);
+    assert_int_equal(rv_watermark_get(rc, key, 2, &wm), RV_OK);
     assert_int_equal(wm, 5000);
 }
 

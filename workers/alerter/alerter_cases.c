@@ -7,7 +7,6 @@
  *                              merge (the merge key's name)
  *   rv:caseoff:<case_id>       "answer" or "close": off the clock
  *   rv:cases:due               zset case_id by deadline
- *   rv:alerter:watermark       hash partition -> highest event time
  *   rv:a5:<agent>:<hour>       set of successful grade_ids
  * Every key has an expiry. The case scripts read rv:casemeta and the
  * merge key by name: one Redis, not Redis Cluster (DESIGN §5). */
@@ -21,7 +20,6 @@
 #include "rv/codec.h"
 #include "rv/hash.h"
 #include "rv/log.h"
-#include "rv/watermark.h"
 
 #define KEY_SIZE (RV_KEY_SIZE * 2 + 32)
 #define I64_SIZE 24
@@ -315,17 +313,6 @@ rv_err alerter_cases_escalated(rv_redis *rc, const rv_alert *first, size_t n)
         rv_redis_replies_fini(&reply, 1);
     }
     return err;
-}
-
-rv_err alerter_watermark_advance(rv_redis *rc, int32_t partition,
-                                 int64_t event_us)
-{
-    return rv_watermark_advance(rc, ALERTER_WATERMARK_KEY, partition, event_us);
-}
-
-rv_err alerter_watermark(rv_redis *rc, int64_t *out_us)
-{
-    return rv_watermark_get(rc, ALERTER_WATERMARK_KEY, out_us);
 }
 
 rv_err alerter_agent_hour_count(rv_redis *rc, const rv_grade *g, int64_t *count)

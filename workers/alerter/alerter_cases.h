@@ -1,6 +1,6 @@
 /* workers/alerter/alerter_cases.h: the alerter's state in Redis: cases
- * (A3 merge), their escalation clock (A2), the event-time watermark and
- * the per-agent hourly visit count (A5). Every script is one atomic,
+ * (A3 merge), their escalation clock (A2) and the per-agent hourly
+ * visit count (A5). Every script is one atomic,
  * idempotent call, so a crash or a re-delivered message never applies
  * anything twice and no key is left without its expiry. */
 #ifndef RV_ALERTER_CASES_H
@@ -16,7 +16,7 @@
 
 /** Sorted set of open cases scored by deadline (µs UTC). */
 #define ALERTER_DUE_KEY "rv:cases:due"
-/** Hash partition -> highest event time seen (µs) of visits.grades. */
+/** rv/watermark.h hash of visits.grades (event clock). */
 #define ALERTER_WATERMARK_KEY "rv:alerter:watermark"
 
 /**
@@ -62,20 +62,6 @@ RV_MUSTCHECK rv_err alerter_cases_due(rv_redis *rc, int64_t now_us,
  *  @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_FATAL */
 RV_MUSTCHECK rv_err alerter_cases_escalated(rv_redis *rc, const rv_alert *first,
                                             size_t n);
-
-/**
- * Raise the watermark entry of @p partition to @p event_us if higher.
- * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_FATAL
- */
-RV_MUSTCHECK rv_err alerter_watermark_advance(rv_redis *rc, int32_t partition,
-                                              int64_t event_us);
-
-/**
- * The event-time watermark: the lowest of the partitions' highest event
- * times (partitions never seen do not hold it back); 0 if none.
- * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_FATAL
- */
-RV_MUSTCHECK rv_err alerter_watermark(rv_redis *rc, int64_t *out_us);
 
 /**
  * A5 (seed 000 第五篇): count the successful visit of grade @p g (by

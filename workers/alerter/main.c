@@ -10,8 +10,10 @@
 #include "alerter_cases.h"
 #include "alerter_rules.h"
 #include "rv/codec.h"
+#include "rv/kafka_lag.h"
 #include "rv/log.h"
 #include "rv/textnorm.h"
+#include "rv/watermark.h"
 #include "rv/worker.h"
 
 #define TOPIC_GRADES "visits.grades"
@@ -44,6 +46,7 @@ typedef struct alerter_ctx {
     rv_alert due[ESCALATIONS_PER_TICK];
     rv_alert escalation;
     int64_t last_tick_us;
+    int grade_partitions; /* of visits.grades: the event clock waits for all */
 } alerter_ctx;
 
 static alerter_cfg g_cfg;
@@ -88,7 +91,18 @@ static rv_err alerter_init(rv_worker *w, void **out)
         return RV_ERR_INVALID;
     }
     char errstr[256] = "";
-    rv_err err = rv_textnorm_open(&c->tn, errstr, sizeof(errstr));
+    rv_err err = RV_OK;
+    if (strcmp(g_cfg.clock, "event") == 0) {
+        err = rv_kafka_partition_count(&w->kafka, TOPIC_GRADES, 10000,
+                                       &c->grade_partitions, errstr,
+                                       sizeof(errstr));
+        if (err != RV_OK) {
+            RV_LOG(RV_LOG_ERROR, "metadata_failed",
+                   RV_KV_STR("reason", errstr));
+            return err;
+        }
+    }
+    err = rv_textnorm_open(&c->tn, errstr, sizeof(errstr));
     if (err != RV_OK) {
         RV_LOG(RV_LOG_ERROR, "textnorm_open_failed",
                RV_KV_STR("reason", errstr));
@@ -191,8 +205,8 @@ static rv_err grade_findings(alerter_ctx *c, const rv_msg *m, size_t *n)
             (*n)++;
         }
     }
-    return alerter_watermark_advance(c->w->rc, m->partition,
-                                     c->grade.env.occurred_at_us);
+    return rv_watermark_advance(c->w->rc, ALERTER_WATERMARK_KEY, m->partition,
+                                c->grade.env.occurred_at_us);
 }
 
 static rv_err alerter_batch(void *ctx, const rv_msg *msgs, size_t count,
@@ -250,7 +264,8 @@ static rv_err alerter_tick(void *ctx, rv_producer *kp)
     }
     c->last_tick_us = now;
     if (strcmp(c->cfg->clock, "event") == 0) {
-        rv_err err = alerter_watermark(c->w->rc, &now);
+        rv_err err = rv_watermark_get(c->w->rc, ALERTER_WATERMARK_KEY,
+                                      c->grade_partitions, &now);
         if (err != RV_OK) {
             return err;
         }

@@ -7,6 +7,7 @@
 #include "grader_rules.h"
 #include "grader_spot.h"
 #include "rv/codec.h"
+#include "rv/kafka_lag.h"
 #include "rv/log.h"
 #include "rv/watermark.h"
 #include "rv/worker.h"
@@ -17,6 +18,37 @@
 #define TOPIC_TASKS "visits.tasks"
 /* Spot-check tasks raised per tick at most. */
 #define SPOT_TASKS_PER_TICK 256
+
+typedef struct grader_ctx {
+    rv_worker *w;
+    int outcome_partitions; /* the R10 watermark waits for all of them */
+} grader_ctx;
+
+static rv_err grader_init(rv_worker *w, void **out)
+{
+    grader_ctx *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return RV_ERR_NOMEM;
+    }
+    *out = c;
+    c->w = w;
+    if (w->policy->spot_checks.per_agent_month <= 0) {
+        return RV_OK;
+    }
+    char errstr[256] = "";
+    rv_err err = rv_kafka_partition_count(&w->kafka, TOPIC_OUTCOMES, 10000,
+                                          &c->outcome_partitions, errstr,
+                                          sizeof(errstr));
+    if (err != RV_OK) {
+        RV_LOG(RV_LOG_ERROR, "metadata_failed", RV_KV_STR("reason", errstr));
+    }
+    return err;
+}
+
+static void grader_fini(void *ctx)
+{
+    free(ctx);
+}
 
 static rv_err send_grade(rv_producer *kp, const rv_grade *g)
 {
@@ -79,12 +111,14 @@ static rv_err offer_spot(rv_worker *w, const rv_msg *m, const rv_outcome *o,
  * two replicas repeat one fact. */
 static rv_err grader_tick(void *ctx, rv_producer *kp)
 {
-    rv_worker *w = ctx;
+    const grader_ctx *c = ctx;
+    rv_worker *w = c->w;
     if (w->policy->spot_checks.per_agent_month <= 0) {
         return RV_OK;
     }
     int64_t now = 0;
-    rv_err err = rv_watermark_get(w->rc, GRADER_WATERMARK_KEY, &now);
+    rv_err err = rv_watermark_get(w->rc, GRADER_WATERMARK_KEY,
+                                  c->outcome_partitions, &now);
     if (err != RV_OK || now == 0) {
         return err;
     }
@@ -116,7 +150,7 @@ static rv_err grader_tick(void *ctx, rv_producer *kp)
 static rv_err grader_batch(void *ctx, const rv_msg *msgs, size_t count,
                            rv_producer *kp)
 {
-    rv_worker *w = ctx;
+    rv_worker *w = ((const grader_ctx *)ctx)->w;
     rv_outcome *o = malloc(sizeof(*o));
     rv_task *retry = malloc(sizeof(*retry));
     rv_err err = o != NULL && retry != NULL ? RV_OK : RV_ERR_NOMEM;
@@ -154,5 +188,6 @@ int main(int argc, char **argv)
         .tick = grader_tick,
         .tick_ms = 1000,
     };
-    return rv_worker_main(argc, argv, &spec, NULL, grader_batch, NULL);
+    return rv_worker_main(argc, argv, &spec, grader_init, grader_batch,
+                          grader_fini);
 }
