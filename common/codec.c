@@ -804,8 +804,6 @@ rv_err rv_codec_encode_alert(const rv_alert *in, uint8_t **buf, size_t *len)
     m.suspected = in->suspected;
     m.deadline_us = in->deadline_us;
     m.case_id = (char *)in->case_id;
-    m.case_opened_at_us = in->case_opened_at_us;
-    m.case_deadline_us = in->case_deadline_us;
     m.notify = (char *)in->notify;
     m.attempt = in->attempt;
     m.salesperson_id = (char *)in->salesperson_id;
@@ -866,8 +864,6 @@ rv_err rv_codec_decode_alert(const uint8_t *buf, size_t len, rv_alert *out,
     r.severity = (rv_severity)m->severity;
     r.suspected = m->suspected;
     r.deadline_us = m->deadline_us;
-    r.case_opened_at_us = m->case_opened_at_us;
-    r.case_deadline_us = m->case_deadline_us;
     r.attempt = m->attempt;
     revisit__v1__compliance_alert__free_unpacked(m, NULL);
     if (!ok) {

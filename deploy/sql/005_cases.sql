@@ -1,6 +1,6 @@
 -- deploy/sql/005_cases.sql: cases (A2, A3, G4, issue 5). Every alert
--- belongs to a case; the same customer and kind inside the policy's merge
--- window is one case whose count is the number of its alerts (A3). A case
+-- belongs to a case; the same customer and kind inside one merge period
+-- is one case whose count is the number of its alerts (A3). A case
 -- is answered by the branch (self-check or answer, A2) and closed by the
 -- compliance department's final opinion; both are facts on topic
 -- compliance.cases, recorded in case_events. A case not answered by its
@@ -15,26 +15,18 @@ ALTER TABLE alerts ADD COLUMN IF NOT EXISTS salesperson_id text;
 ALTER TABLE alerts ADD COLUMN IF NOT EXISTS store_id text;
 CREATE INDEX IF NOT EXISTS alerts_case_idx ON alerts (case_id);
 
--- One row per case, written from any of its alerts (they all carry the
--- case's first alert's values): case_id = derive(first alert_id, "case");
--- the first alert is the case's earliest in alerts.
-CREATE TABLE IF NOT EXISTS cases (
-    case_id         text PRIMARY KEY,
-    customer_id     text NOT NULL,
-    branch_id       text NOT NULL,
-    store_id        text,
-    salesperson_id  text,
-    kind            text NOT NULL,
-    severity        text NOT NULL,
-    route_to        text NOT NULL,
-    notify          text,
-    opened_at       timestamptz NOT NULL,
-    -- NULL for a branch the calendar lacks (no deadline).
-    deadline        timestamptz,
-    policy_version  text NOT NULL,
-    recorded_at     timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS cases_branch_opened_idx ON cases (branch_id, opened_at);
+-- One row per case, derived from its alerts (never stored twice): the
+-- case opens with its earliest alert (ties: the smaller alert_id), whose
+-- store, salesperson, severity, routing, deadline and policy version are
+-- the case's. case_id: see ComplianceAlert.case_id in the proto.
+CREATE OR REPLACE VIEW cases AS
+SELECT DISTINCT ON (a.case_id)
+       a.case_id, a.customer_id, a.branch_id, a.store_id, a.salesperson_id,
+       a.kind, a.severity, a.route_to, a.notify,
+       a.occurred_at AS opened_at, a.deadline, a.policy_version
+  FROM alerts a
+ WHERE a.case_id IS NOT NULL AND a.kind <> 'escalation'
+ ORDER BY a.case_id, a.occurred_at, a.alert_id;
 
 -- compliance.cases: what people did on a case.
 -- event_id = derive(case_id, action, actor, text).

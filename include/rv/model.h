@@ -239,13 +239,11 @@ typedef struct rv_alert {
     char route_to[RV_KEY_SIZE];
     char evidence[RV_REASON_SIZE];
     char policy_version[RV_SHORT_SIZE];
-    bool suspected;            /**< from notes only: to review, not confirmed */
-    int64_t deadline_us;       /**< A2: case answer due, UTC µs; 0 = none */
-    char case_id[RV_ID_SIZE];  /**< A3: "" until the alerter merged it */
-    int64_t case_opened_at_us; /**< the case's first alert, UTC µs */
-    int64_t case_deadline_us;  /**< the case's deadline, UTC µs; 0 = none */
-    char notify[RV_KEY_SIZE];  /**< A4: role told, by severity */
-    uint32_t attempt;          /**< 0 when not about one attempt */
+    bool suspected;           /**< from notes only: to review, not confirmed */
+    int64_t deadline_us;      /**< A2: case answer due, UTC µs; 0 = none */
+    char case_id[RV_ID_SIZE]; /**< A3: the case (see the proto) */
+    char notify[RV_KEY_SIZE]; /**< A4: role told, by severity */
+    uint32_t attempt;         /**< 0 when not about one attempt */
     char salesperson_id[RV_KEY_SIZE];
     char store_id[RV_KEY_SIZE];
 } rv_alert;

@@ -141,9 +141,10 @@ typedef struct rv_grading {
 typedef struct rv_case_policy {
     int64_t self_check_working_days; /**< compliance alerts: 3 */
     int64_t answer_working_days;     /**< other findings: 5 */
-    /** A3 (seed 002 nos. 7, 8): alerts of one customer and kind less than
-     *  this many hours (event time) after the case was opened join it;
-     *  0 = every alert is its own case. 0..8784. */
+    /** A3 (seed 002 nos. 7, 8): alerts of one customer and kind in the
+     *  same period of this many hours (event time, periods counted from
+     *  the Unix epoch) are one case, whatever their arrival order; 0 =
+     *  every alert is its own case. 0..8784. */
     int64_t merge_window_hours;
     /** A2: who gets the escalation of an overdue case; NULL =
      *  "compliance_department". */

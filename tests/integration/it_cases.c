@@ -97,15 +97,12 @@ static rv_grade compliance_grade(const char *customer, const char *grade_id,
     return g;
 }
 
-/* The one alert of @p g, put into its case. */
+/* The one alert of @p g, its case on the clock. */
 static rv_alert raise_alert(const rv_grade *g)
 {
     rv_alert a[8];
     assert_int_equal(alerter_findings(policy, cal, g, NULL, NULL, 0, a, 8), 1);
-    assert_int_equal(
-        alerter_cases_join(rc, a, 1, policy->cases.merge_window_hours * HOUR_US,
-                           TTL_S),
-        RV_OK);
+    assert_int_equal(alerter_cases_track(rc, a, 1, TTL_S), RV_OK);
     assert_int_equal(strlen(a[0].case_id), 32);
     return a[0];
 }
@@ -140,8 +137,6 @@ static void test_cases_escalate_once_at_deadline_across_holiday(void **state)
     rv_alert a = raise_alert(&g);
     int64_t deadline = utc_us("2025-09-30", 16, 0);
     assert_int_equal(a.deadline_us, deadline);
-    assert_int_equal(a.case_deadline_us, deadline);
-    assert_int_equal(a.case_opened_at_us, g.env.occurred_at_us);
 
     /* Saturday, the make-up Sunday, Monday, and the last µs: not due. */
     assert_int_equal(due_count(utc_us("2025-09-27", 12, 0), a.case_id, NULL),
@@ -171,7 +166,7 @@ static void test_cases_escalate_once_at_deadline_across_holiday(void **state)
     assert_string_equal(esc.notify, "manager");
     assert_string_equal(esc.customer_id, g.customer_id);
     assert_int_equal(esc.env.occurred_at_us, deadline);
-    assert_int_equal(alerter_cases_escalated(rc, &first, 1), RV_OK);
+    assert_int_equal(alerter_cases_escalated(rc, &first, 1, TTL_S), RV_OK);
 
     /* Once: never again, however late the clock. */
     assert_int_equal(due_count(deadline, a.case_id, NULL), 0);
@@ -182,35 +177,40 @@ static void test_cases_escalate_once_at_deadline_across_holiday(void **state)
     assert_int_equal(due_count(utc_us("2026-01-01", 0, 0), a.case_id, NULL), 0);
 }
 
-/* A3 (seed 002 nos. 7, 8): one customer's alerts of one kind inside the
- * merge window (policy: 720 h) are one case; later, a new case; another
- * kind, its own case; a re-delivered alert keeps its case. */
-static void test_cases_merge_within_window(void **state)
+/* A3 (seed 002 nos. 7, 8): one customer's alerts of one kind in one
+ * merge period (policy: 720 h from the epoch; 2016-02-29 .. 03-29 UTC
+ * here) are one case; the next period, a new case; another kind, its own
+ * case. The case is a function of the alert, so arrival order does not
+ * matter, and its clock runs from its earliest alert even when that one
+ * arrives last. */
+static void test_cases_merge_within_period(void **state)
 {
     (void)state;
     int64_t t0 = utc_us("2016-03-01", 18, 0);
     rv_grade g1 = compliance_grade("cust-merge", "g-m1", "West", t0);
     rv_grade g2 =
         compliance_grade("cust-merge", "g-m2", "West", t0 + 10 * 24 * HOUR_US);
-    rv_grade g3 =
-        compliance_grade("cust-merge", "g-m3", "West", t0 + 31 * 24 * HOUR_US);
+    rv_grade g3 = compliance_grade("cust-merge", "g-m3", "West",
+                                   utc_us("2016-03-30", 0, 0)); /* next */
+    rv_alert a2 = raise_alert(&g2); /* the later alert arrives first */
     rv_alert a1 = raise_alert(&g1);
-    rv_alert a2 = raise_alert(&g2);
     assert_string_equal(a2.case_id, a1.case_id);
-    /* The case keeps its first alert's opening and deadline. */
-    assert_int_equal(a2.case_opened_at_us, t0);
-    assert_int_equal(a2.case_deadline_us, a1.deadline_us);
-    assert_true(a2.deadline_us > a1.deadline_us);
     char want[RV_ID_SIZE];
-    const char *parts[] = {a1.alert_id, "case"};
-    rv_id_derive(want, 2, parts);
+    const char *parts[] = {g1.customer_id, "A1.password_known", "case", "562"};
+    rv_id_derive(want, 4, parts);
     assert_string_equal(a1.case_id, want);
+    /* Due at the earliest alert's deadline, not the first to arrive. */
+    assert_true(a2.deadline_us > a1.deadline_us);
+    rv_alert first;
+    assert_int_equal(due_count(a1.deadline_us, a1.case_id, &first), 1);
+    assert_string_equal(first.alert_id, a1.alert_id);
+    assert_int_equal(due_count(a1.deadline_us - 1, a1.case_id, NULL), 0);
 
-    rv_alert a3 = raise_alert(&g3); /* 31 days later: past 720 h */
+    rv_alert a3 = raise_alert(&g3);
     assert_string_not_equal(a3.case_id, a1.case_id);
-    /* Re-delivered after the customer's case moved on: same case. */
-    rv_alert a2b = raise_alert(&g2);
-    assert_string_equal(a2b.case_id, a1.case_id);
+    /* Re-delivered: same case, clock unchanged. */
+    assert_string_equal(raise_alert(&g2).case_id, a1.case_id);
+    assert_int_equal(due_count(a1.deadline_us, a1.case_id, NULL), 1);
 
     /* Another kind for the same customer: its own case. */
     rv_grade g4 = g2;
@@ -219,17 +219,19 @@ static void test_cases_merge_within_window(void **state)
     rv_alert a4 = raise_alert(&g4);
     assert_string_not_equal(a4.case_id, a1.case_id);
     assert_string_not_equal(a4.case_id, a3.case_id);
+    rv_alert done[] = {a1, a3, a4};
+    assert_int_equal(alerter_cases_escalated(rc, done, 3, TTL_S), RV_OK);
 }
 
-/* A2: the branch's answer stops the clock; the compliance department's
- * close ends the merge, so the next alert opens a new case. */
-static void test_cases_answer_stops_clock_close_ends_merge(void **state)
+/* A2: the branch's answer stops the clock for good: neither a later nor
+ * an earlier alert of the case, nor the close, puts it back. */
+static void test_cases_answer_stops_clock(void **state)
 {
     (void)state;
     int64_t t0 = utc_us("2016-05-02", 18, 0);
     rv_grade g1 = compliance_grade("cust-ans", "g-a1", "West", t0);
     rv_alert a1 = raise_alert(&g1);
-    assert_int_equal(due_count(a1.case_deadline_us, a1.case_id, NULL), 1);
+    assert_int_equal(due_count(a1.deadline_us, a1.case_id, NULL), 1);
     rv_case_event e;
     memset(&e, 0, sizeof(e));
     rv_copy_str(e.case_id, sizeof(e.case_id), a1.case_id);
@@ -238,17 +240,14 @@ static void test_cases_answer_stops_clock_close_ends_merge(void **state)
     assert_int_equal(alerter_cases_act(rc, &e, TTL_S), RV_OK); /* again */
     assert_int_equal(due_count(utc_us("2030-01-01", 0, 0), a1.case_id, NULL),
                      0);
-    /* Answered, not closed: a new alert still joins the case. */
     rv_grade g2 = compliance_grade("cust-ans", "g-a2", "West", t0 + HOUR_US);
+    rv_grade g0 = compliance_grade("cust-ans", "g-a0", "West", t0 - HOUR_US);
     assert_string_equal(raise_alert(&g2).case_id, a1.case_id);
+    assert_string_equal(raise_alert(&g0).case_id, a1.case_id);
     e.action = RV_CASE_CLOSE;
     assert_int_equal(alerter_cases_act(rc, &e, TTL_S), RV_OK);
-    rv_grade g3 =
-        compliance_grade("cust-ans", "g-a3", "West", t0 + 2 * HOUR_US);
-    rv_alert a3 = raise_alert(&g3);
-    assert_string_not_equal(a3.case_id, a1.case_id);
-    assert_int_equal(due_count(a3.case_deadline_us, a3.case_id, NULL), 1);
-    assert_int_equal(alerter_cases_escalated(rc, &a3, 1), RV_OK);
+    assert_int_equal(due_count(utc_us("2030-01-01", 0, 0), a1.case_id, NULL),
+                     0);
 }
 
 /* The event-time clock of a replay: the slowest partition's highest
@@ -425,8 +424,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases_escalate_once_at_deadline_across_holiday),
-        cmocka_unit_test(test_cases_merge_within_window),
-        cmocka_unit_test(test_cases_answer_stops_clock_close_ends_merge),
+        cmocka_unit_test(test_cases_merge_within_period),
+        cmocka_unit_test(test_cases_answer_stops_clock),
         cmocka_unit_test(test_cases_watermark_is_slowest_partition),
         cmocka_unit_test(test_cases_agent_hour_rate),
         cmocka_unit_test(test_cases_spot_checks_bottom_three_per_agent_month),

@@ -1,15 +1,12 @@
-/* workers/alerter/alerter_cases.c: cases, escalation clock, watermark and
- * A5 counters in Redis (alerter_cases.h). Keys:
- *   rv:{customer}:case:<kind>  hash id/opened/deadline/until: the case
- *                              the customer's next alert of kind joins
- *   rv:alertcase:<alert_id>    "case_id|opened|deadline" of that alert
- *   rv:casemeta:<case_id>      hash alert (first alert, hex protobuf),
- *                              merge (the merge key's name)
- *   rv:caseoff:<case_id>       "answer" or "close": off the clock
- *   rv:cases:due               zset case_id by deadline
- *   rv:a5:<agent>:<hour>       set of successful grade_ids
- * Every key has an expiry. The case scripts read rv:casemeta and the
- * merge key by name: one Redis, not Redis Cluster (DESIGN §5). */
+/* workers/alerter/alerter_cases.c: the case clock and A5 counters in
+ * Redis (alerter_cases.h). Keys:
+ *   rv:casemeta:<case_id>  hash t, id, alert: the case's earliest alert so
+ *                          far (event time, alert_id, hex protobuf)
+ *   rv:caseoff:<case_id>   "answer", "close" or "escalated": off the clock
+ *   rv:cases:due           zset case_id by the earliest alert's deadline
+ *   rv:a5:<agent>:<hour>   set of successful grade_ids
+ * Every key has an expiry. The due script reads rv:casemeta by name: one
+ * Redis, not Redis Cluster (DESIGN §5). */
 #include "alerter_cases.h"
 
 #include <inttypes.h>
@@ -24,46 +21,32 @@
 #define KEY_SIZE (RV_KEY_SIZE * 2 + 32)
 #define I64_SIZE 24
 
-static rv_script join_script = {
-    .name = "case_join",
+/* Keep the earliest alert (event time, then alert_id) of the case and put
+ * the case on the clock at its deadline, unless it is off the clock. */
+static rv_script track_script = {
+    .name = "case_track",
     .source =
-        "local m = redis.call('GET', KEYS[2])\n"
-        "if m then return m end\n"
-        "local t = tonumber(ARGV[1])\n"
-        "local cur = redis.call('HMGET', KEYS[1], 'id', 'opened', "
-        "'deadline', 'until')\n"
-        "local id, opened, deadline\n"
-        "if cur[1] and t >= tonumber(cur[2]) and t < tonumber(cur[4]) then\n"
-        "  id, opened, deadline = cur[1], cur[2], cur[3]\n"
-        "else\n"
-        "  id, opened, deadline = ARGV[4], ARGV[1], ARGV[2]\n"
-        "  redis.call('HSET', KEYS[1], 'id', id, 'opened', opened, "
-        "'deadline', deadline, 'until', "
-        "string.format('%.0f', t + tonumber(ARGV[3])))\n"
-        "  redis.call('EXPIRE', KEYS[1], ARGV[5])\n"
-        "  redis.call('HSET', KEYS[4], 'alert', ARGV[6], 'merge', KEYS[1])\n"
-        "  redis.call('EXPIRE', KEYS[4], ARGV[5])\n"
-        "  if deadline ~= '0' and redis.call('EXISTS', KEYS[5]) == 0 then\n"
-        "    redis.call('ZADD', KEYS[3], deadline, id)\n"
+        "local cur = redis.call('HMGET', KEYS[1], 't', 'id')\n"
+        "local t = tonumber(ARGV[2])\n"
+        "if not cur[1] or t < tonumber(cur[1]) or\n"
+        "   (t == tonumber(cur[1]) and ARGV[3] < cur[2]) then\n"
+        "  redis.call('HSET', KEYS[1], 't', ARGV[2], 'id', ARGV[3], "
+        "'alert', ARGV[5])\n"
+        "  if ARGV[4] ~= '0' and redis.call('EXISTS', KEYS[3]) == 0 then\n"
+        "    redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])\n"
         "  end\n"
         "end\n"
-        "local v = id .. '|' .. opened .. '|' .. deadline\n"
-        "redis.call('SET', KEYS[2], v, 'EX', ARGV[5])\n"
-        "return v\n",
+        "redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
+        "return 1\n",
 };
 
-static rv_script act_script = {
-    .name = "case_act",
+/* Take a case off the clock for good ("answer", "close", "escalated"; a
+ * close is never overwritten). */
+static rv_script off_script = {
+    .name = "case_off",
     .source = "redis.call('ZREM', KEYS[1], ARGV[1])\n"
-              "local prev = redis.call('GET', KEYS[2])\n"
-              "if prev ~= 'close' then\n"
+              "if redis.call('GET', KEYS[2]) ~= 'close' then\n"
               "  redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[2])\n"
-              "end\n"
-              "if ARGV[3] == 'close' then\n"
-              "  local mk = redis.call('HGET', KEYS[3], 'merge')\n"
-              "  if mk and redis.call('HGET', mk, 'id') == ARGV[1] then\n"
-              "    redis.call('DEL', mk)\n"
-              "  end\n"
               "end\n"
               "return 1\n",
 };
@@ -102,39 +85,25 @@ static rv_err reply_ok(const rv_script *s, const rv_redis_reply *r)
     return RV_OK;
 }
 
-typedef struct join_call {
-    char keys[5][KEY_SIZE];
-    char args[6][I64_SIZE];
+typedef struct track_call {
+    char keys[3][KEY_SIZE];
+    char args[4][I64_SIZE];
     char *hex;
-    char case_id_arg[RV_ID_SIZE];
-    const char *key_ptrs[5];
+    const char *key_ptrs[3];
     const char *arg_ptrs[6];
-} join_call;
+} track_call;
 
-static rv_err join_prepare(const rv_alert *a, int64_t window_us, int64_t ttl_s,
-                           join_call *c)
+static rv_err track_prepare(const rv_alert *a, int64_t ttl_s, track_call *c)
 {
-    char case_id[RV_ID_SIZE];
-    const char *parts[] = {a->alert_id, "case"};
-    rv_id_derive(case_id, 2, parts);
-    snprintf(c->keys[0], KEY_SIZE, "rv:{%s}:case:%s", a->customer_id, a->kind);
-    snprintf(c->keys[1], KEY_SIZE, "rv:alertcase:%s", a->alert_id);
-    snprintf(c->keys[2], KEY_SIZE, "%s", ALERTER_DUE_KEY);
-    snprintf(c->keys[3], KEY_SIZE, "rv:casemeta:%s", case_id);
-    snprintf(c->keys[4], KEY_SIZE, "rv:caseoff:%s", case_id);
+    snprintf(c->keys[0], KEY_SIZE, "rv:casemeta:%s", a->case_id);
+    snprintf(c->keys[1], KEY_SIZE, "%s", ALERTER_DUE_KEY);
+    snprintf(c->keys[2], KEY_SIZE, "rv:caseoff:%s", a->case_id);
     snprintf(c->args[0], I64_SIZE, "%" PRId64, a->env.occurred_at_us);
     snprintf(c->args[1], I64_SIZE, "%" PRId64, a->deadline_us);
-    snprintf(c->args[2], I64_SIZE, "%" PRId64, window_us);
-    rv_copy_str(c->case_id_arg, sizeof(c->case_id_arg), case_id);
-    snprintf(c->args[4], I64_SIZE, "%" PRId64, ttl_s);
-    /* The first alert as it will be, so an escalation can cite it. */
-    rv_alert first = *a;
-    rv_copy_str(first.case_id, sizeof(first.case_id), case_id);
-    first.case_opened_at_us = a->env.occurred_at_us;
-    first.case_deadline_us = a->deadline_us;
+    snprintf(c->args[2], I64_SIZE, "%" PRId64, ttl_s);
     uint8_t *buf = NULL;
     size_t len = 0;
-    rv_err err = rv_codec_encode_alert(&first, &buf, &len);
+    rv_err err = rv_codec_encode_alert(a, &buf, &len);
     if (err != RV_OK) {
         return err;
     }
@@ -145,95 +114,81 @@ static rv_err join_prepare(const rv_alert *a, int64_t window_us, int64_t ttl_s,
     }
     rv_hex_encode(buf, len, c->hex);
     free(buf);
-    for (size_t k = 0; k < 5; k++) {
+    for (size_t k = 0; k < 3; k++) {
         c->key_ptrs[k] = c->keys[k];
     }
-    for (size_t k = 0; k < 5; k++) {
-        c->arg_ptrs[k] = c->args[k];
-    }
-    c->arg_ptrs[3] = c->case_id_arg;
-    c->arg_ptrs[5] = c->hex;
+    c->arg_ptrs[0] = a->case_id;
+    c->arg_ptrs[1] = c->args[0];
+    c->arg_ptrs[2] = a->alert_id;
+    c->arg_ptrs[3] = c->args[1];
+    c->arg_ptrs[4] = c->hex;
+    c->arg_ptrs[5] = c->args[2];
     return RV_OK;
 }
 
-/* "case_id|opened|deadline" into @p a. */
-static rv_err join_apply(const char *reply, rv_alert *a)
-{
-    char id[RV_ID_SIZE];
-    long long opened = 0, deadline = 0;
-    if (reply == NULL ||
-        sscanf(reply, "%32[0-9a-f]|%lld|%lld", id, &opened, &deadline) != 3) {
-        RV_LOG(RV_LOG_ERROR, "redis_reply_malformed",
-               RV_KV_STR("script", join_script.name));
-        return RV_ERR_FATAL;
-    }
-    rv_copy_str(a->case_id, sizeof(a->case_id), id);
-    a->case_opened_at_us = opened;
-    a->case_deadline_us = deadline;
-    return RV_OK;
-}
-
-rv_err alerter_cases_join(rv_redis *rc, rv_alert *alerts, size_t n,
-                          int64_t window_us, int64_t ttl_s)
+rv_err alerter_cases_track(rv_redis *rc, const rv_alert *alerts, size_t n,
+                           int64_t ttl_s)
 {
     if (n == 0) {
         return RV_OK;
     }
-    join_call *jc = calloc(n, sizeof(*jc));
+    track_call *tc = calloc(n, sizeof(*tc));
     rv_redis_call *calls = calloc(n, sizeof(*calls));
     rv_redis_reply *replies = calloc(n, sizeof(*replies));
-    size_t *which = calloc(n, sizeof(*which));
-    rv_err err = jc != NULL && calls != NULL && replies != NULL && which != NULL
-                     ? RV_OK
-                     : RV_ERR_NOMEM;
+    rv_err err =
+        tc != NULL && calls != NULL && replies != NULL ? RV_OK : RV_ERR_NOMEM;
     size_t m = 0;
     for (size_t i = 0; i < n && err == RV_OK; i++) {
-        if (strcmp(alerts[i].kind, RV_ALERT_KIND_ESCALATION) == 0) {
-            continue; /* an escalation carries its case already */
+        if (strcmp(alerts[i].kind, RV_ALERT_KIND_ESCALATION) == 0 ||
+            alerts[i].case_id[0] == '\0') {
+            continue; /* an escalation is about a case, not in one */
         }
-        err = join_prepare(&alerts[i], window_us, ttl_s, &jc[m]);
+        err = track_prepare(&alerts[i], ttl_s, &tc[m]);
         if (err == RV_OK) {
-            calls[m] = (rv_redis_call){5, jc[m].key_ptrs, 6, jc[m].arg_ptrs};
-            which[m++] = i;
+            calls[m] = (rv_redis_call){3, tc[m].key_ptrs, 6, tc[m].arg_ptrs};
+            m++;
         }
     }
     if (err == RV_OK && m > 0) {
-        err = rv_redis_eval_batch(rc, &join_script, calls, m, replies);
-        for (size_t k = 0; k < m && err == RV_OK; k++) {
-            err = reply_ok(&join_script, &replies[k]);
-            if (err == RV_OK) {
-                err = join_apply(replies[k].str, &alerts[which[k]]);
+        err = rv_redis_eval_batch(rc, &track_script, calls, m, replies);
+        if (err == RV_OK) {
+            for (size_t k = 0; k < m && err == RV_OK; k++) {
+                err = reply_ok(&track_script, &replies[k]);
             }
+            rv_redis_replies_fini(replies, m);
         }
-        rv_redis_replies_fini(replies, m);
     }
-    for (size_t k = 0; jc != NULL && k < n; k++) {
-        free(jc[k].hex);
+    for (size_t k = 0; tc != NULL && k < n; k++) {
+        free(tc[k].hex);
     }
-    free(jc);
+    free(tc);
     free(calls);
     free(replies);
-    free(which);
+    return err;
+}
+
+/* Take @p case_id off the clock with @p why. */
+static rv_err case_off(rv_redis *rc, const char *case_id, const char *why,
+                       int64_t ttl_s)
+{
+    char off[KEY_SIZE], ttl[I64_SIZE];
+    snprintf(off, sizeof(off), "rv:caseoff:%s", case_id);
+    snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_s);
+    const char *keys[] = {ALERTER_DUE_KEY, off};
+    const char *args[] = {case_id, ttl, why};
+    rv_redis_call call = {2, keys, 3, args};
+    rv_redis_reply reply = {0};
+    rv_err err = rv_redis_eval_batch(rc, &off_script, &call, 1, &reply);
+    if (err == RV_OK) {
+        err = reply_ok(&off_script, &reply);
+        rv_redis_replies_fini(&reply, 1);
+    }
     return err;
 }
 
 rv_err alerter_cases_act(rv_redis *rc, const rv_case_event *e, int64_t ttl_s)
 {
-    char due[KEY_SIZE], off[KEY_SIZE], meta[KEY_SIZE], ttl[I64_SIZE];
-    snprintf(due, sizeof(due), "%s", ALERTER_DUE_KEY);
-    snprintf(off, sizeof(off), "rv:caseoff:%s", e->case_id);
-    snprintf(meta, sizeof(meta), "rv:casemeta:%s", e->case_id);
-    snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_s);
-    const char *keys[] = {due, off, meta};
-    const char *args[] = {e->case_id, ttl, rv_case_action_name(e->action)};
-    rv_redis_call call = {3, keys, 3, args};
-    rv_redis_reply reply = {0};
-    rv_err err = rv_redis_eval_batch(rc, &act_script, &call, 1, &reply);
-    if (err == RV_OK) {
-        err = reply_ok(&act_script, &reply);
-        rv_redis_replies_fini(&reply, 1);
-    }
-    return err;
+    return case_off(rc, e->case_id, rv_case_action_name(e->action), ttl_s);
 }
 
 /* One "id|hex" pair of the due reply into @p out. @returns false if the
@@ -300,17 +255,12 @@ rv_err alerter_cases_due(rv_redis *rc, int64_t now_us, rv_alert *first,
     return err;
 }
 
-rv_err alerter_cases_escalated(rv_redis *rc, const rv_alert *first, size_t n)
+rv_err alerter_cases_escalated(rv_redis *rc, const rv_alert *first, size_t n,
+                               int64_t ttl_s)
 {
     rv_err err = RV_OK;
     for (size_t i = 0; i < n && err == RV_OK; i++) {
-        const char *argv[] = {"ZREM", ALERTER_DUE_KEY, first[i].case_id};
-        rv_redis_reply reply = {0};
-        err = rv_redis_command(rc, 3, argv, &reply);
-        if (err == RV_OK && reply.type == RV_REPLY_ERR) {
-            err = RV_ERR_FATAL;
-        }
-        rv_redis_replies_fini(&reply, 1);
+        err = case_off(rc, first[i].case_id, "escalated", ttl_s);
     }
     return err;
 }
@@ -341,8 +291,8 @@ void alerter_escalation(const rv_alert *first, const char *escalate_to,
     rv_id_derive(out->alert_id, 2, parts);
     /* Event time: the moment the case became overdue, whatever clock
      * noticed it, so a replay records the same fact. */
-    rv_envelope_fill(&out->env, out->alert_id, first->case_deadline_us,
-                     "alerter", first->env.event_id);
+    rv_envelope_fill(&out->env, out->alert_id, first->deadline_us, "alerter",
+                     first->env.event_id);
     rv_copy_str(out->task_id, sizeof(out->task_id), first->task_id);
     rv_copy_str(out->customer_id, sizeof(out->customer_id), first->customer_id);
     rv_copy_str(out->branch_id, sizeof(out->branch_id), first->branch_id);
@@ -360,6 +310,4 @@ void alerter_escalation(const rv_alert *first, const char *escalate_to,
     rv_copy_str(out->policy_version, sizeof(out->policy_version),
                 first->policy_version);
     rv_copy_str(out->case_id, sizeof(out->case_id), first->case_id);
-    out->case_opened_at_us = first->case_opened_at_us;
-    out->case_deadline_us = first->case_deadline_us;
 }

@@ -1,8 +1,9 @@
-/* workers/alerter/alerter_cases.h: the alerter's state in Redis: cases
- * (A3 merge), their escalation clock (A2) and the per-agent hourly
- * visit count (A5). Every script is one atomic,
- * idempotent call, so a crash or a re-delivered message never applies
- * anything twice and no key is left without its expiry. */
+/* workers/alerter/alerter_cases.h: the alerter's state in Redis: the
+ * escalation clock of cases (A2) and the per-agent hourly visit count
+ * (A5). Every script is one atomic, idempotent call, so a crash or a
+ * re-delivered message never applies anything twice and no key is left
+ * without its expiry. Which case an alert is in is a pure function
+ * (alerter_case_id). */
 #ifndef RV_ALERTER_CASES_H
 #define RV_ALERTER_CASES_H
 
@@ -20,27 +21,22 @@
 #define ALERTER_WATERMARK_KEY "rv:alerter:watermark"
 
 /**
- * A3 (seed 002 nos. 7, 8): put each of @p n alerts (escalations are
- * skipped) into its case and fill case_id, case_opened_at_us and
- * case_deadline_us. An alert joins the open case of its customer and kind
- * when its event time lies in [opened, opened + @p window_us); otherwise
- * it opens a new case, case_id = derive(alert_id, "case"), whose deadline
- * is the alert's, and which enters the escalation clock (unless it has no
- * deadline). The answer for an alert_id is remembered, so a re-delivered
- * alert gets the same case. A case answered or closed is never put back
- * on the clock. One pipelined round trip.
- * @param ttl_s  expiry of the remembered keys (> the merge window)
+ * A2: keep the clock of the cases of @p n alerts (borrowed; case_id set
+ * by alerter_findings; escalations skipped): a case is due at the
+ * deadline of its earliest alert (event time, then alert_id), whatever
+ * order its alerts arrive in, unless it has no deadline or is off the
+ * clock (answered, closed, escalated). Idempotent; one pipelined round
+ * trip.
+ * @param ttl_s  expiry of the case's keys (> the longest deadline)
  * @returns RV_OK, RV_ERR_UNAVAILABLE (retry the batch), RV_ERR_NOMEM,
- *          RV_ERR_FATAL (a script error or malformed reply: a bug)
+ *          RV_ERR_FATAL (a script error: a bug)
  */
-RV_MUSTCHECK rv_err alerter_cases_join(rv_redis *rc, rv_alert *alerts, size_t n,
-                                       int64_t window_us, int64_t ttl_s);
+RV_MUSTCHECK rv_err alerter_cases_track(rv_redis *rc, const rv_alert *alerts,
+                                        size_t n, int64_t ttl_s);
 
 /**
  * A person acted on a case (compliance.cases): an answer or a close
- * stops its escalation clock for good; a close also ends the A3 merge
- * into it, so the customer's next alert of that kind opens a new case.
- * Idempotent.
+ * stops its escalation clock for good. Idempotent.
  * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_FATAL
  */
 RV_MUSTCHECK rv_err alerter_cases_act(rv_redis *rc, const rv_case_event *e,
@@ -48,7 +44,8 @@ RV_MUSTCHECK rv_err alerter_cases_act(rv_redis *rc, const rv_case_event *e,
 
 /**
  * Up to @p cap cases whose deadline is at or before @p now_us and that
- * are still on the clock: their first alert (decoded) goes to @p first.
+ * are still on the clock: their earliest alert (decoded) goes to
+ * @p first.
  * Nothing changes in Redis: call alerter_cases_escalated() once the
  * escalation alerts are durable.
  * @returns RV_OK (*count set), RV_ERR_UNAVAILABLE, RV_ERR_NOMEM,
@@ -58,10 +55,11 @@ RV_MUSTCHECK rv_err alerter_cases_due(rv_redis *rc, int64_t now_us,
                                       rv_alert *first, size_t cap,
                                       size_t *count);
 
-/** Take the @p n cases of @p first (their case_id) off the clock.
+/** Take the @p n cases of @p first (their case_id) off the clock for
+ *  good: an earlier alert arriving later never puts them back.
  *  @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_FATAL */
 RV_MUSTCHECK rv_err alerter_cases_escalated(rv_redis *rc, const rv_alert *first,
-                                            size_t n);
+                                            size_t n, int64_t ttl_s);
 
 /**
  * A5 (seed 000 第五篇): count the successful visit of grade @p g (by
@@ -72,9 +70,9 @@ RV_MUSTCHECK rv_err alerter_cases_escalated(rv_redis *rc, const rv_alert *first,
 RV_MUSTCHECK rv_err alerter_agent_hour_count(rv_redis *rc, const rv_grade *g,
                                              int64_t *count);
 
-/** The alert of kind "escalation" for the case of @p first (its first
- *  alert): alert_id = derive(case_id, "escalation"), event time = the
- *  case's deadline, routed to @p escalate_to (A2), severity major. */
+/** The alert of kind "escalation" for the case of @p first (its earliest
+ *  alert): alert_id = derive(case_id, "escalation"), event time = that
+ *  alert's deadline, routed to @p escalate_to (A2), severity major. */
 void alerter_escalation(const rv_alert *first, const char *escalate_to,
                         const char *notify, rv_alert *out);
 

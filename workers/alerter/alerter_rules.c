@@ -181,6 +181,21 @@ static int64_t case_deadline(const rv_policy *p, const rv_calendar *cal,
     return rv_calendar_local_to_us(cal, branch, last + 1, 0);
 }
 
+void alerter_case_id(const rv_policy *p, rv_alert *a)
+{
+    int64_t window_us = p->cases.merge_window_hours * 3600LL * 1000000LL;
+    if (window_us <= 0) {
+        const char *parts[] = {a->alert_id, "case"};
+        rv_id_derive(a->case_id, 2, parts);
+        return;
+    }
+    char period[24];
+    snprintf(period, sizeof(period), "%lld",
+             (long long)(a->env.occurred_at_us / window_us));
+    const char *parts[] = {a->customer_id, a->kind, "case", period};
+    rv_id_derive(a->case_id, 4, parts);
+}
+
 size_t alerter_findings(const rv_policy *p, const rv_calendar *cal,
                         const rv_grade *g, const char *notes_norm,
                         const alerter_keyword *keywords, size_t keyword_count,
@@ -191,6 +206,7 @@ size_t alerter_findings(const rv_policy *p, const rv_calendar *cal,
         out[i].deadline_us = case_deadline(p, cal, g, &out[i]);
         rv_copy_str(out[i].notify, sizeof(out[i].notify),
                     rv_policy_notify(p, (int)out[i].severity));
+        alerter_case_id(p, &out[i]);
     }
     return n;
 }
@@ -225,5 +241,6 @@ bool alerter_rate_finding(const rv_policy *p, const rv_calendar *cal,
     rv_copy_str(out->notify, sizeof(out->notify),
                 rv_policy_notify(p, (int)out->severity));
     out->deadline_us = case_deadline(p, cal, g, out);
+    alerter_case_id(p, out);
     return true;
 }

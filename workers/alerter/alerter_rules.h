@@ -38,7 +38,8 @@ typedef struct alerter_keyword {
  *   quality.min_talk_time_s is "quality.short_call" (A5, important,
  *   call_centre_supervisor); a grade with issue_raised (G4) is
  *   "G4.dissatisfied" (general, branch_service_manager).
- * - notify is the A4 role for the alert's severity (rv_policy_notify).
+ * - notify is the A4 role for the alert's severity (rv_policy_notify);
+ *   case_id from alerter_case_id (A3).
  * Every alert opens a case due at the end of the N-th working day after
  * the grade's local day in the branch's calendar (A2, seed 000): N =
  * cases.self_check_working_days for A1 kinds, cases.answer_working_days
@@ -52,6 +53,17 @@ size_t alerter_findings(const rv_policy *p, const rv_calendar *cal,
                         const rv_grade *g, const char *notes_norm,
                         const alerter_keyword *keywords, size_t keyword_count,
                         rv_alert *out, size_t cap);
+
+/**
+ * A3 (seed 002 nos. 7, 8): set a->case_id from the alert alone, so every
+ * replica, every arrival order and every replay agrees: the same
+ * customer and kind in one merge period (event time divided by
+ * cases.merge_window_hours, counted from the Unix epoch) is one case,
+ * case_id = derive(customer_id, kind, "case", period); with a window of 0
+ * every alert is its own case, derive(alert_id, "case"). Needs alert_id,
+ * customer_id, kind and the event time set.
+ */
+void alerter_case_id(const rv_policy *p, rv_alert *a);
 
 /**
  * A5 (seed 000 第五篇): @p count is the number of successful visits of

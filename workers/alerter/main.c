@@ -23,7 +23,6 @@
 #define ALERTS_PER_GRADE (RV_ANSWERS_MAX + 5)
 /* Escalations raised per tick; the rest wait for the next tick. */
 #define ESCALATIONS_PER_TICK 256
-#define US_PER_HOUR (3600LL * 1000000LL)
 
 typedef struct alerter_cfg {
     char *clock;         /* "wall" or "event" */
@@ -63,16 +62,14 @@ static const rv_cfg_key alerter_keys[] = {
      "how often overdue cases are looked for, ms"},
     {"alerter.state.ttl.days", RV_CFG_INT, F(state_ttl_days), "120", 1, 3660, 0,
      "expiry of case keys in Redis, days after their last change (must "
-     "exceed the merge window and the longest case deadline)"},
+     "exceed the longest case deadline)"},
     {0},
 };
 #undef F
 
 static int64_t ttl_s(const alerter_ctx *c)
 {
-    int64_t ttl = c->cfg->state_ttl_days * 86400;
-    int64_t window = c->w->policy->cases.merge_window_hours * 3600;
-    return ttl > window ? ttl : window + 86400;
+    return c->cfg->state_ttl_days * 86400;
 }
 
 static rv_err alerter_init(rv_worker *w, void **out)
@@ -235,9 +232,7 @@ static rv_err alerter_batch(void *ctx, const rv_msg *msgs, size_t count,
         err = grade_findings(c, &msgs[i], &n);
     }
     if (err == RV_OK) {
-        err = alerter_cases_join(
-            c->w->rc, c->alerts, n,
-            c->w->policy->cases.merge_window_hours * US_PER_HOUR, ttl_s(c));
+        err = alerter_cases_track(c->w->rc, c->alerts, n, ttl_s(c));
     }
     for (size_t a = 0; a < n && err == RV_OK; a++) {
         err = send_alert(kp, &c->alerts[a]);
@@ -291,7 +286,7 @@ static rv_err alerter_tick(void *ctx, rv_producer *kp)
         err = rv_producer_flush(kp, (int)c->w->cfg.flush_timeout_ms);
     }
     if (err == RV_OK && n > 0) {
-        err = alerter_cases_escalated(c->w->rc, c->due, n);
+        err = alerter_cases_escalated(c->w->rc, c->due, n, ttl_s(c));
     }
     return err;
 }

@@ -206,22 +206,6 @@ static const column alert_cols[] = {
     {"produced_at", "timestamptz"},
 };
 
-/* One row per case, from any of its alerts (deploy/sql/005_cases.sql). */
-static const column case_cols[] = {
-    {"case_id", ""},
-    {"customer_id", ""},
-    {"branch_id", ""},
-    {"store_id", ""},
-    {"salesperson_id", ""},
-    {"kind", ""},
-    {"severity", ""},
-    {"route_to", ""},
-    {"notify", ""},
-    {"opened_at", "timestamptz"},
-    {"deadline", "timestamptz"},
-    {"policy_version", ""},
-};
-
 static const column case_event_cols[] = {
     {"event_id", ""},     {"case_id", ""},  {"action", ""},
     {"actor", ""},        {"text", ""},     {"occurred_at", "timestamptz"},
@@ -265,7 +249,6 @@ static const struct table_def {
     [RECORDER_OUTCOMES] = {"outcomes", COLS(outcome_cols)},
     [RECORDER_GRADES] = {"grades", COLS(grade_cols)},
     [RECORDER_ALERTS] = {"alerts", COLS(alert_cols)},
-    [RECORDER_CASES] = {"cases", COLS(case_cols)},
     [RECORDER_CASE_EVENTS] = {"case_events", COLS(case_event_cols)},
     [RECORDER_DEAD_LETTERS] = {"dead_letters", COLS(dead_letter_cols)},
     [RECORDER_MESSAGE_INDEX] = {"message_index", COLS(index_cols)},
@@ -1029,29 +1012,6 @@ rv_err recorder_rows_add_alert(recorder_rows *r, size_t tag, const rv_alert *a)
     put_opt_str(&w, a->salesperson_id);
     put_opt_str(&w, a->store_id);
     put_envelope(&w, &a->env);
-    err = row_end(&w, tag);
-    if (err != RV_OK || a->case_id[0] == '\0' ||
-        strcmp(a->kind, RV_ALERT_KIND_ESCALATION) == 0) {
-        return err;
-    }
-    /* Every alert of a case carries the case's first values, so any one
-     * of them writes the same row (ON CONFLICT DO NOTHING keeps one). */
-    err = row_begin(r, RECORDER_CASES, &w);
-    if (err != RV_OK) {
-        return err;
-    }
-    put_str(&w, a->case_id);
-    put_str(&w, a->customer_id);
-    put_str(&w, a->branch_id);
-    put_opt_str(&w, a->store_id);
-    put_opt_str(&w, a->salesperson_id);
-    put_str(&w, a->kind);
-    put_str(&w, rv_severity_name(a->severity));
-    put_str(&w, a->route_to);
-    put_opt_str(&w, a->notify);
-    put_ts(&w, a->case_opened_at_us);
-    put_opt_ts(&w, a->case_deadline_us);
-    put_str(&w, a->policy_version);
     return row_end(&w, tag);
 }
 

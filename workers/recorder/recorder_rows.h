@@ -27,7 +27,6 @@ typedef enum recorder_table {
     RECORDER_OUTCOMES,
     RECORDER_GRADES,
     RECORDER_ALERTS,
-    RECORDER_CASES,
     RECORDER_CASE_EVENTS,
     RECORDER_DEAD_LETTERS,
     RECORDER_MESSAGE_INDEX,
@@ -145,7 +144,6 @@ RV_MUSTCHECK rv_err recorder_rows_add_grade(recorder_rows *r, size_t tag,
                                             const rv_grade *g);
 RV_MUSTCHECK rv_err recorder_rows_add_case_event(recorder_rows *r, size_t tag,
                                                  const rv_case_event *e);
-/* An alert with a case_id (not an escalation) also adds its cases row. */
 RV_MUSTCHECK rv_err recorder_rows_add_alert(recorder_rows *r, size_t tag,
                                             const rv_alert *a);
 RV_MUSTCHECK rv_err
