@@ -571,3 +571,27 @@ out:
     free(argv);
     return err;
 }
+
+rv_err rv_redis_eval(rv_redis *rc, rv_script *s, size_t key_count,
+                     const char *const *keys, size_t arg_count,
+                     const char *const *args, rv_redis_reply *reply)
+{
+    rv_redis_call call = {key_count, keys, arg_count, args};
+    rv_redis_reply r = {0};
+    rv_err err = rv_redis_eval_batch(rc, s, &call, 1, &r);
+    if (err != RV_OK) {
+        return err;
+    }
+    if (r.type == RV_REPLY_ERR) {
+        RV_LOG(RV_LOG_ERROR, "redis_script_error", RV_KV_STR("script", s->name),
+               RV_KV_STR("reason", r.str != NULL ? r.str : ""));
+        rv_redis_replies_fini(&r, 1);
+        return RV_ERR_FATAL;
+    }
+    if (reply != NULL) {
+        *reply = r;
+    } else {
+        rv_redis_replies_fini(&r, 1);
+    }
+    return RV_OK;
+}

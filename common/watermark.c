@@ -23,20 +23,60 @@ static rv_script watermark_script = {
               "return 1\n",
 };
 
-rv_err rv_watermark_advance(rv_redis *rc, const char *key, int32_t partition,
-                            int64_t event_us)
+bool rv_watermark_note(rv_watermark_batch *b, int32_t partition,
+                       int64_t event_us)
 {
-    char part[I64_SIZE], t[I64_SIZE];
-    snprintf(part, sizeof(part), "%" PRId32, partition);
-    snprintf(t, sizeof(t), "%" PRId64, event_us);
+    for (size_t i = 0; i < b->count; i++) {
+        if (b->partition[i] == partition) {
+            if (event_us > b->max_us[i]) {
+                b->max_us[i] = event_us;
+            }
+            return true;
+        }
+    }
+    if (b->count == RV_WATERMARK_PARTITIONS_MAX) {
+        return false;
+    }
+    b->partition[b->count] = partition;
+    b->max_us[b->count++] = event_us;
+    return true;
+}
+
+rv_err rv_watermark_advance(rv_redis *rc, const char *key,
+                            rv_watermark_batch *b)
+{
+    if (b->count == 0) {
+        return RV_OK;
+    }
+    char part[RV_WATERMARK_PARTITIONS_MAX][I64_SIZE];
+    char t[RV_WATERMARK_PARTITIONS_MAX][I64_SIZE];
+    const char *args[RV_WATERMARK_PARTITIONS_MAX][3];
+    rv_redis_call calls[RV_WATERMARK_PARTITIONS_MAX];
+    rv_redis_reply replies[RV_WATERMARK_PARTITIONS_MAX];
     const char *keys[] = {key};
-    const char *args[] = {part, t, WATERMARK_TTL_S};
-    rv_redis_call call = {1, keys, 3, args};
-    rv_redis_reply reply = {0};
-    rv_err err = rv_redis_eval_batch(rc, &watermark_script, &call, 1, &reply);
+    for (size_t i = 0; i < b->count; i++) {
+        snprintf(part[i], I64_SIZE, "%" PRId32, b->partition[i]);
+        snprintf(t[i], I64_SIZE, "%" PRId64, b->max_us[i]);
+        args[i][0] = part[i];
+        args[i][1] = t[i];
+        args[i][2] = WATERMARK_TTL_S;
+        calls[i] = (rv_redis_call){1, keys, 3, args[i]};
+    }
+    rv_err err =
+        rv_redis_eval_batch(rc, &watermark_script, calls, b->count, replies);
+    if (err != RV_OK) {
+        return err;
+    }
+    for (size_t i = 0; i < b->count; i++) {
+        if (replies[i].type == RV_REPLY_ERR) {
+            RV_LOG(RV_LOG_ERROR, "redis_script_error",
+                   RV_KV_STR("script", watermark_script.name));
+            err = RV_ERR_FATAL;
+        }
+    }
+    rv_redis_replies_fini(replies, b->count);
     if (err == RV_OK) {
-        err = reply.type == RV_REPLY_ERR ? RV_ERR_FATAL : RV_OK;
-        rv_redis_replies_fini(&reply, 1);
+        b->count = 0;
     }
     return err;
 }

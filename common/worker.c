@@ -37,6 +37,8 @@ static const rv_cfg_key common_keys[] = {
      "Redis connect and command timeout, ms"},
     {"shutdown.timeout.ms", RV_CFG_INT, F(shutdown_timeout_ms), "20000", 100,
      600000, 0, "longest drain on stop, ms"},
+    {"tick.ms", RV_CFG_INT, F(tick_ms), "1000", 10, 3600000, 0,
+     "period of the worker's timed work (escalations, spot checks), ms"},
     {0},
 };
 #undef F
@@ -322,7 +324,7 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
             .on_reload = reload_config,
             .reload_arg = &reload,
             .on_tick = spec->tick,
-            .tick_ms = spec->tick_ms,
+            .tick_ms = w.cfg.tick_ms,
         };
         err = rv_runner_run(w.kc, w.kp, fn, ctx, &opts, &stats);
     }

@@ -99,6 +99,21 @@ RV_MUSTCHECK rv_err rv_redis_eval_batch(rv_redis *rc, rv_script *s,
                                         rv_redis_reply *replies);
 
 /**
+ * Run @p s once with @p key_count keys and @p arg_count args (borrowed),
+ * as rv_redis_eval_batch with one call. A script error is a bug here
+ * (the scripts of revisit raise none): logged as redis_script_error and
+ * returned as RV_ERR_FATAL.
+ * @param reply  on RV_OK the reply, freed with rv_redis_replies_fini(reply,
+ *               1); NULL to discard it
+ * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_INVALID (as
+ *          rv_redis_eval_batch), RV_ERR_FATAL (the script raised an error)
+ */
+RV_MUSTCHECK rv_err rv_redis_eval(rv_redis *rc, rv_script *s, size_t key_count,
+                                  const char *const *keys, size_t arg_count,
+                                  const char *const *args,
+                                  rv_redis_reply *reply);
+
+/**
  * Run one command given as @p argc strings (borrowed), e.g. {"SADD",
  * "optout", "C1"}. On RV_OK *reply is filled (a Redis error is an
  * RV_REPLY_ERR reply); free it with rv_redis_replies_fini(reply, 1).

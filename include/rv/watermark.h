@@ -7,21 +7,39 @@
 #ifndef RV_WATERMARK_H
 #define RV_WATERMARK_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rv/compiler.h"
 #include "rv/err.h"
 #include "rv/redis.h"
 
+/** Most partitions one batch may note; more are a configuration error. */
+#define RV_WATERMARK_PARTITIONS_MAX 256
+
+/** The highest event time per partition seen in one batch, to send to
+ *  Redis once per batch rather than once per message. Zero-initialise. */
+typedef struct rv_watermark_batch {
+    size_t count;
+    int32_t partition[RV_WATERMARK_PARTITIONS_MAX];
+    int64_t max_us[RV_WATERMARK_PARTITIONS_MAX];
+} rv_watermark_batch;
+
+/** Note an event at @p event_us (µs UTC) on @p partition. @returns false
+ *  (nothing noted) past RV_WATERMARK_PARTITIONS_MAX partitions. */
+bool rv_watermark_note(rv_watermark_batch *b, int32_t partition,
+                       int64_t event_us);
+
 /**
- * Raise partition @p partition's entry of hash @p key to @p event_us (µs
- * UTC) if higher; one atomic script; the hash expires a year after its
- * last move.
- * @returns RV_OK, RV_ERR_UNAVAILABLE (retry), RV_ERR_NOMEM, RV_ERR_FATAL
- *          (a script error: a bug)
+ * Raise each noted partition's entry of hash @p key to its noted time if
+ * higher (one atomic script per partition, pipelined in one round trip),
+ * then clear @p b. The hash expires a year after its last move.
+ * @returns RV_OK, RV_ERR_UNAVAILABLE (retry; @p b kept), RV_ERR_NOMEM,
+ *          RV_ERR_FATAL (a script error: a bug)
  */
 RV_MUSTCHECK rv_err rv_watermark_advance(rv_redis *rc, const char *key,
-                                         int32_t partition, int64_t event_us);
+                                         rv_watermark_batch *b);
 
 /**
  * The watermark of hash @p key: the lowest partition entry, µs UTC; 0

@@ -32,6 +32,7 @@ typedef struct rv_worker_cfg {
     int64_t backoff_max_ms;
     int64_t redis_timeout_ms;
     int64_t shutdown_timeout_ms;
+    int64_t tick_ms; /**< period of the spec's tick, if it has one */
 } rv_worker_cfg;
 
 /** What a worker is and needs. Strings are static. */
@@ -45,9 +46,8 @@ typedef struct rv_worker_spec {
     const rv_cfg_key *extra_keys; /**< worker's own keys, or NULL */
     void *extra_base;             /**< struct the extra keys fill */
     /** Timed work with the worker's ctx (rv_runner_opts.on_tick), or
-     *  NULL; every tick_ms of wall time. */
+     *  NULL; every tick.ms of wall time (config, default 1000). */
     rv_err (*tick)(void *ctx, rv_producer *kp);
-    int64_t tick_ms;
 } rv_worker_spec;
 
 /** A running worker's clients; borrowed by the worker's callbacks. */

@@ -250,6 +250,14 @@ static void test_cases_answer_stops_clock(void **state)
                      0);
 }
 
+/* One event of @p partition at @p t_us, sent as a batch of one. */
+static rv_err advance(const char *key, int32_t partition, int64_t t_us)
+{
+    rv_watermark_batch b = {0};
+    assert_true(rv_watermark_note(&b, partition, t_us));
+    return rv_watermark_advance(rc, key, &b);
+}
+
 /* The event-time clock of a replay: the slowest partition's highest
  * event time; a late (lower) event never moves it back. */
 static void test_cases_watermark_is_slowest_partition(void **state)
@@ -263,15 +271,15 @@ static void test_cases_watermark_is_slowest_partition(void **state)
     int64_t wm = -1;
     assert_int_equal(rv_watermark_get(rc, key, 2, &wm), RV_OK);
     assert_int_equal(wm, 0);
-    assert_int_equal(rv_watermark_advance(rc, key, 0, 5000), RV_OK);
+    assert_int_equal(advance(key, 0, 5000), RV_OK);
     /* Partition 1 not heard from yet: no watermark. */
     assert_int_equal(rv_watermark_get(rc, key, 2, &wm), RV_OK);
     assert_int_equal(wm, 0);
-    assert_int_equal(rv_watermark_advance(rc, key, 1, 3000), RV_OK);
-    assert_int_equal(rv_watermark_advance(rc, key, 0, 4000), RV_OK);
+    assert_int_equal(advance(key, 1, 3000), RV_OK);
+    assert_int_equal(advance(key, 0, 4000), RV_OK);
     assert_int_equal(rv_watermark_get(rc, key, 2, &wm), RV_OK);
     assert_int_equal(wm, 3000);
-    assert_int_equal(rv_watermark_advance(rc, key, 1, 9000), RV_OK);
+    assert_int_equal(advance(key, 1, 9000), RV_OK);
     assert_int_equal(rv_watermark_get(rc, key, 2, &wm), RV_OK);
     assert_int_equal(wm, 5000);
 }

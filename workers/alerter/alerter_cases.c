@@ -176,14 +176,7 @@ static rv_err case_off(rv_redis *rc, const char *case_id, const char *why,
     snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_s);
     const char *keys[] = {ALERTER_DUE_KEY, off};
     const char *args[] = {case_id, ttl, why};
-    rv_redis_call call = {2, keys, 3, args};
-    rv_redis_reply reply = {0};
-    rv_err err = rv_redis_eval_batch(rc, &off_script, &call, 1, &reply);
-    if (err == RV_OK) {
-        err = reply_ok(&off_script, &reply);
-        rv_redis_replies_fini(&reply, 1);
-    }
-    return err;
+    return rv_redis_eval(rc, &off_script, 2, keys, 3, args, NULL);
 }
 
 rv_err alerter_cases_act(rv_redis *rc, const rv_case_event *e, int64_t ttl_s)
@@ -217,18 +210,14 @@ rv_err alerter_cases_due(rv_redis *rc, int64_t now_us, rv_alert *first,
     snprintf(limit, sizeof(limit), "%zu", cap);
     const char *keys[] = {ALERTER_DUE_KEY};
     const char *args[] = {now, limit};
-    rv_redis_call call = {1, keys, 2, args};
     rv_redis_reply reply = {0};
-    rv_err err = rv_redis_eval_batch(rc, &due_script, &call, 1, &reply);
+    rv_err err = rv_redis_eval(rc, &due_script, 1, keys, 2, args, &reply);
     if (err != RV_OK) {
         return err;
     }
-    err = reply_ok(&due_script, &reply);
     /* "id|hex|id|hex|...": pairs, empty hex when the case's first alert
      * has expired (it cannot be escalated: taken off the clock). */
-    char *cur = err == RV_OK && reply.str != NULL && reply.str[0] != '\0'
-                    ? reply.str
-                    : NULL;
+    char *cur = reply.str != NULL && reply.str[0] != '\0' ? reply.str : NULL;
     while (cur != NULL && err == RV_OK && *count < cap) {
         char *id = cur;
         char *hex = strchr(id, '|');
@@ -272,11 +261,9 @@ rv_err alerter_agent_hour_count(rv_redis *rc, const rv_grade *g, int64_t *count)
              (int64_t)(g->started_at_us / (3600LL * 1000000LL)));
     const char *keys[] = {key};
     const char *args[] = {g->grade_id, HOUR_TTL_S};
-    rv_redis_call call = {1, keys, 2, args};
     rv_redis_reply reply = {0};
-    rv_err err = rv_redis_eval_batch(rc, &hour_script, &call, 1, &reply);
+    rv_err err = rv_redis_eval(rc, &hour_script, 1, keys, 2, args, &reply);
     if (err == RV_OK) {
-        err = reply_ok(&hour_script, &reply);
         *count = reply.type == RV_REPLY_INT ? reply.integer : 0;
         rv_redis_replies_fini(&reply, 1);
     }

@@ -27,7 +27,6 @@
 typedef struct alerter_cfg {
     char *clock;         /* "wall" or "event" */
     int64_t lateness_ms; /* event clock: watermark minus this */
-    int64_t tick_ms;     /* how often overdue cases are looked for */
     int64_t state_ttl_days;
 } alerter_cfg;
 
@@ -44,7 +43,6 @@ typedef struct alerter_ctx {
     size_t alert_cap;
     rv_alert due[ESCALATIONS_PER_TICK];
     rv_alert escalation;
-    int64_t last_tick_us;
     int grade_partitions; /* of visits.grades: the event clock waits for all */
 } alerter_ctx;
 
@@ -58,8 +56,6 @@ static const rv_cfg_key alerter_keys[] = {
     {"alerter.lateness.ms", RV_CFG_INT, F(lateness_ms), "0", 0,
      INT64_C(31622400000), 0,
      "event clock: escalate once the watermark minus this passes a deadline"},
-    {"alerter.tick.ms", RV_CFG_INT, F(tick_ms), "1000", 100, 3600000, 0,
-     "how often overdue cases are looked for, ms"},
     {"alerter.state.ttl.days", RV_CFG_INT, F(state_ttl_days), "120", 1, 3660, 0,
      "expiry of case keys in Redis, days after their last change (must "
      "exceed the longest case deadline)"},
@@ -173,8 +169,22 @@ static rv_err send_alert(rv_producer *kp, const rv_alert *a)
     return err;
 }
 
-/* The findings of one grade, appended at c->alerts + *n. */
-static rv_err grade_findings(alerter_ctx *c, const rv_msg *m, size_t *n)
+/* Note an event for the batch's watermark update. */
+static rv_err note_event(rv_watermark_batch *wm, int32_t partition,
+                         int64_t event_us)
+{
+    if (!rv_watermark_note(wm, partition, event_us)) {
+        RV_LOG(RV_LOG_ERROR, "too_many_partitions",
+               RV_KV_INT("max", RV_WATERMARK_PARTITIONS_MAX));
+        return RV_ERR_FATAL;
+    }
+    return RV_OK;
+}
+
+/* The findings of one grade, appended at c->alerts + *n; its event time
+ * noted in @p wm. */
+static rv_err grade_findings(alerter_ctx *c, const rv_msg *m, size_t *n,
+                             rv_watermark_batch *wm)
 {
     rv_err err = reserve(c, *n, ALERTS_PER_GRADE);
     if (err != RV_OK) {
@@ -202,8 +212,7 @@ static rv_err grade_findings(alerter_ctx *c, const rv_msg *m, size_t *n)
             (*n)++;
         }
     }
-    return rv_watermark_advance(c->w->rc, ALERTER_WATERMARK_KEY, m->partition,
-                                c->grade.env.occurred_at_us);
+    return note_event(wm, m->partition, c->grade.env.occurred_at_us);
 }
 
 static rv_err alerter_batch(void *ctx, const rv_msg *msgs, size_t count,
@@ -212,6 +221,7 @@ static rv_err alerter_batch(void *ctx, const rv_msg *msgs, size_t count,
     alerter_ctx *c = ctx;
     rv_err err = RV_OK;
     size_t n = 0;
+    rv_watermark_batch wm = {0};
     for (size_t i = 0; i < count && err == RV_OK; i++) {
         char errstr[256] = "";
         if (strcmp(msgs[i].topic, TOPIC_CASES) == 0) {
@@ -229,10 +239,13 @@ static rv_err alerter_batch(void *ctx, const rv_msg *msgs, size_t count,
             err = rv_worker_reject(c->w, kp, &msgs[i], errstr);
             continue;
         }
-        err = grade_findings(c, &msgs[i], &n);
+        err = grade_findings(c, &msgs[i], &n, &wm);
     }
     if (err == RV_OK) {
         err = alerter_cases_track(c->w->rc, c->alerts, n, ttl_s(c));
+    }
+    if (err == RV_OK) {
+        err = rv_watermark_advance(c->w->rc, ALERTER_WATERMARK_KEY, &wm);
     }
     for (size_t a = 0; a < n && err == RV_OK; a++) {
         err = send_alert(kp, &c->alerts[a]);
@@ -254,10 +267,6 @@ static rv_err alerter_tick(void *ctx, rv_producer *kp)
 {
     alerter_ctx *c = ctx;
     int64_t now = rv_now_us();
-    if (now - c->last_tick_us < c->cfg->tick_ms * 1000) {
-        return RV_OK; /* the runner ticks often; the config says how often */
-    }
-    c->last_tick_us = now;
     if (strcmp(c->cfg->clock, "event") == 0) {
         rv_err err = rv_watermark_get(c->w->rc, ALERTER_WATERMARK_KEY,
                                       c->grade_partitions, &now);
@@ -302,7 +311,6 @@ int main(int argc, char **argv)
         .extra_keys = alerter_keys,
         .extra_base = &g_cfg,
         .tick = alerter_tick,
-        .tick_ms = 10,
     };
     return rv_worker_main(argc, argv, &spec, alerter_init, alerter_batch,
                           alerter_fini);

@@ -153,18 +153,11 @@ rv_err grader_spot_offer(rv_redis *rc, const rv_policy *p, const grader_spot *s,
     const char *outcome = s->task.source_event_id;
     const char *keys[] = {zkey, hkey, OPEN_KEY, ckey};
     const char *args[] = {u, outcome, hex, k, close_s, s->label, SPOT_TTL_S};
-    rv_redis_call call = {4, keys, 7, args};
     rv_redis_reply reply = {0};
-    err = rv_redis_eval_batch(rc, &offer_script, &call, 1, &reply);
+    err = rv_redis_eval(rc, &offer_script, 4, keys, 7, args, &reply);
     free(hex);
     if (err == RV_OK) {
-        if (reply.type == RV_REPLY_ERR) {
-            RV_LOG(RV_LOG_ERROR, "redis_script_error",
-                   RV_KV_STR("script", offer_script.name));
-            err = RV_ERR_FATAL;
-        } else {
-            *late = reply.type == RV_REPLY_INT && reply.integer == 0;
-        }
+        *late = reply.type == RV_REPLY_INT && reply.integer == 0;
         rv_redis_replies_fini(&reply, 1);
     }
     return err;
@@ -256,15 +249,7 @@ rv_err grader_spot_close(rv_redis *rc, char (*labels)[RV_KEY_SIZE + 16],
         snprintf(ckey, sizeof(ckey), "rv:r10c:%s", labels[i]);
         const char *keys[] = {zkey, hkey, ckey, OPEN_KEY};
         const char *args[] = {labels[i], SPOT_TTL_S};
-        rv_redis_call call = {4, keys, 2, args};
-        rv_redis_reply reply = {0};
-        err = rv_redis_eval_batch(rc, &close_script, &call, 1, &reply);
-        if (err == RV_OK) {
-            if (reply.type == RV_REPLY_ERR) {
-                err = RV_ERR_FATAL;
-            }
-            rv_redis_replies_fini(&reply, 1);
-        }
+        err = rv_redis_eval(rc, &close_script, 4, keys, 2, args, NULL);
     }
     return err;
 }

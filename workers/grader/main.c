@@ -75,10 +75,10 @@ static rv_err send_task(rv_producer *kp, const char *topic, const rv_task *t)
     return err;
 }
 
-/* R10: offer a successful visit to its agent-month's sample and move the
- * outcomes' watermark. */
+/* R10: offer a successful visit to its agent-month's sample and note
+ * its event time for the outcomes' watermark. */
 static rv_err offer_spot(rv_worker *w, const rv_msg *m, const rv_outcome *o,
-                         const rv_grade *g)
+                         const rv_grade *g, rv_watermark_batch *wm)
 {
     if (w->policy->spot_checks.per_agent_month <= 0) {
         return RV_OK;
@@ -98,9 +98,11 @@ static rv_err offer_spot(rv_worker *w, const rv_msg *m, const rv_outcome *o,
         }
     }
     free(s);
-    if (err == RV_OK) {
-        err = rv_watermark_advance(w->rc, GRADER_WATERMARK_KEY, m->partition,
-                                   o->env.occurred_at_us);
+    if (err == RV_OK &&
+        !rv_watermark_note(wm, m->partition, o->env.occurred_at_us)) {
+        RV_LOG(RV_LOG_ERROR, "too_many_partitions",
+               RV_KV_INT("max", RV_WATERMARK_PARTITIONS_MAX));
+        err = RV_ERR_FATAL;
     }
     return err;
 }
@@ -154,6 +156,7 @@ static rv_err grader_batch(void *ctx, const rv_msg *msgs, size_t count,
     rv_outcome *o = malloc(sizeof(*o));
     rv_task *retry = malloc(sizeof(*retry));
     rv_err err = o != NULL && retry != NULL ? RV_OK : RV_ERR_NOMEM;
+    rv_watermark_batch wm = {0};
     for (size_t i = 0; i < count && err == RV_OK; i++) {
         char errstr[256] = "";
         if (rv_codec_decode_outcome(msgs[i].payload, msgs[i].len, o, errstr,
@@ -169,8 +172,11 @@ static rv_err grader_batch(void *ctx, const rv_msg *msgs, size_t count,
             err = send_task(kp, TOPIC_RETRIES, retry);
         }
         if (err == RV_OK) {
-            err = offer_spot(w, &msgs[i], o, &g);
+            err = offer_spot(w, &msgs[i], o, &g, &wm);
         }
+    }
+    if (err == RV_OK) {
+        err = rv_watermark_advance(w->rc, GRADER_WATERMARK_KEY, &wm);
     }
     free(o);
     free(retry);
@@ -186,7 +192,6 @@ int main(int argc, char **argv)
         .needs_policy = true,
         .needs_redis = true,
         .tick = grader_tick,
-        .tick_ms = 1000,
     };
     return rv_worker_main(argc, argv, &spec, grader_init, grader_batch,
                           grader_fini);
