@@ -22,6 +22,8 @@
 typedef struct grader_ctx {
     rv_worker *w;
     int outcome_partitions; /* the R10 watermark waits for all of them */
+    rv_task due[SPOT_TASKS_PER_TICK]; /* one tick's spot checks */
+    char labels[SPOT_TASKS_PER_TICK][RV_KEY_SIZE + 16];
 } grader_ctx;
 
 static rv_err grader_init(rv_worker *w, void **out)
@@ -113,7 +115,7 @@ static rv_err offer_spot(rv_worker *w, const rv_msg *m, const rv_outcome *o,
  * two replicas repeat one fact. */
 static rv_err grader_tick(void *ctx, rv_producer *kp)
 {
-    const grader_ctx *c = ctx;
+    grader_ctx *c = ctx;
     rv_worker *w = c->w;
     if (w->policy->spot_checks.per_agent_month <= 0) {
         return RV_OK;
@@ -124,28 +126,20 @@ static rv_err grader_tick(void *ctx, rv_producer *kp)
     if (err != RV_OK || now == 0) {
         return err;
     }
-    rv_task *tasks = malloc(SPOT_TASKS_PER_TICK * sizeof(*tasks));
-    char(*labels)[RV_KEY_SIZE + 16] =
-        malloc(SPOT_TASKS_PER_TICK * sizeof(*labels));
     size_t n = 0, months = 0;
-    err = tasks != NULL && labels != NULL ? RV_OK : RV_ERR_NOMEM;
-    if (err == RV_OK) {
-        err = grader_spot_due(w->rc, now, tasks, SPOT_TASKS_PER_TICK, &n,
-                              labels, &months);
-    }
+    err = grader_spot_due(w->rc, now, c->due, SPOT_TASKS_PER_TICK, &n,
+                          c->labels, &months);
     for (size_t i = 0; i < n && err == RV_OK; i++) {
-        err = send_task(kp, TOPIC_TASKS, &tasks[i]);
+        err = send_task(kp, TOPIC_TASKS, &c->due[i]);
     }
     if (err == RV_OK && months > 0) {
         err = rv_producer_flush(kp, (int)w->cfg.flush_timeout_ms);
     }
     if (err == RV_OK && months > 0) {
-        err = grader_spot_close(w->rc, labels, months);
+        err = grader_spot_close(w->rc, c->labels, months);
         RV_LOG(RV_LOG_INFO, "spot_checks_raised", RV_KV_INT("months", months),
                RV_KV_INT("tasks", n));
     }
-    free(tasks);
-    free(labels);
     return err;
 }
 

@@ -308,17 +308,9 @@ static bool report_time(const char *sub, const char *now,
 /* --dsn, else $RV_PG_DSN; NULL (after saying so) if neither. */
 static const char *pick_dsn(const char *sub, const char *dsn)
 {
-    if (dsn == NULL) {
-        dsn = getenv("RV_PG_DSN");
-    }
-    if (dsn == NULL || dsn[0] == '\0') {
-        fprintf(stderr,
-                "revisitctl case %s: no database: set RV_PG_DSN or pass "
-                "--dsn\n",
-                sub);
-        return NULL;
-    }
-    return dsn;
+    char what[64];
+    snprintf(what, sizeof(what), "case %s", sub);
+    return rv_ctl_dsn(what, dsn);
 }
 
 static rv_pg *connect_pg(const char *sub, const char *dsn)

@@ -34,4 +34,9 @@ int rv_ctl_rebuild_state(int argc, char **argv);
  *  delivery), 64 bad arguments, 78 configuration missing. */
 int rv_ctl_case(int argc, char **argv);
 
+/** The database of a command: @p dsn (its --dsn, may be NULL), else
+ *  $RV_PG_DSN. NULL, after "revisitctl @p what: no database: ..." on
+ *  stderr, if neither is set. Borrowed. */
+const char *rv_ctl_dsn(const char *what, const char *dsn);
+
 #endif /* RV_CTL_H */

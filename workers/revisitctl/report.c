@@ -725,12 +725,8 @@ int rv_ctl_report(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    dsn = rv_ctl_dsn("report", dsn);
     if (dsn == NULL) {
-        dsn = getenv("RV_PG_DSN");
-    }
-    if (dsn == NULL || dsn[0] == '\0') {
-        fprintf(stderr, "revisitctl report: no database: set RV_PG_DSN or "
-                        "pass --dsn\n");
         return RV_CFG_EXIT_CONFIG;
     }
     char errstr[512] = "";
