@@ -930,3 +930,98 @@ rv_err rv_codec_decode_case_event(const uint8_t *buf, size_t len,
     }
     return ok ? RV_OK : RV_ERR_INVALID;
 }
+
+/* ---- SamplingDecision -------------------------------------------------- */
+
+rv_err rv_codec_encode_decision(const rv_decision *in, uint8_t **buf,
+                                size_t *len)
+{
+    Revisit__V1__Envelope env;
+    Revisit__V1__SamplingDecision m;
+    env_to_pb(&in->env, &env);
+    revisit__v1__sampling_decision__init(&m);
+    m.envelope = &env;
+    m.decision_id = (char *)in->decision_id;
+    m.source_event_id = (char *)in->source_event_id;
+    m.customer_id = (char *)in->customer_id;
+    m.branch_id = (char *)in->branch_id;
+    m.store_id = (char *)in->store_id;
+    m.rule_id = (char *)in->rule_id;
+    m.outcome = (Revisit__V1__DecisionOutcome)in->outcome;
+    m.u = in->u;
+    m.rate = in->rate;
+    m.policy_version = (char *)in->policy_version;
+    m.reason = (char *)in->reason;
+    m.task_id = (char *)in->task_id;
+    return pack(&m.base, buf, len);
+}
+
+rv_err rv_codec_decode_decision(const uint8_t *buf, size_t len,
+                                rv_decision *out, char *errstr,
+                                size_t errstr_size)
+{
+    const char *w = "decision";
+    if (!check_len(len, w, errstr, errstr_size)) {
+        return RV_ERR_INVALID;
+    }
+    Revisit__V1__SamplingDecision *m =
+        revisit__v1__sampling_decision__unpack(NULL, len, buf);
+    if (m == NULL) {
+        rv_errf(errstr, errstr_size,
+                "decision: not a v1.SamplingDecision (%zu bytes)", len);
+        return RV_ERR_INVALID;
+    }
+    rv_decision *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        revisit__v1__sampling_decision__free_unpacked(m, NULL);
+        return RV_ERR_NOMEM;
+    }
+    bool ok =
+        env_from_pb(m->envelope, &r->env, w, errstr, errstr_size) &&
+        cp(r->decision_id, sizeof(r->decision_id), m->decision_id, w,
+           "decision_id", true, errstr, errstr_size) &&
+        cp(r->source_event_id, sizeof(r->source_event_id), m->source_event_id,
+           w, "source_event_id", true, errstr, errstr_size) &&
+        cp(r->customer_id, sizeof(r->customer_id), m->customer_id, w,
+           "customer_id", true, errstr, errstr_size) &&
+        cp(r->branch_id, sizeof(r->branch_id), m->branch_id, w, "branch_id",
+           true, errstr, errstr_size) &&
+        cp(r->store_id, sizeof(r->store_id), m->store_id, w, "store_id", false,
+           errstr, errstr_size) &&
+        cp(r->rule_id, sizeof(r->rule_id), m->rule_id, w, "rule_id", true,
+           errstr, errstr_size) &&
+        cp(r->policy_version, sizeof(r->policy_version), m->policy_version, w,
+           "policy_version", true, errstr, errstr_size) &&
+        cp(r->reason, sizeof(r->reason), m->reason, w, "reason", false, errstr,
+           errstr_size) &&
+        cp(r->task_id, sizeof(r->task_id), m->task_id, w, "task_id", false,
+           errstr, errstr_size);
+    if (ok &&
+        (m->outcome <
+             REVISIT__V1__DECISION_OUTCOME__DECISION_OUTCOME_SELECTED ||
+         m->outcome > REVISIT__V1__DECISION_OUTCOME__DECISION_OUTCOME_MERGED)) {
+        rv_errf(errstr, errstr_size, "decision %s: outcome %d unknown",
+                r->decision_id, (int)m->outcome);
+        ok = false;
+    }
+    if (ok && !(m->u >= 0.0 && m->u < 1.0)) {
+        rv_errf(errstr, errstr_size, "decision %s: u %g outside [0, 1)",
+                r->decision_id, m->u);
+        ok = false;
+    }
+    if (ok && !(m->rate == -1.0 || (m->rate >= 0.0 && m->rate <= 1.0))) {
+        rv_errf(errstr, errstr_size,
+                "decision %s: rate %g neither -1 nor in [0, 1]", r->decision_id,
+                m->rate);
+        ok = false;
+    }
+    if (ok) {
+        r->outcome = (rv_decision_outcome)m->outcome;
+        r->u = m->u;
+        r->rate = m->rate;
+        *out = *r;
+    }
+    free(r);
+    revisit__v1__sampling_decision__free_unpacked(m, NULL);
+    return ok ? RV_OK : RV_ERR_INVALID;
+}

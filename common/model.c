@@ -60,6 +60,23 @@ const char *rv_disposition_name(rv_disposition d)
     return "unspecified";
 }
 
+const char *rv_decision_outcome_name(rv_decision_outcome o)
+{
+    switch (o) {
+    case RV_DECISION_SELECTED:
+        return "selected";
+    case RV_DECISION_NOT_SELECTED:
+        return "not_selected";
+    case RV_DECISION_SUPPRESSED_COOLDOWN:
+        return "suppressed_cooldown";
+    case RV_DECISION_SUPPRESSED_OPT_OUT:
+        return "suppressed_opt_out";
+    case RV_DECISION_MERGED:
+        return "merged";
+    }
+    return "unspecified";
+}
+
 const char *rv_case_action_name(rv_case_action a)
 {
     switch (a) {

@@ -32,7 +32,7 @@ else
     MIN_ISR="${MIN_ISR:-1}"
 fi
 # Keep in step with devbroker.topics (workers/devbroker/main.c).
-TOPICS="${TOPICS:-sales.events:6,service.events:6,visits.tasks:6,visits.retries:6,visits.assignments:6,visits.outcomes:6,visits.grades:6,compliance.alerts:6,compliance.cases:6}"
+TOPICS="${TOPICS:-sales.events:6,service.events:6,visits.tasks:6,visits.retries:6,visits.assignments:6,visits.outcomes:6,visits.grades:6,compliance.alerts:6,compliance.cases:6,visits.decisions:6}"
 
 die() {
     printf 'create-topics: error: %s\n' "$*" >&2

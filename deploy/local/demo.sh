@@ -144,6 +144,9 @@ echo
 "$ctl" report --agents | grep -E '^branch|TOTAL'
 echo
 "$ctl" report --alerts
+# Sampling decisions per rule (every event and rule evaluated, issue 3).
+echo
+"$ctl" report --rules
 # Cases (A2, A3): open / answered / closed / overdue / escalated, as of a
 # fixed time after the sample's last order so that two runs print the same.
 echo

@@ -64,6 +64,14 @@ RV_MUSTCHECK rv_err rv_codec_encode_alert(const rv_alert *in, uint8_t **buf,
 RV_MUSTCHECK rv_err rv_codec_decode_alert(const uint8_t *buf, size_t len,
                                           rv_alert *out, char *errstr,
                                           size_t errstr_size);
+/** SamplingDecision (visits.decisions): decision_id, source_event_id,
+ *  customer_id, branch_id, rule_id, policy_version required; outcome
+ *  known; u in [0, 1); rate -1 or in [0, 1]. Same contract as above. */
+RV_MUSTCHECK rv_err rv_codec_encode_decision(const rv_decision *in,
+                                             uint8_t **buf, size_t *len);
+RV_MUSTCHECK rv_err rv_codec_decode_decision(const uint8_t *buf, size_t len,
+                                             rv_decision *out, char *errstr,
+                                             size_t errstr_size);
 /** CaseEvent (compliance.cases): case_id, actor and text required, action
  *  ANSWER or CLOSE. Same contract as the pairs above. */
 RV_MUSTCHECK rv_err rv_codec_encode_case_event(const rv_case_event *in,

@@ -252,6 +252,32 @@ typedef struct rv_alert {
  *  compliance department). */
 #define RV_ALERT_KIND_ESCALATION "escalation"
 
+typedef enum rv_decision_outcome {
+    RV_DECISION_SELECTED = 1,
+    RV_DECISION_NOT_SELECTED = 2,
+    RV_DECISION_SUPPRESSED_COOLDOWN = 3,
+    RV_DECISION_SUPPRESSED_OPT_OUT = 4,
+    RV_DECISION_MERGED = 5,
+} rv_decision_outcome;
+
+/** The sampler's decision for one (event, rule) (topic visits.decisions;
+ *  every field documented in the proto). */
+typedef struct rv_decision {
+    rv_envelope env;
+    char decision_id[RV_ID_SIZE];
+    char source_event_id[RV_KEY_SIZE];
+    char customer_id[RV_KEY_SIZE];
+    char branch_id[RV_KEY_SIZE];
+    char store_id[RV_KEY_SIZE];
+    char rule_id[RV_SHORT_SIZE];
+    rv_decision_outcome outcome;
+    double u;
+    double rate; /**< -1: no tier covers the amount */
+    char policy_version[RV_SHORT_SIZE];
+    char reason[RV_REASON_SIZE];
+    char task_id[RV_ID_SIZE]; /**< "" if not selected */
+} rv_decision;
+
 typedef enum rv_case_action {
     RV_CASE_ANSWER = 1, /**< self-check or answer submitted (A2) */
     RV_CASE_CLOSE = 2,  /**< compliance department's final opinion */
@@ -274,6 +300,7 @@ const char *rv_band_name(rv_band b);
 const char *rv_severity_name(rv_severity s);
 const char *rv_work_order_kind_name(rv_work_order_kind k);
 const char *rv_case_action_name(rv_case_action a);
+const char *rv_decision_outcome_name(rv_decision_outcome o);
 
 /** Parse "phone"/"sms"/"on_site". @returns RV_CHANNEL_UNSPECIFIED if
  *  unknown. */

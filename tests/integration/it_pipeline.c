@@ -314,6 +314,35 @@ static void expect_task(const char *event, const char *rule,
     rv_pg_result_free(res);
 }
 
+/* The decision of rule @p rule on sale @p event has outcome @p outcome. */
+static void expect_decision(const char *event, const char *rule,
+                            const char *outcome)
+{
+    char ev[RV_ID_SIZE], id[RV_ID_SIZE];
+    sale_id(ev, event);
+    const char *parts[] = {ev, rule, "decision"};
+    rv_id_derive(id, 3, parts);
+    const char *params[] = {id, ev, rule};
+    rv_pg_result *res = NULL;
+    char err[512] = "";
+    assert_int_equal(rv_pg_exec(env.pg,
+                                "SELECT outcome FROM decisions WHERE "
+                                "decision_id = $1 AND source_event_id = $2 "
+                                "AND rule_id = $3",
+                                3, params, &res, err, sizeof(err)),
+                     RV_OK);
+    const char *got =
+        rv_pg_result_rows(res) == 1 ? rv_pg_result_value(res, 0, 0) : "none";
+    if (strcmp(got, outcome) != 0) {
+        char copy[64];
+        snprintf(copy, sizeof(copy), "%s", got);
+        rv_pg_result_free(res);
+        fail_msg("decision of %s/%s is %s, want %s", event, rule, copy,
+                 outcome);
+    }
+    rv_pg_result_free(res);
+}
+
 /* ---- tests ------------------------------------------------------------ */
 
 static void test_pipeline_fixed_input_gives_exact_rows(void **state)
@@ -327,6 +356,18 @@ static void test_pipeline_fixed_input_gives_exact_rows(void **state)
     /* S1, S3 and S5 by R1; W1 by R5; S2 falls in A's cooldown; S4 is
      * below the sampled tier. */
     assert_int_equal(c.tasks, 4);
+    /* Issue 3: one decision per (event, rule) evaluated, each telling
+     * what became of it; the selected ones are exactly the tasks. */
+    assert_int_equal(count("SELECT count(*) FROM decisions WHERE " MINE), 6);
+    expect_decision("S1", "R1", "selected");
+    expect_decision("S2", "R1", "suppressed_cooldown");
+    expect_decision("S3", "R1", "selected");
+    expect_decision("S4", "R1", "not_selected");
+    expect_decision("S5", "R1", "selected");
+    assert_int_equal(count("SELECT count(*) FROM decisions d JOIN visit_tasks "
+                           "t USING (task_id) WHERE d." MINE " AND d.outcome "
+                           "= 'selected' AND d.u = t.sample_u"),
+                     4);
     /* West, sale Tue 2016-03-01: due Wed 03-02 .. Tue 03-08 (5 working
      * days) in America/Los_Angeles (UTC-8). */
     expect_task("S1", "R1", "2016-03-02 08:00:00+00", "2016-03-09 08:00:00+00");

@@ -252,6 +252,50 @@ static void test_report_agent_bands(void **state)
     rv_pg_close(pg);
 }
 
+/* Issue 3: decisions per rule, by outcome. */
+static void test_report_rules(void **state)
+{
+    (void)state;
+    char errstr[512] = "";
+    rv_pg *pg = NULL;
+    assert_int_equal(
+        rv_pg_open(getenv("RV_IT_PG_DSN"), &pg, errstr, sizeof(errstr)), RV_OK);
+    const char *del = "DELETE FROM decisions WHERE rule_id LIKE 'it-rule-%'";
+    assert_int_equal(rv_pg_exec(pg, del, 0, NULL, NULL, errstr, sizeof(errstr)),
+                     RV_OK);
+    assert_int_equal(
+        rv_pg_exec(pg,
+                   "INSERT INTO decisions (decision_id, event_id, "
+                   "source_event_id, customer_id, branch_id, rule_id, outcome,"
+                   " u, rate, policy_version, reason, occurred_at) "
+                   "SELECT 'it-rule-' || r || '-' || o || '-' || i, 'e', 's' "
+                   "|| i, 'c', "
+                   "'b', 'it-rule-' || r, o, 0.5, 0.5, 'p', 'why', "
+                   "timestamptz '1998-02-10 00:00:00+00' "
+                   "FROM (VALUES ('a', 'selected', 3), ('a', 'not_selected', "
+                   "5), ('a', 'suppressed_cooldown', 1), ('b', 'merged', 2), "
+                   "('b', 'suppressed_opt_out', 4)) AS v(r, o, k), "
+                   "generate_series(1, 10) AS i WHERE i <= k",
+                   0, NULL, NULL, errstr, sizeof(errstr)),
+        RV_OK);
+    static char out[OUT_MAX];
+    const char *args[] = {"report", "--rules", "--dsn", getenv("RV_IT_PG_DSN")};
+    assert_int_equal(run_report(4, args, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "rule        decisions     selected       "
+                                "merged not_selected     cooldown      "
+                                "opt_out\n"));
+    assert_non_null(strstr(out, "it-rule-a            9            3        "
+                                "    0            5            1            "
+                                "0\n"));
+    assert_non_null(strstr(out, "it-rule-b            6            0        "
+                                "    2            0            0            "
+                                "4\n"));
+    assert_non_null(strstr(out, "TOTAL"));
+    assert_int_equal(rv_pg_exec(pg, del, 0, NULL, NULL, errstr, sizeof(errstr)),
+                     RV_OK);
+    rv_pg_close(pg);
+}
+
 static void test_report_argument_errors(void **state)
 {
     (void)state;
@@ -278,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_report_prints_branch_month_rates),
         cmocka_unit_test(test_report_alerts_by_kind),
         cmocka_unit_test(test_report_agent_bands),
+        cmocka_unit_test(test_report_rules),
         cmocka_unit_test(test_report_argument_errors),
     };
     return cmocka_run_group_tests_name("it_revisitctl_report", tests, NULL,

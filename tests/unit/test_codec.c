@@ -358,6 +358,63 @@ static void test_codec_rejects_bad_utf8_and_far_future(void **state)
     assert_non_null(strstr(err, "after 2200-01-01"));
 }
 
+/* visits.decisions: a decision travels whole; an unknown outcome, a draw
+ * outside [0, 1) or a rate that is neither -1 nor in [0, 1] is refused. */
+static void test_codec_decision_round_trip_and_limits(void **state)
+{
+    (void)state;
+    rv_decision d = {0}, d2 = {0};
+    fill_env(&d.env, "dec-1");
+    rv_copy_str(d.decision_id, sizeof(d.decision_id), "dec-1");
+    rv_copy_str(d.source_event_id, sizeof(d.source_event_id), "sale-1");
+    rv_copy_str(d.customer_id, sizeof(d.customer_id), "C-1");
+    rv_copy_str(d.branch_id, sizeof(d.branch_id), "West");
+    rv_copy_str(d.rule_id, sizeof(d.rule_id), "R1");
+    rv_copy_str(d.policy_version, sizeof(d.policy_version), "2025.1");
+    rv_copy_str(d.reason, sizeof(d.reason), "u 0.1 < rate 0.2");
+    rv_copy_str(d.task_id, sizeof(d.task_id), "t1");
+    d.outcome = RV_DECISION_SUPPRESSED_COOLDOWN;
+    d.u = 0.125;
+    d.rate = 0.2;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char err[160];
+    assert_int_equal(rv_codec_encode_decision(&d, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_decision(buf, len, &d2, NULL, 0), RV_OK);
+    free(buf);
+    assert_int_equal(d2.outcome, RV_DECISION_SUPPRESSED_COOLDOWN);
+    assert_true(d2.u == 0.125 && d2.rate == 0.2);
+    assert_string_equal(d2.task_id, "t1");
+    const struct {
+        rv_decision_outcome outcome;
+        double u, rate;
+        const char *why;
+    } bad[] = {
+        {(rv_decision_outcome)9, 0.1, 0.2, "outcome 9 unknown"},
+        {RV_DECISION_SELECTED, 1.0, 0.2, "u 1 outside"},
+        {RV_DECISION_SELECTED, -0.5, 0.2, "u -0.5 outside"},
+        {RV_DECISION_NOT_SELECTED, 0.1, 1.5, "rate 1.5"},
+        {RV_DECISION_NOT_SELECTED, 0.1, -2.0, "rate -2"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        d.outcome = bad[i].outcome;
+        d.u = bad[i].u;
+        d.rate = bad[i].rate;
+        assert_int_equal(rv_codec_encode_decision(&d, &buf, &len), RV_OK);
+        assert_int_equal(
+            rv_codec_decode_decision(buf, len, &d2, err, sizeof(err)),
+            RV_ERR_INVALID);
+        free(buf);
+        assert_non_null(strstr(err, bad[i].why));
+    }
+    d.outcome = RV_DECISION_NOT_SELECTED;
+    d.u = 0.5;
+    d.rate = -1.0; /* no tier covers the amount */
+    assert_int_equal(rv_codec_encode_decision(&d, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_decision(buf, len, &d2, NULL, 0), RV_OK);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_codec_outcome_and_grade_round_trip),
         cmocka_unit_test(test_codec_assignment_and_alert_round_trip),
         cmocka_unit_test(test_codec_case_event_round_trip),
+        cmocka_unit_test(test_codec_decision_round_trip_and_limits),
         cmocka_unit_test(test_codec_rejects_oversized_field),
         cmocka_unit_test(test_codec_rejects_bad_utf8_and_far_future),
     };

@@ -39,7 +39,7 @@ static void test_sampler_r1_rate_by_amount_tier(void **state)
         bool sel = false, bypass = true;
         sampler_event ev = sale_event(&env, id, "West", 600000, t);
         assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &task,
-                                      &sel, &bypass, NULL, 0),
+                                      &sel, &bypass, NULL, NULL, 0),
                          RV_OK);
         big += sel;
         if (sel) {
@@ -49,7 +49,7 @@ static void test_sampler_r1_rate_by_amount_tier(void **state)
         }
         ev = sale_event(&env, id, "West", 200000, t);
         assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &task,
-                                      &sel, NULL, NULL, 0),
+                                      &sel, NULL, NULL, NULL, 0),
                          RV_OK);
         mid += sel;
     }
@@ -69,12 +69,12 @@ static void test_sampler_decision_is_deterministic(void **state)
         rv_task a, b;
         bool sa = false, sb = false;
         sampler_event ev = sale_event(&env, id, "West", 600000, t);
-        assert_int_equal(
-            sampler_plan(fx->policy, fx->cal, &ev, "t", &a, &sa, NULL, NULL, 0),
-            RV_OK);
-        assert_int_equal(
-            sampler_plan(fx->policy, fx->cal, &ev, "t", &b, &sb, NULL, NULL, 0),
-            RV_OK);
+        assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &a, &sa,
+                                      NULL, NULL, NULL, 0),
+                         RV_OK);
+        assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &b, &sb,
+                                      NULL, NULL, NULL, 0),
+                         RV_OK);
         assert_int_equal(sa, sb);
         if (sa) {
             assert_string_equal(a.task_id, b.task_id);
@@ -113,7 +113,7 @@ static void test_sampler_r5_complaint_always_within_72h(void **state)
         rv_task task;
         bool sel = false, bypass = false;
         assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &task,
-                                      &sel, &bypass, NULL, 0),
+                                      &sel, &bypass, NULL, NULL, 0),
                          RV_OK);
         assert_true(sel);
         assert_true(bypass); /* C4 never holds a complaint back */
@@ -136,7 +136,7 @@ static void test_sampler_unknown_branch_is_invalid(void **state)
     bool sel = false;
     char err[200];
     assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &task, &sel,
-                                  NULL, err, sizeof(err)),
+                                  NULL, NULL, err, sizeof(err)),
                      RV_ERR_INVALID);
     assert_non_null(strstr(err, "Atlantis"));
 }
@@ -185,10 +185,21 @@ static void test_sampler_merges_reasons_into_one_visit(void **state)
         sale_event(&env, "ev-c3", "West", 100, utc_us("2016-07-01", 19, 0));
     rv_task task;
     bool sel = false;
-    assert_int_equal(sampler_plan(p, cal, &ev, "t", &task, &sel, NULL, NULL, 0),
-                     RV_OK);
+    static sampler_decisions dec;
+    assert_int_equal(
+        sampler_plan(p, cal, &ev, "t", &task, &sel, NULL, &dec, NULL, 0),
+        RV_OK);
     assert_true(sel);
     assert_string_equal(task.rule_id, "RB"); /* higher priority names it */
+    /* Issue 3: both evaluations are records; RA merged into RB's visit. */
+    assert_int_equal(dec.count, 2);
+    assert_string_equal(dec.items[0].rule_id, "RA");
+    assert_int_equal(dec.items[0].outcome, RV_DECISION_MERGED);
+    assert_string_equal(dec.items[0].task_id, task.task_id);
+    assert_non_null(strstr(dec.items[0].reason, "merged into the RB visit"));
+    assert_string_equal(dec.items[1].rule_id, "RB");
+    assert_int_equal(dec.items[1].outcome, RV_DECISION_SELECTED);
+    assert_string_equal(dec.items[1].policy_version, "t1");
     assert_int_equal(task.reason_count, 2);
     assert_string_equal(task.reasons[0], "rb");
     assert_string_equal(task.reasons[1], "ra");
@@ -200,9 +211,55 @@ static void test_sampler_merges_reasons_into_one_visit(void **state)
     rv_policy_free(p);
 }
 
+/* Issue 3: every (event, rule) evaluated is a decision with its draw, the
+ * rate, the policy version and why; selected exactly when a task is. */
+static void test_sampler_decisions_record_every_rule(void **state)
+{
+    fixture *fx = *state;
+    static sampler_decisions dec;
+    int selected = 0, not_selected = 0;
+    for (int i = 0; i < 200; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "ev-dec-%d", i);
+        rv_envelope env;
+        sampler_event ev = sale_event(&env, id, "West", 200000 + i * 1000,
+                                      utc_us("2016-07-01", 19, 0));
+        rv_task task;
+        bool sel = false;
+        assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &task,
+                                      &sel, NULL, &dec, NULL, 0),
+                         RV_OK);
+        assert_int_equal(dec.count, 1); /* only R1 is triggered by a sale */
+        const rv_decision *d = &dec.items[0];
+        assert_string_equal(d->rule_id, "R1");
+        assert_string_equal(d->source_event_id, id);
+        assert_string_equal(d->policy_version, fx->policy->version);
+        char want[RV_ID_SIZE];
+        const char *parts[] = {id, "R1", "decision"};
+        rv_id_derive(want, 3, parts);
+        assert_string_equal(d->decision_id, want);
+        assert_true(d->u >= 0.0 && d->u < 1.0);
+        if (sel) {
+            selected++;
+            assert_int_equal(d->outcome, RV_DECISION_SELECTED);
+            assert_true(d->u < d->rate);
+            assert_true(d->u == task.sample_u);
+            assert_string_equal(d->task_id, task.task_id);
+        } else {
+            not_selected++;
+            assert_int_equal(d->outcome, RV_DECISION_NOT_SELECTED);
+            assert_true(d->u >= d->rate);
+            assert_string_equal(d->task_id, "");
+            assert_non_null(strstr(d->reason, ">= rate"));
+        }
+    }
+    assert_true(selected > 0 && not_selected > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sampler_decisions_record_every_rule),
         cmocka_unit_test(test_sampler_r1_rate_by_amount_tier),
         cmocka_unit_test(test_sampler_decision_is_deterministic),
         cmocka_unit_test(test_sampler_r1_due_window_skips_holiday),

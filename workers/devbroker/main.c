@@ -43,7 +43,7 @@ static const rv_cfg_key devbroker_keys[] = {
     {"devbroker.topics", RV_CFG_STR, F(topics),
      "sales.events:6,service.events:6,visits.tasks:6,visits.retries:6,"
      "visits.assignments:6,visits.outcomes:6,visits.grades:6,"
-     "compliance.alerts:6,compliance.cases:6",
+     "compliance.alerts:6,compliance.cases:6,visits.decisions:6",
      0, 0, 0,
      "topics to create as name:partitions,...; each also gets its "
      "<name>.dlq twin with the same count"},

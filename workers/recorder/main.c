@@ -24,7 +24,8 @@
     "visits.assignments,visits.outcomes,visits.grades,compliance.alerts,"      \
     "compliance.cases,sales.events.dlq,service.events.dlq,visits.tasks.dlq,"   \
     "visits.retries.dlq,visits.assignments.dlq,visits.outcomes.dlq,"           \
-    "visits.grades.dlq,compliance.alerts.dlq,compliance.cases.dlq"
+    "visits.grades.dlq,compliance.alerts.dlq,compliance.cases.dlq,"            \
+    "visits.decisions,visits.decisions.dlq"
 
 typedef struct recorder {
     rv_pg *pg;

@@ -206,6 +206,26 @@ static const column alert_cols[] = {
     {"produced_at", "timestamptz"},
 };
 
+static const column decision_cols[] = {
+    {"decision_id", ""},
+    {"event_id", ""},
+    {"source_event_id", ""},
+    {"customer_id", ""},
+    {"branch_id", ""},
+    {"store_id", ""},
+    {"rule_id", ""},
+    {"outcome", ""},
+    {"u", "double precision"},
+    {"rate", "double precision"},
+    {"policy_version", ""},
+    {"reason", ""},
+    {"task_id", ""},
+    {"occurred_at", "timestamptz"},
+    {"causation_id", ""},
+    {"producer", ""},
+    {"produced_at", "timestamptz"},
+};
+
 static const column case_event_cols[] = {
     {"event_id", ""},     {"case_id", ""},  {"action", ""},
     {"actor", ""},        {"text", ""},     {"occurred_at", "timestamptz"},
@@ -250,6 +270,7 @@ static const struct table_def {
     [RECORDER_GRADES] = {"grades", COLS(grade_cols)},
     [RECORDER_ALERTS] = {"alerts", COLS(alert_cols)},
     [RECORDER_CASE_EVENTS] = {"case_events", COLS(case_event_cols)},
+    [RECORDER_DECISIONS] = {"decisions", COLS(decision_cols)},
     [RECORDER_DEAD_LETTERS] = {"dead_letters", COLS(dead_letter_cols)},
     [RECORDER_MESSAGE_INDEX] = {"message_index", COLS(index_cols)},
 };
@@ -268,6 +289,7 @@ static const struct {
     {"visits.grades", RECORDER_TOPIC_GRADES},
     {"compliance.alerts", RECORDER_TOPIC_ALERTS},
     {"compliance.cases", RECORDER_TOPIC_CASES},
+    {"visits.decisions", RECORDER_TOPIC_DECISIONS},
 };
 
 /* One table's rows: values[row * col_count + col], each owned or NULL. */
@@ -1015,6 +1037,31 @@ rv_err recorder_rows_add_alert(recorder_rows *r, size_t tag, const rv_alert *a)
     return row_end(&w, tag);
 }
 
+rv_err recorder_rows_add_decision(recorder_rows *r, size_t tag,
+                                  const rv_decision *d)
+{
+    row w;
+    rv_err err = row_begin(r, RECORDER_DECISIONS, &w);
+    if (err != RV_OK) {
+        return err;
+    }
+    put_str(&w, d->decision_id);
+    put_str(&w, d->env.event_id);
+    put_str(&w, d->source_event_id);
+    put_str(&w, d->customer_id);
+    put_str(&w, d->branch_id);
+    put_opt_str(&w, d->store_id);
+    put_str(&w, d->rule_id);
+    put_str(&w, rv_decision_outcome_name(d->outcome));
+    put_double(&w, d->u);
+    put_double(&w, d->rate);
+    put_str(&w, d->policy_version);
+    put_str(&w, d->reason);
+    put_opt_str(&w, d->task_id);
+    put_envelope(&w, &d->env);
+    return row_end(&w, tag);
+}
+
 rv_err recorder_rows_add_case_event(recorder_rows *r, size_t tag,
                                     const rv_case_event *e)
 {
@@ -1194,6 +1241,7 @@ typedef union record {
     rv_grade grade;
     rv_alert alert;
     rv_case_event case_event;
+    rv_decision decision;
 } record;
 
 /* Decode by topic and add the fact row. *env points into @p rec on RV_OK.
@@ -1265,6 +1313,14 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
         if (err == RV_OK) {
             *env = &rec->alert.env;
             err = recorder_rows_add_alert(r, tag, &rec->alert);
+        }
+        break;
+    case RECORDER_TOPIC_DECISIONS:
+        err = rv_codec_decode_decision(buf, len, &rec->decision, errstr,
+                                       errstr_size);
+        if (err == RV_OK) {
+            *env = &rec->decision.env;
+            err = recorder_rows_add_decision(r, tag, &rec->decision);
         }
         break;
     case RECORDER_TOPIC_CASES:

@@ -28,6 +28,7 @@ typedef enum recorder_table {
     RECORDER_GRADES,
     RECORDER_ALERTS,
     RECORDER_CASE_EVENTS,
+    RECORDER_DECISIONS,
     RECORDER_DEAD_LETTERS,
     RECORDER_MESSAGE_INDEX,
     RECORDER_TABLE_COUNT,
@@ -45,6 +46,7 @@ typedef enum recorder_topic {
     RECORDER_TOPIC_GRADES,      /**< visits.grades -> rv_grade */
     RECORDER_TOPIC_ALERTS,      /**< compliance.alerts -> rv_alert (+ case) */
     RECORDER_TOPIC_CASES,       /**< compliance.cases -> rv_case_event */
+    RECORDER_TOPIC_DECISIONS,   /**< visits.decisions -> rv_decision */
     RECORDER_TOPIC_DLQ,         /**< any "<topic>.dlq": recorded raw */
 } recorder_topic;
 
@@ -142,6 +144,8 @@ RV_MUSTCHECK rv_err recorder_rows_add_outcome(recorder_rows *r, size_t tag,
                                               const rv_outcome *o);
 RV_MUSTCHECK rv_err recorder_rows_add_grade(recorder_rows *r, size_t tag,
                                             const rv_grade *g);
+RV_MUSTCHECK rv_err recorder_rows_add_decision(recorder_rows *r, size_t tag,
+                                               const rv_decision *d);
 RV_MUSTCHECK rv_err recorder_rows_add_case_event(recorder_rows *r, size_t tag,
                                                  const rv_case_event *e);
 RV_MUSTCHECK rv_err recorder_rows_add_alert(recorder_rows *r, size_t tag,

@@ -12,7 +12,7 @@
 /* Every worker's default consumer group and input topics. */
 static const struct {
     const char *group;
-    const char *topics[19];
+    const char *topics[21];
 } groups[] = {
     {"revisit-sampler", {"sales.events", "service.events"}},
     {"revisit-assigner", {"visits.tasks", "visits.retries"}},
@@ -20,12 +20,13 @@ static const struct {
     {"revisit-grader", {"visits.outcomes"}},
     {"revisit-alerter", {"visits.grades", "compliance.cases"}},
     {"revisit-recorder",
-     {"sales.events", "service.events", "visits.tasks", "visits.retries",
-      "visits.assignments", "visits.outcomes", "visits.grades",
-      "compliance.alerts", "compliance.cases", "sales.events.dlq",
-      "service.events.dlq", "visits.tasks.dlq", "visits.retries.dlq",
-      "visits.assignments.dlq", "visits.outcomes.dlq", "visits.grades.dlq",
-      "compliance.alerts.dlq", "compliance.cases.dlq"}},
+     {"sales.events",         "service.events",      "visits.tasks",
+      "visits.retries",       "visits.assignments",  "visits.outcomes",
+      "visits.grades",        "compliance.alerts",   "compliance.cases",
+      "visits.decisions",     "sales.events.dlq",    "service.events.dlq",
+      "visits.tasks.dlq",     "visits.retries.dlq",  "visits.assignments.dlq",
+      "visits.outcomes.dlq",  "visits.grades.dlq",   "compliance.alerts.dlq",
+      "compliance.cases.dlq", "visits.decisions.dlq"}},
 };
 
 static void sleep_ms(long ms)

@@ -107,6 +107,20 @@ static const char alerts_sql[] =
     " FROM alerts GROUP BY branch_id, kind"
     " ORDER BY branch_id COLLATE \"C\", kind COLLATE \"C\"";
 
+/* Issue 3: per rule, the (event, rule) pairs evaluated and what became of
+ * them (visits.decisions). */
+static const char rules_sql[] =
+    "SELECT rule_id, count(*),"
+    " count(*) FILTER (WHERE outcome = 'selected'),"
+    " count(*) FILTER (WHERE outcome = 'merged'),"
+    " count(*) FILTER (WHERE outcome = 'not_selected'),"
+    " count(*) FILTER (WHERE outcome = 'suppressed_cooldown'),"
+    " count(*) FILTER (WHERE outcome = 'suppressed_opt_out')"
+    " FROM decisions GROUP BY rule_id ORDER BY rule_id COLLATE \"C\"";
+
+/* Counts of a --rules line, in the order of rules_sql after the rule. */
+#define RULE_COUNTS 6
+
 /* G5: per agent and month, successful visits with a score and how many
  * of them were satisfied. */
 static const char bands_sql[] =
@@ -153,6 +167,7 @@ static void usage(FILE *out)
             "usage: revisitctl report [--summary] [--dsn DSN]\n"
             "       revisitctl report --agents [--month YYYY-MM] [--dsn DSN]\n"
             "       revisitctl report --alerts [--dsn DSN]\n"
+            "       revisitctl report --rules [--dsn DSN]\n"
             "       revisitctl report --bands [--dsn DSN]\n"
             "       revisitctl report --cases [--now T] [--branch B] [--dsn "
             "DSN]\n"
@@ -172,6 +187,11 @@ static void usage(FILE *out)
             "  --alerts   per branch and kind: alerts, those only suspected "
             "from\n"
             "             notes, those whose case deadline has passed\n"
+            "  --rules    per sampling rule: (event, rule) decisions, "
+            "selected,\n"
+            "             merged (C3), not selected, held back by the "
+            "cooldown or\n"
+            "             the opt-out list (C4); then TOTAL\n"
             "  --bands    per agent and month: satisfaction rate of scored "
             "visits\n"
             "             and its G5 band (policy grading.band_*)\n"
@@ -368,6 +388,38 @@ static int print_alerts(rv_pg *pg, FILE *out)
     }
     fprintf(out, "%-10s %-24s %8" PRId64 " %10" PRId64 " %12" PRId64 "\n",
             "TOTAL", "", total[0], total[1], total[2]);
+    rv_pg_result_free(res);
+    return 0;
+}
+
+static int print_rules(rv_pg *pg, FILE *out)
+{
+    char errstr[512] = "";
+    rv_pg_result *res = NULL;
+    if (rv_pg_exec(pg, rules_sql, 0, NULL, &res, errstr, sizeof(errstr)) !=
+        RV_OK) {
+        fprintf(stderr, "revisitctl report: %s\n", errstr);
+        return EXIT_FAILURE_RT;
+    }
+    static const char *const heads[RULE_COUNTS] = {"decisions", "selected",
+                                                   "merged",    "not_selected",
+                                                   "cooldown",  "opt_out"};
+    fprintf(out, "%-8s", "rule");
+    for (int c = 0; c < RULE_COUNTS; c++) {
+        fprintf(out, " %12s", heads[c]);
+    }
+    fputc('\n', out);
+    int64_t total[RULE_COUNTS] = {0};
+    for (size_t r = 0; r <= rv_pg_result_rows(res); r++) {
+        bool last = r == rv_pg_result_rows(res);
+        fprintf(out, "%-8s", last ? "TOTAL" : rv_pg_result_value(res, r, 0));
+        for (int c = 0; c < RULE_COUNTS; c++) {
+            int64_t v = last ? total[c] : value_i64(res, r, (size_t)c + 1);
+            total[c] += last ? 0 : v;
+            fprintf(out, " %12" PRId64, v);
+        }
+        fputc('\n', out);
+    }
     rv_pg_result_free(res);
     return 0;
 }
@@ -651,6 +703,7 @@ int rv_ctl_report(int argc, char **argv)
     int summary = 0;
     int agents = 0;
     int alerts = 0;
+    int rules = 0;
     int bands = 0;
     int cases = 0;
     for (int i = 1; i < argc; i++) {
@@ -662,6 +715,8 @@ int rv_ctl_report(int argc, char **argv)
             alerts = 1;
         } else if (strcmp(argv[i], "--bands") == 0) {
             bands = 1;
+        } else if (strcmp(argv[i], "--rules") == 0) {
+            rules = 1;
         } else if (strcmp(argv[i], "--cases") == 0) {
             cases = 1;
         } else if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
@@ -688,10 +743,10 @@ int rv_ctl_report(int argc, char **argv)
         }
     }
     char month_day[11] = "";
-    if (summary + agents + alerts + bands + cases > 1) {
+    if (summary + agents + alerts + rules + bands + cases > 1) {
         fprintf(stderr, "revisitctl report: --summary, --agents, --alerts, "
-                        "--bands and --cases are separate reports; give "
-                        "one\n");
+                        "--rules, --bands and --cases are separate reports; "
+                        "give one\n");
         usage(stderr);
         return EXIT_USAGE;
     }
@@ -756,6 +811,8 @@ int rv_ctl_report(int argc, char **argv)
         code = print_alerts(pg, stdout);
     } else if (bands) {
         code = print_bands(pg, p, stdout);
+    } else if (rules) {
+        code = print_rules(pg, stdout);
     } else if (cases) {
         code = print_cases(pg, now_text, branch, stdout);
     } else if (summary) {

@@ -1,6 +1,7 @@
-/* workers/sampler/main.c: sales.events + service.events -> visits.tasks.
- * Decides which customers need a visit (R1, R5 and whatever rules the
- * policy holds), applies the C4 cooldown in Redis, publishes tasks. */
+/* workers/sampler/main.c: sales.events + service.events -> visits.tasks
+ * and visits.decisions. Decides which customers need a visit (R1, R5 and
+ * whatever rules the policy holds), applies the C4 cooldown in Redis,
+ * publishes tasks and one decision per (event, rule) evaluated. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #define TOPIC_SALES "sales.events"
 #define TOPIC_SERVICE "service.events"
 #define TOPIC_TASKS "visits.tasks"
+#define TOPIC_DECISIONS "visits.decisions"
 #define US_PER_DAY 86400000000LL
 
 typedef struct sampler_ctx {
@@ -26,6 +28,12 @@ typedef struct sampler_ctx {
     bool *bypass;
     const char *(*key_ptrs)[2];
     const char *(*arg_ptrs)[4];
+    sampler_decisions dec; /* one event's decisions */
+    /* Selected and merged decisions of the batch, waiting for their
+     * task's cooldown verdict; held_task[i] is the task's index. */
+    rv_decision *held;
+    size_t *held_task;
+    size_t held_count, held_cap;
 } sampler_ctx;
 
 static rv_err sampler_init(rv_worker *w, void **out)
@@ -73,6 +81,8 @@ static void sampler_fini(void *ctx)
     free(c->bypass);
     free(c->key_ptrs);
     free(c->arg_ptrs);
+    free(c->held);
+    free(c->held_task);
     free(c);
 }
 
@@ -114,7 +124,67 @@ static rv_err plan_one(sampler_ctx *c, const rv_msg *m, rv_task *task,
                              .amount_cents = sale.amount_cents};
     }
     return sampler_plan(c->w->policy, c->w->cal, &ev, "sampler", task, selected,
-                        bypass, errstr, errstr_size);
+                        bypass, &c->dec, errstr, errstr_size);
+}
+
+static rv_err send_decision(rv_producer *kp, const rv_decision *d)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    rv_err err = rv_codec_encode_decision(d, &buf, &len);
+    if (err == RV_OK) {
+        err = rv_producer_send(kp, TOPIC_DECISIONS, d->customer_id, buf, len,
+                               NULL, 0);
+        free(buf);
+    }
+    return err;
+}
+
+/* Hold decision @p d of task @p task until its cooldown verdict. */
+static rv_err hold(sampler_ctx *c, const rv_decision *d, size_t task)
+{
+    if (c->held_count == c->held_cap) {
+        size_t cap = c->held_cap == 0 ? 64 : c->held_cap * 2;
+        rv_decision *h = realloc(c->held, cap * sizeof(*h));
+        if (h == NULL) {
+            return RV_ERR_NOMEM;
+        }
+        c->held = h;
+        size_t *t = realloc(c->held_task, cap * sizeof(*t));
+        if (t == NULL) {
+            return RV_ERR_NOMEM;
+        }
+        c->held_task = t;
+        c->held_cap = cap;
+    }
+    c->held[c->held_count] = *d;
+    c->held_task[c->held_count++] = task;
+    return RV_OK;
+}
+
+/* The event's decisions: not selected ones now, the others held for the
+ * cooldown verdict of task @p task. */
+static rv_err route_decisions(sampler_ctx *c, rv_producer *kp, size_t task)
+{
+    rv_err err = RV_OK;
+    for (size_t d = 0; d < c->dec.count && err == RV_OK; d++) {
+        const rv_decision *dec = &c->dec.items[d];
+        err = dec->outcome == RV_DECISION_NOT_SELECTED ? send_decision(kp, dec)
+                                                       : hold(c, dec, task);
+    }
+    return err;
+}
+
+/* C4 held task @p verdict ("cooldown", "optout") back: its decisions say
+ * so. */
+static void suppress(rv_decision *d, const char *verdict)
+{
+    bool optout = strcmp(verdict, "optout") == 0;
+    d->outcome = optout ? RV_DECISION_SUPPRESSED_OPT_OUT
+                        : RV_DECISION_SUPPRESSED_COOLDOWN;
+    size_t used = strlen(d->reason);
+    snprintf(d->reason + used, sizeof(d->reason) - used, "; %s (C4)",
+             optout ? "the customer opted out" : "within the cooldown");
 }
 
 static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
@@ -122,13 +192,17 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
 {
     sampler_ctx *c = ctx;
     size_t n = 0;
+    c->held_count = 0;
     int64_t cooldown_us = c->w->policy->cooldown_days * US_PER_DAY;
     for (size_t i = 0; i < count; i++) {
         char errstr[256] = "";
         bool selected = false;
         rv_err err = plan_one(c, &msgs[i], &c->tasks[n], &selected,
                               &c->bypass[n], errstr, sizeof(errstr));
-        if (err == RV_ERR_INVALID) {
+        if (err == RV_OK) {
+            err = route_decisions(c, kp, n);
+        } else if (err == RV_ERR_INVALID) {
+            selected = false;
             err = rv_worker_reject(c->w, kp, &msgs[i], errstr);
         }
         if (err != RV_OK) {
@@ -178,6 +252,11 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
             RV_LOG(RV_LOG_DEBUG, "task_suppressed",
                    RV_KV_STR("task_id", c->tasks[i].task_id),
                    RV_KV_STR("decision", r->str));
+            for (size_t h = 0; h < c->held_count; h++) {
+                if (c->held_task[h] == i) {
+                    suppress(&c->held[h], r->str);
+                }
+            }
             continue;
         }
         uint8_t *buf = NULL;
@@ -190,6 +269,9 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
         }
     }
     rv_redis_replies_fini(c->replies, n);
+    for (size_t h = 0; h < c->held_count && err == RV_OK; h++) {
+        err = send_decision(kp, &c->held[h]);
+    }
     return err;
 }
 

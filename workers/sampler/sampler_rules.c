@@ -2,6 +2,7 @@
  * windows and the merge of several reasons into one visit. */
 #include "sampler_rules.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "rv/hash.h"
@@ -33,11 +34,81 @@ static void add_question(rv_task *t, const char *q)
     }
 }
 
+/* A decision of @p rule on @p ev, outcome and reason set by the caller. */
+static rv_decision *add_decision(sampler_decisions *dec, const rv_policy *p,
+                                 const rv_rule *rule, const sampler_event *ev,
+                                 const char *worker, double u, double rate)
+{
+    if (dec == NULL || dec->count == SAMPLER_DECISIONS_MAX) {
+        return NULL;
+    }
+    rv_decision *d = &dec->items[dec->count++];
+    memset(d, 0, sizeof(*d));
+    const char *parts[] = {ev->env->event_id, rule->id, "decision"};
+    rv_id_derive(d->decision_id, 3, parts);
+    rv_envelope_fill(&d->env, d->decision_id, ev->env->occurred_at_us, worker,
+                     ev->env->event_id);
+    rv_copy_str(d->source_event_id, sizeof(d->source_event_id),
+                ev->env->event_id);
+    rv_copy_str(d->customer_id, sizeof(d->customer_id), ev->customer_id);
+    rv_copy_str(d->branch_id, sizeof(d->branch_id), ev->branch_id);
+    rv_copy_str(d->store_id, sizeof(d->store_id), ev->store_id);
+    rv_copy_str(d->rule_id, sizeof(d->rule_id), rule->id);
+    rv_copy_str(d->policy_version, sizeof(d->policy_version), p->version);
+    d->u = u;
+    d->rate = rate;
+    return d;
+}
+
+/* Record every rule @p ev triggers: not selected (with why), or selected
+ * (primary, carrying @p task_id) and merged into it (C3). */
+static void decide_all(const rv_policy *p, const sampler_event *ev,
+                       const char *worker, const rv_rule *primary,
+                       const char *task_id, sampler_decisions *dec)
+{
+    for (unsigned i = 0; dec != NULL && i < p->rule_count; i++) {
+        const rv_rule *rule = &p->rules[i];
+        if (!rv_rule_has_trigger(rule, ev->kind)) {
+            continue;
+        }
+        double rate = rule_rate(rule, ev);
+        double u = rv_hash_unit(p->salt, rule->id, ev->env->event_id);
+        rv_decision *d = add_decision(dec, p, rule, ev, worker, u, rate);
+        if (d == NULL) {
+            return;
+        }
+        if (rate < 0.0) {
+            d->outcome = RV_DECISION_NOT_SELECTED;
+            snprintf(d->reason, sizeof(d->reason),
+                     "amount %lld cents is in no tier of %.31s",
+                     (long long)ev->amount_cents, rule->id);
+        } else if (u >= rate) {
+            d->outcome = RV_DECISION_NOT_SELECTED;
+            snprintf(d->reason, sizeof(d->reason), "u %.6f >= rate %.6f", u,
+                     rate);
+        } else if (rule == primary) {
+            d->outcome = RV_DECISION_SELECTED;
+            snprintf(d->reason, sizeof(d->reason), "u %.6f < rate %.6f", u,
+                     rate);
+            rv_copy_str(d->task_id, sizeof(d->task_id), task_id);
+        } else {
+            d->outcome = RV_DECISION_MERGED;
+            snprintf(d->reason, sizeof(d->reason),
+                     "u %.6f < rate %.6f; merged into the %.31s visit (C3)", u,
+                     rate, primary != NULL ? primary->id : "?");
+            rv_copy_str(d->task_id, sizeof(d->task_id), task_id);
+        }
+    }
+}
+
 rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
                     const sampler_event *ev, const char *worker, rv_task *out,
-                    bool *selected, bool *bypass_cooldown, char *errstr,
-                    size_t errstr_size)
+                    bool *selected, bool *bypass_cooldown,
+                    sampler_decisions *dec, char *errstr, size_t errstr_size)
 {
+    if (dec != NULL) {
+        dec->count = 0;
+    }
     int branch = rv_calendar_branch(cal, ev->branch_id);
     if (branch < 0) {
         rv_errf(errstr, errstr_size,
@@ -72,6 +143,7 @@ rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
     }
     if (n == 0) {
         *selected = false;
+        decide_all(p, ev, worker, NULL, "", dec);
         return RV_OK;
     }
     const rv_rule *primary = chosen[0];
@@ -111,6 +183,7 @@ rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
     t.sample_rate = chosen_rate[0];
     rv_calendar_due_window(primary, cal, branch, ev->env->occurred_at_us,
                            &t.due_start_us, &t.due_end_us);
+    decide_all(p, ev, worker, primary, t.task_id, dec);
     *out = t;
     *selected = true;
     if (bypass_cooldown != NULL) {

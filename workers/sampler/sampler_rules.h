@@ -22,6 +22,15 @@ typedef struct sampler_event {
     int64_t amount_cents;       /**< sales only; 0 otherwise */
 } sampler_event;
 
+/** Rules one event can trigger and be recorded for (the policy's limit). */
+#define SAMPLER_DECISIONS_MAX 64
+
+/** One decision per rule the event triggered, in policy order. */
+typedef struct sampler_decisions {
+    rv_decision items[SAMPLER_DECISIONS_MAX];
+    size_t count;
+} sampler_decisions;
+
 /**
  * Decide whether @p ev needs a visit. Every rule of @p p triggered by the
  * event's kind draws u = hash(salt, rule_id, event_id) (DESIGN §4) and is
@@ -37,12 +46,17 @@ typedef struct sampler_event {
  * @param bypass_cooldown  may be NULL; on RV_OK with *selected, true if a
  *                  selected rule has bypass_cooldown (R5: C4 never holds a
  *                  complaint back)
+ * @param dec       may be NULL; on RV_OK the decision of every rule the
+ *                  event's kind triggers (issue 3: decisions are records):
+ *                  selected (the primary rule), merged (C3), or not
+ *                  selected with u and rate; the caller turns selected and
+ *                  merged into suppressed when C4 holds the task back
  * @returns RV_OK, RV_ERR_INVALID (branch not in the policy; errstr)
  */
 RV_MUSTCHECK rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
                                  const sampler_event *ev, const char *worker,
                                  rv_task *out, bool *selected,
-                                 bool *bypass_cooldown, char *errstr,
-                                 size_t errstr_size);
+                                 bool *bypass_cooldown, sampler_decisions *dec,
+                                 char *errstr, size_t errstr_size);
 
 #endif /* RV_SAMPLER_RULES_H */
