@@ -39,6 +39,10 @@ static const rv_cfg_key common_keys[] = {
      600000, 0, "longest drain on stop, ms"},
     {"tick.ms", RV_CFG_INT, F(tick_ms), "1000", 10, 3600000, 0,
      "period of the worker's timed work (escalations, spot checks), ms"},
+    {"watermark.idle.ms", RV_CFG_INT, F(watermark_idle_ms), "60000", 0,
+     INT64_C(86400000), 0,
+     "a partition without messages this long no longer holds the "
+     "event-time watermark back; 0 = never"},
     {0},
 };
 #undef F

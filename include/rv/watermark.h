@@ -1,9 +1,10 @@
 /* include/rv/watermark.h: an event-time watermark kept in Redis, shared by
  * every replica of a worker: per partition the highest event time seen,
- * and the watermark is the lowest of them, once every partition of the
- * topic has been heard from (rv_watermark_get). One hash per use, e.g.
- * "rv:alerter:watermark". An idle partition holds the watermark back
- * until it gets an event (no idle timeout yet). */
+ * and the watermark is the lowest of them over the partitions that are
+ * active. A partition with no message for the idle time (wall clock) does
+ * not hold the watermark back while others move; partitions never heard
+ * from hold it back for the idle time after the first message. One hash
+ * per use, e.g. "rv:alerter:watermark". */
 #ifndef RV_WATERMARK_H
 #define RV_WATERMARK_H
 
@@ -33,22 +34,33 @@ bool rv_watermark_note(rv_watermark_batch *b, int32_t partition,
 
 /**
  * Raise each noted partition's entry of hash @p key to its noted time if
- * higher (one atomic script per partition, pipelined in one round trip),
- * then clear @p b. The hash expires a year after its last move.
+ * higher and mark it active at @p now_us (wall clock, µs) (one atomic
+ * script per partition, pipelined in one round trip), then clear @p b.
+ * The hash expires a year after its last move.
  * @returns RV_OK, RV_ERR_UNAVAILABLE (retry; @p b kept), RV_ERR_NOMEM,
  *          RV_ERR_FATAL (a script error: a bug)
  */
 RV_MUSTCHECK rv_err rv_watermark_advance(rv_redis *rc, const char *key,
-                                         rv_watermark_batch *b);
+                                         rv_watermark_batch *b, int64_t now_us);
+
+/** How to read a watermark. */
+typedef struct rv_watermark_opts {
+    int partitions;  /**< of the topic; each must be heard from (or idle) */
+    int64_t idle_us; /**< a partition silent this long is idle; 0 = never */
+    int64_t now_us;  /**< wall clock, µs */
+} rv_watermark_opts;
 
 /**
- * The watermark of hash @p key: the lowest partition entry, µs UTC; 0
- * until entries of at least @p partitions partitions exist (a partition
- * not heard from yet holds the watermark back, so an early burst on one
- * partition never closes a period the others still fill).
+ * The watermark of hash @p key, µs UTC: the lowest entry of the active
+ * partitions (heard from within o->idle_us of o->now_us), or of all when
+ * none is active. 0 while fewer than o->partitions partitions have been
+ * heard from and the first was heard less than o->idle_us ago (never
+ * with idle_us 0): an early burst on one partition never closes a period
+ * the others still fill. 0 when no partition has been heard from.
  * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_FATAL
  */
 RV_MUSTCHECK rv_err rv_watermark_get(rv_redis *rc, const char *key,
-                                     int partitions, int64_t *out_us);
+                                     const rv_watermark_opts *o,
+                                     int64_t *out_us);
 
 #endif /* RV_WATERMARK_H */

@@ -33,6 +33,9 @@ typedef struct rv_worker_cfg {
     int64_t redis_timeout_ms;
     int64_t shutdown_timeout_ms;
     int64_t tick_ms; /**< period of the spec's tick, if it has one */
+    /** A partition silent this long no longer holds an event-time
+     *  watermark back (rv/watermark.h); 0 = never. */
+    int64_t watermark_idle_ms;
 } rv_worker_cfg;
 
 /** What a worker is and needs. Strings are static. */

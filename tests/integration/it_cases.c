@@ -250,12 +250,32 @@ static void test_cases_answer_stops_clock(void **state)
                      0);
 }
 
-/* One event of @p partition at @p t_us, sent as a batch of one. */
-static rv_err advance(const char *key, int32_t partition, int64_t t_us)
+/* One event of @p partition at @p t_us, sent as a batch of one at wall
+ * time @p wall_s (seconds). */
+static rv_err advance(const char *key, int32_t partition, int64_t t_us,
+                      int64_t wall_s)
 {
     rv_watermark_batch b = {0};
     assert_true(rv_watermark_note(&b, partition, t_us));
-    return rv_watermark_advance(rc, key, &b);
+    return rv_watermark_advance(rc, key, &b, wall_s * 1000000);
+}
+
+/* The watermark of @p key for @p partitions partitions at wall time
+ * @p wall_s, idle after 10 s. */
+static int64_t watermark(const char *key, int partitions, int64_t wall_s)
+{
+    const rv_watermark_opts o = {partitions, 10 * 1000000LL, wall_s * 1000000};
+    int64_t wm = -1;
+    assert_int_equal(rv_watermark_get(rc, key, &o, &wm), RV_OK);
+    return wm;
+}
+
+static void del_key(const char *key)
+{
+    const char *argv[] = {"DEL", key};
+    rv_redis_reply r = {0};
+    assert_int_equal(rv_redis_command(rc, 2, argv, &r), RV_OK);
+    rv_redis_replies_fini(&r, 1);
 }
 
 /* The event-time clock of a replay: the slowest partition's highest
@@ -263,25 +283,45 @@ static rv_err advance(const char *key, int32_t partition, int64_t t_us)
 static void test_cases_watermark_is_slowest_partition(void **state)
 {
     (void)state;
-    const char *argv[] = {"DEL", ALERTER_WATERMARK_KEY};
-    rv_redis_reply r = {0};
-    assert_int_equal(rv_redis_command(rc, 2, argv, &r), RV_OK);
-    rv_redis_replies_fini(&r, 1);
     const char *key = ALERTER_WATERMARK_KEY;
-    int64_t wm = -1;
-    assert_int_equal(rv_watermark_get(rc, key, 2, &wm), RV_OK);
-    assert_int_equal(wm, 0);
-    assert_int_equal(advance(key, 0, 5000), RV_OK);
+    del_key(key);
+    assert_int_equal(watermark(key, 2, 100), 0);
+    assert_int_equal(advance(key, 0, 5000, 100), RV_OK);
     /* Partition 1 not heard from yet: no watermark. */
-    assert_int_equal(rv_watermark_get(rc, key, 2, &wm), RV_OK);
-    assert_int_equal(wm, 0);
-    assert_int_equal(advance(key, 1, 3000), RV_OK);
-    assert_int_equal(advance(key, 0, 4000), RV_OK);
-    assert_int_equal(rv_watermark_get(rc, key, 2, &wm), RV_OK);
-    assert_int_equal(wm, 3000);
-    assert_int_equal(advance(key, 1, 9000), RV_OK);
-    assert_int_equal(rv_watermark_get(rc, key, 2, &wm), RV_OK);
-    assert_int_equal(wm, 5000);
+    assert_int_equal(watermark(key, 2, 101), 0);
+    assert_int_equal(advance(key, 1, 3000, 101), RV_OK);
+    assert_int_equal(advance(key, 0, 4000, 102), RV_OK);
+    assert_int_equal(watermark(key, 2, 103), 3000);
+    assert_int_equal(advance(key, 1, 9000, 104), RV_OK);
+    assert_int_equal(watermark(key, 2, 105), 5000);
+}
+
+/* A partition silent for the idle time (10 s here) no longer holds the
+ * watermark back while another moves; one never heard from holds it back
+ * for the idle time after the first message, then not. */
+static void test_cases_watermark_skips_idle_partitions(void **state)
+{
+    (void)state;
+    char key[64];
+    snprintf(key, sizeof(key), "rv:it:watermark:%s", nonce);
+    del_key(key);
+    assert_int_equal(advance(key, 0, 5000, 100), RV_OK);
+    assert_int_equal(advance(key, 1, 3000, 100), RV_OK);
+    /* Partition 2 of 3 never heard from: wait... */
+    assert_int_equal(watermark(key, 3, 109), 0);
+    /* ...until the idle time has passed since the first message. */
+    assert_int_equal(watermark(key, 3, 110), 3000);
+    /* Partition 1 falls silent while 0 moves on: after 10 s it is idle. */
+    assert_int_equal(advance(key, 0, 8000, 105), RV_OK);
+    assert_int_equal(watermark(key, 2, 109), 3000);
+    assert_int_equal(advance(key, 0, 9000, 112), RV_OK);
+    assert_int_equal(watermark(key, 2, 112), 9000);
+    /* Everything silent: the slowest of all, nothing skipped. */
+    assert_int_equal(watermark(key, 2, 200), 3000);
+    /* Partition 1 speaks again: it counts again at once. */
+    assert_int_equal(advance(key, 1, 4000, 201), RV_OK);
+    assert_int_equal(watermark(key, 2, 201), 4000);
+    del_key(key);
 }
 
 /* A5 (seed 000 第五篇): successful visits per agent and hour count each
@@ -435,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_cases_merge_within_period),
         cmocka_unit_test(test_cases_answer_stops_clock),
         cmocka_unit_test(test_cases_watermark_is_slowest_partition),
+        cmocka_unit_test(test_cases_watermark_skips_idle_partitions),
         cmocka_unit_test(test_cases_agent_hour_rate),
         cmocka_unit_test(test_cases_spot_checks_bottom_three_per_agent_month),
     };

@@ -245,7 +245,8 @@ static rv_err alerter_batch(void *ctx, const rv_msg *msgs, size_t count,
         err = alerter_cases_track(c->w->rc, c->alerts, n, ttl_s(c));
     }
     if (err == RV_OK) {
-        err = rv_watermark_advance(c->w->rc, ALERTER_WATERMARK_KEY, &wm);
+        err = rv_watermark_advance(c->w->rc, ALERTER_WATERMARK_KEY, &wm,
+                                   rv_now_us());
     }
     for (size_t a = 0; a < n && err == RV_OK; a++) {
         err = send_alert(kp, &c->alerts[a]);
@@ -268,8 +269,13 @@ static rv_err alerter_tick(void *ctx, rv_producer *kp)
     alerter_ctx *c = ctx;
     int64_t now = rv_now_us();
     if (strcmp(c->cfg->clock, "event") == 0) {
-        rv_err err = rv_watermark_get(c->w->rc, ALERTER_WATERMARK_KEY,
-                                      c->grade_partitions, &now);
+        const rv_watermark_opts wo = {
+            .partitions = c->grade_partitions,
+            .idle_us = c->w->cfg.watermark_idle_ms * 1000,
+            .now_us = now,
+        };
+        rv_err err =
+            rv_watermark_get(c->w->rc, ALERTER_WATERMARK_KEY, &wo, &now);
         if (err != RV_OK) {
             return err;
         }

@@ -121,8 +121,12 @@ static rv_err grader_tick(void *ctx, rv_producer *kp)
         return RV_OK;
     }
     int64_t now = 0;
-    rv_err err = rv_watermark_get(w->rc, GRADER_WATERMARK_KEY,
-                                  c->outcome_partitions, &now);
+    const rv_watermark_opts wo = {
+        .partitions = c->outcome_partitions,
+        .idle_us = w->cfg.watermark_idle_ms * 1000,
+        .now_us = rv_now_us(),
+    };
+    rv_err err = rv_watermark_get(w->rc, GRADER_WATERMARK_KEY, &wo, &now);
     if (err != RV_OK || now == 0) {
         return err;
     }
@@ -170,7 +174,8 @@ static rv_err grader_batch(void *ctx, const rv_msg *msgs, size_t count,
         }
     }
     if (err == RV_OK) {
-        err = rv_watermark_advance(w->rc, GRADER_WATERMARK_KEY, &wm);
+        err =
+            rv_watermark_advance(w->rc, GRADER_WATERMARK_KEY, &wm, rv_now_us());
     }
     free(o);
     free(retry);
