@@ -173,6 +173,19 @@ static void test_report_prints_branch_month_rates(void **state)
              rv_pg_result_value(res, 0, 0));
     assert_non_null(strstr(out, want));
     rv_pg_result_free(res);
+    /* sample_sha256: the same over "decision_id outcome" lines. */
+    assert_int_equal(
+        rv_pg_exec(pg,
+                   "SELECT encode(sha256(convert_to(coalesce(string_agg("
+                   "decision_id || ' ' || outcome || E'\\n', '' ORDER BY "
+                   "decision_id COLLATE \"C\"), ''), 'UTF8')), 'hex') FROM "
+                   "decisions",
+                   0, NULL, &res, errstr, sizeof(errstr)),
+        RV_OK);
+    snprintf(want, sizeof(want), " sample_sha256=%s ",
+             rv_pg_result_value(res, 0, 0));
+    assert_non_null(strstr(out, want));
+    rv_pg_result_free(res);
 
     delete_branch(pg);
     rv_pg_close(pg);

@@ -150,6 +150,11 @@ static const char cases_sql[] =
 static const char task_ids_sql[] =
     "SELECT task_id FROM visit_tasks ORDER BY task_id COLLATE \"C\"";
 
+/* The sample: every sampling decision and its outcome (issue 3). */
+static const char decision_rows_sql[] =
+    "SELECT decision_id || ' ' || outcome FROM decisions"
+    " ORDER BY decision_id COLLATE \"C\"";
+
 typedef struct counts {
     int64_t orders;
     int64_t tasks;
@@ -174,7 +179,10 @@ static void usage(FILE *out)
             "  per branch and month: orders, tasks, visits done, success,\n"
             "  satisfaction and timeliness rates, alerts; then TOTAL.\n"
             "  --summary  one line: orders= tasks= assigned= outcomes= "
-            "grades= alerts= dlq= tasks_sha256=\n"
+            "grades= alerts= dlq= sample_sha256=\n"
+            "             tasks_sha256= (sample_sha256: over every sampling "
+            "decision\n"
+            "             and its outcome; tasks_sha256: over every task ID)\n"
             "  --agents   per agent and day: visits booked against the "
             "roster's\n"
             "             daily_capacity (policy file $RV_POLICY_PATH, "
@@ -294,13 +302,14 @@ static int print_report(rv_pg *pg, FILE *out)
     return 0;
 }
 
-/* SHA-256 over every task_id in byte order, each followed by "\n". */
-static rv_err hash_task_ids(rv_pg *pg, char hex[RV_SHA256_HEX_SIZE],
-                            char *errstr, size_t errstr_size)
+/* SHA-256 over the rows of @p sql (one text column, ordered), each
+ * followed by "\n". */
+static rv_err hash_rows(rv_pg *pg, const char *sql,
+                        char hex[RV_SHA256_HEX_SIZE], char *errstr,
+                        size_t errstr_size)
 {
     rv_pg_result *res = NULL;
-    rv_err err =
-        rv_pg_exec(pg, task_ids_sql, 0, NULL, &res, errstr, errstr_size);
+    rv_err err = rv_pg_exec(pg, sql, 0, NULL, &res, errstr, errstr_size);
     if (err != RV_OK) {
         return err;
     }
@@ -332,6 +341,7 @@ static int print_summary(rv_pg *pg, FILE *out)
 {
     char errstr[512] = "";
     char hex[RV_SHA256_HEX_SIZE] = "";
+    char sample_hex[RV_SHA256_HEX_SIZE] = "";
     rv_pg_result *res = NULL;
     /* One snapshot, so the counts and the hash describe the same data
      * even while the recorder is writing. */
@@ -343,7 +353,11 @@ static int print_summary(rv_pg *pg, FILE *out)
             rv_pg_exec(pg, summary_sql, 0, NULL, &res, errstr, sizeof(errstr));
     }
     if (err == RV_OK) {
-        err = hash_task_ids(pg, hex, errstr, sizeof(errstr));
+        err = hash_rows(pg, decision_rows_sql, sample_hex, errstr,
+                        sizeof(errstr));
+    }
+    if (err == RV_OK) {
+        err = hash_rows(pg, task_ids_sql, hex, errstr, sizeof(errstr));
     }
     rv_err end = rv_pg_exec(pg, "COMMIT", 0, NULL, NULL, NULL, 0);
     (void)end; /* read only: nothing to lose if it fails */
@@ -356,10 +370,10 @@ static int print_summary(rv_pg *pg, FILE *out)
     fprintf(out,
             "orders=%" PRId64 " tasks=%" PRId64 " assigned=%" PRId64
             " outcomes=%" PRId64 " grades=%" PRId64 " alerts=%" PRId64
-            " dlq=%" PRId64 " tasks_sha256=%s\n",
+            " dlq=%" PRId64 " sample_sha256=%s tasks_sha256=%s\n",
             value_i64(res, 0, 0), value_i64(res, 0, 1), value_i64(res, 0, 2),
             value_i64(res, 0, 3), value_i64(res, 0, 4), value_i64(res, 0, 5),
-            value_i64(res, 0, 6), hex);
+            value_i64(res, 0, 6), sample_hex, hex);
     rv_pg_result_free(res);
     return 0;
 }
