@@ -162,8 +162,9 @@ The stack and the workers are still running (state: $demo_dir).
   Kafka:      kcat -b $RV_KAFKA_BOOTSTRAP_SERVERS -L
   Redis:      redis-cli -u $RV_REDIS_URL
   Workers:    logs in $demo_dir/logs, PIDs in $workers_pids
-  Stop all:   kill \$(cut -d' ' -f1 $workers_pids); rm $workers_pids
-              $stack stop $demo_dir --wipe
+  Stop all:   pids=\$(cut -d' ' -f1 $workers_pids); kill \$pids
+              for p in \$pids; do while kill -0 \$p 2>/dev/null; do sleep 1; done; done
+              rm $workers_pids; $stack stop $demo_dir --wipe
 EOF_KEEP
 else
     stop_workers
