@@ -425,7 +425,7 @@ static void test_cases_spot_checks_bottom_three_per_agent_month(void **state)
         }
     }
     static rv_task tasks[256];
-    char labels[16][RV_KEY_SIZE + 16];
+    char labels[16][RV_SAMPLE_LABEL_SIZE];
     size_t n = 0, months = 0;
     assert_int_equal(
         grader_spot_due(rc, close - 1, tasks, 256, &n, labels, &months), RV_OK);

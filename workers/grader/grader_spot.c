@@ -1,10 +1,6 @@
-/* workers/grader/grader_spot.c: R10 spot checks (grader_spot.h). Keys,
- * all with an expiry, <label> = "<agent>@<YYYY-MM>":
- *   rv:r10:<label>   zset outcome_id by draw u: the month's sample so far
- *   rv:r10t:<label>  hash outcome_id -> re-visit task (hex protobuf)
- *   rv:r10c:<label>  the month is closed: later visits are late
- *   rv:r10:open      zset label by close time (µs UTC)
- * One Redis, not Redis Cluster (the open set names other keys). */
+/* workers/grader/grader_spot.c: R10 spot checks (grader_spot.h), kept
+ * in the sample store (rv/sample_store.h, namespace "r10": one group per
+ * agent and month, one bucket, the payload is the re-visit task). */
 #include "grader_spot.h"
 
 #include <inttypes.h>
@@ -15,38 +11,10 @@
 #include "rv/codec.h"
 #include "rv/hash.h"
 #include "rv/log.h"
+#include "rv/sample_store.h"
 
-#define OPEN_KEY "rv:r10:open"
-#define KEY_SIZE (RV_KEY_SIZE + 48)
-#define NUM_SIZE 32
+#define SPOT_NS "r10"
 #define US_PER_HOUR (3600LL * 1000000LL)
-/* Keys live 400 days: longer than any month stays open. */
-#define SPOT_TTL_S "34560000"
-
-static rv_script offer_script = {
-    .name = "spot_offer",
-    .source = "if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end\n"
-              "redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])\n"
-              "redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"
-              "local k = tonumber(ARGV[4])\n"
-              "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], k, -1)) do\n"
-              "  redis.call('HDEL', KEYS[2], m)\n"
-              "end\n"
-              "redis.call('ZREMRANGEBYRANK', KEYS[1], k, -1)\n"
-              "redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])\n"
-              "redis.call('EXPIRE', KEYS[1], ARGV[7])\n"
-              "redis.call('EXPIRE', KEYS[2], ARGV[7])\n"
-              "redis.call('EXPIRE', KEYS[3], ARGV[7])\n"
-              "return 1\n",
-};
-
-static rv_script close_script = {
-    .name = "spot_close",
-    .source = "redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])\n"
-              "redis.call('DEL', KEYS[1], KEYS[2])\n"
-              "redis.call('ZREM', KEYS[4], ARGV[1])\n"
-              "return 1\n",
-};
 
 /* Local month of @p t_us in @p branch: "YYYY-MM" and the UTC µs of the
  * first instant of the next month. */
@@ -128,15 +96,6 @@ bool grader_spot_candidate(const rv_policy *p, const rv_calendar *cal,
 rv_err grader_spot_offer(rv_redis *rc, const rv_policy *p, const grader_spot *s,
                          bool *late)
 {
-    *late = false;
-    char zkey[KEY_SIZE], hkey[KEY_SIZE], ckey[KEY_SIZE];
-    snprintf(zkey, sizeof(zkey), "rv:r10:%s", s->label);
-    snprintf(hkey, sizeof(hkey), "rv:r10t:%s", s->label);
-    snprintf(ckey, sizeof(ckey), "rv:r10c:%s", s->label);
-    char u[NUM_SIZE], k[NUM_SIZE], close_s[NUM_SIZE];
-    snprintf(u, sizeof(u), "%.17g", s->u);
-    snprintf(k, sizeof(k), "%" PRId64, p->spot_checks.per_agent_month);
-    snprintf(close_s, sizeof(close_s), "%" PRId64, s->close_us);
     uint8_t *buf = NULL;
     size_t len = 0;
     rv_err err = rv_codec_encode_task(&s->task, &buf, &len);
@@ -150,106 +109,75 @@ rv_err grader_spot_offer(rv_redis *rc, const rv_policy *p, const grader_spot *s,
     }
     rv_hex_encode(buf, len, hex);
     free(buf);
-    const char *outcome = s->task.source_event_id;
-    const char *keys[] = {zkey, hkey, OPEN_KEY, ckey};
-    const char *args[] = {u, outcome, hex, k, close_s, s->label, SPOT_TTL_S};
-    rv_redis_reply reply = {0};
-    err = rv_redis_eval(rc, &offer_script, 4, keys, 7, args, &reply);
+    const rv_sample_offer o = {
+        .ns = SPOT_NS,
+        .label = s->label,
+        .bucket = 0,
+        .u = s->u,
+        .member = s->task.source_event_id,
+        .payload = hex,
+        .keep = p->spot_checks.per_agent_month,
+        .close_us = s->close_us,
+    };
+    char *trimmed = NULL;
+    err = rv_sample_offer_one(rc, &o, late, &trimmed);
+    free(trimmed); /* a visit not chosen needs no record of its own */
     free(hex);
-    if (err == RV_OK) {
-        *late = reply.type == RV_REPLY_INT && reply.integer == 0;
-        rv_redis_replies_fini(&reply, 1);
-    }
     return err;
 }
 
-/* Decode the '|'-joined hex tasks of one month into @p tasks. */
-static size_t decode_tasks(char *joined, rv_task *tasks, size_t cap)
+/* The task of one hex payload into @p t. */
+static bool decode_task(const char *hex, rv_task *t)
 {
-    size_t n = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(joined, "|", &save); tok != NULL && n < cap;
-         tok = strtok_r(NULL, "|", &save)) {
-        size_t room = strlen(tok) / 2 + 1;
-        uint8_t *buf = malloc(room);
-        long len = buf != NULL ? rv_hex_decode(tok, buf, room) : -1;
-        char errstr[160] = "";
-        if (len > 0 && rv_codec_decode_task(buf, (size_t)len, &tasks[n], errstr,
-                                            sizeof(errstr)) == RV_OK) {
-            n++;
-        } else {
-            RV_LOG(RV_LOG_WARN, "spot_task_unreadable",
-                   RV_KV_STR("reason", errstr));
-        }
-        free(buf);
+    size_t room = strlen(hex) / 2 + 1;
+    uint8_t *buf = malloc(room);
+    long len = buf != NULL ? rv_hex_decode(hex, buf, room) : -1;
+    char errstr[160] = "";
+    bool ok = len > 0 && rv_codec_decode_task(buf, (size_t)len, t, errstr,
+                                              sizeof(errstr)) == RV_OK;
+    if (!ok) {
+        RV_LOG(RV_LOG_WARN, "spot_task_unreadable",
+               RV_KV_STR("reason", errstr));
     }
-    return n;
+    free(buf);
+    return ok;
 }
 
 rv_err grader_spot_due(rv_redis *rc, int64_t now_us, rv_task *tasks, size_t cap,
-                       size_t *task_count, char (*labels)[RV_KEY_SIZE + 16],
+                       size_t *task_count, char (*labels)[RV_SAMPLE_LABEL_SIZE],
                        size_t *label_count)
 {
     *task_count = 0;
     *label_count = 0;
-    char now[NUM_SIZE];
-    snprintf(now, sizeof(now), "%" PRId64, now_us);
-    const char *argv[] = {"ZRANGEBYSCORE", OPEN_KEY, "-inf", now,
-                          "LIMIT",         "0",      "16"};
-    rv_redis_reply reply = {0};
-    rv_err err = rv_redis_command(rc, 7, argv, &reply);
-    if (err != RV_OK) {
-        return err;
-    }
-    char *save = NULL;
-    for (char *label = reply.type == RV_REPLY_STR && reply.str != NULL
-                           ? strtok_r(reply.str, "|", &save)
-                           : NULL;
-         label != NULL && err == RV_OK && *label_count < cap;
-         label = strtok_r(NULL, "|", &save)) {
-        char hkey[KEY_SIZE];
-        snprintf(hkey, sizeof(hkey), "rv:r10t:%s", label);
-        const char *hv[] = {"HVALS", hkey};
-        rv_redis_reply vals = {0};
-        err = rv_redis_command(rc, 2, hv, &vals);
+    char due[16][RV_SAMPLE_LABEL_SIZE];
+    size_t n = 0;
+    rv_err err = rv_sample_due(rc, SPOT_NS, now_us, due, 16, &n);
+    for (size_t g = 0; g < n && err == RV_OK; g++) {
+        rv_sample_member *m = NULL;
+        size_t count = 0;
+        err = rv_sample_read(rc, SPOT_NS, due[g], 1, &m, &count);
         if (err != RV_OK) {
             break;
         }
-        /* At most per_agent_month (<= 100) tasks a month; stop before a
-         * month that does not fit, it comes next time. */
-        size_t room = cap - *task_count;
-        size_t want = 0;
-        for (const char *c = vals.str; c != NULL && *c != '\0'; c++) {
-            want += *c == '|';
-        }
-        want += vals.str != NULL && vals.str[0] != '\0';
-        if (want > room) {
-            rv_redis_replies_fini(&vals, 1);
+        if (count > cap - *task_count) {
+            rv_sample_members_free(m, count); /* next tick */
             break;
         }
-        if (vals.type == RV_REPLY_STR && vals.str != NULL) {
-            *task_count += decode_tasks(vals.str, tasks + *task_count, room);
+        for (size_t i = 0; i < count; i++) {
+            *task_count += decode_task(m[i].payload, &tasks[*task_count]);
         }
-        rv_redis_replies_fini(&vals, 1);
-        rv_copy_str(labels[*label_count], sizeof(labels[0]), label);
-        (*label_count)++;
+        rv_sample_members_free(m, count);
+        memcpy(labels[(*label_count)++], due[g], RV_SAMPLE_LABEL_SIZE);
     }
-    rv_redis_replies_fini(&reply, 1);
     return err;
 }
 
-rv_err grader_spot_close(rv_redis *rc, char (*labels)[RV_KEY_SIZE + 16],
+rv_err grader_spot_close(rv_redis *rc, char (*labels)[RV_SAMPLE_LABEL_SIZE],
                          size_t n)
 {
     rv_err err = RV_OK;
     for (size_t i = 0; i < n && err == RV_OK; i++) {
-        char zkey[KEY_SIZE], hkey[KEY_SIZE], ckey[KEY_SIZE];
-        snprintf(zkey, sizeof(zkey), "rv:r10:%s", labels[i]);
-        snprintf(hkey, sizeof(hkey), "rv:r10t:%s", labels[i]);
-        snprintf(ckey, sizeof(ckey), "rv:r10c:%s", labels[i]);
-        const char *keys[] = {zkey, hkey, ckey, OPEN_KEY};
-        const char *args[] = {labels[i], SPOT_TTL_S};
-        err = rv_redis_eval(rc, &close_script, 4, keys, 2, args, NULL);
+        err = rv_sample_close(rc, SPOT_NS, labels[i], 1);
     }
     return err;
 }

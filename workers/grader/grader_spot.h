@@ -20,16 +20,17 @@
 #include "rv/model.h"
 #include "rv/policy.h"
 #include "rv/redis.h"
+#include "rv/sample_store.h"
 
 /** Hash partition -> highest event time of visits.outcomes (µs). */
 #define GRADER_WATERMARK_KEY "rv:grader:watermark"
 
 /** One successful visit offered to its agent-month's sample. */
 typedef struct grader_spot {
-    char label[RV_KEY_SIZE + 16]; /**< "<agent>|<YYYY-MM>" */
-    double u;                     /**< draw in [0, 1) */
-    int64_t close_us;             /**< month end + lateness, µs UTC */
-    rv_task task;                 /**< the re-visit, if chosen */
+    char label[RV_SAMPLE_LABEL_SIZE]; /**< "<agent>@<YYYY-MM>" */
+    double u;                         /**< draw in [0, 1) */
+    int64_t close_us;                 /**< month end + lateness, µs UTC */
+    rv_task task;                     /**< the re-visit, if chosen */
 } grader_spot;
 
 /**
@@ -66,13 +67,13 @@ RV_MUSTCHECK rv_err grader_spot_offer(rv_redis *rc, const rv_policy *p,
 RV_MUSTCHECK rv_err grader_spot_due(rv_redis *rc, int64_t now_us,
                                     rv_task *tasks, size_t cap,
                                     size_t *task_count,
-                                    char (*labels)[RV_KEY_SIZE + 16],
+                                    char (*labels)[RV_SAMPLE_LABEL_SIZE],
                                     size_t *label_count);
 
 /** Close the months @p labels once their tasks are durable: later
  *  visits of those months are late. @returns as grader_spot_offer */
 RV_MUSTCHECK rv_err grader_spot_close(rv_redis *rc,
-                                      char (*labels)[RV_KEY_SIZE + 16],
+                                      char (*labels)[RV_SAMPLE_LABEL_SIZE],
                                       size_t n);
 
 #endif /* RV_GRADER_SPOT_H */

@@ -23,7 +23,7 @@ typedef struct grader_ctx {
     rv_worker *w;
     int outcome_partitions; /* the R10 watermark waits for all of them */
     rv_task due[SPOT_TASKS_PER_TICK]; /* one tick's spot checks */
-    char labels[SPOT_TASKS_PER_TICK][RV_KEY_SIZE + 16];
+    char labels[SPOT_TASKS_PER_TICK][RV_SAMPLE_LABEL_SIZE];
 } grader_ctx;
 
 static rv_err grader_init(rv_worker *w, void **out)

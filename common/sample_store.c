@@ -1,0 +1,208 @@
+/* common/sample_store.c: bottom-k samples in Redis (rv/sample_store.h). */
+#include "rv/sample_store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rv/log.h"
+
+#define KEY_SIZE (RV_SAMPLE_LABEL_SIZE + 64)
+#define NUM_SIZE 32
+/* Keys live 400 days: longer than any group stays open. */
+#define SAMPLE_TTL_S "34560000"
+
+static rv_script offer_script = {
+    .name = "sample_offer",
+    .source = "if redis.call('EXISTS', KEYS[4]) == 1 then return {'late'} end\n"
+              "redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])\n"
+              "redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"
+              "local k = tonumber(ARGV[4])\n"
+              "local out = {'ok'}\n"
+              "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], k, -1)) do\n"
+              "  out[#out + 1] = redis.call('HGET', KEYS[2], m) or ''\n"
+              "  redis.call('HDEL', KEYS[2], m)\n"
+              "end\n"
+              "redis.call('ZREMRANGEBYRANK', KEYS[1], k, -1)\n"
+              "redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])\n"
+              "for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[7]) end\n"
+              "return out\n",
+};
+
+static rv_script read_script = {
+    .name = "sample_read",
+    .source = "local out = {}\n"
+              "for b = 0, tonumber(ARGV[2]) - 1 do\n"
+              "  local z = redis.call('ZRANGE', ARGV[1] .. ':' .. b, 0, -1, "
+              "'WITHSCORES')\n"
+              "  for i = 1, #z, 2 do\n"
+              "    out[#out + 1] = b\n"
+              "    out[#out + 1] = z[i + 1]\n"
+              "    out[#out + 1] = redis.call('HGET', ARGV[1] .. ':p', z[i]) "
+              "or ''\n"
+              "  end\n"
+              "end\n"
+              "return out\n",
+};
+
+static rv_script close_script = {
+    .name = "sample_close",
+    .source = "redis.call('SET', KEYS[1], '1', 'EX', ARGV[2])\n"
+              "redis.call('DEL', KEYS[2])\n"
+              "for b = 0, tonumber(ARGV[4]) - 1 do\n"
+              "  redis.call('DEL', ARGV[3] .. ':' .. b)\n"
+              "end\n"
+              "redis.call('ZREM', KEYS[3], ARGV[1])\n"
+              "return 1\n",
+};
+
+static void group_prefix(char *out, const char *ns, const char *label)
+{
+    snprintf(out, KEY_SIZE, "rv:ss:%s:%s", ns, label);
+}
+
+rv_err rv_sample_offer_one(rv_redis *rc, const rv_sample_offer *o, bool *late,
+                           char **trimmed)
+{
+    *late = false;
+    *trimmed = NULL;
+    char prefix[KEY_SIZE], zkey[KEY_SIZE + 8], pkey[KEY_SIZE + 4],
+        open[KEY_SIZE], closed[KEY_SIZE + 8];
+    group_prefix(prefix, o->ns, o->label);
+    snprintf(zkey, sizeof(zkey), "%s:%d", prefix, o->bucket);
+    snprintf(pkey, sizeof(pkey), "%s:p", prefix);
+    snprintf(open, sizeof(open), "rv:ss:%s:open", o->ns);
+    snprintf(closed, sizeof(closed), "%s:closed", prefix);
+    char u[NUM_SIZE], keep[NUM_SIZE], close_s[NUM_SIZE];
+    snprintf(u, sizeof(u), "%.17g", o->u);
+    snprintf(keep, sizeof(keep), "%" PRId64, o->keep);
+    snprintf(close_s, sizeof(close_s), "%" PRId64, o->close_us);
+    const char *keys[] = {zkey, pkey, open, closed};
+    const char *args[] = {u,       o->member, o->payload,  keep,
+                          close_s, o->label,  SAMPLE_TTL_S};
+    rv_redis_reply reply = {0};
+    rv_err err = rv_redis_eval(rc, &offer_script, 4, keys, 7, args, &reply);
+    if (err != RV_OK) {
+        return err;
+    }
+    const char *s =
+        reply.type == RV_REPLY_STR && reply.str != NULL ? reply.str : "";
+    if (strcmp(s, "late") == 0) {
+        *late = true;
+        s = "ok";
+    }
+    /* "ok" or "ok|payload|payload...": hand back what follows "ok|". */
+    *trimmed = strdup(strncmp(s, "ok|", 3) == 0 ? s + 3 : "");
+    rv_redis_replies_fini(&reply, 1);
+    return *trimmed != NULL ? RV_OK : RV_ERR_NOMEM;
+}
+
+rv_err rv_sample_due(rv_redis *rc, const char *ns, int64_t now_us,
+                     char (*labels)[RV_SAMPLE_LABEL_SIZE], size_t cap,
+                     size_t *count)
+{
+    *count = 0;
+    char open[KEY_SIZE], now[NUM_SIZE], limit[NUM_SIZE];
+    snprintf(open, sizeof(open), "rv:ss:%s:open", ns);
+    snprintf(now, sizeof(now), "%" PRId64, now_us);
+    snprintf(limit, sizeof(limit), "%zu", cap);
+    const char *argv[] = {"ZRANGEBYSCORE", open, "-inf", now,
+                          "LIMIT",         "0",  limit};
+    rv_redis_reply reply = {0};
+    rv_err err = rv_redis_command(rc, 7, argv, &reply);
+    if (err != RV_OK) {
+        return err;
+    }
+    if (reply.type == RV_REPLY_ERR) {
+        err = RV_ERR_FATAL;
+    }
+    char *save = NULL;
+    for (char *tok =
+             err == RV_OK && reply.type == RV_REPLY_STR && reply.str != NULL
+                 ? strtok_r(reply.str, "|", &save)
+                 : NULL;
+         tok != NULL && *count < cap; tok = strtok_r(NULL, "|", &save)) {
+        snprintf(labels[(*count)++], RV_SAMPLE_LABEL_SIZE, "%s", tok);
+    }
+    rv_redis_replies_fini(&reply, 1);
+    return err;
+}
+
+void rv_sample_members_free(rv_sample_member *m, size_t count)
+{
+    for (size_t i = 0; m != NULL && i < count; i++) {
+        free(m[i].payload);
+    }
+    free(m);
+}
+
+rv_err rv_sample_read(rv_redis *rc, const char *ns, const char *label,
+                      int bucket_count, rv_sample_member **out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    char prefix[KEY_SIZE], n[NUM_SIZE];
+    group_prefix(prefix, ns, label);
+    snprintf(n, sizeof(n), "%d", bucket_count);
+    const char *args[] = {prefix, n};
+    rv_redis_reply reply = {0};
+    rv_err err = rv_redis_eval(rc, &read_script, 0, NULL, 2, args, &reply);
+    if (err != RV_OK) {
+        return err;
+    }
+    /* "bucket|u|payload|bucket|u|payload...": count the triples first. */
+    const char *s =
+        reply.type == RV_REPLY_STR && reply.str != NULL ? reply.str : "";
+    size_t fields = s[0] != '\0';
+    for (const char *p = s; *p != '\0'; p++) {
+        fields += *p == '|';
+    }
+    size_t cap = fields / 3;
+    rv_sample_member *m = calloc(cap > 0 ? cap : 1, sizeof(*m));
+    if (m == NULL) {
+        rv_redis_replies_fini(&reply, 1);
+        return RV_ERR_NOMEM;
+    }
+    char *save = NULL;
+    char *p = reply.str;
+    size_t k = 0;
+    for (char *b = cap > 0 ? strtok_r(p, "|", &save) : NULL;
+         b != NULL && k < cap; b = strtok_r(NULL, "|", &save)) {
+        char *u = strtok_r(NULL, "|", &save);
+        char *payload = u != NULL ? strtok_r(NULL, "|", &save) : NULL;
+        if (payload == NULL) {
+            break;
+        }
+        m[k].bucket = atoi(b);
+        m[k].u = strtod(u, NULL);
+        m[k].payload = strdup(payload);
+        if (m[k++].payload == NULL) {
+            err = RV_ERR_NOMEM;
+            break;
+        }
+    }
+    rv_redis_replies_fini(&reply, 1);
+    if (err != RV_OK) {
+        rv_sample_members_free(m, k);
+        return err;
+    }
+    *out = m;
+    *count = k;
+    return RV_OK;
+}
+
+rv_err rv_sample_close(rv_redis *rc, const char *ns, const char *label,
+                       int bucket_count)
+{
+    char prefix[KEY_SIZE], pkey[KEY_SIZE + 4], open[KEY_SIZE],
+        closed[KEY_SIZE + 8], n[NUM_SIZE];
+    group_prefix(prefix, ns, label);
+    snprintf(pkey, sizeof(pkey), "%s:p", prefix);
+    snprintf(open, sizeof(open), "rv:ss:%s:open", ns);
+    snprintf(closed, sizeof(closed), "%s:closed", prefix);
+    snprintf(n, sizeof(n), "%d", bucket_count);
+    const char *keys[] = {closed, pkey, open};
+    const char *args[] = {label, SAMPLE_TTL_S, prefix, n};
+    return rv_redis_eval(rc, &close_script, 3, keys, 4, args, NULL);
+}
