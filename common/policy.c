@@ -50,7 +50,18 @@ static const cyaml_schema_value_t string_entry = {
 static const cyaml_schema_field_t tier_fields[] = {
     CYAML_FIELD_INT("min_cents", CYAML_FLAG_DEFAULT, rv_tier, min_cents),
     CYAML_FIELD_INT("max_cents", CYAML_FLAG_DEFAULT, rv_tier, max_cents),
-    CYAML_FIELD_FLOAT("rate", CYAML_FLAG_DEFAULT, rv_tier, rate),
+    CYAML_FIELD_FLOAT("rate", CYAML_FLAG_OPTIONAL, rv_tier, rate),
+    CYAML_FIELD_INT("quota", CYAML_FLAG_OPTIONAL, rv_tier, quota),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t quota_fields[] = {
+    CYAML_FIELD_STRING_PTR("per", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                           rv_quota, per, 1, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("period", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                           rv_quota, period, 1, CYAML_UNLIMITED),
+    CYAML_FIELD_INT("lateness_hours", CYAML_FLAG_OPTIONAL, rv_quota,
+                    lateness_hours),
     CYAML_FIELD_END,
 };
 
@@ -91,6 +102,10 @@ static const cyaml_schema_field_t rule_fields[] = {
                                questions, question_count, &string_entry, 0,
                                SEQ_SMALL_MAX),
     CYAML_FIELD_MAPPING("due", CYAML_FLAG_DEFAULT, rv_rule, due, due_fields),
+    CYAML_FIELD_STRING_PTR("mode", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                           rv_rule, mode, 1, CYAML_UNLIMITED),
+    CYAML_FIELD_MAPPING("quota", CYAML_FLAG_OPTIONAL, rv_rule, quota,
+                        quota_fields),
     CYAML_FIELD_END,
 };
 
@@ -560,8 +575,61 @@ static rv_err check_questions(const check *c, const rv_policy *p)
     return RV_OK;
 }
 
+/* Quota mode (issue 3): tiers with quotas, a known group and period. */
+static rv_err check_quota(const check *c, const rv_rule *r)
+{
+    if (r->mode != NULL && strcmp(r->mode, "bernoulli") != 0 &&
+        strcmp(r->mode, "quota") != 0) {
+        return invalid(c, "rules[%s].mode \"%s\" is not bernoulli or quota",
+                       r->id, r->mode);
+    }
+    if (!rv_rule_is_quota(r)) {
+        return RV_OK;
+    }
+    if (r->tier_count == 0 || r->tier_count > 15) {
+        return invalid(c, "rules[%s] samples by quota but has %u tiers (1..15)",
+                       r->id, r->tier_count);
+    }
+    if (r->trigger_count != 1 || strcmp(r->triggers[0], "sale") != 0) {
+        return invalid(c,
+                       "rules[%s] samples by quota: its only trigger must "
+                       "be sale (amounts)",
+                       r->id);
+    }
+    for (unsigned i = 0; i < r->tier_count; i++) {
+        if (r->tiers[i].quota < 0 || r->tiers[i].quota > 10000) {
+            return invalid(c,
+                           "rules[%s].tiers[%u].quota %lld is outside "
+                           "[0, 10000]",
+                           r->id, i, (long long)r->tiers[i].quota);
+        }
+    }
+    const rv_quota *q = &r->quota;
+    if (q->per != NULL && strcmp(q->per, "store") != 0 &&
+        strcmp(q->per, "branch") != 0) {
+        return invalid(c, "rules[%s].quota.per \"%s\" is not store or branch",
+                       r->id, q->per);
+    }
+    if (q->period != NULL && strcmp(q->period, "day") != 0 &&
+        strcmp(q->period, "week") != 0) {
+        return invalid(c, "rules[%s].quota.period \"%s\" is not day or week",
+                       r->id, q->period);
+    }
+    if (q->lateness_hours < 0 || q->lateness_hours > 744) {
+        return invalid(c,
+                       "rules[%s].quota.lateness_hours %lld is outside "
+                       "[0, 744]",
+                       r->id, (long long)q->lateness_hours);
+    }
+    return RV_OK;
+}
+
 static rv_err check_tiers(const check *c, const rv_rule *r)
 {
+    rv_err qerr = check_quota(c, r);
+    if (qerr != RV_OK) {
+        return qerr;
+    }
     for (unsigned i = 0; i < r->tier_count; i++) {
         const rv_tier *t = &r->tiers[i];
         if (!is_rate(t->rate)) {
@@ -1417,4 +1485,9 @@ const char *rv_policy_escalate_to(const rv_policy *p)
 {
     return p->cases.escalate_to != NULL ? p->cases.escalate_to
                                         : "compliance_department";
+}
+
+bool rv_rule_is_quota(const rv_rule *rule)
+{
+    return rule->mode != NULL && strcmp(rule->mode, "quota") == 0;
 }

@@ -16,7 +16,19 @@ typedef struct rv_tier {
     int64_t min_cents;
     int64_t max_cents; /**< -1 = no upper bound */
     double rate;       /**< Bernoulli rate in [0, 1] */
+    int64_t quota;     /**< quota mode: visits per group and period */
 } rv_tier;
+
+/** Quota mode (issue 3, R1 seed 001 §四): per group (store or branch) and
+ *  period (local day or week), the tier's quota of sales with the
+ *  smallest draws; a tier short of sales is filled from the next lower
+ *  tier, then from the sales below the lowest tier. */
+typedef struct rv_quota {
+    char *per;              /**< "store" (default) or "branch" */
+    char *period;           /**< "day" (default) or "week" (from Monday) */
+    int64_t lateness_hours; /**< the period closes this long after its
+                               end, on the sales' event-time watermark */
+} rv_quota;
 
 /** Due window of a rule: either working days after the event's local day
  *  (delay, length) or hours after the event (within_hours > 0). */
@@ -49,7 +61,12 @@ typedef struct rv_rule {
      *  salesperson who developed the customer nor to anyone of the
      *  customer's branch. */
     bool independent;
+    char *mode;     /**< "bernoulli" (NULL) or "quota" */
+    rv_quota quota; /**< quota mode */
 } rv_rule;
+
+/** True if @p rule samples by quota per period (mode "quota"). */
+bool rv_rule_is_quota(const rv_rule *rule);
 
 typedef struct rv_question {
     char *id; /**< "q.satisfaction", "a1.password_known" */

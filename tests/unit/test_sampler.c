@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "policy_fixture.h"
+#include "sampler_quota.h"
 #include "sampler_rules.h"
 
 static sampler_event sale_event(rv_envelope *env, const char *id,
@@ -256,10 +257,112 @@ static void test_sampler_decisions_record_every_rule(void **state)
     assert_true(selected > 0 && not_selected > 0);
 }
 
+/* Issue 3 (R1, seed 001 §四): a tier takes its quota of the smallest
+ * draws; a tier short of sales passes the shortfall down, and the last
+ * shortfall is filled from below the lowest threshold. */
+static void test_sampler_quota_allocation_fills_down(void **state)
+{
+    (void)state;
+    rv_tier tiers[] = {{150000, 300000, 0, 4},
+                       {300000, 500000, 0, 6},
+                       {500000, -1, 0, 10}};
+    rv_rule rule;
+    memset(&rule, 0, sizeof(rule));
+    rule.tiers = tiers;
+    rule.tier_count = 3;
+    size_t take[4];
+    /* A store-day with 120 sales of >= 5000 and a quota of 10: 10. */
+    size_t many[4] = {30, 50, 120, 100};
+    sampler_quota_allocate(&rule, many, take);
+    assert_int_equal(take[2], 10);
+    assert_int_equal(take[1], 6);
+    assert_int_equal(take[0], 4);
+    assert_int_equal(take[3], 0);
+    /* Only 4 such sales: the other 6 come from the next tier. */
+    size_t four[4] = {30, 50, 4, 100};
+    sampler_quota_allocate(&rule, four, take);
+    assert_int_equal(take[2], 4);
+    assert_int_equal(take[1], 12);
+    assert_int_equal(take[0], 4);
+    assert_int_equal(take[3], 0);
+    /* Every tier short: the rest from below the lowest threshold. */
+    size_t few[4] = {2, 3, 4, 100};
+    sampler_quota_allocate(&rule, few, take);
+    assert_int_equal(take[2] + take[1] + take[0], 9);
+    assert_int_equal(take[3], 11);
+    /* And nothing at all: nothing taken. */
+    size_t none[4] = {0, 0, 0, 0};
+    sampler_quota_allocate(&rule, none, take);
+    assert_int_equal(take[0] + take[1] + take[2] + take[3], 0);
+}
+
+/* The candidate of a sale: its store-day group, its bucket by threshold
+ * and how many the bucket keeps; visited from the next working day. */
+static void test_sampler_quota_candidate(void **state)
+{
+    fixture *fx = *state;
+    rv_tier tiers[] = {{150000, 300000, 0, 4},
+                       {300000, 500000, 0, 6},
+                       {500000, -1, 0, 10}};
+    char id[] = "RQ", reason[] = "RQ quota", channel[] = "phone";
+    rv_rule rule;
+    memset(&rule, 0, sizeof(rule));
+    rule.id = id;
+    rule.reason = reason;
+    rule.channel = channel;
+    rule.tiers = tiers;
+    rule.tier_count = 3;
+    rule.due.length_working_days = 1;
+    rule.quota.lateness_hours = 24;
+    const struct {
+        int64_t cents;
+        int bucket;
+        int64_t keep;
+    } cases[] = {{900000, 2, 10}, {500000, 2, 10}, {499999, 1, 16},
+                 {150000, 0, 20}, {149999, 3, 20}, {0, 3, 20}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rv_envelope env;
+        /* Fri 2016-07-01 12:00 in Los Angeles. */
+        sampler_event ev = sale_event(&env, "ev-q", "West", cases[i].cents,
+                                      utc_us("2016-07-01", 19, 0));
+        sampler_candidate c;
+        assert_true(
+            sampler_quota_candidate(fx->policy, fx->cal, &rule, &ev, "t", &c));
+        assert_int_equal(c.bucket, cases[i].bucket);
+        assert_int_equal(c.keep, cases[i].keep);
+        assert_string_equal(c.label, "RQ@Henderson@2016-07-01");
+        /* Closes 24 h after local midnight; due Tue 07-05 (07-04 is
+         * Independence Day), Los Angeles time. */
+        assert_int_equal(c.close_us, utc_us("2016-07-03", 7, 0));
+        assert_int_equal(c.task.due_start_us, utc_us("2016-07-05", 7, 0));
+        assert_int_equal(c.task.due_end_us, utc_us("2016-07-06", 7, 0));
+        assert_string_equal(c.task.rule_id, "RQ");
+        assert_true(c.task.sample_u >= 0.0 && c.task.sample_u < 1.0);
+    }
+    rule.quota.period = (char[]){"week"};
+    rv_envelope env;
+    sampler_event ev = sale_event(&env, "ev-q", "West", 900000,
+                                  utc_us("2016-07-01", 19, 0));
+    sampler_candidate c;
+    assert_true(
+        sampler_quota_candidate(fx->policy, fx->cal, &rule, &ev, "t", &c));
+    assert_string_equal(c.label, "RQ@Henderson@W2016-06-27");
+    char rid[32];
+    sampler_quota_rule_of(c.label, rid, sizeof(rid));
+    assert_string_equal(rid, "RQ");
+    rv_decision d;
+    sampler_quota_decision(&c.task, RV_DECISION_NOT_SELECTED, "why", "t", &d);
+    assert_int_equal(d.rate, -1);
+    assert_string_equal(d.task_id, "");
+    assert_string_equal(d.source_event_id, c.task.source_event_id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sampler_decisions_record_every_rule),
+        cmocka_unit_test(test_sampler_quota_allocation_fills_down),
+        cmocka_unit_test(test_sampler_quota_candidate),
         cmocka_unit_test(test_sampler_r1_rate_by_amount_tier),
         cmocka_unit_test(test_sampler_decision_is_deterministic),
         cmocka_unit_test(test_sampler_r1_due_window_skips_holiday),

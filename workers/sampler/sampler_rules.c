@@ -12,7 +12,8 @@
 /* The rate that applies to @p ev under @p rule, or -1 if none does. */
 static double rule_rate(const rv_rule *rule, const sampler_event *ev)
 {
-    if (!rv_rule_has_trigger(rule, ev->kind)) {
+    /* A quota rule decides when its period closes (sampler_quota.h). */
+    if (!rv_rule_has_trigger(rule, ev->kind) || rv_rule_is_quota(rule)) {
         return -1.0;
     }
     if (rule->tier_count == 0) {
@@ -68,8 +69,8 @@ static void decide_all(const rv_policy *p, const sampler_event *ev,
 {
     for (unsigned i = 0; dec != NULL && i < p->rule_count; i++) {
         const rv_rule *rule = &p->rules[i];
-        if (!rv_rule_has_trigger(rule, ev->kind)) {
-            continue;
+        if (!rv_rule_has_trigger(rule, ev->kind) || rv_rule_is_quota(rule)) {
+            continue; /* a quota rule decides when its period closes */
         }
         double rate = rule_rate(rule, ev);
         double u = rv_hash_unit(p->salt, rule->id, ev->env->event_id);
@@ -99,6 +100,42 @@ static void decide_all(const rv_policy *p, const sampler_event *ev,
             rv_copy_str(d->task_id, sizeof(d->task_id), task_id);
         }
     }
+}
+
+void sampler_task_for(const rv_policy *p, const sampler_event *ev,
+                      const char *worker, const rv_rule *const *rules, size_t n,
+                      rv_task *out)
+{
+    const rv_rule *primary = rules[0];
+    rv_task *t = out;
+    memset(t, 0, sizeof(*t));
+    const char *parts[] = {ev->env->event_id, primary->id};
+    rv_id_derive(t->task_id, 2, parts);
+    rv_envelope_fill(&t->env, t->task_id, ev->env->occurred_at_us, worker,
+                     ev->env->event_id);
+    rv_copy_str(t->customer_id, sizeof(t->customer_id), ev->customer_id);
+    rv_copy_str(t->branch_id, sizeof(t->branch_id), ev->branch_id);
+    rv_copy_str(t->store_id, sizeof(t->store_id), ev->store_id);
+    rv_copy_str(t->rule_id, sizeof(t->rule_id), primary->id);
+    rv_copy_str(t->source_event_id, sizeof(t->source_event_id),
+                ev->env->event_id);
+    rv_copy_str(t->policy_version, sizeof(t->policy_version), p->version);
+    rv_copy_str(t->phone, sizeof(t->phone), ev->phone);
+    rv_copy_str(t->salesperson_id, sizeof(t->salesperson_id),
+                ev->salesperson_id != NULL ? ev->salesperson_id : "");
+    for (size_t i = 0; i < n && i < RV_REASONS_MAX; i++) {
+        rv_copy_str(t->reasons[i], RV_REASON_SIZE, rules[i]->reason);
+        for (unsigned q = 0; q < rules[i]->question_count; q++) {
+            add_question(t, rules[i]->questions[q]);
+        }
+    }
+    t->reason_count = n < RV_REASONS_MAX ? n : RV_REASONS_MAX;
+    t->priority = primary->priority;
+    t->channel = rv_channel_parse(primary->channel);
+    if (t->channel == RV_CHANNEL_UNSPECIFIED) {
+        t->channel = RV_CHANNEL_PHONE;
+    }
+    t->attempt = 1;
 }
 
 rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
@@ -148,33 +185,7 @@ rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
     }
     const rv_rule *primary = chosen[0];
     rv_task t;
-    memset(&t, 0, sizeof(t));
-    const char *parts[] = {ev->env->event_id, primary->id};
-    rv_id_derive(t.task_id, 2, parts);
-    rv_envelope_fill(&t.env, t.task_id, ev->env->occurred_at_us, worker,
-                     ev->env->event_id);
-    rv_copy_str(t.customer_id, sizeof(t.customer_id), ev->customer_id);
-    rv_copy_str(t.branch_id, sizeof(t.branch_id), ev->branch_id);
-    rv_copy_str(t.store_id, sizeof(t.store_id), ev->store_id);
-    rv_copy_str(t.rule_id, sizeof(t.rule_id), primary->id);
-    rv_copy_str(t.source_event_id, sizeof(t.source_event_id),
-                ev->env->event_id);
-    rv_copy_str(t.policy_version, sizeof(t.policy_version), p->version);
-    rv_copy_str(t.phone, sizeof(t.phone), ev->phone);
-    rv_copy_str(t.salesperson_id, sizeof(t.salesperson_id), ev->salesperson_id);
-    for (size_t i = 0; i < n; i++) {
-        rv_copy_str(t.reasons[i], RV_REASON_SIZE, chosen[i]->reason);
-        for (unsigned q = 0; q < chosen[i]->question_count; q++) {
-            add_question(&t, chosen[i]->questions[q]);
-        }
-    }
-    t.reason_count = n;
-    t.priority = primary->priority;
-    t.channel = rv_channel_parse(primary->channel);
-    if (t.channel == RV_CHANNEL_UNSPECIFIED) {
-        t.channel = RV_CHANNEL_PHONE;
-    }
-    t.attempt = 1;
+    sampler_task_for(p, ev, worker, chosen, n, &t);
     bool bypass = false;
     for (size_t i = 0; i < n; i++) {
         bypass = bypass || chosen[i]->bypass_cooldown;

@@ -22,6 +22,17 @@ typedef struct sampler_event {
     int64_t amount_cents;       /**< sales only; 0 otherwise */
 } sampler_event;
 
+/**
+ * The visit task @p ev gets from @p rules (@p n >= 1, highest priority
+ * first; borrowed): task_id = derive(event_id, rules[0]->id), reasons and
+ * questions of every rule (C3: at most 3 questions), priority and channel
+ * of the first, attempt 1. Due window, draw and rate are left for the
+ * caller.
+ */
+void sampler_task_for(const rv_policy *p, const sampler_event *ev,
+                      const char *worker, const rv_rule *const *rules, size_t n,
+                      rv_task *out);
+
 /** Rules one event can trigger and be recorded for (the policy's limit). */
 #define SAMPLER_DECISIONS_MAX 64
 
