@@ -10,6 +10,7 @@
 #include <unistr.h>
 
 #include "revisit/v1/revisit.pb-c.h"
+#include "rv/hash.h"
 
 /* ---- shared helpers ---------------------------------------------------- */
 
@@ -1024,4 +1025,43 @@ rv_err rv_codec_decode_decision(const uint8_t *buf, size_t len,
     free(r);
     revisit__v1__sampling_decision__free_unpacked(m, NULL);
     return ok ? RV_OK : RV_ERR_INVALID;
+}
+
+/* ---- tasks as hex ------------------------------------------------------ */
+
+rv_err rv_codec_encode_task_hex(const rv_task *in, char **hex)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    *hex = NULL;
+    rv_err err = rv_codec_encode_task(in, &buf, &len);
+    if (err != RV_OK) {
+        return err;
+    }
+    *hex = malloc(2 * len + 1);
+    if (*hex != NULL) {
+        rv_hex_encode(buf, len, *hex);
+    }
+    free(buf);
+    return *hex != NULL ? RV_OK : RV_ERR_NOMEM;
+}
+
+rv_err rv_codec_decode_task_hex(const char *hex, rv_task *out, char *errstr,
+                                size_t errstr_size)
+{
+    size_t room = strlen(hex) / 2 + 1;
+    uint8_t *buf = malloc(room);
+    if (buf == NULL) {
+        return RV_ERR_NOMEM;
+    }
+    long len = rv_hex_decode(hex, buf, room);
+    rv_err err = RV_ERR_INVALID;
+    if (len <= 0) {
+        rv_errf(errstr, errstr_size, "task: not hex (%zu characters)",
+                strlen(hex));
+    } else {
+        err = rv_codec_decode_task(buf, (size_t)len, out, errstr, errstr_size);
+    }
+    free(buf);
+    return err;
 }

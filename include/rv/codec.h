@@ -64,6 +64,15 @@ RV_MUSTCHECK rv_err rv_codec_encode_alert(const rv_alert *in, uint8_t **buf,
 RV_MUSTCHECK rv_err rv_codec_decode_alert(const uint8_t *buf, size_t len,
                                           rv_alert *out, char *errstr,
                                           size_t errstr_size);
+/** A task as lowercase hex of its VisitTask protobuf, for text stores
+ *  (rv/sample_store.h payloads). *hex is freed with free().
+ *  @returns RV_OK, RV_ERR_NOMEM */
+RV_MUSTCHECK rv_err rv_codec_encode_task_hex(const rv_task *in, char **hex);
+/** The task of @p hex (from rv_codec_encode_task_hex).
+ *  @returns RV_OK, RV_ERR_INVALID (not hex, or not a valid task; errstr),
+ *           RV_ERR_NOMEM */
+RV_MUSTCHECK rv_err rv_codec_decode_task_hex(const char *hex, rv_task *out,
+                                             char *errstr, size_t errstr_size);
 /** SamplingDecision (visits.decisions): decision_id, source_event_id,
  *  customer_id, branch_id, rule_id, policy_version required; outcome
  *  known; u in [0, 1); rate -1 or in [0, 1]. Same contract as above. */

@@ -96,19 +96,11 @@ bool grader_spot_candidate(const rv_policy *p, const rv_calendar *cal,
 rv_err grader_spot_offer(rv_redis *rc, const rv_policy *p, const grader_spot *s,
                          bool *late)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    rv_err err = rv_codec_encode_task(&s->task, &buf, &len);
+    char *hex = NULL;
+    rv_err err = rv_codec_encode_task_hex(&s->task, &hex);
     if (err != RV_OK) {
         return err;
     }
-    char *hex = malloc(2 * len + 1);
-    if (hex == NULL) {
-        free(buf);
-        return RV_ERR_NOMEM;
-    }
-    rv_hex_encode(buf, len, hex);
-    free(buf);
     const rv_sample_offer o = {
         .ns = SPOT_NS,
         .label = s->label,
@@ -124,23 +116,6 @@ rv_err grader_spot_offer(rv_redis *rc, const rv_policy *p, const grader_spot *s,
     free(trimmed); /* a visit not chosen needs no record of its own */
     free(hex);
     return err;
-}
-
-/* The task of one hex payload into @p t. */
-static bool decode_task(const char *hex, rv_task *t)
-{
-    size_t room = strlen(hex) / 2 + 1;
-    uint8_t *buf = malloc(room);
-    long len = buf != NULL ? rv_hex_decode(hex, buf, room) : -1;
-    char errstr[160] = "";
-    bool ok = len > 0 && rv_codec_decode_task(buf, (size_t)len, t, errstr,
-                                              sizeof(errstr)) == RV_OK;
-    if (!ok) {
-        RV_LOG(RV_LOG_WARN, "spot_task_unreadable",
-               RV_KV_STR("reason", errstr));
-    }
-    free(buf);
-    return ok;
 }
 
 rv_err grader_spot_due(rv_redis *rc, int64_t now_us, rv_task *tasks, size_t cap,
@@ -164,7 +139,14 @@ rv_err grader_spot_due(rv_redis *rc, int64_t now_us, rv_task *tasks, size_t cap,
             break;
         }
         for (size_t i = 0; i < count; i++) {
-            *task_count += decode_task(m[i].payload, &tasks[*task_count]);
+            char errstr[160] = "";
+            if (rv_codec_decode_task_hex(m[i].payload, &tasks[*task_count],
+                                         errstr, sizeof(errstr)) == RV_OK) {
+                (*task_count)++;
+            } else {
+                RV_LOG(RV_LOG_WARN, "spot_task_unreadable",
+                       RV_KV_STR("reason", errstr));
+            }
         }
         rv_sample_members_free(m, count);
         memcpy(labels[(*label_count)++], due[g], RV_SAMPLE_LABEL_SIZE);

@@ -1,15 +1,21 @@
 /* workers/sampler/main.c: sales.events + service.events -> visits.tasks
  * and visits.decisions. Decides which customers need a visit (R1, R5 and
  * whatever rules the policy holds), applies the C4 cooldown in Redis,
- * publishes tasks and one decision per (event, rule) evaluated. */
+ * publishes tasks and one decision per (event, rule) evaluated. Quota
+ * rules (sampler_quota.h) offer each sale to their period's sample and
+ * decide when the sales' event-time watermark closes the period (tick). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rv/codec.h"
+#include "rv/kafka_lag.h"
 #include "rv/log.h"
+#include "rv/sample_store.h"
+#include "rv/watermark.h"
 #include "rv/worker.h"
 #include "sampler_cooldown.h"
+#include "sampler_quota.h"
 #include "sampler_rules.h"
 
 #define TOPIC_SALES "sales.events"
@@ -17,6 +23,10 @@
 #define TOPIC_TASKS "visits.tasks"
 #define TOPIC_DECISIONS "visits.decisions"
 #define US_PER_DAY 86400000000LL
+/* rv/watermark.h hash of sales.events, for closing quota periods. */
+#define SAMPLER_WATERMARK_KEY "rv:sampler:watermark"
+/* Quota groups closed per tick at most; the rest wait for the next. */
+#define QUOTA_GROUPS_PER_TICK 8
 
 typedef struct sampler_ctx {
     rv_worker *w;
@@ -34,6 +44,14 @@ typedef struct sampler_ctx {
     rv_decision *held;
     size_t *held_task;
     size_t held_count, held_cap;
+    /* Quota rules (issue 3). */
+    bool has_quota;
+    int sales_partitions; /* the watermark waits for all of them */
+    rv_sale sale;         /* the batch's current event */
+    rv_work_order wo;
+    sampler_candidate cand;
+    rv_decision scratch;
+    rv_task close_task;
 } sampler_ctx;
 
 static rv_err sampler_init(rv_worker *w, void **out)
@@ -63,6 +81,20 @@ static rv_err sampler_init(rv_worker *w, void **out)
         RV_LOG(RV_LOG_ERROR, "script_load_failed",
                RV_KV_STR("script", sampler_cooldown_script.name),
                RV_KV_STR("error", rv_err_str(err)));
+        return err;
+    }
+    for (unsigned r = 0; r < w->policy->rule_count; r++) {
+        c->has_quota = c->has_quota || rv_rule_is_quota(&w->policy->rules[r]);
+    }
+    if (c->has_quota) {
+        char errstr[256] = "";
+        err = rv_kafka_partition_count(&w->kafka, TOPIC_SALES, 10000,
+                                       &c->sales_partitions, errstr,
+                                       sizeof(errstr));
+        if (err != RV_OK) {
+            RV_LOG(RV_LOG_ERROR, "metadata_failed",
+                   RV_KV_STR("reason", errstr));
+        }
     }
     return err;
 }
@@ -86,43 +118,44 @@ static void sampler_fini(void *ctx)
     free(c);
 }
 
-/* Decodes one message into a planned task. RV_ERR_INVALID = dead-letter
- * it with errstr. */
-static rv_err plan_one(sampler_ctx *c, const rv_msg *m, rv_task *task,
-                       bool *selected, bool *bypass, char *errstr,
-                       size_t errstr_size)
+/* Decodes one message into @p ev (its strings in c->sale or c->wo) and a
+ * planned task. RV_ERR_INVALID = dead-letter it with errstr. */
+static rv_err plan_one(sampler_ctx *c, const rv_msg *m, sampler_event *out,
+                       rv_task *task, bool *selected, bool *bypass,
+                       char *errstr, size_t errstr_size)
 {
     sampler_event ev = {0};
-    rv_sale sale;
-    rv_work_order wo;
+    rv_sale *sale = &c->sale;
+    rv_work_order *wo = &c->wo;
     rv_err err;
     if (strcmp(m->topic, TOPIC_SERVICE) == 0) {
-        err = rv_codec_decode_work_order(m->payload, m->len, &wo, errstr,
+        err = rv_codec_decode_work_order(m->payload, m->len, wo, errstr,
                                          errstr_size);
         if (err != RV_OK) {
             return err;
         }
-        ev = (sampler_event){.kind = rv_work_order_kind_name(wo.kind),
-                             .env = &wo.env,
-                             .customer_id = wo.customer_id,
-                             .branch_id = wo.branch_id,
-                             .store_id = wo.store_id,
-                             .phone = wo.phone};
+        ev = (sampler_event){.kind = rv_work_order_kind_name(wo->kind),
+                             .env = &wo->env,
+                             .customer_id = wo->customer_id,
+                             .branch_id = wo->branch_id,
+                             .store_id = wo->store_id,
+                             .phone = wo->phone};
     } else {
-        err = rv_codec_decode_sale(m->payload, m->len, &sale, errstr,
-                                   errstr_size);
+        err =
+            rv_codec_decode_sale(m->payload, m->len, sale, errstr, errstr_size);
         if (err != RV_OK) {
             return err;
         }
         ev = (sampler_event){.kind = "sale",
-                             .env = &sale.env,
-                             .customer_id = sale.customer_id,
-                             .branch_id = sale.branch_id,
-                             .store_id = sale.store_id,
-                             .phone = sale.phone,
-                             .salesperson_id = sale.salesperson_id,
-                             .amount_cents = sale.amount_cents};
+                             .env = &sale->env,
+                             .customer_id = sale->customer_id,
+                             .branch_id = sale->branch_id,
+                             .store_id = sale->store_id,
+                             .phone = sale->phone,
+                             .salesperson_id = sale->salesperson_id,
+                             .amount_cents = sale->amount_cents};
     }
+    *out = ev;
     return sampler_plan(c->w->policy, c->w->cal, &ev, "sampler", task, selected,
                         bypass, &c->dec, errstr, errstr_size);
 }
@@ -187,6 +220,111 @@ static void suppress(rv_decision *d, const char *verdict)
              optout ? "the customer opted out" : "within the cooldown");
 }
 
+/* Issue 3: the decision about quota task @p t, sent. */
+static rv_err quota_decide(sampler_ctx *c, rv_producer *kp, const rv_task *t,
+                           rv_decision_outcome outcome, const char *reason)
+{
+    sampler_quota_decision(t, outcome, reason, "sampler", &c->scratch);
+    return send_decision(kp, &c->scratch);
+}
+
+/* Every decoded task of '|'-joined hex @p payloads is not selected, for
+ * @p reason. */
+static rv_err quota_not_selected(sampler_ctx *c, rv_producer *kp,
+                                 char *payloads, const char *reason)
+{
+    rv_err err = RV_OK;
+    char *save = NULL;
+    for (char *hex = strtok_r(payloads, "|", &save);
+         hex != NULL && err == RV_OK; hex = strtok_r(NULL, "|", &save)) {
+        char errstr[160] = "";
+        if (rv_codec_decode_task_hex(hex, &c->close_task, errstr,
+                                     sizeof(errstr)) != RV_OK) {
+            RV_LOG(RV_LOG_WARN, "quota_task_unreadable",
+                   RV_KV_STR("reason", errstr));
+            continue;
+        }
+        err = quota_decide(c, kp, &c->close_task, RV_DECISION_NOT_SELECTED,
+                           reason);
+    }
+    return err;
+}
+
+/* Offer sale @p ev to the sample of every quota rule it triggers; a sale
+ * pushed out of its bucket, or one whose period had closed, is decided
+ * (not selected) now, the others when the period closes. */
+static rv_err offer_quota(sampler_ctx *c, rv_producer *kp,
+                          const sampler_event *ev)
+{
+    const rv_policy *p = c->w->policy;
+    rv_err err = RV_OK;
+    for (unsigned r = 0; r < p->rule_count && err == RV_OK; r++) {
+        const rv_rule *rule = &p->rules[r];
+        if (!rv_rule_is_quota(rule) || !rv_rule_has_trigger(rule, ev->kind) ||
+            !sampler_quota_candidate(p, c->w->cal, rule, ev, "sampler",
+                                     &c->cand)) {
+            continue;
+        }
+        char *hex = NULL;
+        err = rv_codec_encode_task_hex(&c->cand.task, &hex);
+        if (err != RV_OK) {
+            break;
+        }
+        const rv_sample_offer o = {
+            .ns = SAMPLER_QUOTA_NS,
+            .label = c->cand.label,
+            .bucket = c->cand.bucket,
+            .u = c->cand.task.sample_u,
+            .member = ev->env->event_id,
+            .payload = hex,
+            .keep = c->cand.keep,
+            .close_us = c->cand.close_us,
+        };
+        bool late = false;
+        char *trimmed = NULL;
+        err = rv_sample_offer_one(c->w->rc, &o, &late, &trimmed);
+        free(hex);
+        if (err == RV_OK && late) {
+            RV_LOG(RV_LOG_WARN, "quota_event_late",
+                   RV_KV_STR("event_id", ev->env->event_id),
+                   RV_KV_STR("group", c->cand.label));
+            err = quota_decide(c, kp, &c->cand.task, RV_DECISION_NOT_SELECTED,
+                               "late: its quota period had closed");
+        }
+        if (err == RV_OK) {
+            err = quota_not_selected(c, kp, trimmed,
+                                     "not among the smallest draws its tier "
+                                     "and the tiers above can take");
+        }
+        free(trimmed);
+    }
+    return err;
+}
+
+/* The C4 cooldown call of c->tasks[@p slot] (bypassed when
+ * c->bypass[slot]), into the slot's call arrays. */
+static void prepare_cooldown(sampler_ctx *c, size_t slot, int64_t cooldown_us)
+{
+    const rv_task *t = &c->tasks[slot];
+    sampler_cooldown_keys(t->customer_id, c->keys[slot][0], c->keys[slot][1]);
+    snprintf(c->args[slot][0], sizeof(c->args[slot][0]), "%s", t->task_id);
+    snprintf(c->args[slot][1], sizeof(c->args[slot][1]), "%lld",
+             (long long)t->env.occurred_at_us);
+    snprintf(c->args[slot][2], sizeof(c->args[slot][2]), "%lld",
+             (long long)cooldown_us);
+    snprintf(c->args[slot][3], sizeof(c->args[slot][3]), "%s",
+             c->bypass[slot] ? "bypass" : "");
+    c->key_ptrs[slot][0] = c->keys[slot][0];
+    c->key_ptrs[slot][1] = c->keys[slot][1];
+    for (int a = 0; a < 4; a++) {
+        c->arg_ptrs[slot][a] = c->args[slot][a];
+    }
+    c->calls[slot] = (rv_redis_call){.key_count = 2,
+                                     .keys = c->key_ptrs[slot],
+                                     .arg_count = 4,
+                                     .args = c->arg_ptrs[slot]};
+}
+
 static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
                             rv_producer *kp)
 {
@@ -194,16 +332,27 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
     size_t n = 0;
     c->held_count = 0;
     int64_t cooldown_us = c->w->policy->cooldown_days * US_PER_DAY;
+    rv_watermark_batch wm = {0};
     for (size_t i = 0; i < count; i++) {
         char errstr[256] = "";
         bool selected = false;
-        rv_err err = plan_one(c, &msgs[i], &c->tasks[n], &selected,
+        sampler_event ev = {0};
+        rv_err err = plan_one(c, &msgs[i], &ev, &c->tasks[n], &selected,
                               &c->bypass[n], errstr, sizeof(errstr));
-        if (err == RV_OK) {
-            err = route_decisions(c, kp, n);
-        } else if (err == RV_ERR_INVALID) {
+        if (err == RV_ERR_INVALID) {
             selected = false;
             err = rv_worker_reject(c->w, kp, &msgs[i], errstr);
+        } else if (err == RV_OK) {
+            err = route_decisions(c, kp, n);
+            if (err == RV_OK && c->has_quota &&
+                strcmp(msgs[i].topic, TOPIC_SALES) == 0) {
+                err = offer_quota(c, kp, &ev);
+                if (err == RV_OK &&
+                    !rv_watermark_note(&wm, msgs[i].partition,
+                                       ev.env->occurred_at_us)) {
+                    err = RV_ERR_FATAL; /* more partitions than supported */
+                }
+            }
         }
         if (err != RV_OK) {
             return err;
@@ -211,28 +360,12 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
         if (!selected) {
             continue;
         }
-        rv_task *t = &c->tasks[n];
-        sampler_cooldown_keys(t->customer_id, c->keys[n][0], c->keys[n][1]);
-        snprintf(c->args[n][0], sizeof(c->args[n][0]), "%s", t->task_id);
-        snprintf(c->args[n][1], sizeof(c->args[n][1]), "%lld",
-                 (long long)t->env.occurred_at_us);
-        snprintf(c->args[n][2], sizeof(c->args[n][2]), "%lld",
-                 (long long)cooldown_us);
-        snprintf(c->args[n][3], sizeof(c->args[n][3]), "%s",
-                 c->bypass[n] ? "bypass" : "");
-        c->key_ptrs[n][0] = c->keys[n][0];
-        c->key_ptrs[n][1] = c->keys[n][1];
-        for (int a = 0; a < 4; a++) {
-            c->arg_ptrs[n][a] = c->args[n][a];
-        }
-        c->calls[n] = (rv_redis_call){.key_count = 2,
-                                      .keys = c->key_ptrs[n],
-                                      .arg_count = 4,
-                                      .args = c->arg_ptrs[n]};
+        prepare_cooldown(c, n, cooldown_us);
         n++;
     }
     if (n == 0) {
-        return RV_OK;
+        return rv_watermark_advance(c->w->rc, SAMPLER_WATERMARK_KEY, &wm,
+                                    rv_now_us());
     }
     rv_err err = rv_redis_eval_batch(c->w->rc, &sampler_cooldown_script,
                                      c->calls, n, c->replies);
@@ -272,6 +405,146 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
     for (size_t h = 0; h < c->held_count && err == RV_OK; h++) {
         err = send_decision(kp, &c->held[h]);
     }
+    if (err == RV_OK) {
+        err = rv_watermark_advance(c->w->rc, SAMPLER_WATERMARK_KEY, &wm,
+                                   rv_now_us());
+    }
+    return err;
+}
+
+/* The @p n chosen tasks in c->tasks[0..n): the C4 cooldown decides,
+ * then each is published with its decision (selected or suppressed). */
+static rv_err publish_chosen(sampler_ctx *c, rv_producer *kp, size_t n)
+{
+    int64_t cooldown_us = c->w->policy->cooldown_days * US_PER_DAY;
+    for (size_t i = 0; i < n; i++) {
+        c->bypass[i] = false;
+        prepare_cooldown(c, i, cooldown_us);
+    }
+    rv_err err = rv_redis_eval_batch(c->w->rc, &sampler_cooldown_script,
+                                     c->calls, n, c->replies);
+    if (err != RV_OK) {
+        return err;
+    }
+    for (size_t i = 0; i < n && err == RV_OK; i++) {
+        const rv_redis_reply *r = &c->replies[i];
+        if (r->type != RV_REPLY_STR) {
+            err = RV_ERR_UNAVAILABLE; /* retried on the next tick */
+            break;
+        }
+        sampler_quota_decision(&c->tasks[i], RV_DECISION_SELECTED,
+                               "among the smallest draws its quota takes",
+                               "sampler", &c->scratch);
+        if (strcmp(r->str, "accept") != 0) {
+            suppress(&c->scratch, r->str);
+        } else {
+            uint8_t *buf = NULL;
+            size_t len = 0;
+            err = rv_codec_encode_task(&c->tasks[i], &buf, &len);
+            if (err == RV_OK) {
+                err = rv_producer_send(kp, TOPIC_TASKS, c->tasks[i].customer_id,
+                                       buf, len, NULL, 0);
+                free(buf);
+            }
+        }
+        if (err == RV_OK) {
+            err = send_decision(kp, &c->scratch);
+        }
+    }
+    rv_redis_replies_fini(c->replies, n);
+    return err;
+}
+
+/* Close quota group @p label: allocate its sample (sampler_quota.h),
+ * publish the chosen visits and every decision, make them durable, then
+ * close the group. A crash in between repeats the same facts. */
+static rv_err close_group(sampler_ctx *c, rv_producer *kp, const char *label)
+{
+    char rule_id[RV_SHORT_SIZE];
+    sampler_quota_rule_of(label, rule_id, sizeof(rule_id));
+    const rv_rule *rule = rv_policy_rule(c->w->policy, rule_id);
+    if (rule == NULL || !rv_rule_is_quota(rule)) {
+        RV_LOG(RV_LOG_WARN, "quota_rule_gone", RV_KV_STR("group", label));
+        return rv_sample_close(c->w->rc, SAMPLER_QUOTA_NS, label,
+                               RV_SAMPLE_BUCKETS_MAX);
+    }
+    int buckets = sampler_quota_buckets(rule);
+    rv_sample_member *m = NULL;
+    size_t count = 0;
+    rv_err err =
+        rv_sample_read(c->w->rc, SAMPLER_QUOTA_NS, label, buckets, &m, &count);
+    if (err != RV_OK) {
+        return err;
+    }
+    size_t counts[RV_SAMPLE_BUCKETS_MAX] = {0}, take[RV_SAMPLE_BUCKETS_MAX],
+           seen[RV_SAMPLE_BUCKETS_MAX] = {0};
+    for (size_t i = 0; i < count; i++) {
+        if (m[i].bucket >= 0 && m[i].bucket < buckets) {
+            counts[m[i].bucket]++;
+        }
+    }
+    sampler_quota_allocate(rule, counts, take);
+    size_t slots = (size_t)c->w->cfg.batch_max, n = 0;
+    for (size_t i = 0; i < count && err == RV_OK; i++) {
+        int b = m[i].bucket;
+        char errstr[160] = "";
+        if (b < 0 || b >= buckets ||
+            rv_codec_decode_task_hex(m[i].payload, &c->tasks[n], errstr,
+                                     sizeof(errstr)) != RV_OK) {
+            RV_LOG(RV_LOG_WARN, "quota_task_unreadable",
+                   RV_KV_STR("group", label), RV_KV_STR("reason", errstr));
+            continue;
+        }
+        if (seen[b]++ >= take[b]) {
+            err = quota_decide(c, kp, &c->tasks[n], RV_DECISION_NOT_SELECTED,
+                               "not taken by the quota after the tier fill");
+            continue;
+        }
+        if (++n == slots) {
+            err = publish_chosen(c, kp, n);
+            n = 0;
+        }
+    }
+    if (err == RV_OK && n > 0) {
+        err = publish_chosen(c, kp, n);
+    }
+    rv_sample_members_free(m, count);
+    if (err == RV_OK) {
+        err = rv_producer_flush(kp, (int)c->w->cfg.flush_timeout_ms);
+    }
+    if (err == RV_OK) {
+        err = rv_sample_close(c->w->rc, SAMPLER_QUOTA_NS, label, buckets);
+        RV_LOG(RV_LOG_INFO, "quota_period_closed", RV_KV_STR("group", label),
+               RV_KV_INT("members", (int64_t)count));
+    }
+    return err;
+}
+
+/* Issue 3: every quota period the sales' event-time watermark has passed
+ * (end plus lateness) closes. */
+static rv_err sampler_tick(void *ctx, rv_producer *kp)
+{
+    sampler_ctx *c = ctx;
+    if (!c->has_quota) {
+        return RV_OK;
+    }
+    const rv_watermark_opts wo = {
+        .partitions = c->sales_partitions,
+        .idle_us = c->w->cfg.watermark_idle_ms * 1000,
+        .now_us = rv_now_us(),
+    };
+    int64_t now = 0;
+    rv_err err = rv_watermark_get(c->w->rc, SAMPLER_WATERMARK_KEY, &wo, &now);
+    if (err != RV_OK || now == 0) {
+        return err;
+    }
+    char labels[QUOTA_GROUPS_PER_TICK][RV_SAMPLE_LABEL_SIZE];
+    size_t n = 0;
+    err = rv_sample_due(c->w->rc, SAMPLER_QUOTA_NS, now, labels,
+                        QUOTA_GROUPS_PER_TICK, &n);
+    for (size_t i = 0; i < n && err == RV_OK; i++) {
+        err = close_group(c, kp, labels[i]);
+    }
     return err;
 }
 
@@ -283,6 +556,7 @@ int main(int argc, char **argv)
         .default_topics = TOPIC_SALES "," TOPIC_SERVICE,
         .needs_redis = true,
         .needs_policy = true,
+        .tick = sampler_tick,
     };
     return rv_worker_main(argc, argv, &spec, sampler_init, sampler_batch,
                           sampler_fini);
