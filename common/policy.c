@@ -4,6 +4,8 @@
  * a change to the schema here changes that comment in the same commit. */
 #include "rv/policy.h"
 
+#include "policy_where.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -1347,6 +1349,31 @@ static rv_err load_yaml(const check *c, const cyaml_schema_value_t *schema,
     return RV_OK;
 }
 
+/* A failed check names a field ("rules[R1].tiers[1].rate 1.5 is ..."):
+ * append the line it is on in the file, " (line N)", when found. */
+static void add_line(const check *c)
+{
+    if (c->errstr == NULL || c->errstr_size == 0) {
+        return;
+    }
+    size_t pre = strlen("policy ") + strlen(c->path) + strlen(": ");
+    size_t len = strlen(c->errstr);
+    if (len <= pre) {
+        return;
+    }
+    char field[256];
+    size_t n = strcspn(c->errstr + pre, " ");
+    if (n == 0 || n >= sizeof(field)) {
+        return;
+    }
+    memcpy(field, c->errstr + pre, n);
+    field[n] = '\0';
+    int line = policy_line_of(c->path, field);
+    if (line > 0 && len + 1 < c->errstr_size) {
+        snprintf(c->errstr + len, c->errstr_size - len, " (line %d)", line);
+    }
+}
+
 rv_err rv_policy_load(const char *path, rv_policy **out, char *errstr,
                       size_t errstr_size)
 {
@@ -1365,9 +1392,12 @@ rv_err rv_policy_load(const char *path, rv_policy **out, char *errstr,
     }
     if (err == RV_OK) {
         err = check_numbers(&c, nums);
-    }
-    if (err == RV_OK) {
-        err = validate(&c, p);
+        if (err == RV_OK) {
+            err = validate(&c, p);
+        }
+        if (err == RV_ERR_INVALID) {
+            add_line(&c);
+        }
     }
     if (err == RV_ERR_NOMEM) {
         rv_errf(errstr, errstr_size, "policy %s: out of memory", c.path);

@@ -223,6 +223,30 @@ static void test_policy_rejects_spot_checks_without_rule(void **state)
                    "spot_checks per_agent_month 101");
 }
 
+/* Issue 3: an invalid policy names the bad field and its line. */
+static void test_policy_error_names_the_line(void **state)
+{
+    (void)state;
+    /* The line of R1's second tier in the shipped file. */
+    char *text = default_text_with("rate: 0.20}", "rate: 0.20}");
+    const char *at = strstr(text, "rate: 0.20}");
+    assert_non_null(at);
+    int line = 1;
+    for (const char *p = text; p < at; p++) {
+        line += *p == '\n';
+    }
+    free(text);
+    char want[96];
+    snprintf(want, sizeof(want),
+             "rules[R1].tiers[1].rate 1.5 is outside "
+             "[0, 1] (line %d)",
+             line);
+    expect_invalid("rate: 0.20}", "rate: 1.5}", want);
+    /* A rule found by its id, a field of a mapping. */
+    expect_invalid("  rule: R10\n", "  rule: R5\n",
+                   "spot_checks.rule \"R5\" is not a rule");
+}
+
 static void test_policy_rejects_rate_above_one(void **state)
 {
     (void)state;
@@ -338,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_policy_default_call_windows),
         cmocka_unit_test(test_policy_default_roster),
         cmocka_unit_test(test_policy_rejects_rate_above_one),
+        cmocka_unit_test(test_policy_error_names_the_line),
         cmocka_unit_test(test_policy_rejects_spot_checks_without_rule),
         cmocka_unit_test(test_policy_rejects_four_questions),
         cmocka_unit_test(test_policy_rejects_overlapping_tiers),
