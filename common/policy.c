@@ -67,6 +67,14 @@ static const cyaml_schema_field_t quota_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t inactivity_fields[] = {
+    CYAML_FIELD_INT("after_days", CYAML_FLAG_DEFAULT, rv_inactivity,
+                    after_days),
+    CYAML_FIELD_INT("lateness_hours", CYAML_FLAG_OPTIONAL, rv_inactivity,
+                    lateness_hours),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_value_t tier_entry = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, rv_tier, tier_fields),
 };
@@ -108,6 +116,8 @@ static const cyaml_schema_field_t rule_fields[] = {
                            rv_rule, mode, 1, CYAML_UNLIMITED),
     CYAML_FIELD_MAPPING("quota", CYAML_FLAG_OPTIONAL, rv_rule, quota,
                         quota_fields),
+    CYAML_FIELD_MAPPING("inactivity", CYAML_FLAG_OPTIONAL, rv_rule, inactivity,
+                        inactivity_fields),
     CYAML_FIELD_END,
 };
 
@@ -581,9 +591,29 @@ static rv_err check_questions(const check *c, const rv_policy *p)
 static rv_err check_quota(const check *c, const rv_rule *r)
 {
     if (r->mode != NULL && strcmp(r->mode, "bernoulli") != 0 &&
-        strcmp(r->mode, "quota") != 0) {
-        return invalid(c, "rules[%s].mode \"%s\" is not bernoulli or quota",
+        strcmp(r->mode, "quota") != 0 && strcmp(r->mode, "inactivity") != 0) {
+        return invalid(c,
+                       "rules[%s].mode \"%s\" is not bernoulli, quota or "
+                       "inactivity",
                        r->id, r->mode);
+    }
+    if (rv_rule_is_inactivity(r)) {
+        if (r->inactivity.after_days < 1 || r->inactivity.after_days > 3650 ||
+            r->inactivity.lateness_hours < 0 ||
+            r->inactivity.lateness_hours > 744) {
+            return invalid(c,
+                           "rules[%s].inactivity after_days %lld / "
+                           "lateness_hours %lld are outside [1, 3650] / "
+                           "[0, 744] (R7)",
+                           r->id, (long long)r->inactivity.after_days,
+                           (long long)r->inactivity.lateness_hours);
+        }
+        if (r->trigger_count != 1 || strcmp(r->triggers[0], "sale") != 0) {
+            return invalid(c,
+                           "rules[%s] visits inactive customers: its only "
+                           "trigger must be sale",
+                           r->id);
+        }
     }
     if (!rv_rule_is_quota(r)) {
         return RV_OK;
@@ -1520,4 +1550,9 @@ const char *rv_policy_escalate_to(const rv_policy *p)
 bool rv_rule_is_quota(const rv_rule *rule)
 {
     return rule->mode != NULL && strcmp(rule->mode, "quota") == 0;
+}
+
+bool rv_rule_is_inactivity(const rv_rule *rule)
+{
+    return rule->mode != NULL && strcmp(rule->mode, "inactivity") == 0;
 }

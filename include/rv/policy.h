@@ -32,6 +32,14 @@ typedef struct rv_quota {
 
 /** Due window of a rule: either working days after the event's local day
  *  (delay, length) or hours after the event (within_hours > 0). */
+/** Inactivity mode (R7, seed 002 no. 10): a customer with no purchase
+ *  for after_days (event time) gets one churn visit, when the sales'
+ *  event-time watermark passes that moment plus lateness_hours. */
+typedef struct rv_inactivity {
+    int64_t after_days;     /**< 1..3650, e.g. 182 (six months) */
+    int64_t lateness_hours; /**< 0..744 */
+} rv_inactivity;
+
 typedef struct rv_due {
     int64_t delay_working_days;  /**< window opens N working days after */
     int64_t length_working_days; /**< and lasts N working days (>= 1) */
@@ -61,9 +69,14 @@ typedef struct rv_rule {
      *  salesperson who developed the customer nor to anyone of the
      *  customer's branch. */
     bool independent;
-    char *mode;     /**< "bernoulli" (NULL) or "quota" */
+    char *mode;     /**< "bernoulli" (NULL), "quota" or "inactivity" */
     rv_quota quota; /**< quota mode */
+    rv_inactivity inactivity; /**< inactivity mode */
 } rv_rule;
+
+/** True if @p rule visits customers who stopped buying (mode
+ *  "inactivity", R7). */
+bool rv_rule_is_inactivity(const rv_rule *rule);
 
 /** True if @p rule samples by quota per period (mode "quota"). */
 bool rv_rule_is_quota(const rv_rule *rule);

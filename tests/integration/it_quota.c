@@ -21,12 +21,12 @@
 
 #include <cmocka.h>
 
-#include "rv/calendar.h"
 #include "rv/codec.h"
 #include "rv/hash.h"
 #include "rv/kafka.h"
 #include "rv/pg.h"
 #include "rv/policy.h"
+#include "rv/redis.h"
 
 static struct {
     char nonce[24];
@@ -35,6 +35,7 @@ static struct {
     rv_pg *pg;
     rv_policy *policy;
     pid_t pids[2];
+    int64_t base_us; /* 12:00 in Los Angeles, later than the topic's past */
     char kafka_name[32], kafka_value[256];
     char *kafka_names[1], *kafka_values[1];
 } env;
@@ -69,10 +70,44 @@ static pid_t spawn(const char *name)
     return pid;
 }
 
+#define DAY_US (86400LL * 1000000LL)
+
+/* The tests' first day: 2019-06-03, or a week after the latest sale this
+ * test's sampler has seen on the stack (a re-run: event time only moves
+ * forward, and a past run's clock would close this run's days). */
+static int64_t first_day_us(void)
+{
+    int64_t base = 18050LL * DAY_US + 19LL * 3600 * 1000000; /* 2019-06-03 */
+    rv_redis *rc = NULL;
+    char err[256] = "";
+    if (rv_redis_open(need("RV_IT_REDIS_URL"), 5000, &rc, err, sizeof(err)) !=
+        RV_OK) {
+        return base;
+    }
+    const char *argv[] = {"HGETALL", "rv:sampler:watermark"};
+    rv_redis_reply r = {0};
+    if (rv_redis_command(rc, 2, argv, &r) == RV_OK && r.type == RV_REPLY_STR &&
+        r.str != NULL) {
+        char *save = NULL;
+        for (char *f = strtok_r(r.str, "|", &save); f != NULL;
+             f = strtok_r(NULL, "|", &save)) {
+            char *v = strtok_r(NULL, "|", &save);
+            int64_t t = v != NULL && f[0] == 'p' ? strtoll(v, NULL, 10) : 0;
+            if (t + 7 * DAY_US > base) {
+                base = (t / DAY_US + 7) * DAY_US + 19LL * 3600 * 1000000;
+            }
+        }
+    }
+    rv_redis_replies_fini(&r, 1);
+    rv_redis_close(rc);
+    return base;
+}
+
 static int setup(void **state)
 {
     (void)state;
     env.build_dir = need("RV_BUILD_DIR");
+    env.base_us = first_day_us();
     char policy[1024], err[512] = "";
     snprintf(policy, sizeof(policy), "%s/tests/integration/policy_quota.yaml",
              need("RV_SOURCE_DIR"));
@@ -130,18 +165,12 @@ static int teardown(void **state)
     return failures == 0 ? 0 : -1;
 }
 
-/* UTC µs of "YYYY-MM-DD" hh:mm UTC. */
-static int64_t utc_us(const char *day, int hh, int mm)
-{
-    int64_t d = 0;
-    assert_int_equal(rv_calendar_day_parse(day, &d), RV_OK);
-    return ((d * 86400LL) + hh * 3600LL + mm * 60LL) * 1000000LL;
-}
-
-/* Sale @p name (unique with the nonce) of its own customer in @p store
- * (branch West), at @p t_us; its event_id into @p id. */
-static void send_sale(const char *name, const char *store, int64_t cents,
-                      int64_t t_us, char id[RV_ID_SIZE])
+/* Sale @p name (unique with the nonce) of customer @p customer (NULL:
+ * its own) in @p store (branch West), at @p t_us; its event_id into
+ * @p id. */
+static void send_sale_of(const char *customer, const char *name,
+                         const char *store, int64_t cents, int64_t t_us,
+                         char id[RV_ID_SIZE])
 {
     rv_sale s;
     memset(&s, 0, sizeof(s));
@@ -151,7 +180,8 @@ static void send_sale(const char *name, const char *store, int64_t cents,
     rv_id_derive(id, 2, parts);
     rv_envelope_fill(&s.env, id, t_us, "it_quota", "");
     rv_copy_str(s.order_id, sizeof(s.order_id), base);
-    snprintf(s.customer_id, sizeof(s.customer_id), "q-%.60s", base);
+    snprintf(s.customer_id, sizeof(s.customer_id), "q-%.30s-%.20s",
+             customer != NULL ? customer : name, env.nonce);
     rv_copy_str(s.branch_id, sizeof(s.branch_id), "West");
     snprintf(s.store_id, sizeof(s.store_id), "%s-%s", store, env.nonce);
     rv_copy_str(s.currency, sizeof(s.currency), "USD");
@@ -166,6 +196,12 @@ static void send_sale(const char *name, const char *store, int64_t cents,
                                       buf, len, NULL, 0),
                      RV_OK);
     free(buf);
+}
+
+static void send_sale(const char *name, const char *store, int64_t cents,
+                      int64_t t_us, char id[RV_ID_SIZE])
+{
+    send_sale_of(NULL, name, store, cents, t_us, id);
 }
 
 static int64_t count_sql(const char *sql)
@@ -222,7 +258,8 @@ static size_t expected(sale *s, size_t n, const size_t take[4], char **out)
 }
 
 #define MINE_DECISIONS                                                         \
-    "SELECT count(*) FROM decisions WHERE customer_id LIKE $1"
+    "SELECT count(*) FROM decisions WHERE customer_id LIKE $1 AND rule_id = "  \
+    "'RQ'"
 
 static void test_quota_takes_the_smallest_draws_and_fills_down(void **state)
 {
@@ -234,7 +271,7 @@ static void test_quota_takes_the_smallest_draws_and_fills_down(void **state)
     static const size_t take_a[4] = {2, 3, 5, 0}, take_b[4] = {0, 1, 2, 7};
     sale a[27], b[23];
     size_t na = 0, nb = 0;
-    int64_t day = utc_us("2019-06-03", 19, 0); /* Mon 12:00 in LA */
+    int64_t day = env.base_us; /* 12:00 in Los Angeles */
     for (int bucket = 0; bucket < 4; bucket++) {
         for (int i = 0; i < per_a[bucket]; i++) {
             char name[32];
@@ -253,13 +290,13 @@ static void test_quota_takes_the_smallest_draws_and_fills_down(void **state)
             nb++;
         }
     }
-    /* The clock: a sale two days later on every partition (it takes few
-     * cover the 6 partitions: 200 customers), so the watermark passes Monday's
-     * end plus the hour of lateness. */
+    /* The clock: a sale two days later on every partition (200 customers
+     * cover the 6 partitions), so the watermark passes the day's end plus
+     * the hour of lateness. */
     for (int i = 0; i < 200; i++) {
         char name[32], id[RV_ID_SIZE];
         snprintf(name, sizeof(name), "T%d", i);
-        send_sale(name, "QT", 1000, utc_us("2019-06-05", 19, 0), id);
+        send_sale(name, "QT", 1000, day + 2 * DAY_US, id);
     }
     assert_int_equal(rv_producer_flush(env.kp, 10000), RV_OK);
 
@@ -287,7 +324,8 @@ static void test_quota_takes_the_smallest_draws_and_fills_down(void **state)
             rv_pg_exec(env.pg,
                        "SELECT d.outcome, (SELECT count(*) FROM visit_tasks t "
                        "WHERE t.task_id = d.task_id AND t.rule_id = 'RQ') "
-                       "FROM decisions d WHERE d.source_event_id = $1",
+                       "FROM decisions d WHERE d.source_event_id = $1 AND "
+                       "d.rule_id = 'RQ'",
                        1, params, &res, err, sizeof(err)),
             RV_OK);
         assert_int_equal(rv_pg_result_rows(res), 1);
@@ -300,7 +338,7 @@ static void test_quota_takes_the_smallest_draws_and_fills_down(void **state)
              env.nonce, env.nonce);
     assert_int_equal(wait_count(sel_sql, 20), 20);
 
-    /* Monday has closed: a sale of it arriving now is refused. */
+    /* The day has closed: a sale of it arriving now is refused. */
     char late[RV_ID_SIZE];
     send_sale("late", "QA", 900000, day + 100, late);
     assert_int_equal(rv_producer_flush(env.kp, 10000), RV_OK);
@@ -312,10 +350,83 @@ static void test_quota_takes_the_smallest_draws_and_fills_down(void **state)
     assert_int_equal(wait_count(late_sql, 1), 1);
 }
 
+/* The R7 decision of sale @p id: its outcome, "" if none yet. */
+static void churn_outcome(const char *id, char *out, size_t size)
+{
+    const char *params[] = {id};
+    rv_pg_result *res = NULL;
+    char err[512] = "";
+    assert_int_equal(rv_pg_exec(env.pg,
+                                "SELECT outcome FROM decisions WHERE "
+                                "source_event_id = $1 AND rule_id = 'R7'",
+                                1, params, &res, err, sizeof(err)),
+                     RV_OK);
+    snprintf(out, size, "%s",
+             rv_pg_result_rows(res) == 1 ? rv_pg_result_value(res, 0, 0) : "");
+    rv_pg_result_free(res);
+}
+
+/* Wait (up to 90 s) for the R7 decision of @p id to be @p want. */
+static void expect_churn(const char *id, const char *want)
+{
+    char got[32] = "";
+    for (int i = 0; i < 900 && strcmp(got, want) != 0; i++) {
+        churn_outcome(id, got, sizeof(got));
+        if (strcmp(got, want) != 0) {
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_string_equal(got, want);
+}
+
+/* R7 (seed 002 no. 10; here one day): the churn visit fires once, a day
+ * after the last purchase, and not for a purchase followed by another
+ * within the day; a purchase after the day lets the previous one's visit
+ * fire at once. */
+static void test_churn_fires_once_after_the_last_purchase(void **state)
+{
+    (void)state;
+    int64_t t0 = env.base_us + 7 * DAY_US;
+    char x1[RV_ID_SIZE], x2[RV_ID_SIZE], x3[RV_ID_SIZE], y1[RV_ID_SIZE];
+    send_sale_of("X", "X1", "QC", 10000, t0, x1);
+    send_sale_of("Y", "Y1", "QC", 10000, t0, y1);
+    send_sale_of("X", "X2", "QC", 10000, t0 + 12 * 3600000000LL, x2);
+    /* Three days later: X2's visit was due two days ago. */
+    send_sale_of("X", "X3", "QC", 10000, t0 + (12 + 72) * 3600000000LL, x3);
+    assert_int_equal(rv_producer_flush(env.kp, 10000), RV_OK);
+    expect_churn(x1, "not_selected");
+    expect_churn(x2, "selected");
+    /* Y1's visit and X3's need the watermark: a sale later than X3 + 1 d
+     * + 1 h on every partition. */
+    for (int i = 0; i < 200; i++) {
+        char name[32], id[RV_ID_SIZE];
+        snprintf(name, sizeof(name), "U%d", i);
+        send_sale(name, "QU", 1000, t0 + 6 * 24 * 3600000000LL, id);
+    }
+    assert_int_equal(rv_producer_flush(env.kp, 10000), RV_OK);
+    expect_churn(y1, "selected");
+    expect_churn(x3, "selected");
+    /* Once: one R7 task per chosen purchase, none for X1. */
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM visit_tasks WHERE customer_id LIKE $1 AND "
+             "rule_id = 'R7' AND source_event_id IN ('%s', '%s', '%s', '%s')",
+             x1, x2, x3, y1);
+    assert_int_equal(wait_count(sql, 3), 3);
+    char one[256];
+    snprintf(one, sizeof(one),
+             "SELECT count(*) FROM decisions WHERE customer_id LIKE $1 AND "
+             "rule_id = 'R7' AND source_event_id = '%s'",
+             y1);
+    assert_int_equal(count_sql(one), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quota_takes_the_smallest_draws_and_fills_down),
+        cmocka_unit_test(test_churn_fires_once_after_the_last_purchase),
     };
     return cmocka_run_group_tests_name("it_quota", tests, setup, teardown);
 }

@@ -14,6 +14,7 @@
 #include "rv/sample_store.h"
 #include "rv/watermark.h"
 #include "rv/worker.h"
+#include "sampler_churn.h"
 #include "sampler_cooldown.h"
 #include "sampler_quota.h"
 #include "sampler_rules.h"
@@ -27,6 +28,8 @@
 #define SAMPLER_WATERMARK_KEY "rv:sampler:watermark"
 /* Quota groups closed per tick at most; the rest wait for the next. */
 #define QUOTA_GROUPS_PER_TICK 8
+/* Churn visits raised per rule and tick at most. */
+#define CHURN_PER_TICK 64
 
 typedef struct sampler_ctx {
     rv_worker *w;
@@ -46,8 +49,10 @@ typedef struct sampler_ctx {
     size_t held_count, held_cap;
     /* Quota rules (issue 3). */
     bool has_quota;
+    bool has_churn;       /* inactivity rules (R7) */
     int sales_partitions; /* the watermark waits for all of them */
-    rv_sale sale;         /* the batch's current event */
+    sampler_churn_due churn_due[CHURN_PER_TICK];
+    rv_sale sale; /* the batch's current event */
     rv_work_order wo;
     sampler_candidate cand;
     rv_decision scratch;
@@ -85,8 +90,10 @@ static rv_err sampler_init(rv_worker *w, void **out)
     }
     for (unsigned r = 0; r < w->policy->rule_count; r++) {
         c->has_quota = c->has_quota || rv_rule_is_quota(&w->policy->rules[r]);
+        c->has_churn =
+            c->has_churn || rv_rule_is_inactivity(&w->policy->rules[r]);
     }
-    if (c->has_quota) {
+    if (c->has_quota || c->has_churn) {
         char errstr[256] = "";
         err = rv_kafka_partition_count(&w->kafka, TOPIC_SALES, 10000,
                                        &c->sales_partitions, errstr,
@@ -250,6 +257,83 @@ static rv_err quota_not_selected(sampler_ctx *c, rv_producer *kp,
     return err;
 }
 
+/* One task decided by a watermark (a churn visit): the C4 cooldown, then
+ * the task and its decision (selected, or suppressed). */
+static rv_err publish_one(sampler_ctx *c, rv_producer *kp, const rv_task *t,
+                          const char *reason)
+{
+    char cd[SAMPLER_KEY_SIZE], opt[SAMPLER_KEY_SIZE], at[32], span[32];
+    sampler_cooldown_keys(t->customer_id, cd, opt);
+    snprintf(at, sizeof(at), "%lld", (long long)t->env.occurred_at_us);
+    snprintf(span, sizeof(span), "%lld",
+             (long long)(c->w->policy->cooldown_days * US_PER_DAY));
+    const char *keys[] = {cd, opt};
+    const char *args[] = {t->task_id, at, span, ""};
+    rv_redis_reply r = {0};
+    rv_err err =
+        rv_redis_eval(c->w->rc, &sampler_cooldown_script, 2, keys, 4, args, &r);
+    if (err != RV_OK) {
+        return err;
+    }
+    sampler_quota_decision(t, RV_DECISION_SELECTED, reason, "sampler",
+                           &c->scratch);
+    if (r.type == RV_REPLY_STR && strcmp(r.str, "accept") != 0) {
+        suppress(&c->scratch, r.str);
+    } else {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        err = rv_codec_encode_task(t, &buf, &len);
+        if (err == RV_OK) {
+            err = rv_producer_send(kp, TOPIC_TASKS, t->customer_id, buf, len,
+                                   NULL, 0);
+            free(buf);
+        }
+    }
+    rv_redis_replies_fini(&r, 1);
+    return err == RV_OK ? send_decision(kp, &c->scratch) : err;
+}
+
+/* R7: sale @p ev restarts its customer's churn clock under every
+ * inactivity rule; the previous purchase's visit is off when the sale came
+ * within the period, due now when after it (sampler_churn.h). */
+static rv_err offer_churn(sampler_ctx *c, rv_producer *kp,
+                          const sampler_event *ev)
+{
+    const rv_policy *p = c->w->policy;
+    rv_err err = RV_OK;
+    for (unsigned r = 0; r < p->rule_count && err == RV_OK; r++) {
+        const rv_rule *rule = &p->rules[r];
+        if (!rv_rule_is_inactivity(rule) ||
+            !rv_rule_has_trigger(rule, ev->kind) ||
+            !sampler_churn_task(p, c->w->cal, rule, ev, "sampler",
+                                &c->cand.task)) {
+            continue;
+        }
+        sampler_churn_result res = SAMPLER_CHURN_NEW;
+        char *prev = NULL;
+        err =
+            sampler_churn_offer(c->w->rc, rule, ev, &c->cand.task, &res, &prev);
+        char errstr[160] = "";
+        if (err == RV_OK && res == SAMPLER_CHURN_OLDER) {
+            err = quota_decide(c, kp, &c->cand.task, RV_DECISION_NOT_SELECTED,
+                               "a later purchase of the customer is known");
+        } else if (err == RV_OK && prev != NULL &&
+                   rv_codec_decode_task_hex(prev, &c->close_task, errstr,
+                                            sizeof(errstr)) == RV_OK) {
+            err = res == SAMPLER_CHURN_SUPERSEDED
+                      ? quota_decide(c, kp, &c->close_task,
+                                     RV_DECISION_NOT_SELECTED,
+                                     "the customer bought again within the "
+                                     "inactivity period")
+                      : publish_one(c, kp, &c->close_task,
+                                    "no purchase for the inactivity period "
+                                    "(R7)");
+        }
+        free(prev);
+    }
+    return err;
+}
+
 /* Offer sale @p ev to the sample of every quota rule it triggers; a sale
  * pushed out of its bucket, or one whose period had closed, is decided
  * (not selected) now, the others when the period closes. */
@@ -344,9 +428,12 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
             err = rv_worker_reject(c->w, kp, &msgs[i], errstr);
         } else if (err == RV_OK) {
             err = route_decisions(c, kp, n);
-            if (err == RV_OK && c->has_quota &&
+            if (err == RV_OK && (c->has_quota || c->has_churn) &&
                 strcmp(msgs[i].topic, TOPIC_SALES) == 0) {
                 err = offer_quota(c, kp, &ev);
+                if (err == RV_OK) {
+                    err = offer_churn(c, kp, &ev);
+                }
                 if (err == RV_OK &&
                     !rv_watermark_note(&wm, msgs[i].partition,
                                        ev.env->occurred_at_us)) {
@@ -522,10 +609,42 @@ static rv_err close_group(sampler_ctx *c, rv_producer *kp, const char *label)
 
 /* Issue 3: every quota period the sales' event-time watermark has passed
  * (end plus lateness) closes. */
+/* R7: the churn visits of @p rule whose moment (plus lateness) the
+ * watermark @p now passed: published, made durable, then off the clock. */
+static rv_err fire_churn(sampler_ctx *c, rv_producer *kp, const rv_rule *rule,
+                         int64_t now)
+{
+    size_t n = 0;
+    rv_err err = sampler_churn_due_list(c->w->rc, rule, now, c->churn_due,
+                                        CHURN_PER_TICK, &n);
+    for (size_t i = 0; i < n && err == RV_OK; i++) {
+        char errstr[160] = "";
+        if (rv_codec_decode_task_hex(c->churn_due[i].hex, &c->close_task,
+                                     errstr, sizeof(errstr)) != RV_OK) {
+            RV_LOG(RV_LOG_WARN, "churn_task_unreadable",
+                   RV_KV_STR("customer", c->churn_due[i].customer),
+                   RV_KV_STR("reason", errstr));
+            continue;
+        }
+        err = publish_one(c, kp, &c->close_task,
+                          "no purchase for the inactivity period (R7)");
+    }
+    if (err == RV_OK && n > 0) {
+        err = rv_producer_flush(kp, (int)c->w->cfg.flush_timeout_ms);
+    }
+    for (size_t i = 0; i < n && err == RV_OK; i++) {
+        err = sampler_churn_fired(c->w->rc, rule, &c->churn_due[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(c->churn_due[i].hex);
+    }
+    return err;
+}
+
 static rv_err sampler_tick(void *ctx, rv_producer *kp)
 {
     sampler_ctx *c = ctx;
-    if (!c->has_quota) {
+    if (!c->has_quota && !c->has_churn) {
         return RV_OK;
     }
     const rv_watermark_opts wo = {
@@ -540,10 +659,20 @@ static rv_err sampler_tick(void *ctx, rv_producer *kp)
     }
     char labels[QUOTA_GROUPS_PER_TICK][RV_SAMPLE_LABEL_SIZE];
     size_t n = 0;
-    err = rv_sample_due(c->w->rc, SAMPLER_QUOTA_NS, now, labels,
-                        QUOTA_GROUPS_PER_TICK, &n);
+    if (c->has_quota) {
+        err = rv_sample_due(c->w->rc, SAMPLER_QUOTA_NS, now, labels,
+                            QUOTA_GROUPS_PER_TICK, &n);
+    }
     for (size_t i = 0; i < n && err == RV_OK; i++) {
         err = close_group(c, kp, labels[i]);
+    }
+    if (n == QUOTA_GROUPS_PER_TICK) {
+        return err; /* more periods to close first: churn waits its turn */
+    }
+    for (unsigned r = 0; r < c->w->policy->rule_count && err == RV_OK; r++) {
+        if (rv_rule_is_inactivity(&c->w->policy->rules[r])) {
+            err = fire_churn(c, kp, &c->w->policy->rules[r], now);
+        }
     }
     return err;
 }

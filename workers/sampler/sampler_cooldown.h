@@ -16,7 +16,8 @@
  * customer's opt-out flag; ARGV task_id, event time (µs), cooldown (µs),
  * and "bypass" or "" (a rule the cooldown never holds back, R5). Returns
  * "accept", "cooldown" or "optout"; an accepted visit extends the
- * cooldown to event time + cooldown. The opt-out list wins over bypass. The
+ * cooldown to event time + cooldown; a cooldown of 0 holds nothing back.
+ * The opt-out list wins over bypass. The
  * decision is stored under the task_id, so a re-delivered event gets the same
  * answer and moves nothing (idempotent).
  */

@@ -99,8 +99,8 @@ void sampler_quota_decision(const rv_task *t, rv_decision_outcome outcome,
     memset(out, 0, sizeof(*out));
     const char *parts[] = {t->source_event_id, t->rule_id, "decision"};
     rv_id_derive(out->decision_id, 3, parts);
-    rv_envelope_fill(&out->env, out->decision_id, t->env.occurred_at_us,
-                     worker, t->source_event_id);
+    rv_envelope_fill(&out->env, out->decision_id, t->env.occurred_at_us, worker,
+                     t->source_event_id);
     rv_copy_str(out->source_event_id, sizeof(out->source_event_id),
                 t->source_event_id);
     rv_copy_str(out->customer_id, sizeof(out->customer_id), t->customer_id);

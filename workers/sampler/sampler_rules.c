@@ -12,8 +12,10 @@
 /* The rate that applies to @p ev under @p rule, or -1 if none does. */
 static double rule_rate(const rv_rule *rule, const sampler_event *ev)
 {
-    /* A quota rule decides when its period closes (sampler_quota.h). */
-    if (!rv_rule_has_trigger(rule, ev->kind) || rv_rule_is_quota(rule)) {
+    /* Quota (sampler_quota.h) and inactivity (sampler_churn.h) rules
+     * decide later, on the watermark. */
+    if (!rv_rule_has_trigger(rule, ev->kind) || rv_rule_is_quota(rule) ||
+        rv_rule_is_inactivity(rule)) {
         return -1.0;
     }
     if (rule->tier_count == 0) {
@@ -69,8 +71,9 @@ static void decide_all(const rv_policy *p, const sampler_event *ev,
 {
     for (unsigned i = 0; dec != NULL && i < p->rule_count; i++) {
         const rv_rule *rule = &p->rules[i];
-        if (!rv_rule_has_trigger(rule, ev->kind) || rv_rule_is_quota(rule)) {
-            continue; /* a quota rule decides when its period closes */
+        if (!rv_rule_has_trigger(rule, ev->kind) || rv_rule_is_quota(rule) ||
+            rv_rule_is_inactivity(rule)) {
+            continue; /* they decide later, on the watermark */
         }
         double rate = rule_rate(rule, ev);
         double u = rv_hash_unit(p->salt, rule->id, ev->env->event_id);

@@ -1,0 +1,82 @@
+/* workers/sampler/sampler_churn.h: churn visits (R7, seed 002 no. 10). A
+ * rule in mode "inactivity" visits a customer once inactivity.after_days
+ * (event time) after the last purchase, unless a purchase came in
+ * between; the visit is raised when the sales' event-time watermark
+ * passes that moment plus inactivity.lateness_hours. Per rule, Redis
+ * keeps (keys with an expiry):
+ *   rv:churn:<rule>:due          zset customer -> churn time + lateness
+ *   rv:churn:<rule>:c:<customer> hash ev, t (the last purchase) and task
+ *                                (the churn visit it would give, hex)
+ * One Redis, not Redis Cluster. */
+#ifndef RV_SAMPLER_CHURN_H
+#define RV_SAMPLER_CHURN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rv/calendar.h"
+#include "rv/compiler.h"
+#include "rv/err.h"
+#include "rv/model.h"
+#include "rv/policy.h"
+#include "rv/redis.h"
+#include "sampler_rules.h"
+
+/** What an offered purchase did to the customer's churn clock. */
+typedef enum sampler_churn_result {
+    SAMPLER_CHURN_NEW = 1,    /**< the customer's first known purchase */
+    SAMPLER_CHURN_SAME,       /**< this purchase again (re-delivery) */
+    SAMPLER_CHURN_OLDER,      /**< older than the last known: ignored */
+    SAMPLER_CHURN_SUPERSEDED, /**< came within the inactivity period: the
+                                 previous purchase's visit is off */
+    SAMPLER_CHURN_OVERDUE,    /**< came after it: the previous purchase's
+                                 visit is due (raise it now) */
+} sampler_churn_result;
+
+/**
+ * The churn visit sale @p ev would give under inactivity rule @p rule:
+ * task_id = derive(event_id, rule), event time = the purchase +
+ * after_days, due window counted from then; sample_u the rule's draw (for
+ * the record). @returns false if the branch is not in the calendar.
+ */
+bool sampler_churn_task(const rv_policy *p, const rv_calendar *cal,
+                        const rv_rule *rule, const sampler_event *ev,
+                        const char *worker, rv_task *out);
+
+/**
+ * Set the customer's last purchase to @p ev if it is newer (one atomic,
+ * idempotent script). On SUPERSEDED and OVERDUE, *prev_hex is the
+ * previous purchase's churn task (hex; free()), else NULL.
+ * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_FATAL
+ */
+RV_MUSTCHECK rv_err sampler_churn_offer(rv_redis *rc, const rv_rule *rule,
+                                        const sampler_event *ev,
+                                        const rv_task *task,
+                                        sampler_churn_result *result,
+                                        char **prev_hex);
+
+/** A churn visit due at the watermark. */
+typedef struct sampler_churn_due {
+    char customer[RV_KEY_SIZE];
+    char score[32]; /**< as stored, for sampler_churn_fired */
+    char *hex;      /**< the task; owned (free()) */
+} sampler_churn_due;
+
+/**
+ * Up to @p cap customers of @p rule whose churn time plus lateness is at
+ * or before @p now_us, with their tasks. Free each hex with free().
+ * @returns RV_OK (*count set), RV_ERR_UNAVAILABLE, RV_ERR_NOMEM,
+ *          RV_ERR_FATAL
+ */
+RV_MUSTCHECK rv_err sampler_churn_due_list(rv_redis *rc, const rv_rule *rule,
+                                           int64_t now_us,
+                                           sampler_churn_due *out, size_t cap,
+                                           size_t *count);
+
+/** Take @p d off the clock once its visit is durable, unless a newer
+ *  purchase moved the clock meanwhile. @returns as sampler_churn_offer */
+RV_MUSTCHECK rv_err sampler_churn_fired(rv_redis *rc, const rv_rule *rule,
+                                        const sampler_churn_due *d);
+
+#endif /* RV_SAMPLER_CHURN_H */
