@@ -263,9 +263,8 @@ static void test_sampler_decisions_record_every_rule(void **state)
 static void test_sampler_quota_allocation_fills_down(void **state)
 {
     (void)state;
-    rv_tier tiers[] = {{150000, 300000, 0, 4},
-                       {300000, 500000, 0, 6},
-                       {500000, -1, 0, 10}};
+    rv_tier tiers[] = {
+        {150000, 300000, 0, 4}, {300000, 500000, 0, 6}, {500000, -1, 0, 10}};
     rv_rule rule;
     memset(&rule, 0, sizeof(rule));
     rule.tiers = tiers;
@@ -301,9 +300,8 @@ static void test_sampler_quota_allocation_fills_down(void **state)
 static void test_sampler_quota_candidate(void **state)
 {
     fixture *fx = *state;
-    rv_tier tiers[] = {{150000, 300000, 0, 4},
-                       {300000, 500000, 0, 6},
-                       {500000, -1, 0, 10}};
+    rv_tier tiers[] = {
+        {150000, 300000, 0, 4}, {300000, 500000, 0, 6}, {500000, -1, 0, 10}};
     char id[] = "RQ", reason[] = "RQ quota", channel[] = "phone";
     rv_rule rule;
     memset(&rule, 0, sizeof(rule));
@@ -341,8 +339,8 @@ static void test_sampler_quota_candidate(void **state)
     }
     rule.quota.period = (char[]){"week"};
     rv_envelope env;
-    sampler_event ev = sale_event(&env, "ev-q", "West", 900000,
-                                  utc_us("2016-07-01", 19, 0));
+    sampler_event ev =
+        sale_event(&env, "ev-q", "West", 900000, utc_us("2016-07-01", 19, 0));
     sampler_candidate c;
     assert_true(
         sampler_quota_candidate(fx->policy, fx->cal, &rule, &ev, "t", &c));
