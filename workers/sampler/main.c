@@ -167,6 +167,19 @@ static rv_err plan_one(sampler_ctx *c, const rv_msg *m, sampler_event *out,
                         bypass, &c->dec, errstr, errstr_size);
 }
 
+static rv_err send_task(rv_producer *kp, const rv_task *t)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    rv_err err = rv_codec_encode_task(t, &buf, &len);
+    if (err == RV_OK) {
+        err = rv_producer_send(kp, TOPIC_TASKS, t->customer_id, buf, len, NULL,
+                               0);
+        free(buf);
+    }
+    return err;
+}
+
 static rv_err send_decision(rv_producer *kp, const rv_decision *d)
 {
     uint8_t *buf = NULL;
@@ -257,6 +270,23 @@ static rv_err quota_not_selected(sampler_ctx *c, rv_producer *kp,
     return err;
 }
 
+/* Task @p t decided by a watermark, after the C4 verdict @p verdict
+ * ("accept", "cooldown", "optout"): published if accepted, and its
+ * decision (selected for @p reason, or suppressed) either way. */
+static rv_err publish_verdict(sampler_ctx *c, rv_producer *kp, const rv_task *t,
+                              const char *verdict, const char *reason)
+{
+    sampler_quota_decision(t, RV_DECISION_SELECTED, reason, "sampler",
+                           &c->scratch);
+    rv_err err = RV_OK;
+    if (strcmp(verdict, "accept") != 0) {
+        suppress(&c->scratch, verdict);
+    } else {
+        err = send_task(kp, t);
+    }
+    return err == RV_OK ? send_decision(kp, &c->scratch) : err;
+}
+
 /* One task decided by a watermark (a churn visit): the C4 cooldown, then
  * the task and its decision (selected, or suppressed). */
 static rv_err publish_one(sampler_ctx *c, rv_producer *kp, const rv_task *t,
@@ -275,22 +305,13 @@ static rv_err publish_one(sampler_ctx *c, rv_producer *kp, const rv_task *t,
     if (err != RV_OK) {
         return err;
     }
-    sampler_quota_decision(t, RV_DECISION_SELECTED, reason, "sampler",
-                           &c->scratch);
-    if (r.type == RV_REPLY_STR && strcmp(r.str, "accept") != 0) {
-        suppress(&c->scratch, r.str);
+    if (r.type != RV_REPLY_STR || r.str == NULL) {
+        err = RV_ERR_UNAVAILABLE; /* retried: the script is idempotent */
     } else {
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        err = rv_codec_encode_task(t, &buf, &len);
-        if (err == RV_OK) {
-            err = rv_producer_send(kp, TOPIC_TASKS, t->customer_id, buf, len,
-                                   NULL, 0);
-            free(buf);
-        }
+        err = publish_verdict(c, kp, t, r.str, reason);
     }
     rv_redis_replies_fini(&r, 1);
-    return err == RV_OK ? send_decision(kp, &c->scratch) : err;
+    return err;
 }
 
 /* R7: sale @p ev restarts its customer's churn clock under every
@@ -479,14 +500,7 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
             }
             continue;
         }
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        err = rv_codec_encode_task(&c->tasks[i], &buf, &len);
-        if (err == RV_OK) {
-            err = rv_producer_send(kp, TOPIC_TASKS, c->tasks[i].customer_id,
-                                   buf, len, NULL, 0);
-            free(buf);
-        }
+        err = send_task(kp, &c->tasks[i]);
     }
     rv_redis_replies_fini(c->replies, n);
     for (size_t h = 0; h < c->held_count && err == RV_OK; h++) {
@@ -519,24 +533,8 @@ static rv_err publish_chosen(sampler_ctx *c, rv_producer *kp, size_t n)
             err = RV_ERR_UNAVAILABLE; /* retried on the next tick */
             break;
         }
-        sampler_quota_decision(&c->tasks[i], RV_DECISION_SELECTED,
-                               "among the smallest draws its quota takes",
-                               "sampler", &c->scratch);
-        if (strcmp(r->str, "accept") != 0) {
-            suppress(&c->scratch, r->str);
-        } else {
-            uint8_t *buf = NULL;
-            size_t len = 0;
-            err = rv_codec_encode_task(&c->tasks[i], &buf, &len);
-            if (err == RV_OK) {
-                err = rv_producer_send(kp, TOPIC_TASKS, c->tasks[i].customer_id,
-                                       buf, len, NULL, 0);
-                free(buf);
-            }
-        }
-        if (err == RV_OK) {
-            err = send_decision(kp, &c->scratch);
-        }
+        err = publish_verdict(c, kp, &c->tasks[i], r->str,
+                              "among the smallest draws its quota takes");
     }
     rv_redis_replies_fini(c->replies, n);
     return err;
