@@ -64,6 +64,8 @@ static const cyaml_schema_field_t quota_fields[] = {
                            rv_quota, period, 1, CYAML_UNLIMITED),
     CYAML_FIELD_INT("lateness_hours", CYAML_FLAG_OPTIONAL, rv_quota,
                     lateness_hours),
+    CYAML_FIELD_STRING_PTR("weight", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                           rv_quota, weight, 1, CYAML_UNLIMITED),
     CYAML_FIELD_END,
 };
 
@@ -646,6 +648,10 @@ static rv_err check_quota(const check *c, const rv_rule *r)
         strcmp(q->period, "week") != 0) {
         return invalid(c, "rules[%s].quota.period \"%s\" is not day or week",
                        r->id, q->period);
+    }
+    if (q->weight != NULL && strcmp(q->weight, "amount") != 0) {
+        return invalid(c, "rules[%s].quota.weight \"%s\" is not amount (R4)",
+                       r->id, q->weight);
     }
     if (q->lateness_hours < 0 || q->lateness_hours > 744) {
         return invalid(c,

@@ -28,6 +28,10 @@ typedef struct rv_quota {
     char *period;           /**< "day" (default) or "week" (from Monday) */
     int64_t lateness_hours; /**< the period closes this long after its
                                end, on the sales' event-time watermark */
+    /** NULL: every sale alike; "amount": weighted by the amount (R4:
+     *  gifts by value), the sample keeps the smallest -ln(u)/w, which is
+     *  the largest u^(1/w) (weighted sampling without replacement). */
+    char *weight;
 } rv_quota;
 
 /** Due window of a rule: either working days after the event's local day

@@ -345,6 +345,11 @@ static void test_sampler_quota_candidate(void **state)
     assert_true(
         sampler_quota_candidate(fx->policy, fx->cal, &rule, &ev, "t", &c));
     assert_string_equal(c.label, "RQ@Henderson@W2016-06-27");
+    assert_true(c.key == c.task.sample_u); /* unweighted: the draw */
+    rule.quota.weight = (char[]){"amount"};
+    assert_true(
+        sampler_quota_candidate(fx->policy, fx->cal, &rule, &ev, "t", &c));
+    assert_true(c.key == sampler_quota_key(c.task.sample_u, 900000.0));
     char rid[32];
     sampler_quota_rule_of(c.label, rid, sizeof(rid));
     assert_string_equal(rid, "RQ");
@@ -355,12 +360,67 @@ static void test_sampler_quota_candidate(void **state)
     assert_string_equal(d.source_event_id, c.task.source_event_id);
 }
 
+/* R4 (issue 3): gift sampling by value. 40% of 50 gift records is a quota
+ * of 20: the 20 smallest keys -ln(u)/w are taken, and they favour high
+ * values; over many draws a record worth 10x another is chosen clearly
+ * more often (weighted sampling without replacement: 10/11 for one of
+ * two). Fixed IDs, so the test is deterministic. */
+static void test_sampler_quota_weighted_favours_value(void **state)
+{
+    (void)state;
+    assert_true(sampler_quota_key(0.25, 0.0) == 0.25); /* unweighted */
+    assert_true(sampler_quota_key(0.0, 5.0) == 0.0);
+    /* 50 records, values 1..50; keep 20 by key; the kept mean value is
+     * well above the mean of all (25.5). */
+    double sum_kept = 0.0;
+    int trials = 200;
+    for (int t = 0; t < trials; t++) {
+        double keys[50];
+        for (int i = 0; i < 50; i++) {
+            char id[32], salt[16];
+            snprintf(id, sizeof(id), "gift-%d", i);
+            snprintf(salt, sizeof(salt), "s%d", t);
+            keys[i] = sampler_quota_key(rv_hash_unit(salt, "R4", id), i + 1);
+        }
+        for (int k = 0; k < 20; k++) { /* the 20 smallest keys */
+            int best = -1;
+            for (int i = 0; i < 50; i++) {
+                if (keys[i] >= 0 && (best < 0 || keys[i] < keys[best])) {
+                    best = i;
+                }
+            }
+            sum_kept += best + 1;
+            keys[best] = -1.0;
+        }
+    }
+    double mean_kept = sum_kept / (20.0 * trials);
+    if (!(mean_kept > 30.0)) {
+        fail_msg("kept mean value %.2f is not above 30", mean_kept);
+    }
+    /* One of two, weights 1 and 10: the heavy one about 10/11 of the
+     * time. */
+    int heavy = 0, n = 4000;
+    for (int t = 0; t < n; t++) {
+        char salt[16];
+        snprintf(salt, sizeof(salt), "s%d", t);
+        double light = sampler_quota_key(rv_hash_unit(salt, "R4", "a"), 1.0);
+        double big = sampler_quota_key(rv_hash_unit(salt, "R4", "b"), 10.0);
+        heavy += big < light;
+    }
+    double share = (double)heavy / n;
+    if (!(share > 0.87 && share < 0.95)) {
+        fail_msg("the 10x record was chosen %.3f of the time, not ~0.909",
+                 share);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sampler_decisions_record_every_rule),
         cmocka_unit_test(test_sampler_quota_allocation_fills_down),
         cmocka_unit_test(test_sampler_quota_candidate),
+        cmocka_unit_test(test_sampler_quota_weighted_favours_value),
         cmocka_unit_test(test_sampler_r1_rate_by_amount_tier),
         cmocka_unit_test(test_sampler_decision_is_deterministic),
         cmocka_unit_test(test_sampler_r1_due_window_skips_holiday),

@@ -2,12 +2,21 @@
  * (sampler_quota.h). */
 #include "sampler_quota.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "rv/hash.h"
 
 #define US_PER_HOUR (3600LL * 1000000LL)
+
+double sampler_quota_key(double u, double w)
+{
+    if (w <= 0.0) {
+        return u;
+    }
+    return u <= 0.0 ? 0.0 : -log(u) / w;
+}
 
 int sampler_quota_buckets(const rv_rule *rule)
 {
@@ -67,6 +76,10 @@ bool sampler_quota_candidate(const rv_policy *p, const rv_calendar *cal,
     sampler_task_for(p, ev, worker, rules, 1, &out->task);
     out->task.sample_u = rv_hash_unit(p->salt, rule->id, ev->env->event_id);
     out->task.sample_rate = 0.0;
+    bool weighted = q->weight != NULL && strcmp(q->weight, "amount") == 0;
+    out->key = sampler_quota_key(
+        out->task.sample_u,
+        weighted ? (double)(ev->amount_cents > 0 ? ev->amount_cents : 1) : 0.0);
     rv_calendar_due_window(rule, cal, branch, period_end,
                            &out->task.due_start_us, &out->task.due_end_us);
     return true;

@@ -30,8 +30,17 @@ typedef struct sampler_candidate {
     int bucket;       /**< tier index; tier_count = below the lowest */
     int64_t keep;     /**< the bucket keeps this many smallest u */
     int64_t close_us; /**< period end + lateness, µs UTC */
+    double key;       /**< the sample keeps the smallest: u, or -ln(u)/w */
     rv_task task;     /**< the visit if chosen (sample_u = u) */
 } sampler_candidate;
+
+/**
+ * The sample key of draw @p u (in [0, 1)) for weight @p w: u when @p w
+ * <= 0 (unweighted), else -ln(u)/w, whose smallest values are the largest
+ * u^(1/w): weighted sampling without replacement (Efraimidis-Spirakis;
+ * R4: gifts by value, issue 3). u = 0 gives 0 (always kept).
+ */
+double sampler_quota_key(double u, double w);
 
 /** Buckets of a quota rule's groups: one per tier and one below. */
 int sampler_quota_buckets(const rv_rule *rule);
