@@ -49,6 +49,16 @@ static const cyaml_schema_value_t string_entry = {
     CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
 };
 
+static const cyaml_schema_value_t int64_entry = {
+    CYAML_VALUE_INT(CYAML_FLAG_DEFAULT, int64_t),
+};
+
+static const cyaml_schema_field_t schedule_fields[] = {
+    CYAML_FIELD_SEQUENCE_COUNT("days", CYAML_FLAG_POINTER, rv_schedule, days,
+                               day_count, &int64_entry, 1, 16),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t tier_fields[] = {
     CYAML_FIELD_INT("min_cents", CYAML_FLAG_DEFAULT, rv_tier, min_cents),
     CYAML_FIELD_INT("max_cents", CYAML_FLAG_DEFAULT, rv_tier, max_cents),
@@ -120,6 +130,8 @@ static const cyaml_schema_field_t rule_fields[] = {
                         quota_fields),
     CYAML_FIELD_MAPPING("inactivity", CYAML_FLAG_OPTIONAL, rv_rule, inactivity,
                         inactivity_fields),
+    CYAML_FIELD_MAPPING("schedule", CYAML_FLAG_OPTIONAL, rv_rule, schedule,
+                        schedule_fields),
     CYAML_FIELD_END,
 };
 
@@ -593,11 +605,26 @@ static rv_err check_questions(const check *c, const rv_policy *p)
 static rv_err check_quota(const check *c, const rv_rule *r)
 {
     if (r->mode != NULL && strcmp(r->mode, "bernoulli") != 0 &&
-        strcmp(r->mode, "quota") != 0 && strcmp(r->mode, "inactivity") != 0) {
+        strcmp(r->mode, "quota") != 0 && strcmp(r->mode, "inactivity") != 0 &&
+        strcmp(r->mode, "schedule") != 0) {
         return invalid(c,
-                       "rules[%s].mode \"%s\" is not bernoulli, quota or "
-                       "inactivity",
+                       "rules[%s].mode \"%s\" is not bernoulli, quota, "
+                       "inactivity or schedule",
                        r->id, r->mode);
+    }
+    if (rv_rule_is_schedule(r)) {
+        if (r->schedule.day_count == 0) {
+            return invalid(c, "rules[%s].schedule.days is missing (R6)", r->id);
+        }
+        for (unsigned i = 0; i < r->schedule.day_count; i++) {
+            int64_t d = r->schedule.days[i];
+            if (d < 1 || d > 3650 || (i > 0 && d <= r->schedule.days[i - 1])) {
+                return invalid(c,
+                               "rules[%s].schedule.days[%u] %lld is not in "
+                               "[1, 3650] or not above the one before (R6)",
+                               r->id, i, (long long)d);
+            }
+        }
     }
     if (rv_rule_is_inactivity(r)) {
         if (r->inactivity.after_days < 1 || r->inactivity.after_days > 3650 ||
@@ -1561,4 +1588,9 @@ bool rv_rule_is_quota(const rv_rule *rule)
 bool rv_rule_is_inactivity(const rv_rule *rule)
 {
     return rule->mode != NULL && strcmp(rule->mode, "inactivity") == 0;
+}
+
+bool rv_rule_is_schedule(const rv_rule *rule)
+{
+    return rule->mode != NULL && strcmp(rule->mode, "schedule") == 0;
 }

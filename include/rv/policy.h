@@ -44,6 +44,13 @@ typedef struct rv_inactivity {
     int64_t lateness_hours; /**< 0..744 */
 } rv_inactivity;
 
+/** Schedule mode (R6, seed 002 tips): a selected sale gets one follow-up
+ *  visit at each of these offsets (days after the sale, ascending). */
+typedef struct rv_schedule {
+    int64_t *days;
+    unsigned day_count; /**< 1..16 */
+} rv_schedule;
+
 typedef struct rv_due {
     int64_t delay_working_days;  /**< window opens N working days after */
     int64_t length_working_days; /**< and lasts N working days (>= 1) */
@@ -73,10 +80,15 @@ typedef struct rv_rule {
      *  salesperson who developed the customer nor to anyone of the
      *  customer's branch. */
     bool independent;
-    char *mode;     /**< "bernoulli" (NULL), "quota" or "inactivity" */
-    rv_quota quota; /**< quota mode */
+    char *mode; /**< "bernoulli" (NULL), "quota", "inactivity", "schedule" */
+    rv_quota quota;           /**< quota mode */
     rv_inactivity inactivity; /**< inactivity mode */
+    rv_schedule schedule;     /**< schedule mode */
 } rv_rule;
+
+/** True if @p rule gives a selected sale follow-ups at fixed offsets
+ *  (mode "schedule", R6). */
+bool rv_rule_is_schedule(const rv_rule *rule);
 
 /** True if @p rule visits customers who stopped buying (mode
  *  "inactivity", R7). */

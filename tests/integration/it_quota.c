@@ -422,11 +422,43 @@ static void test_churn_fires_once_after_the_last_purchase(void **state)
     assert_int_equal(count_sql(one), 1);
 }
 
+/* R6: a sale of 1500 USD or more gets its follow-ups at +7 and +30 days,
+ * due from then, and one decision; a smaller sale none. */
+static void test_schedule_follow_ups(void **state)
+{
+    (void)state;
+    int64_t t0 = env.base_us + 30 * DAY_US;
+    char big[RV_ID_SIZE], small[RV_ID_SIZE];
+    send_sale_of("S", "S1", "QS", 200000, t0, big);
+    send_sale_of("S", "S2", "QS", 10000, t0 + 3600000000LL, small);
+    assert_int_equal(rv_producer_flush(env.kp, 10000), RV_OK);
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM visit_tasks WHERE customer_id LIKE $1 AND "
+             "rule_id = 'R6' AND source_event_id = '%s' AND due_start IN "
+             "(to_timestamp(%lld / 1e6), to_timestamp(%lld / 1e6))",
+             big, (long long)(t0 + 7 * DAY_US), (long long)(t0 + 30 * DAY_US));
+    assert_int_equal(wait_count(sql, 2), 2);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM decisions WHERE customer_id LIKE $1 AND "
+             "rule_id = 'R6' AND ((source_event_id = '%s' AND outcome = "
+             "'selected') OR (source_event_id = '%s' AND outcome = "
+             "'not_selected'))",
+             big, small);
+    assert_int_equal(wait_count(sql, 2), 2);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM visit_tasks WHERE customer_id LIKE $1 AND "
+             "rule_id = 'R6' AND source_event_id = '%s'",
+             small);
+    assert_int_equal(count_sql(sql), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quota_takes_the_smallest_draws_and_fills_down),
         cmocka_unit_test(test_churn_fires_once_after_the_last_purchase),
+        cmocka_unit_test(test_schedule_follow_ups),
     };
     return cmocka_run_group_tests_name("it_quota", tests, setup, teardown);
 }

@@ -414,6 +414,54 @@ static void test_sampler_quota_weighted_favours_value(void **state)
     }
 }
 
+/* R6 (seed 002 tips): a selected sale gets a follow-up at each offset,
+ * due from then; a sale the draw does not select gets none. */
+static void test_sampler_schedule_follow_ups(void **state)
+{
+    fixture *fx = *state;
+    int64_t days[] = {7, 30, 90, 180};
+    char id[] = "R6", reason[] = "R6 follow-up", channel[] = "phone",
+         mode[] = "schedule", trigger[] = "sale";
+    char *triggers[] = {trigger};
+    rv_rule rule;
+    memset(&rule, 0, sizeof(rule));
+    rule.id = id;
+    rule.reason = reason;
+    rule.channel = channel;
+    rule.mode = mode;
+    rule.triggers = triggers;
+    rule.trigger_count = 1;
+    rule.rate = 1.0;
+    rule.schedule.days = days;
+    rule.schedule.day_count = 4;
+    rule.due.within_hours = 72;
+    rv_envelope env;
+    int64_t t = utc_us("2016-07-01", 19, 0);
+    sampler_event ev = sale_event(&env, "ev-r6", "West", 100000, t);
+    rv_task tasks[16];
+    double u = -1, rate = -1;
+    assert_int_equal(sampler_schedule_tasks(fx->policy, fx->cal, &rule, &ev,
+                                            "t", tasks, 16, &u, &rate),
+                     4);
+    assert_true(rate == 1.0 && u >= 0.0 && u < 1.0);
+    for (int i = 0; i < 4; i++) {
+        int64_t at = t + days[i] * 86400LL * 1000000LL;
+        assert_int_equal(tasks[i].env.occurred_at_us, at);
+        assert_int_equal(tasks[i].due_start_us, at);
+        assert_int_equal(tasks[i].due_end_us, at + 72LL * 3600 * 1000000);
+        assert_string_equal(tasks[i].rule_id, "R6");
+        assert_string_equal(tasks[i].source_event_id, "ev-r6");
+        for (int j = 0; j < i; j++) {
+            assert_string_not_equal(tasks[i].task_id, tasks[j].task_id);
+        }
+    }
+    assert_non_null(strstr(tasks[2].reasons[0], "+90 days"));
+    rule.rate = 0.0;
+    assert_int_equal(sampler_schedule_tasks(fx->policy, fx->cal, &rule, &ev,
+                                            "t", tasks, 16, &u, &rate),
+                     0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_sampler_quota_allocation_fills_down),
         cmocka_unit_test(test_sampler_quota_candidate),
         cmocka_unit_test(test_sampler_quota_weighted_favours_value),
+        cmocka_unit_test(test_sampler_schedule_follow_ups),
         cmocka_unit_test(test_sampler_r1_rate_by_amount_tier),
         cmocka_unit_test(test_sampler_decision_is_deterministic),
         cmocka_unit_test(test_sampler_r1_due_window_skips_holiday),

@@ -50,9 +50,11 @@ typedef struct sampler_ctx {
     /* Quota rules (issue 3). */
     bool has_quota;
     bool has_churn;       /* inactivity rules (R7) */
+    bool has_schedule;    /* schedule rules (R6) */
     int sales_partitions; /* the watermark waits for all of them */
     sampler_churn_due churn_due[CHURN_PER_TICK];
-    rv_sale sale; /* the batch's current event */
+    rv_task schedule[16]; /* one sale's R6 follow-ups */
+    rv_sale sale;         /* the batch's current event */
     rv_work_order wo;
     sampler_candidate cand;
     rv_decision scratch;
@@ -92,6 +94,8 @@ static rv_err sampler_init(rv_worker *w, void **out)
         c->has_quota = c->has_quota || rv_rule_is_quota(&w->policy->rules[r]);
         c->has_churn =
             c->has_churn || rv_rule_is_inactivity(&w->policy->rules[r]);
+        c->has_schedule =
+            c->has_schedule || rv_rule_is_schedule(&w->policy->rules[r]);
     }
     if (c->has_quota || c->has_churn) {
         char errstr[256] = "";
@@ -287,10 +291,10 @@ static rv_err publish_verdict(sampler_ctx *c, rv_producer *kp, const rv_task *t,
     return err == RV_OK ? send_decision(kp, &c->scratch) : err;
 }
 
-/* One task decided by a watermark (a churn visit): the C4 cooldown, then
- * the task and its decision (selected, or suppressed). */
-static rv_err publish_one(sampler_ctx *c, rv_producer *kp, const rv_task *t,
-                          const char *reason)
+/* The C4 verdict on task @p t alone ("accept", "cooldown", "optout")
+ * into @p verdict. */
+static rv_err cooldown_verdict(sampler_ctx *c, const rv_task *t,
+                               char verdict[16])
 {
     char cd[SAMPLER_KEY_SIZE], opt[SAMPLER_KEY_SIZE], at[32], span[32];
     sampler_cooldown_keys(t->customer_id, cd, opt);
@@ -302,15 +306,77 @@ static rv_err publish_one(sampler_ctx *c, rv_producer *kp, const rv_task *t,
     rv_redis_reply r = {0};
     rv_err err =
         rv_redis_eval(c->w->rc, &sampler_cooldown_script, 2, keys, 4, args, &r);
-    if (err != RV_OK) {
-        return err;
-    }
-    if (r.type != RV_REPLY_STR || r.str == NULL) {
+    if (err == RV_OK && (r.type != RV_REPLY_STR || r.str == NULL)) {
         err = RV_ERR_UNAVAILABLE; /* retried: the script is idempotent */
-    } else {
-        err = publish_verdict(c, kp, t, r.str, reason);
+    }
+    if (err == RV_OK) {
+        snprintf(verdict, 16, "%s", r.str);
     }
     rv_redis_replies_fini(&r, 1);
+    return err;
+}
+
+/* One task decided by a watermark (a churn visit): the C4 cooldown, then
+ * the task and its decision (selected, or suppressed). */
+static rv_err publish_one(sampler_ctx *c, rv_producer *kp, const rv_task *t,
+                          const char *reason)
+{
+    char verdict[16];
+    rv_err err = cooldown_verdict(c, t, verdict);
+    return err == RV_OK ? publish_verdict(c, kp, t, verdict, reason) : err;
+}
+
+/* R6: the follow-ups of sale @p ev under every schedule rule, each
+ * through C4; one decision per rule: selected (the first follow-up
+ * published), suppressed (none was) or not selected (u, rate). */
+static rv_err offer_schedule(sampler_ctx *c, rv_producer *kp,
+                             const sampler_event *ev)
+{
+    const rv_policy *p = c->w->policy;
+    rv_err err = RV_OK;
+    for (unsigned r = 0; r < p->rule_count && err == RV_OK; r++) {
+        const rv_rule *rule = &p->rules[r];
+        if (!rv_rule_is_schedule(rule) ||
+            !rv_rule_has_trigger(rule, ev->kind)) {
+            continue;
+        }
+        double u = 0.0, rate = -1.0;
+        size_t n = sampler_schedule_tasks(p, c->w->cal, rule, ev, "sampler",
+                                          c->schedule, 16, &u, &rate);
+        const rv_rule *rules[] = {rule};
+        sampler_task_for(p, ev, "sampler", rules, 1, &c->close_task);
+        c->close_task.sample_u = u;
+        char verdict[16] = "accept", why[RV_REASON_SIZE];
+        const rv_task *first = NULL;
+        for (size_t i = 0; i < n && err == RV_OK; i++) {
+            err = cooldown_verdict(c, &c->schedule[i], verdict);
+            if (err == RV_OK && strcmp(verdict, "accept") == 0) {
+                err = send_task(kp, &c->schedule[i]);
+                first = first != NULL ? first : &c->schedule[i];
+            }
+        }
+        if (err != RV_OK) {
+            break;
+        }
+        if (n == 0) {
+            snprintf(why, sizeof(why), "u %.6f >= rate %.6f", u, rate);
+        } else {
+            snprintf(why, sizeof(why), "u %.6f < rate %.6f: %zu follow-ups", u,
+                     rate, n);
+        }
+        sampler_quota_decision(first != NULL ? first : &c->close_task,
+                               n == 0 ? RV_DECISION_NOT_SELECTED
+                                      : RV_DECISION_SELECTED,
+                               why, "sampler", &c->scratch);
+        c->scratch.rate = rate;
+        c->scratch.env.occurred_at_us = ev->env->occurred_at_us;
+        if (n > 0 && first == NULL) {
+            rv_copy_str(c->scratch.task_id, sizeof(c->scratch.task_id),
+                        c->schedule[0].task_id);
+            suppress(&c->scratch, verdict);
+        }
+        err = send_decision(kp, &c->scratch);
+    }
     return err;
 }
 
@@ -449,6 +515,9 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
             err = rv_worker_reject(c->w, kp, &msgs[i], errstr);
         } else if (err == RV_OK) {
             err = route_decisions(c, kp, n);
+            if (err == RV_OK && c->has_schedule) {
+                err = offer_schedule(c, kp, &ev);
+            }
             if (err == RV_OK && (c->has_quota || c->has_churn) &&
                 strcmp(msgs[i].topic, TOPIC_SALES) == 0) {
                 err = offer_quota(c, kp, &ev);

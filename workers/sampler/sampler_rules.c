@@ -9,13 +9,19 @@
 
 #define US_PER_HOUR 3600000000LL
 
+/* Quota (sampler_quota.h) and inactivity (sampler_churn.h) rules decide
+ * later, on the watermark; a schedule rule (R6) gives its own follow-ups
+ * (sampler_schedule_tasks): none of them merges with the others (C3). */
+static bool decides_apart(const rv_rule *rule)
+{
+    return rv_rule_is_quota(rule) || rv_rule_is_inactivity(rule) ||
+           rv_rule_is_schedule(rule);
+}
+
 /* The rate that applies to @p ev under @p rule, or -1 if none does. */
 static double rule_rate(const rv_rule *rule, const sampler_event *ev)
 {
-    /* Quota (sampler_quota.h) and inactivity (sampler_churn.h) rules
-     * decide later, on the watermark. */
-    if (!rv_rule_has_trigger(rule, ev->kind) || rv_rule_is_quota(rule) ||
-        rv_rule_is_inactivity(rule)) {
+    if (!rv_rule_has_trigger(rule, ev->kind) || decides_apart(rule)) {
         return -1.0;
     }
     if (rule->tier_count == 0) {
@@ -71,9 +77,8 @@ static void decide_all(const rv_policy *p, const sampler_event *ev,
 {
     for (unsigned i = 0; dec != NULL && i < p->rule_count; i++) {
         const rv_rule *rule = &p->rules[i];
-        if (!rv_rule_has_trigger(rule, ev->kind) || rv_rule_is_quota(rule) ||
-            rv_rule_is_inactivity(rule)) {
-            continue; /* they decide later, on the watermark */
+        if (!rv_rule_has_trigger(rule, ev->kind) || decides_apart(rule)) {
+            continue;
         }
         double rate = rule_rate(rule, ev);
         double u = rv_hash_unit(p->salt, rule->id, ev->env->event_id);
@@ -204,4 +209,47 @@ rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
         *bypass_cooldown = bypass;
     }
     return RV_OK;
+}
+
+size_t sampler_schedule_tasks(const rv_policy *p, const rv_calendar *cal,
+                              const rv_rule *rule, const sampler_event *ev,
+                              const char *worker, rv_task *out, size_t cap,
+                              double *u, double *rate)
+{
+    *u = rv_hash_unit(p->salt, rule->id, ev->env->event_id);
+    *rate = -1.0;
+    int branch = cal != NULL ? rv_calendar_branch(cal, ev->branch_id) : -1;
+    if (!rv_rule_has_trigger(rule, ev->kind) || branch < 0) {
+        return 0;
+    }
+    if (rule->tier_count == 0) {
+        *rate = rule->rate;
+    } else {
+        const rv_tier *tier = rv_rule_tier(rule, ev->amount_cents);
+        *rate = tier != NULL ? tier->rate : -1.0;
+    }
+    if (*rate < 0.0 || *u >= *rate) {
+        return 0;
+    }
+    size_t n = 0;
+    const rv_rule *rules[] = {rule};
+    for (unsigned i = 0; i < rule->schedule.day_count && n < cap; i++) {
+        rv_task *t = &out[n++];
+        sampler_task_for(p, ev, worker, rules, 1, t);
+        char offset[24];
+        snprintf(offset, sizeof(offset), "+%lld",
+                 (long long)rule->schedule.days[i]);
+        const char *parts[] = {ev->env->event_id, rule->id, offset};
+        rv_id_derive(t->task_id, 3, parts);
+        int64_t at = ev->env->occurred_at_us +
+                     rule->schedule.days[i] * 86400LL * 1000000LL;
+        rv_envelope_fill(&t->env, t->task_id, at, worker, ev->env->event_id);
+        snprintf(t->reasons[0], RV_REASON_SIZE, "%.100s, +%lld days",
+                 rule->reason, (long long)rule->schedule.days[i]);
+        t->sample_u = *u;
+        t->sample_rate = *rate;
+        rv_calendar_due_window(rule, cal, branch, at, &t->due_start_us,
+                               &t->due_end_us);
+    }
+    return n;
 }

@@ -33,6 +33,20 @@ void sampler_task_for(const rv_policy *p, const sampler_event *ev,
                       const char *worker, const rv_rule *const *rules, size_t n,
                       rv_task *out);
 
+/**
+ * R6 (seed 002 tips): the follow-ups a sale gets from schedule rule
+ * @p rule: none unless the rule's draw selects it (u < rate, by tier if
+ * it has tiers), else one task per schedule.days offset (at most @p cap):
+ * task_id = derive(event_id, rule, "+<days>"), event time = the sale +
+ * days, due window from then. *u and *rate are the draw and the rate
+ * (-1: no tier covers the amount) for the decision.
+ * @returns the number of tasks written
+ */
+size_t sampler_schedule_tasks(const rv_policy *p, const rv_calendar *cal,
+                              const rv_rule *rule, const sampler_event *ev,
+                              const char *worker, rv_task *out, size_t cap,
+                              double *u, double *rate);
+
 /** Rules one event can trigger and be recorded for (the policy's limit). */
 #define SAMPLER_DECISIONS_MAX 64
 
