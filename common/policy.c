@@ -36,7 +36,8 @@
 #define CYAML_DETAIL_SIZE 256
 
 static const char *const trigger_kinds[] = {
-    "sale", "complaint", "repair", "account_opened", "gift", "spot_check",
+    "sale", "complaint",  "repair",     "account_opened",
+    "gift", "spot_check", "population",
 };
 static const char *const channels[] = {"phone", "sms", "on_site"};
 static const char *const question_kinds[] = {"satisfaction", "info",
@@ -777,7 +778,8 @@ static rv_err check_rule(const check *c, const rv_policy *p, unsigned i)
         if (!ONE_OF(r->triggers[j], trigger_kinds)) {
             return invalid(c,
                            "rules[%s].triggers[%u] \"%s\" is not sale, "
-                           "complaint, repair, account_opened or gift",
+                           "complaint, repair, account_opened, gift, "
+                           "spot_check or population",
                            r->id, j, show(r->triggers[j]));
         }
     }
