@@ -186,6 +186,17 @@ rv_err rv_codec_encode_sale(const rv_sale *in, uint8_t **buf, size_t *len)
     m.phone_synthetic = in->phone_synthetic;
     m.line_count = in->line_count;
     m.salesperson_id = (char *)in->salesperson_id;
+    m.gift_cents = in->gift_cents;
+    m.customer_class = (char *)in->customer_class;
+    m.new_customer = in->new_customer;
+    char *categories[RV_CATEGORIES_MAX];
+    size_t nc = in->category_count < RV_CATEGORIES_MAX ? in->category_count
+                                                       : RV_CATEGORIES_MAX;
+    for (size_t i = 0; i < nc; i++) {
+        categories[i] = (char *)in->categories[i];
+    }
+    m.n_categories = nc;
+    m.categories = categories;
     return pack(&m.base, buf, len);
 }
 
@@ -217,12 +228,33 @@ rv_err rv_codec_decode_sale(const uint8_t *buf, size_t len, rv_sale *out,
               cp(r.segment, sizeof(r.segment), m->segment, w, "segment", false,
                  errstr, errstr_size) &&
               cp(r.phone, sizeof(r.phone), m->phone, w, "phone", false, errstr,
-                 errstr_size);
+                 errstr_size) &&
+              cp(r.salesperson_id, sizeof(r.salesperson_id), m->salesperson_id,
+                 w, "salesperson_id", false, errstr, errstr_size) &&
+              cp(r.customer_class, sizeof(r.customer_class), m->customer_class,
+                 w, "customer_class", false, errstr, errstr_size);
     if (ok && m->amount_cents < 0) {
         rv_errf(errstr, errstr_size, "sale %s: amount_cents %lld below 0",
                 r.order_id, (long long)m->amount_cents);
         ok = false;
     }
+    if (ok && m->gift_cents < 0) {
+        rv_errf(errstr, errstr_size, "sale %s: gift_cents %lld below 0",
+                r.order_id, (long long)m->gift_cents);
+        ok = false;
+    }
+    if (ok && m->n_categories > RV_CATEGORIES_MAX) {
+        rv_errf(errstr, errstr_size, "sale %s: %zu categories, limit %d",
+                r.order_id, m->n_categories, RV_CATEGORIES_MAX);
+        ok = false;
+    }
+    for (size_t i = 0; ok && i < m->n_categories; i++) {
+        ok = cp(r.categories[i], sizeof(r.categories[i]), m->categories[i], w,
+                "categories[]", true, errstr, errstr_size);
+    }
+    r.category_count = ok ? m->n_categories : 0;
+    r.gift_cents = m->gift_cents;
+    r.new_customer = m->new_customer;
     r.amount_cents = m->amount_cents;
     r.phone_synthetic = m->phone_synthetic;
     r.line_count = m->line_count;
@@ -336,6 +368,7 @@ rv_err rv_codec_encode_task(const rv_task *in, uint8_t **buf, size_t *len)
     m.sample_u = in->sample_u;
     m.sample_rate = in->sample_rate;
     m.salesperson_id = (char *)in->salesperson_id;
+    m.customer_class = (char *)in->customer_class;
     return pack(&m.base, buf, len);
 }
 
@@ -373,6 +406,8 @@ rv_err rv_codec_decode_task(const uint8_t *buf, size_t len, rv_task *out,
             errstr_size) &&
          cp(r->salesperson_id, sizeof(r->salesperson_id), m->salesperson_id, w,
             "salesperson_id", false, errstr, errstr_size) &&
+         cp(r->customer_class, sizeof(r->customer_class), m->customer_class, w,
+            "customer_class", false, errstr, errstr_size) &&
          channel_ok(m->channel, w, errstr, errstr_size) &&
          copy_questions(r->questions, &r->question_count, m->n_question_ids,
                         m->question_ids, w, errstr, errstr_size);

@@ -29,6 +29,8 @@
 /* Upper bounds on list lengths, so a broken file cannot make us allocate
  * without limit. */
 #define SEQ_SMALL_MAX 64
+/* Bytes of a class ID (rv/model.h RV_CLASS_SIZE without the NUL). */
+#define POLICY_CLASS_MAX 7
 #define SEQ_DAYS_MAX 4096
 #define SEQ_ROSTER_MAX 10000
 
@@ -60,6 +62,42 @@ static const cyaml_schema_field_t schedule_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t when_fields[] = {
+    CYAML_FIELD_SEQUENCE_COUNT(
+        "segments", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL, rv_when, segments,
+        segment_count, &string_entry, 0, SEQ_SMALL_MAX),
+    CYAML_FIELD_SEQUENCE_COUNT(
+        "classes", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL, rv_when, classes,
+        class_count, &string_entry, 0, SEQ_SMALL_MAX),
+    CYAML_FIELD_SEQUENCE_COUNT(
+        "categories", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL, rv_when,
+        categories, category_count, &string_entry, 0, SEQ_SMALL_MAX),
+    CYAML_FIELD_BOOL_PTR("new_customer",
+                         CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL, rv_when,
+                         new_customer),
+    CYAML_FIELD_BOOL_PTR("developed", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                         rv_when, developed),
+    CYAML_FIELD_BOOL_PTR("gift", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                         rv_when, gift),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t class_fields[] = {
+    CYAML_FIELD_STRING_PTR("id", CYAML_FLAG_POINTER, rv_class, id, 0,
+                           CYAML_UNLIMITED),
+    CYAML_FIELD_INT_PTR("cooldown_days",
+                        CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL, rv_class,
+                        cooldown_days),
+    CYAML_FIELD_INT("priority", CYAML_FLAG_OPTIONAL, rv_class, priority),
+    CYAML_FIELD_BOOL_PTR("routine", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                         rv_class, routine),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_value_t class_entry = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, rv_class, class_fields),
+};
+
 static const cyaml_schema_field_t tier_fields[] = {
     CYAML_FIELD_INT("min_cents", CYAML_FLAG_DEFAULT, rv_tier, min_cents),
     CYAML_FIELD_INT("max_cents", CYAML_FLAG_DEFAULT, rv_tier, max_cents),
@@ -77,6 +115,7 @@ static const cyaml_schema_field_t quota_fields[] = {
                     lateness_hours),
     CYAML_FIELD_STRING_PTR("weight", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
                            rv_quota, weight, 1, CYAML_UNLIMITED),
+    CYAML_FIELD_INT("percent", CYAML_FLAG_OPTIONAL, rv_quota, percent),
     CYAML_FIELD_END,
 };
 
@@ -133,6 +172,8 @@ static const cyaml_schema_field_t rule_fields[] = {
                         inactivity_fields),
     CYAML_FIELD_MAPPING("schedule", CYAML_FLAG_OPTIONAL, rv_rule, schedule,
                         schedule_fields),
+    CYAML_FIELD_MAPPING("when", CYAML_FLAG_OPTIONAL, rv_rule, when,
+                        when_fields),
     CYAML_FIELD_END,
 };
 
@@ -320,6 +361,9 @@ static const cyaml_schema_field_t policy_fields[] = {
                         quality_fields),
     CYAML_FIELD_MAPPING("spot_checks", CYAML_FLAG_OPTIONAL, rv_policy,
                         spot_checks, spot_check_fields),
+    CYAML_FIELD_SEQUENCE_COUNT(
+        "classes", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL, rv_policy, classes,
+        class_count, &class_entry, 0, SEQ_SMALL_MAX),
     CYAML_FIELD_SEQUENCE_COUNT("rules", CYAML_FLAG_POINTER, rv_policy, rules,
                                rule_count, &rule_entry, 0, SEQ_SMALL_MAX),
     CYAML_FIELD_SEQUENCE_COUNT("questions", CYAML_FLAG_POINTER, rv_policy,
@@ -508,6 +552,7 @@ static_assert(offsetof(rv_calendar_def, id) == 0,
               "rv_calendar_def starts with id");
 static_assert(offsetof(rv_branch, id) == 0, "rv_branch starts with id");
 static_assert(offsetof(rv_agent, id) == 0, "rv_agent starts with id");
+static_assert(offsetof(rv_class, id) == 0, "rv_class starts with id");
 
 /* ---- sections -------------------------------------------------------- */
 
@@ -648,14 +693,22 @@ static rv_err check_quota(const check *c, const rv_rule *r)
     if (!rv_rule_is_quota(r)) {
         return RV_OK;
     }
-    if (r->tier_count == 0 || r->tier_count > 15) {
-        return invalid(c, "rules[%s] samples by quota but has %u tiers (1..15)",
+    const rv_quota *q = &r->quota;
+    if (q->percent < 0 || q->percent > 100) {
+        return invalid(c, "rules[%s].quota.percent %lld is outside [0, 100]",
+                       r->id, (long long)q->percent);
+    }
+    if ((q->percent == 0 && r->tier_count == 0) || r->tier_count > 15) {
+        return invalid(c,
+                       "rules[%s] samples by quota but has %u tiers (1..15; "
+                       "0 only with quota.percent)",
                        r->id, r->tier_count);
     }
-    if (r->trigger_count != 1 || strcmp(r->triggers[0], "sale") != 0) {
+    if (r->trigger_count != 1 || (strcmp(r->triggers[0], "sale") != 0 &&
+                                  strcmp(r->triggers[0], "gift") != 0)) {
         return invalid(c,
                        "rules[%s] samples by quota: its only trigger must "
-                       "be sale (amounts)",
+                       "be sale or gift (a sale that reports a gift)",
                        r->id);
     }
     for (unsigned i = 0; i < r->tier_count; i++) {
@@ -666,7 +719,6 @@ static rv_err check_quota(const check *c, const rv_rule *r)
                            r->id, i, (long long)r->tiers[i].quota);
         }
     }
-    const rv_quota *q = &r->quota;
     if (q->per != NULL && strcmp(q->per, "store") != 0 &&
         strcmp(q->per, "branch") != 0) {
         return invalid(c, "rules[%s].quota.per \"%s\" is not store or branch",
@@ -677,8 +729,11 @@ static rv_err check_quota(const check *c, const rv_rule *r)
         return invalid(c, "rules[%s].quota.period \"%s\" is not day or week",
                        r->id, q->period);
     }
-    if (q->weight != NULL && strcmp(q->weight, "amount") != 0) {
-        return invalid(c, "rules[%s].quota.weight \"%s\" is not amount (R4)",
+    if (q->weight != NULL && strcmp(q->weight, "amount") != 0 &&
+        strcmp(q->weight, "gift") != 0) {
+        return invalid(c,
+                       "rules[%s].quota.weight \"%s\" is not amount or gift "
+                       "(R4)",
                        r->id, q->weight);
     }
     if (q->lateness_hours < 0 || q->lateness_hours > 744) {
@@ -763,6 +818,61 @@ static rv_err check_due(const check *c, const rv_rule *r)
     return RV_OK;
 }
 
+/* Issue 3 trigger conditions: every class named is defined (R9), no
+ * list entry is empty. */
+static rv_err check_when(const check *c, const rv_policy *p, const rv_rule *r)
+{
+    const rv_when *w = &r->when;
+    for (unsigned j = 0; j < w->class_count; j++) {
+        if (rv_policy_class(p, w->classes[j]) == NULL) {
+            return invalid(c,
+                           "rules[%s].when.classes[%u] \"%s\" is not a "
+                           "defined class",
+                           r->id, j, show(w->classes[j]));
+        }
+    }
+    for (unsigned j = 0; j < w->segment_count; j++) {
+        if (is_blank(w->segments[j])) {
+            return invalid(c, "rules[%s].when.segments[%u] is empty", r->id, j);
+        }
+    }
+    for (unsigned j = 0; j < w->category_count; j++) {
+        if (is_blank(w->categories[j])) {
+            return invalid(c, "rules[%s].when.categories[%u] is empty", r->id,
+                           j);
+        }
+    }
+    return RV_OK;
+}
+
+/* R9 (seed 002 no. 13): class IDs unique and short, cooldowns and
+ * priorities in range. */
+static rv_err check_classes(const check *c, const rv_policy *p)
+{
+    for (unsigned i = 0; i < p->class_count; i++) {
+        const rv_class *k = &p->classes[i];
+        rv_err err = check_id(c, "classes", p->classes, sizeof(*p->classes), i,
+                              POLICY_CLASS_MAX);
+        if (err != RV_OK) {
+            return err;
+        }
+        if (k->cooldown_days != NULL &&
+            (*k->cooldown_days < 0 || *k->cooldown_days > 3650)) {
+            return invalid(c,
+                           "classes[%s].cooldown_days %lld is outside "
+                           "[0, 3650]",
+                           k->id, (long long)*k->cooldown_days);
+        }
+        if (k->priority < -1000 || k->priority > 1000) {
+            return invalid(c,
+                           "classes[%s].priority %lld is outside "
+                           "[-1000, 1000]",
+                           k->id, (long long)k->priority);
+        }
+    }
+    return RV_OK;
+}
+
 static rv_err check_rule(const check *c, const rv_policy *p, unsigned i)
 {
     const rv_rule *r = &p->rules[i];
@@ -823,7 +933,8 @@ static rv_err check_rule(const check *c, const rv_policy *p, unsigned i)
             }
         }
     }
-    return check_due(c, r);
+    err = check_when(c, p, r);
+    return err == RV_OK ? check_due(c, r) : err;
 }
 
 /* Fills the derived start_min, end_min and skip_mask. */
@@ -1102,6 +1213,9 @@ static rv_err validate(const check *c, rv_policy *p)
     rv_err err = check_top(c, p);
     if (err == RV_OK) {
         err = check_questions(c, p);
+    }
+    if (err == RV_OK) {
+        err = check_classes(c, p);
     }
     for (unsigned i = 0; err == RV_OK && i < p->rule_count; i++) {
         err = check_rule(c, p, i);
@@ -1527,6 +1641,23 @@ const rv_tier *rv_rule_tier(const rv_rule *rule, int64_t amount_cents)
         }
     }
     return NULL;
+}
+
+const rv_class *rv_policy_class(const rv_policy *p, const char *id)
+{
+    for (unsigned i = 0; p != NULL && id != NULL && i < p->class_count; i++) {
+        if (strcmp(p->classes[i].id, id) == 0) {
+            return &p->classes[i];
+        }
+    }
+    return NULL;
+}
+
+int64_t rv_policy_cooldown_days(const rv_policy *p, const char *class_id)
+{
+    const rv_class *k = rv_policy_class(p, class_id);
+    return k != NULL && k->cooldown_days != NULL ? *k->cooldown_days
+                                                 : p->cooldown_days;
 }
 
 bool rv_rule_has_trigger(const rv_rule *rule, const char *kind)

@@ -20,6 +20,10 @@
 /** C3: at most 3 questions per visit (seed 001 §六.6). */
 #define RV_QUESTIONS_MAX 3
 #define RV_REASONS_MAX 4
+/** Bytes (with NUL) of a customer class, "A".."D" (R9). */
+#define RV_CLASS_SIZE 8
+/** Product categories kept per sale. */
+#define RV_CATEGORIES_MAX 4
 #define RV_ANSWERS_MAX 8
 /** Schema version written in every envelope. */
 #define RV_SCHEMA_VERSION 1
@@ -53,7 +57,12 @@ typedef struct rv_sale {
     char phone[RV_PHONE_SIZE];
     bool phone_synthetic;
     uint32_t line_count;
-    char salesperson_id[RV_KEY_SIZE]; /**< "" if none (R3) */
+    char salesperson_id[RV_KEY_SIZE];   /**< "" if none (R3) */
+    int64_t gift_cents;                 /**< >= 0; 0 = no gift (R4) */
+    char customer_class[RV_CLASS_SIZE]; /**< "A".."D", "" unknown (R9) */
+    bool new_customer;                  /**< first purchase (R8) */
+    char categories[RV_CATEGORIES_MAX][RV_SHORT_SIZE];
+    size_t category_count;
 } rv_sale;
 
 typedef enum rv_work_order_kind {
@@ -94,7 +103,8 @@ typedef struct rv_task {
     char phone[RV_PHONE_SIZE];
     double sample_u;
     double sample_rate;
-    char salesperson_id[RV_KEY_SIZE]; /**< "" if none (R3) */
+    char salesperson_id[RV_KEY_SIZE];   /**< "" if none (R3) */
+    char customer_class[RV_CLASS_SIZE]; /**< "" if unknown (R9) */
 } rv_task;
 
 typedef enum rv_assignment_status {

@@ -32,7 +32,40 @@ typedef struct rv_quota {
      *  gifts by value), the sample keeps the smallest -ln(u)/w, which is
      *  the largest u^(1/w) (weighted sampling without replacement). */
     char *weight;
+    /** 0: each tier takes its quota; 1..100: every bucket takes this
+     *  percent of its sales, rounded up (R4: 40% of gift records, seed
+     *  001 §五); the sample then keeps every sale of the period. */
+    int64_t percent;
 } rv_quota;
+
+/** Conditions on a business event beyond its kind (issue 3). An empty
+ *  list or a NULL flag does not restrict; a list holds when the event's
+ *  value is in it. */
+typedef struct rv_when {
+    char **segments; /**< "Consumer", "Corporate", "Home Office" */
+    unsigned segment_count;
+    char **classes; /**< R9 customer classes, "A".."D" */
+    unsigned class_count;
+    char **categories; /**< any of the order's product categories */
+    unsigned category_count;
+    bool *new_customer; /**< true: first purchases only; false: never */
+    bool *developed;    /**< true: customers developed by a salesperson
+                             only (R3); false: never */
+    bool *gift;         /**< true: sales that report a gift only (R4) */
+} rv_when;
+
+/** R9 (seed 002 no. 13): a customer class sets how often the customer is
+ *  visited and in what order. */
+typedef struct rv_class {
+    char *id; /**< "A".."D" (1..7 bytes) */
+    /** C4 cooldown of this class in days (0..3650); NULL = the policy's
+     *  cooldown_days. */
+    int64_t *cooldown_days;
+    int64_t priority; /**< added to the rule's priority (R8), -1000..1000 */
+    /** false: only rules whose when.classes names the class visit it (D:
+     *  holiday greetings only); NULL = true. */
+    bool *routine;
+} rv_class;
 
 /** Due window of a rule: either working days after the event's local day
  *  (delay, length) or hours after the event (within_hours > 0). */
@@ -84,6 +117,7 @@ typedef struct rv_rule {
     rv_quota quota;           /**< quota mode */
     rv_inactivity inactivity; /**< inactivity mode */
     rv_schedule schedule;     /**< schedule mode */
+    rv_when when;             /**< conditions beyond the trigger kind */
 } rv_rule;
 
 /** True if @p rule gives a selected sale follow-ups at fixed offsets
@@ -234,6 +268,8 @@ typedef struct rv_policy {
     rv_routing_policy routing;
     rv_quality_policy quality;
     rv_spot_check_policy spot_checks;
+    rv_class *classes; /**< R9 customer classes */
+    unsigned class_count;
     rv_rule *rules;
     unsigned rule_count;
     rv_question *questions;
@@ -273,6 +309,14 @@ RV_MUSTCHECK rv_err rv_policy_load(const char *path, rv_policy **out,
 
 /** Free a loaded policy. NULL is a no-op. */
 void rv_policy_free(rv_policy *p);
+
+/** The class with @p id, or NULL (also for NULL or ""). Borrowed. */
+const rv_class *rv_policy_class(const rv_policy *p, const char *id);
+
+/** C4 cooldown in days for a customer of class @p class_id (may be NULL
+ *  or ""): the class's cooldown_days, else the policy's (R9, seed 002
+ *  no. 13). */
+int64_t rv_policy_cooldown_days(const rv_policy *p, const char *class_id);
 
 /** The rule with @p id, or NULL. Borrowed from @p p. */
 const rv_rule *rv_policy_rule(const rv_policy *p, const char *id);

@@ -98,6 +98,71 @@ static void test_scripts_cooldown_by_event_time_idempotent(void **state)
     assert_string_equal(cooldown(cust, "t5", t0 + 10 * day, ""), "accept");
 }
 
+/* Runs the cooldown script for a customer with phone @p phone. */
+static const char *cooldown_phone(const char *customer, const char *phone,
+                                  const char *task, int64_t t_us)
+{
+    static char decision[32];
+    char cd[SAMPLER_KEY_SIZE], opt[SAMPLER_KEY_SIZE], ph[SAMPLER_KEY_SIZE],
+        ts[32], span[32];
+    sampler_cooldown_keys(customer, cd, opt);
+    sampler_phone_key(customer, phone, ph);
+    snprintf(ts, sizeof(ts), "%lld", (long long)t_us);
+    snprintf(span, sizeof(span), "%lld", 7LL * 86400 * 1000000); /* 7 d */
+    const char *keys[] = {cd, opt, ph};
+    const char *args[] = {task, ts, span, ""};
+    rv_redis_call call = {3, keys, 4, args};
+    rv_redis_reply reply;
+    assert_int_equal(
+        rv_redis_eval_batch(rc, &sampler_cooldown_script, &call, 1, &reply),
+        RV_OK);
+    assert_int_equal(reply.type, RV_REPLY_STR);
+    snprintf(decision, sizeof(decision), "%s", reply.str);
+    rv_redis_replies_fini(&reply, 1);
+    return decision;
+}
+
+/* C4 (issue 3): two customers sharing a phone number share its cooldown;
+ * the number is never a Redis key in clear; a re-delivery changes
+ * nothing; no number means the customer's cooldown alone. */
+static void test_scripts_cooldown_per_phone_number(void **state)
+{
+    (void)state;
+    char a[64], b[64], c[64], phone[64], other[64];
+    snprintf(a, sizeof(a), "pa-%s", nonce);
+    snprintf(b, sizeof(b), "pb-%s", nonce);
+    snprintf(c, sizeof(c), "pc-%s", nonce);
+    snprintf(phone, sizeof(phone), "5551%s", nonce);
+    snprintf(other, sizeof(other), "5552%s", nonce);
+    const int64_t day = 86400LL * 1000000;
+    const int64_t t0 = 1456833600000000LL; /* 2016-03-01 12:00 UTC */
+    assert_string_equal(cooldown_phone(a, phone, "pt1", t0), "accept");
+    /* Another customer on the same number, two days later: held back. */
+    assert_string_equal(cooldown_phone(b, phone, "pt2", t0 + 2 * day),
+                        "cooldown");
+    /* The same customer on another number: still held by its own. */
+    assert_string_equal(cooldown_phone(a, other, "pt3", t0 + 3 * day),
+                        "cooldown");
+    /* A third customer on another number: free. */
+    assert_string_equal(cooldown_phone(c, other, "pt4", t0 + 3 * day),
+                        "accept");
+    /* Re-delivered: the first answers again. */
+    assert_string_equal(cooldown_phone(a, phone, "pt1", t0), "accept");
+    assert_string_equal(cooldown_phone(b, phone, "pt2", t0 + 2 * day),
+                        "cooldown");
+    /* After the number's cooldown, b is visited. */
+    assert_string_equal(cooldown_phone(b, phone, "pt5", t0 + 8 * day),
+                        "accept");
+    /* No number: the customer's own cooldown only. */
+    assert_string_equal(cooldown_phone(c, "", "pt6", t0 + 20 * day), "accept");
+    char ph[SAMPLER_KEY_SIZE], own[SAMPLER_KEY_SIZE], opt[SAMPLER_KEY_SIZE];
+    sampler_phone_key(c, "", ph);
+    sampler_cooldown_keys(c, own, opt);
+    assert_string_equal(ph, own);
+    sampler_phone_key(a, phone, ph);
+    assert_null(strstr(ph, phone));
+}
+
 /* Books @p task into @p n slots; returns the reply (static). */
 static const char *book(const char *pool, const char *task,
                         const assigner_slot *slots, size_t n)
@@ -208,6 +273,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scripts_cooldown_by_event_time_idempotent),
+        cmocka_unit_test(test_scripts_cooldown_per_phone_number),
         cmocka_unit_test(
             test_scripts_booking_respects_capacity_and_is_idempotent),
         cmocka_unit_test(test_scripts_booking_spreads_load_fairly),

@@ -29,6 +29,13 @@ static void test_codec_sale_round_trip(void **state)
     in.amount_cents = 99390;
     in.phone_synthetic = true;
     in.line_count = 2;
+    rv_copy_str(in.salesperson_id, sizeof(in.salesperson_id), "S-7");
+    rv_copy_str(in.customer_class, sizeof(in.customer_class), "B");
+    in.gift_cents = 2500;
+    in.new_customer = true;
+    rv_copy_str(in.categories[0], RV_SHORT_SIZE, "Furniture");
+    rv_copy_str(in.categories[1], RV_SHORT_SIZE, "Technology");
+    in.category_count = 2;
     uint8_t *buf = NULL;
     size_t len = 0;
     assert_int_equal(rv_codec_encode_sale(&in, &buf, &len), RV_OK);
@@ -42,6 +49,21 @@ static void test_codec_sale_round_trip(void **state)
     assert_int_equal(out.amount_cents, 99390);
     assert_true(out.phone_synthetic);
     assert_int_equal(out.line_count, 2);
+    /* R3, R4, R8, R9 fields (issue 3). */
+    assert_string_equal(out.salesperson_id, "S-7");
+    assert_string_equal(out.customer_class, "B");
+    assert_int_equal(out.gift_cents, 2500);
+    assert_true(out.new_customer);
+    assert_int_equal(out.category_count, 2);
+    assert_string_equal(out.categories[1], "Technology");
+    /* A negative gift is refused. */
+    in.gift_cents = -1;
+    assert_int_equal(rv_codec_encode_sale(&in, &buf, &len), RV_OK);
+    char err[160] = "";
+    assert_int_equal(rv_codec_decode_sale(buf, len, &out, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    free(buf);
+    assert_non_null(strstr(err, "gift_cents -1 below 0"));
 }
 
 static void test_codec_sale_rejects_negative_amount_and_garbage(void **state)

@@ -77,6 +77,56 @@ static void test_import_groups_lines_into_orders(void **state)
     import_result_fini(&r);
 }
 
+/* Issue 3: categories, the first order of a customer (R8), the discount
+ * as the gift stand-in (R4) and a synthetic class (R9). */
+static void test_import_new_fields(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/rv_import_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *csv =
+        "\"Order ID\",\"Order Date\",\"Customer ID\",\"City\",\"Region\","
+        "\"Segment\",\"Category\",\"Sales\",\"Discount\"\n"
+        "\"O-2\",2016-11-08,\"C-1\",\"Henderson\",\"South\",\"Consumer\","
+        "\"Furniture\",100.00,0.2\n"
+        "\"O-2\",2016-11-08,\"C-1\",\"Henderson\",\"South\",\"Consumer\","
+        "\"Technology\",50.00,0\n"
+        "\"O-2\",2016-11-08,\"C-1\",\"Henderson\",\"South\",\"Consumer\","
+        "\"Furniture\",10.00,0.5\n"
+        "\"O-1\",2015-06-12,\"C-1\",\"Henderson\",\"South\",\"Consumer\","
+        "\"Furniture\",14.62,\n"
+        "\"O-3\",2015-06-12,\"C-2\",\"Henderson\",\"South\",\"Consumer\","
+        "\"Furniture\",14.62,1.5\n";
+    assert_int_equal(write(fd, csv, strlen(csv)), (ssize_t)strlen(csv));
+    close(fd);
+    import_result r;
+    char err[256] = "";
+    assert_int_equal(import_superstore_read(path, &r, err, sizeof(err)), RV_OK);
+    unlink(path);
+    assert_int_equal(r.rejected_count, 1); /* discount 1.5 */
+    assert_int_equal(r.order_count, 2);
+    assert_string_equal(r.orders[0].order_id, "O-1");
+    assert_true(r.orders[0].new_customer);
+    assert_false(r.orders[1].new_customer);
+    rv_sale s;
+    assert_int_equal(import_order_to_sale(&r.orders[1], &s), RV_OK);
+    assert_int_equal(s.amount_cents, 16000);
+    assert_int_equal(s.gift_cents, 2500); /* 100 x 0.2 + 10 x 0.5 */
+    assert_int_equal(s.category_count, 2);
+    assert_string_equal(s.categories[0], "Furniture");
+    assert_string_equal(s.categories[1], "Technology");
+    assert_false(s.new_customer);
+    assert_int_equal(strlen(s.customer_class), 1);
+    assert_true(strchr("ABCD", s.customer_class[0]) != NULL);
+    rv_sale first;
+    assert_int_equal(import_order_to_sale(&r.orders[0], &first), RV_OK);
+    assert_true(first.new_customer);
+    assert_int_equal(first.gift_cents, 0);
+    assert_string_equal(first.customer_class, s.customer_class);
+    import_result_fini(&r);
+}
+
 static void test_import_rejects_missing_column(void **state)
 {
     (void)state;
@@ -102,6 +152,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_import_parse_amount),
         cmocka_unit_test(test_import_groups_lines_into_orders),
+        cmocka_unit_test(test_import_new_fields),
         cmocka_unit_test(test_import_rejects_missing_column),
     };
     return cmocka_run_group_tests_name("import", tests, NULL, NULL);

@@ -318,7 +318,7 @@ static void test_policy_rejects_other_mistakes(void **state)
                    "rules[R5].due.length_working_days 0");
     expect_invalid("satisfied_min: 4", "satisfied_min: 2",
                    "grading.dissatisfied_max 2");
-    expect_invalid("- id: R5", "- id: R1", "rules[1].id \"R1\" repeats");
+    expect_invalid("- id: R5", "- id: R1", "].id \"R1\" repeats rules[0]");
 }
 
 /* libcyaml 1.3 alone would read these as 30, 8 and 0.2. */

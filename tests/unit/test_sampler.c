@@ -230,7 +230,13 @@ static void test_sampler_decisions_record_every_rule(void **state)
         assert_int_equal(sampler_plan(fx->policy, fx->cal, &ev, "t", &task,
                                       &sel, NULL, &dec, NULL, 0),
                          RV_OK);
-        assert_int_equal(dec.count, 1); /* only R1 is triggered by a sale */
+        /* Bernoulli rules a sale triggers: R1, and R9, whose condition
+         * (class A or B) this class-less sale does not meet. */
+        assert_int_equal(dec.count, 2);
+        const rv_decision *r9 = &dec.items[1];
+        assert_string_equal(r9->rule_id, "R9");
+        assert_int_equal(r9->outcome, RV_DECISION_NOT_SELECTED);
+        assert_non_null(strstr(r9->reason, "when.class does not hold"));
         const rv_decision *d = &dec.items[0];
         assert_string_equal(d->rule_id, "R1");
         assert_string_equal(d->source_event_id, id);
@@ -462,10 +468,170 @@ static void test_sampler_schedule_follow_ups(void **state)
                      0);
 }
 
+/* Issue 3 triggers: each condition of rule.when holds or excludes; a
+ * sale that reports a gift also triggers "gift" (R4). */
+static void test_sampler_rule_conditions(void **state)
+{
+    fixture *fx = *state;
+    char id[] = "RC", reason[] = "RC", channel[] = "phone", sale[] = "sale";
+    char *triggers[] = {sale};
+    rv_rule rule;
+    memset(&rule, 0, sizeof(rule));
+    rule.id = id;
+    rule.reason = reason;
+    rule.channel = channel;
+    rule.triggers = triggers;
+    rule.trigger_count = 1;
+    rv_envelope env;
+    sampler_event ev =
+        sale_event(&env, "ev-c", "West", 100000, utc_us("2016-07-01", 19, 0));
+    char why[RV_REASON_SIZE] = "";
+    assert_int_equal(sampler_rule_match(fx->policy, &rule, &ev, why, 160),
+                     SAMPLER_APPLIES);
+    sampler_event wo = ev;
+    wo.kind = "complaint";
+    assert_int_equal(sampler_rule_match(fx->policy, &rule, &wo, why, 160),
+                     SAMPLER_NO_TRIGGER);
+    /* Segments. */
+    char corp[] = "Corporate", cons[] = "Consumer";
+    char *segs[] = {corp};
+    rule.when.segments = segs;
+    rule.when.segment_count = 1;
+    ev.segment = cons;
+    assert_int_equal(sampler_rule_match(fx->policy, &rule, &ev, why, 160),
+                     SAMPLER_CONDITION_FAILS);
+    assert_string_equal(why, "RC: when.segment does not hold (\"Consumer\")");
+    ev.segment = corp;
+    assert_int_equal(sampler_rule_match(fx->policy, &rule, &ev, why, 160),
+                     SAMPLER_APPLIES);
+    /* Categories: any line of the order. */
+    char tech[] = "Technology";
+    char *cats[] = {tech};
+    rule.when.categories = cats;
+    rule.when.category_count = 1;
+    char lines[2][RV_SHORT_SIZE] = {"Furniture", "Office Supplies"};
+    ev.categories = (const char(*)[RV_SHORT_SIZE])lines;
+    ev.category_count = 2;
+    assert_int_equal(sampler_rule_match(fx->policy, &rule, &ev, why, 160),
+                     SAMPLER_CONDITION_FAILS);
+    snprintf(lines[1], sizeof(lines[1]), "Technology");
+    assert_int_equal(sampler_rule_match(fx->policy, &rule, &ev, why, 160),
+                     SAMPLER_APPLIES);
+    /* New customer (R8), developed by a salesperson (R3). */
+    bool yes = true;
+    rule.when.new_customer = &yes;
+    assert_int_equal(sampler_rule_match(fx->policy, &rule, &ev, why, 160),
+                     SAMPLER_CONDITION_FAILS);
+    assert_non_null(strstr(why, "when.new_customer"));
+    ev.new_customer = true;
+    rule.when.developed = &yes;
+    assert_int_equal(sampler_rule_match(fx->policy, &rule, &ev, why, 160),
+                     SAMPLER_CONDITION_FAILS);
+    ev.salesperson_id = "S-7";
+    assert_int_equal(sampler_rule_match(fx->policy, &rule, &ev, why, 160),
+                     SAMPLER_APPLIES);
+    /* Gift: a condition, and a trigger of its own. */
+    rule.when.gift = &yes;
+    assert_int_equal(sampler_rule_match(fx->policy, &rule, &ev, why, 160),
+                     SAMPLER_CONDITION_FAILS);
+    ev.gift_cents = 1500;
+    assert_int_equal(sampler_rule_match(fx->policy, &rule, &ev, why, 160),
+                     SAMPLER_APPLIES);
+    const rv_rule *r4 = rv_policy_rule(fx->policy, "R4");
+    assert_non_null(r4);
+    assert_int_equal(sampler_rule_match(fx->policy, r4, &ev, why, 160),
+                     SAMPLER_APPLIES);
+    ev.gift_cents = 0;
+    assert_int_equal(sampler_rule_match(fx->policy, r4, &ev, why, 160),
+                     SAMPLER_NO_TRIGGER);
+}
+
+/* R9 (seed 002 no. 13), default policy: class A is visited after every
+ * purchase within 72 h (rule R9, which R1 merges into), first (priority
+ * 4 + class 3), with a 3-day cooldown; class D takes no routine visit; a
+ * customer of no class falls back to the policy's cooldown. */
+static void test_sampler_customer_classes(void **state)
+{
+    fixture *fx = *state;
+    const rv_policy *p = fx->policy;
+    assert_int_equal(rv_policy_cooldown_days(p, "A"), 3);
+    assert_int_equal(rv_policy_cooldown_days(p, "C"), 7);
+    assert_int_equal(rv_policy_cooldown_days(p, "D"), p->cooldown_days);
+    assert_int_equal(rv_policy_cooldown_days(p, ""), p->cooldown_days);
+    assert_int_equal(rv_policy_cooldown_days(p, NULL), p->cooldown_days);
+    static sampler_decisions dec;
+    int64_t t = utc_us("2016-07-01", 19, 0);
+    rv_envelope env;
+    sampler_event ev = sale_event(&env, "ev-class-a", "West", 600000, t);
+    ev.customer_class = "A";
+    rv_task task;
+    bool sel = false;
+    assert_int_equal(
+        sampler_plan(p, fx->cal, &ev, "t", &task, &sel, NULL, &dec, NULL, 0),
+        RV_OK);
+    assert_true(sel);
+    assert_string_equal(task.rule_id, "R9");
+    assert_int_equal(task.priority, 4 + 3);
+    assert_string_equal(task.customer_class, "A");
+    assert_int_equal(task.due_end_us - task.due_start_us,
+                     72LL * 3600 * 1000000);
+    /* Class D: R1 and R9 both decline, each saying why. */
+    int declined = 0;
+    for (int i = 0; i < 50; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "ev-class-d-%d", i);
+        ev = sale_event(&env, id, "West", 600000, t);
+        ev.customer_class = "D";
+        assert_int_equal(sampler_plan(p, fx->cal, &ev, "t", &task, &sel, NULL,
+                                      &dec, NULL, 0),
+                         RV_OK);
+        assert_false(sel);
+        assert_int_equal(dec.count, 2);
+        for (size_t d = 0; d < dec.count; d++) {
+            assert_int_equal(dec.items[d].outcome, RV_DECISION_NOT_SELECTED);
+            declined +=
+                strstr(dec.items[d].reason,
+                       "class D takes only the rules that name it") != NULL;
+        }
+    }
+    assert_int_equal(declined, 50); /* R1 (R9 fails on when.classes) */
+}
+
+/* R4 (seed 001 §五): 40% of the gift records, rounded up, per bucket. */
+static void test_sampler_quota_percent(void **state)
+{
+    fixture *fx = *state;
+    const rv_rule *r4 = rv_policy_rule(fx->policy, "R4");
+    assert_non_null(r4);
+    assert_int_equal(r4->quota.percent, 40);
+    size_t counts[1] = {50}, take[1] = {0};
+    sampler_quota_allocate(r4, counts, take);
+    assert_int_equal(take[0], 20);
+    counts[0] = 3;
+    sampler_quota_allocate(r4, counts, take);
+    assert_int_equal(take[0], 2); /* 1.2, rounded up */
+    counts[0] = 0;
+    sampler_quota_allocate(r4, counts, take);
+    assert_int_equal(take[0], 0);
+    /* The candidate keeps every record, weighted by the gift value. */
+    rv_envelope env;
+    sampler_event ev =
+        sale_event(&env, "ev-gift", "West", 10000, utc_us("2016-07-01", 19, 0));
+    ev.gift_cents = 2500;
+    sampler_candidate c;
+    assert_true(sampler_quota_candidate(fx->policy, fx->cal, r4, &ev, "t", &c));
+    assert_int_equal(c.keep, SAMPLER_QUOTA_KEEP_ALL);
+    assert_string_equal(c.label, "R4@West@W2016-06-27");
+    assert_true(c.key == sampler_quota_key(c.task.sample_u, 2500.0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sampler_decisions_record_every_rule),
+        cmocka_unit_test(test_sampler_rule_conditions),
+        cmocka_unit_test(test_sampler_customer_classes),
+        cmocka_unit_test(test_sampler_quota_percent),
         cmocka_unit_test(test_sampler_quota_allocation_fills_down),
         cmocka_unit_test(test_sampler_quota_candidate),
         cmocka_unit_test(test_sampler_quota_weighted_favours_value),

@@ -44,6 +44,11 @@ static const column sales_cols[] = {
     {"phone_masked", ""},
     {"phone_synthetic", "boolean"},
     {"line_count", "integer"},
+    {"salesperson_id", ""},
+    {"gift_cents", "bigint"},
+    {"customer_class", ""},
+    {"new_customer", "boolean"},
+    {"categories", "text[]"},
     {"occurred_at", "timestamptz"},
     {"causation_id", ""},
     {"producer", ""},
@@ -85,6 +90,7 @@ static const column task_cols[] = {
     {"phone_masked", ""},
     {"sample_u", "double precision"},
     {"sample_rate", "double precision"},
+    {"customer_class", ""},
     {"occurred_at", "timestamptz"},
     {"causation_id", ""},
     {"producer", ""},
@@ -823,6 +829,11 @@ rv_err recorder_rows_add_sale(recorder_rows *r, size_t tag, const rv_sale *s)
     put_phone(&w, s->phone);
     put_bool(&w, s->phone_synthetic);
     put_int(&w, s->line_count);
+    put_opt_str(&w, s->salesperson_id);
+    put_int(&w, s->gift_cents);
+    put_str(&w, s->customer_class);
+    put_bool(&w, s->new_customer);
+    put_text_array(&w, s->category_count, RV_SHORT_SIZE, s->categories[0]);
     put_envelope(&w, &s->env);
     return row_end(&w, tag);
 }
@@ -873,6 +884,7 @@ rv_err recorder_rows_add_task(recorder_rows *r, size_t tag, const rv_task *t)
     put_phone(&w, t->phone);
     put_double(&w, t->sample_u);
     put_double(&w, t->sample_rate);
+    put_str(&w, t->customer_class);
     put_envelope(&w, &t->env);
     return row_end(&w, tag);
 }

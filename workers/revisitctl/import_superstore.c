@@ -21,12 +21,15 @@ enum {
     COL_CITY,
     COL_SEGMENT,
     COL_SALES,
+    COL_REQUIRED, /* the columns above are required */
+    COL_CATEGORY = COL_REQUIRED,
+    COL_DISCOUNT,
     COL_COUNT
 };
 
 static const char *const col_names[COL_COUNT] = {
-    "Order ID", "Order Date", "Customer ID", "Region",
-    "City",     "Segment",    "Sales"};
+    "Order ID", "Order Date", "Customer ID", "Region",  "City",
+    "Segment",  "Sales",      "Category",    "Discount"};
 
 #define FIELDS_MAX 64
 #define FIELD_MAX_BYTES 512
@@ -105,7 +108,7 @@ static void header_row(parse_state *st)
                 st->col_index[c] = (int)f;
             }
         }
-        if (st->col_index[c] < 0 && st->err == RV_OK) {
+        if (st->col_index[c] < 0 && c < COL_REQUIRED && st->err == RV_OK) {
             rv_errf(st->errstr, st->errstr_size,
                     "import: header has no column \"%s\"", col_names[c]);
             st->err = RV_ERR_INVALID;
@@ -153,16 +156,45 @@ static import_order *find_or_add(parse_state *st, const char *order_id,
     return o;
 }
 
+/* The order's distinct categories, in first-seen order, at most
+ * RV_CATEGORIES_MAX. */
+static void add_category(import_order *o, const char *cat)
+{
+    if (cat[0] == '\0' || strlen(cat) >= RV_SHORT_SIZE) {
+        return;
+    }
+    for (size_t i = 0; i < o->category_count; i++) {
+        if (strcmp(o->categories[i], cat) == 0) {
+            return;
+        }
+    }
+    if (o->category_count < RV_CATEGORIES_MAX) {
+        rv_copy_str(o->categories[o->category_count++], RV_SHORT_SIZE, cat);
+    }
+}
+
 static void data_row(parse_state *st)
 {
     const char *v[COL_COUNT];
     for (int c = 0; c < COL_COUNT; c++) {
         int f = st->col_index[c];
-        if ((size_t)f >= st->field_count || st->fields[f][0] == '\0') {
+        if (f < 0 && c >= COL_REQUIRED) {
+            v[c] = ""; /* an optional column the file does not have */
+            continue;
+        }
+        if ((size_t)f >= st->field_count ||
+            (st->fields[f][0] == '\0' && c < COL_REQUIRED)) {
             reject(st, "missing", col_names[c]);
             return;
         }
         v[c] = st->fields[f];
+    }
+    int64_t discount = 0; /* 1/10000 of the line's Sales */
+    if (v[COL_DISCOUNT][0] != '\0' &&
+        (import_parse_amount(v[COL_DISCOUNT], &discount) != RV_OK ||
+         discount < 0 || discount >= 10000)) {
+        reject(st, "bad Discount", v[COL_DISCOUNT]);
+        return;
     }
     int64_t amount = 0, day = 0;
     if (import_parse_amount(v[COL_SALES], &amount) != RV_OK || amount < 0) {
@@ -194,7 +226,10 @@ static void data_row(parse_state *st)
         rv_copy_str(o->date, sizeof(o->date), v[COL_DATE]);
     }
     o->amount_1e4 += amount;
+    o->gift_1e4 +=
+        amount / 10000 * discount + amount % 10000 * discount / 10000;
     o->line_count++;
+    add_category(o, v[COL_CATEGORY]);
 }
 
 static void on_row(int term, void *ctx)
@@ -219,6 +254,36 @@ static int order_cmp(const void *a, const void *b)
     const import_order *x = a, *y = b;
     int c = strcmp(x->date, y->date);
     return c != 0 ? c : strcmp(x->order_id, y->order_id);
+}
+
+static int cust_cmp(const void *a, const void *b)
+{
+    const import_order *const *x = a, *const *y = b;
+    int c = strcmp((*x)->customer_id, (*y)->customer_id);
+    if (c == 0) {
+        c = (*x < *y) ? -1 : (*x > *y); /* file order = (date, order) */
+    }
+    return c;
+}
+
+/* R8: an order is the customer's first purchase when no earlier (date,
+ * order ID) order of the customer is in the file. */
+static void mark_new_customers(import_result *r)
+{
+    const import_order **by = malloc(r->order_count * sizeof(*by) + 1);
+    if (by == NULL) {
+        return; /* new_customer stays false: a weaker signal, not wrong */
+    }
+    for (size_t i = 0; i < r->order_count; i++) {
+        by[i] = &r->orders[i];
+    }
+    qsort(by, r->order_count, sizeof(*by), cust_cmp);
+    for (size_t i = 0; i < r->order_count; i++) {
+        if (i == 0 || strcmp(by[i]->customer_id, by[i - 1]->customer_id)) {
+            ((import_order *)by[i])->new_customer = true;
+        }
+    }
+    free(by);
 }
 
 rv_err import_superstore_read(const char *path, import_result *out,
@@ -266,6 +331,7 @@ rv_err import_superstore_read(const char *path, import_result *out,
         return err;
     }
     qsort(res.orders, res.order_count, sizeof(*res.orders), order_cmp);
+    mark_new_customers(&res);
     *out = res;
     return RV_OK;
 }
@@ -303,6 +369,23 @@ rv_err import_order_to_sale(const import_order *o, rv_sale *out)
              (unsigned long long)(h % 10000000ULL));
     s.phone_synthetic = true;
     s.line_count = o->line_count;
+    /* R4: the sample has no gift column; the order's discount stands in
+     * for the value of a promotional gift (synthetic, documented). */
+    s.gift_cents = (o->gift_1e4 + 50) / 100;
+    s.new_customer = o->new_customer;
+    for (size_t i = 0; i < o->category_count; i++) {
+        rv_copy_str(s.categories[i], RV_SHORT_SIZE, o->categories[i]);
+    }
+    s.category_count = o->category_count;
+    /* R9: a synthetic CRM class from the customer ID: A 10%, B 20%, C 50%,
+     * D 20%. */
+    const char *cparts[] = {"class", o->customer_id};
+    uint64_t pct = rv_hash_u64(2, cparts) % 100;
+    rv_copy_str(s.customer_class, sizeof(s.customer_class),
+                pct < 10   ? "A"
+                : pct < 30 ? "B"
+                : pct < 80 ? "C"
+                           : "D");
     *out = s;
     return RV_OK;
 }

@@ -18,7 +18,11 @@ typedef struct import_order {
     char segment[RV_SHORT_SIZE];
     char date[RV_SHORT_SIZE]; /**< Order Date, YYYY-MM-DD */
     int64_t amount_1e4;       /**< sum of Sales in 1/10000 USD */
+    int64_t gift_1e4;         /**< sum of Sales x Discount (R4 stand-in) */
     uint32_t line_count;
+    bool new_customer; /**< the customer's first order in the file (R8) */
+    char categories[RV_CATEGORIES_MAX][RV_SHORT_SIZE]; /**< distinct */
+    size_t category_count;
 } import_order;
 
 typedef struct import_result {
@@ -31,7 +35,8 @@ typedef struct import_result {
 /**
  * Read the Superstore CSV at @p path (header row required; columns found
  * by name: Order ID, Order Date, Customer ID, Region, City, Segment,
- * Sales) with libcsv, group lines by order and sort the orders.
+ * Sales; Category and Discount are optional) with libcsv, group lines by
+ * order, sort the orders and mark each customer's first order.
  * A row with a missing field, a bad date or amount is skipped and
  * reported; an order whose lines disagree on customer or date keeps the
  * first line's.
@@ -49,7 +54,10 @@ void import_result_fini(import_result *r);
  * occurred_at = 12:00 UTC on the order date (a date-only source; noon UTC
  * is the same calendar day in every US zone), amount rounded to cents
  * (half away from zero), a synthetic phone number derived from the
- * customer ID ("555" + 7 digits, phone_synthetic set).
+ * customer ID ("555" + 7 digits, phone_synthetic set), the order's
+ * categories, new_customer, and two synthetic fields the sample lacks:
+ * gift_cents = the order's discount (Sales x Discount, R4) and a customer
+ * class from hash(customer ID): A 10%, B 20%, C 50%, D 20% (R9).
  * @returns RV_OK, RV_ERR_INVALID (bad date)
  */
 RV_MUSTCHECK rv_err import_order_to_sale(const import_order *o, rv_sale *out);

@@ -36,10 +36,10 @@ typedef struct sampler_ctx {
     rv_task *tasks; /* batch_max candidate tasks */
     rv_redis_reply *replies;
     rv_redis_call *calls;
-    char (*keys)[2][SAMPLER_KEY_SIZE];
+    char (*keys)[3][SAMPLER_KEY_SIZE];
     char (*args)[4][40];
     bool *bypass;
-    const char *(*key_ptrs)[2];
+    const char *(*key_ptrs)[3];
     const char *(*arg_ptrs)[4];
     sampler_decisions dec; /* one event's decisions */
     /* Selected and merged decisions of the batch, waiting for their
@@ -164,7 +164,14 @@ static rv_err plan_one(sampler_ctx *c, const rv_msg *m, sampler_event *out,
                              .store_id = sale->store_id,
                              .phone = sale->phone,
                              .salesperson_id = sale->salesperson_id,
-                             .amount_cents = sale->amount_cents};
+                             .amount_cents = sale->amount_cents,
+                             .gift_cents = sale->gift_cents,
+                             .segment = sale->segment,
+                             .customer_class = sale->customer_class,
+                             .new_customer = sale->new_customer,
+                             .categories =
+                                 (const char(*)[RV_SHORT_SIZE])sale->categories,
+                             .category_count = sale->category_count};
     }
     *out = ev;
     return sampler_plan(c->w->policy, c->w->cal, &ev, "sampler", task, selected,
@@ -296,16 +303,20 @@ static rv_err publish_verdict(sampler_ctx *c, rv_producer *kp, const rv_task *t,
 static rv_err cooldown_verdict(sampler_ctx *c, const rv_task *t,
                                char verdict[16])
 {
-    char cd[SAMPLER_KEY_SIZE], opt[SAMPLER_KEY_SIZE], at[32], span[32];
+    char cd[SAMPLER_KEY_SIZE], opt[SAMPLER_KEY_SIZE], ph[SAMPLER_KEY_SIZE],
+        at[32], span[32];
     sampler_cooldown_keys(t->customer_id, cd, opt);
+    sampler_phone_key(t->customer_id, t->phone, ph);
     snprintf(at, sizeof(at), "%lld", (long long)t->env.occurred_at_us);
-    snprintf(span, sizeof(span), "%lld",
-             (long long)(c->w->policy->cooldown_days * US_PER_DAY));
-    const char *keys[] = {cd, opt};
+    snprintf(
+        span, sizeof(span), "%lld",
+        (long long)(rv_policy_cooldown_days(c->w->policy, t->customer_class) *
+                    US_PER_DAY));
+    const char *keys[] = {cd, opt, ph};
     const char *args[] = {t->task_id, at, span, ""};
     rv_redis_reply r = {0};
     rv_err err =
-        rv_redis_eval(c->w->rc, &sampler_cooldown_script, 2, keys, 4, args, &r);
+        rv_redis_eval(c->w->rc, &sampler_cooldown_script, 3, keys, 4, args, &r);
     if (err == RV_OK && (r.type != RV_REPLY_STR || r.str == NULL)) {
         err = RV_ERR_UNAVAILABLE; /* retried: the script is idempotent */
     }
@@ -336,8 +347,12 @@ static rv_err offer_schedule(sampler_ctx *c, rv_producer *kp,
     rv_err err = RV_OK;
     for (unsigned r = 0; r < p->rule_count && err == RV_OK; r++) {
         const rv_rule *rule = &p->rules[r];
-        if (!rv_rule_is_schedule(rule) ||
-            !rv_rule_has_trigger(rule, ev->kind)) {
+        char cond[RV_REASON_SIZE] = "";
+        sampler_match match =
+            rv_rule_is_schedule(rule)
+                ? sampler_rule_match(p, rule, ev, cond, sizeof(cond))
+                : SAMPLER_NO_TRIGGER;
+        if (match == SAMPLER_NO_TRIGGER) {
             continue;
         }
         double u = 0.0, rate = -1.0;
@@ -358,7 +373,9 @@ static rv_err offer_schedule(sampler_ctx *c, rv_producer *kp,
         if (err != RV_OK) {
             break;
         }
-        if (n == 0) {
+        if (match == SAMPLER_CONDITION_FAILS) {
+            snprintf(why, sizeof(why), "%s", cond);
+        } else if (n == 0) {
             snprintf(why, sizeof(why), "u %.6f >= rate %.6f", u, rate);
         } else {
             snprintf(why, sizeof(why), "u %.6f < rate %.6f: %zu follow-ups", u,
@@ -390,8 +407,10 @@ static rv_err offer_churn(sampler_ctx *c, rv_producer *kp,
     rv_err err = RV_OK;
     for (unsigned r = 0; r < p->rule_count && err == RV_OK; r++) {
         const rv_rule *rule = &p->rules[r];
+        char why[RV_REASON_SIZE];
         if (!rv_rule_is_inactivity(rule) ||
-            !rv_rule_has_trigger(rule, ev->kind) ||
+            sampler_rule_match(p, rule, ev, why, sizeof(why)) !=
+                SAMPLER_APPLIES ||
             !sampler_churn_task(p, c->w->cal, rule, ev, "sampler",
                                 &c->cand.task)) {
             continue;
@@ -431,9 +450,19 @@ static rv_err offer_quota(sampler_ctx *c, rv_producer *kp,
     rv_err err = RV_OK;
     for (unsigned r = 0; r < p->rule_count && err == RV_OK; r++) {
         const rv_rule *rule = &p->rules[r];
-        if (!rv_rule_is_quota(rule) || !rv_rule_has_trigger(rule, ev->kind) ||
+        char why[RV_REASON_SIZE];
+        sampler_match match =
+            rv_rule_is_quota(rule)
+                ? sampler_rule_match(p, rule, ev, why, sizeof(why))
+                : SAMPLER_NO_TRIGGER;
+        if (match == SAMPLER_NO_TRIGGER ||
             !sampler_quota_candidate(p, c->w->cal, rule, ev, "sampler",
                                      &c->cand)) {
+            continue;
+        }
+        if (match == SAMPLER_CONDITION_FAILS) {
+            err = quota_decide(c, kp, &c->cand.task, RV_DECISION_NOT_SELECTED,
+                               why);
             continue;
         }
         char *hex = NULL;
@@ -473,11 +502,15 @@ static rv_err offer_quota(sampler_ctx *c, rv_producer *kp,
 }
 
 /* The C4 cooldown call of c->tasks[@p slot] (bypassed when
- * c->bypass[slot]), into the slot's call arrays. */
-static void prepare_cooldown(sampler_ctx *c, size_t slot, int64_t cooldown_us)
+ * c->bypass[slot]), into the slot's call arrays; the cooldown is the
+ * customer class's (R9). */
+static void prepare_cooldown(sampler_ctx *c, size_t slot)
 {
     const rv_task *t = &c->tasks[slot];
+    int64_t cooldown_us =
+        rv_policy_cooldown_days(c->w->policy, t->customer_class) * US_PER_DAY;
     sampler_cooldown_keys(t->customer_id, c->keys[slot][0], c->keys[slot][1]);
+    sampler_phone_key(t->customer_id, t->phone, c->keys[slot][2]);
     snprintf(c->args[slot][0], sizeof(c->args[slot][0]), "%s", t->task_id);
     snprintf(c->args[slot][1], sizeof(c->args[slot][1]), "%lld",
              (long long)t->env.occurred_at_us);
@@ -487,10 +520,11 @@ static void prepare_cooldown(sampler_ctx *c, size_t slot, int64_t cooldown_us)
              c->bypass[slot] ? "bypass" : "");
     c->key_ptrs[slot][0] = c->keys[slot][0];
     c->key_ptrs[slot][1] = c->keys[slot][1];
+    c->key_ptrs[slot][2] = c->keys[slot][2];
     for (int a = 0; a < 4; a++) {
         c->arg_ptrs[slot][a] = c->args[slot][a];
     }
-    c->calls[slot] = (rv_redis_call){.key_count = 2,
+    c->calls[slot] = (rv_redis_call){.key_count = 3,
                                      .keys = c->key_ptrs[slot],
                                      .arg_count = 4,
                                      .args = c->arg_ptrs[slot]};
@@ -502,7 +536,6 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
     sampler_ctx *c = ctx;
     size_t n = 0;
     c->held_count = 0;
-    int64_t cooldown_us = c->w->policy->cooldown_days * US_PER_DAY;
     rv_watermark_batch wm = {0};
     for (size_t i = 0; i < count; i++) {
         char errstr[256] = "";
@@ -537,7 +570,7 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
         if (!selected) {
             continue;
         }
-        prepare_cooldown(c, n, cooldown_us);
+        prepare_cooldown(c, n);
         n++;
     }
     if (n == 0) {
@@ -586,10 +619,9 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
  * then each is published with its decision (selected or suppressed). */
 static rv_err publish_chosen(sampler_ctx *c, rv_producer *kp, size_t n)
 {
-    int64_t cooldown_us = c->w->policy->cooldown_days * US_PER_DAY;
     for (size_t i = 0; i < n; i++) {
         c->bypass[i] = false;
-        prepare_cooldown(c, i, cooldown_us);
+        prepare_cooldown(c, i);
     }
     rv_err err = rv_redis_eval_batch(c->w->rc, &sampler_cooldown_script,
                                      c->calls, n, c->replies);

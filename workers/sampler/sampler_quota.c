@@ -37,9 +37,13 @@ static int bucket_of(const rv_rule *rule, int64_t cents)
 }
 
 /* The bucket keeps its own quota and every higher tier's, whose shortfall
- * it may fill; below the lowest threshold, every quota. */
+ * it may fill; below the lowest threshold, every quota. A percent quota
+ * keeps every sale: its take depends on the count at the close. */
 static int64_t keep_of(const rv_rule *rule, int bucket)
 {
+    if (rule->quota.percent > 0) {
+        return SAMPLER_QUOTA_KEEP_ALL;
+    }
     int64_t keep = 0;
     unsigned from = bucket >= (int)rule->tier_count ? 0 : (unsigned)bucket;
     for (unsigned i = from; i < rule->tier_count; i++) {
@@ -76,10 +80,13 @@ bool sampler_quota_candidate(const rv_policy *p, const rv_calendar *cal,
     sampler_task_for(p, ev, worker, rules, 1, &out->task);
     out->task.sample_u = rv_hash_unit(p->salt, rule->id, ev->env->event_id);
     out->task.sample_rate = 0.0;
-    bool weighted = q->weight != NULL && strcmp(q->weight, "amount") == 0;
-    out->key = sampler_quota_key(
-        out->task.sample_u,
-        weighted ? (double)(ev->amount_cents > 0 ? ev->amount_cents : 1) : 0.0);
+    double w = 0.0;
+    if (q->weight != NULL) {
+        int64_t v =
+            strcmp(q->weight, "gift") == 0 ? ev->gift_cents : ev->amount_cents;
+        w = (double)(v > 0 ? v : 1);
+    }
+    out->key = sampler_quota_key(out->task.sample_u, w);
     rv_calendar_due_window(rule, cal, branch, period_end,
                            &out->task.due_start_us, &out->task.due_end_us);
     return true;
@@ -89,6 +96,12 @@ void sampler_quota_allocate(const rv_rule *rule, const size_t *counts,
                             size_t *take)
 {
     size_t tiers = rule->tier_count;
+    if (rule->quota.percent > 0) {
+        for (size_t i = 0; i <= tiers; i++) {
+            take[i] = (counts[i] * (size_t)rule->quota.percent + 99) / 100;
+        }
+        return;
+    }
     size_t carry = 0;
     for (size_t i = tiers; i-- > 0;) {
         size_t want = (size_t)rule->tiers[i].quota + carry;

@@ -23,6 +23,9 @@
 #include "sampler_rules.h"
 
 #define SAMPLER_QUOTA_NS "quota"
+/** keep of a percent quota: every sale of the period stays until the
+ *  close, which takes the percent of the count. */
+#define SAMPLER_QUOTA_KEEP_ALL 1000000000LL
 
 /** A sale offered to its group's sample. */
 typedef struct sampler_candidate {
@@ -63,7 +66,9 @@ bool sampler_quota_candidate(const rv_policy *p, const rv_calendar *cal,
  * @p counts[b] members in bucket b (tier_count + 1 buckets); @p take[b]
  * out. Tiers from the highest down take quota + the shortfall carried
  * from above, as far as their members reach; the bucket below the lowest
- * threshold takes what is still short.
+ * threshold takes what is still short. With quota.percent, each bucket
+ * takes that percent of its members, rounded up (R4: 40% of the gift
+ * records, seed 001 §五).
  */
 void sampler_quota_allocate(const rv_rule *rule, const size_t *counts,
                             size_t *take);

@@ -18,10 +18,85 @@ static bool decides_apart(const rv_rule *rule)
            rv_rule_is_schedule(rule);
 }
 
-/* The rate that applies to @p ev under @p rule, or -1 if none does. */
-static double rule_rate(const rv_rule *rule, const sampler_event *ev)
+static bool listed(char *const *list, unsigned n, const char *v)
 {
-    if (!rv_rule_has_trigger(rule, ev->kind) || decides_apart(rule)) {
+    for (unsigned i = 0; v != NULL && i < n; i++) {
+        if (strcmp(list[i], v) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool flag_fails(const bool *want, bool have)
+{
+    return want != NULL && *want != have;
+}
+
+sampler_match sampler_rule_match(const rv_policy *p, const rv_rule *rule,
+                                 const sampler_event *ev, char *why,
+                                 size_t why_size)
+{
+    bool sale = strcmp(ev->kind, "sale") == 0;
+    if (!rv_rule_has_trigger(rule, ev->kind) &&
+        !(sale && ev->gift_cents > 0 && rv_rule_has_trigger(rule, "gift"))) {
+        return SAMPLER_NO_TRIGGER;
+    }
+    const rv_when *w = &rule->when;
+    const char *cls = ev->customer_class != NULL ? ev->customer_class : "";
+    const char *fails = NULL;
+    char value[80] = "";
+    if (w->segment_count > 0 &&
+        !listed(w->segments, w->segment_count, ev->segment)) {
+        fails = "segment";
+        snprintf(value, sizeof(value), "%.63s",
+                 ev->segment != NULL ? ev->segment : "");
+    } else if (w->class_count > 0 && !listed(w->classes, w->class_count, cls)) {
+        fails = "class";
+        snprintf(value, sizeof(value), "%s", cls);
+    } else if (w->category_count > 0) {
+        fails = "categories";
+        for (size_t i = 0; i < ev->category_count && ev->categories != NULL;
+             i++) {
+            if (listed(w->categories, w->category_count, ev->categories[i])) {
+                fails = NULL;
+            }
+        }
+    }
+    if (fails == NULL && flag_fails(w->new_customer, ev->new_customer)) {
+        fails = "new_customer";
+    } else if (fails == NULL &&
+               flag_fails(w->developed, ev->salesperson_id != NULL &&
+                                            ev->salesperson_id[0] != '\0')) {
+        fails = "developed";
+    } else if (fails == NULL && flag_fails(w->gift, ev->gift_cents > 0)) {
+        fails = "gift";
+    }
+    if (fails != NULL) {
+        snprintf(why, why_size, "%.31s: when.%s does not hold%s%s%s", rule->id,
+                 fails, value[0] != '\0' ? " (\"" : "", value,
+                 value[0] != '\0' ? "\")" : "");
+        return SAMPLER_CONDITION_FAILS;
+    }
+    const rv_class *k = rv_policy_class(p, cls);
+    if (k != NULL && k->routine != NULL && !*k->routine &&
+        !listed(w->classes, w->class_count, cls)) {
+        snprintf(why, why_size,
+                 "class %s takes only the rules that name it (R9); %.31s "
+                 "does not",
+                 cls, rule->id);
+        return SAMPLER_CONDITION_FAILS;
+    }
+    return SAMPLER_APPLIES;
+}
+
+/* The rate that applies to @p ev under @p rule, or -1 if none does. */
+static double rule_rate(const rv_policy *p, const rv_rule *rule,
+                        const sampler_event *ev)
+{
+    char why[8];
+    if (decides_apart(rule) ||
+        sampler_rule_match(p, rule, ev, why, sizeof(why)) != SAMPLER_APPLIES) {
         return -1.0;
     }
     if (rule->tier_count == 0) {
@@ -77,16 +152,21 @@ static void decide_all(const rv_policy *p, const sampler_event *ev,
 {
     for (unsigned i = 0; dec != NULL && i < p->rule_count; i++) {
         const rv_rule *rule = &p->rules[i];
-        if (!rv_rule_has_trigger(rule, ev->kind) || decides_apart(rule)) {
+        char why[RV_REASON_SIZE];
+        sampler_match m = sampler_rule_match(p, rule, ev, why, sizeof(why));
+        if (m == SAMPLER_NO_TRIGGER || decides_apart(rule)) {
             continue;
         }
-        double rate = rule_rate(rule, ev);
+        double rate = rule_rate(p, rule, ev);
         double u = rv_hash_unit(p->salt, rule->id, ev->env->event_id);
         rv_decision *d = add_decision(dec, p, rule, ev, worker, u, rate);
         if (d == NULL) {
             return;
         }
-        if (rate < 0.0) {
+        if (m == SAMPLER_CONDITION_FAILS) {
+            d->outcome = RV_DECISION_NOT_SELECTED;
+            rv_copy_str(d->reason, sizeof(d->reason), why);
+        } else if (rate < 0.0) {
             d->outcome = RV_DECISION_NOT_SELECTED;
             snprintf(d->reason, sizeof(d->reason),
                      "amount %lld cents is in no tier of %.31s",
@@ -138,7 +218,10 @@ void sampler_task_for(const rv_policy *p, const sampler_event *ev,
         }
     }
     t->reason_count = n < RV_REASONS_MAX ? n : RV_REASONS_MAX;
-    t->priority = primary->priority;
+    const rv_class *k = rv_policy_class(p, ev->customer_class);
+    t->priority = primary->priority + (k != NULL ? (int32_t)k->priority : 0);
+    rv_copy_str(t->customer_class, sizeof(t->customer_class),
+                ev->customer_class != NULL ? ev->customer_class : "");
     t->channel = rv_channel_parse(primary->channel);
     if (t->channel == RV_CHANNEL_UNSPECIFIED) {
         t->channel = RV_CHANNEL_PHONE;
@@ -166,7 +249,7 @@ rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
     size_t n = 0;
     for (unsigned i = 0; i < p->rule_count && n < RV_REASONS_MAX; i++) {
         const rv_rule *rule = &p->rules[i];
-        double rate = rule_rate(rule, ev);
+        double rate = rule_rate(p, rule, ev);
         if (rate < 0.0) {
             continue;
         }
@@ -219,7 +302,9 @@ size_t sampler_schedule_tasks(const rv_policy *p, const rv_calendar *cal,
     *u = rv_hash_unit(p->salt, rule->id, ev->env->event_id);
     *rate = -1.0;
     int branch = cal != NULL ? rv_calendar_branch(cal, ev->branch_id) : -1;
-    if (!rv_rule_has_trigger(rule, ev->kind) || branch < 0) {
+    char why[8];
+    if (branch < 0 ||
+        sampler_rule_match(p, rule, ev, why, sizeof(why)) != SAMPLER_APPLIES) {
         return 0;
     }
     if (rule->tier_count == 0) {

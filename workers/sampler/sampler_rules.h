@@ -20,14 +20,41 @@ typedef struct sampler_event {
     const char *phone;
     const char *salesperson_id; /**< may be NULL or "" (R3) */
     int64_t amount_cents;       /**< sales only; 0 otherwise */
+    int64_t gift_cents;         /**< sales: reported gift value (R4) */
+    const char *segment;        /**< sales; NULL otherwise */
+    const char *customer_class; /**< sales: "A".."D" or ""; NULL (R9) */
+    bool new_customer;          /**< sales: first purchase (R8) */
+    const char (*categories)[RV_SHORT_SIZE]; /**< sales; may be NULL */
+    size_t category_count;
 } sampler_event;
+
+/** Whether a rule is evaluated for an event (issue 3 triggers). */
+typedef enum sampler_match {
+    SAMPLER_NO_TRIGGER = 0,  /**< the event's kind is not a trigger */
+    SAMPLER_CONDITION_FAILS, /**< triggered, but a condition excludes it */
+    SAMPLER_APPLIES,
+} sampler_match;
+
+/**
+ * Does @p rule apply to @p ev? The trigger is the event's kind; a sale
+ * that reports a gift (gift_cents > 0) also triggers "gift" (R4, seed 001
+ * §五). Then every condition of rule->when must hold (segments, classes
+ * (R9), categories (any line), new_customer (R8), developed (R3: a
+ * salesperson is named), gift), and a customer whose class has routine:
+ * false is visited only by rules whose when.classes names the class (R9,
+ * seed 002 no. 13: class D gets holiday greetings only).
+ * @param why  on SAMPLER_CONDITION_FAILS, the reason for the decision
+ */
+sampler_match sampler_rule_match(const rv_policy *p, const rv_rule *rule,
+                                 const sampler_event *ev, char *why,
+                                 size_t why_size);
 
 /**
  * The visit task @p ev gets from @p rules (@p n >= 1, highest priority
  * first; borrowed): task_id = derive(event_id, rules[0]->id), reasons and
  * questions of every rule (C3: at most 3 questions), priority and channel
- * of the first, attempt 1. Due window, draw and rate are left for the
- * caller.
+ * of the first plus the customer class's priority (R9, R8), the class,
+ * attempt 1. Due window, draw and rate are left for the caller.
  */
 void sampler_task_for(const rv_policy *p, const sampler_event *ev,
                       const char *worker, const rv_rule *const *rules, size_t n,
