@@ -108,18 +108,24 @@ static const char alerts_sql[] =
     " ORDER BY branch_id COLLATE \"C\", kind COLLATE \"C\"";
 
 /* Issue 3: per rule, the (event, rule) pairs evaluated and what became of
- * them (visits.decisions). */
+ * them (visits.decisions), and the tasks the rule made (visit_tasks: R6
+ * makes one per follow-up, R10 tasks come from the grader). */
 static const char rules_sql[] =
-    "SELECT rule_id, count(*),"
-    " count(*) FILTER (WHERE outcome = 'selected'),"
-    " count(*) FILTER (WHERE outcome = 'merged'),"
-    " count(*) FILTER (WHERE outcome = 'not_selected'),"
-    " count(*) FILTER (WHERE outcome = 'suppressed_cooldown'),"
-    " count(*) FILTER (WHERE outcome = 'suppressed_opt_out')"
-    " FROM decisions GROUP BY rule_id ORDER BY rule_id COLLATE \"C\"";
+    "WITH d AS (SELECT rule_id, count(*) AS n,"
+    " count(*) FILTER (WHERE outcome = 'selected') AS sel,"
+    " count(*) FILTER (WHERE outcome = 'merged') AS mer,"
+    " count(*) FILTER (WHERE outcome = 'not_selected') AS nsel,"
+    " count(*) FILTER (WHERE outcome = 'suppressed_cooldown') AS cd,"
+    " count(*) FILTER (WHERE outcome = 'suppressed_opt_out') AS opt"
+    " FROM decisions GROUP BY rule_id),"
+    " t AS (SELECT rule_id, count(*) AS n FROM visit_tasks GROUP BY rule_id)"
+    " SELECT rule_id, coalesce(d.n, 0), coalesce(d.sel, 0),"
+    " coalesce(d.mer, 0), coalesce(d.nsel, 0), coalesce(d.cd, 0),"
+    " coalesce(d.opt, 0), coalesce(t.n, 0)"
+    " FROM d FULL JOIN t USING (rule_id) ORDER BY rule_id COLLATE \"C\"";
 
 /* Counts of a --rules line, in the order of rules_sql after the rule. */
-#define RULE_COUNTS 6
+#define RULE_COUNTS 7
 
 /* G5: per agent and month, successful visits with a score and how many
  * of them were satisfied. */
@@ -199,7 +205,9 @@ static void usage(FILE *out)
             "selected,\n"
             "             merged (C3), not selected, held back by the "
             "cooldown or\n"
-            "             the opt-out list (C4); then TOTAL\n"
+            "             the opt-out list (C4), and the tasks the rule "
+            "made;\n"
+            "             then TOTAL\n"
             "  --bands    per agent and month: satisfaction rate of scored "
             "visits\n"
             "             and its G5 band (policy grading.band_*)\n"
@@ -415,9 +423,9 @@ static int print_rules(rv_pg *pg, FILE *out)
         fprintf(stderr, "revisitctl report: %s\n", errstr);
         return EXIT_FAILURE_RT;
     }
-    static const char *const heads[RULE_COUNTS] = {"decisions", "selected",
-                                                   "merged",    "not_selected",
-                                                   "cooldown",  "opt_out"};
+    static const char *const heads[RULE_COUNTS] = {
+        "decisions", "selected", "merged", "not_selected",
+        "cooldown",  "opt_out",  "tasks"};
     fprintf(out, "%-8s", "rule");
     for (int c = 0; c < RULE_COUNTS; c++) {
         fprintf(out, " %12s", heads[c]);
