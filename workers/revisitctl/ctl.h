@@ -34,6 +34,18 @@ int rv_ctl_rebuild_state(int argc, char **argv);
  *  delivery), 64 bad arguments, 78 configuration missing. */
 int rv_ctl_case(int argc, char **argv);
 
+/** `revisitctl sample-population --year Y [--policy PATH] [--rule R2]
+ *  [--dsn DSN] [--redis-url URL] [--dry-run]`: R2 (seed 000 第一篇), the
+ *  yearly compliance risk-reminder visits to a sample of the customers
+ *  who held business at the end of Y - 1 (population.h): one VisitTask
+ *  per drawn customer on visits.tasks, one SamplingDecision per customer
+ *  on visits.decisions, IDs derived from (customer, rule, Y); then one
+ *  summary line. PostgreSQL ($RV_PG_DSN or --dsn) for the population,
+ *  Redis ($RV_REDIS_URL or --redis-url) for the opt-out list (C4), Kafka
+ *  from RV_KAFKA_*. Exit status 0 done, 1 failed (database, Redis,
+ *  delivery), 64 bad arguments, 78 configuration missing or invalid. */
+int rv_ctl_sample_population(int argc, char **argv);
+
 /** The database of a command: @p dsn (its --dsn, may be NULL), else
  *  $RV_PG_DSN. NULL, after "revisitctl @p what: no database: ..." on
  *  stderr, if neither is set. Borrowed. */

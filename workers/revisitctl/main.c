@@ -34,10 +34,15 @@ static void usage(FILE *out)
             "        (revisitctl case --help: every option)\n"
             "  rebuild-state [--dsn DSN] [--redis-url URL] [--policy PATH]\n"
             "        restore the assigner's Redis state from PostgreSQL\n"
+            "  sample-population --year Y [--policy PATH] [--rule R2] "
+            "[--dsn DSN]\n"
+            "                    [--redis-url URL] [--dry-run]\n"
+            "        R2: a visit to a sample of last year's customers "
+            "(--help)\n"
             "  wait-drained [--timeout-s N]\n"
             "        wait until no consumer group has lag\n"
             "Kafka, Redis and PostgreSQL come from RV_KAFKA_BOOTSTRAP_SERVERS "
-            "(and any RV_KAFKA_*), RV_PG_DSN.\n");
+            "(and any RV_KAFKA_*), RV_REDIS_URL, RV_PG_DSN.\n");
 }
 
 int main(int argc, char **argv)
@@ -58,6 +63,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "rebuild-state") == 0) {
         return rv_ctl_rebuild_state(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "sample-population") == 0) {
+        return rv_ctl_sample_population(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "wait-drained") == 0) {
         return rv_ctl_wait_drained(argc - 1, argv + 1);
