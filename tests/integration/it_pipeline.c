@@ -691,9 +691,11 @@ static void test_pipeline_decisions_do_not_depend_on_interleaving(void **state)
         snprintf(phone, sizeof(phone), "555%07llu",
                  (unsigned long long)(rv_hash_u64(2, pparts) % 10000000ULL));
         sampler_phone_key(cust, phone, ph);
-        const char *argv[] = {"DEL", cd, ph};
+        char visits[SAMPLER_KEY_SIZE];
+        snprintf(visits, sizeof(visits), "rv:{%s}:visits", cust);
+        const char *argv[] = {"DEL", cd, ph, visits};
         rv_redis_reply r = {0};
-        assert_int_equal(rv_redis_command(env.rc, 3, argv, &r), RV_OK);
+        assert_int_equal(rv_redis_command(env.rc, 4, argv, &r), RV_OK);
         rv_redis_replies_fini(&r, 1);
     }
     /* B: round robin over the customers, last customer first. */

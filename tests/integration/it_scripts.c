@@ -45,18 +45,24 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Runs the cooldown script once; returns its decision (static). */
-static const char *cooldown(const char *customer, const char *task,
-                            int64_t t_us, const char *bypass)
+/* Runs the cooldown script once for a customer with phone @p phone
+ * ("" = none), registering (@p reg) or only checking; returns its
+ * decision (static). */
+static const char *cooldown_call(const char *customer, const char *phone,
+                                 const char *task, int64_t t_us,
+                                 const char *bypass, bool reg)
 {
     static char decision[32];
-    char cd[SAMPLER_KEY_SIZE], opt[SAMPLER_KEY_SIZE], ts[32], span[32];
-    sampler_cooldown_keys(customer, cd, opt);
-    snprintf(ts, sizeof(ts), "%lld", (long long)t_us);
-    snprintf(span, sizeof(span), "%lld", 7LL * 86400 * 1000000); /* 7 d */
-    const char *keys[] = {cd, opt};
-    const char *args[] = {task, ts, span, bypass};
-    rv_redis_call call = {2, keys, 4, args};
+    rv_task t;
+    memset(&t, 0, sizeof(t));
+    snprintf(t.customer_id, sizeof(t.customer_id), "%s", customer);
+    snprintf(t.phone, sizeof(t.phone), "%s", phone);
+    snprintf(t.task_id, sizeof(t.task_id), "%s", task);
+    t.env.occurred_at_us = t_us;
+    sampler_cooldown_call cc;
+    rv_redis_call call;
+    sampler_cooldown_prepare(&cc, &t, 7LL * 86400 * 1000000, /* 7 d */
+                             strcmp(bypass, "bypass") == 0, reg, &call);
     rv_redis_reply reply;
     assert_int_equal(
         rv_redis_eval_batch(rc, &sampler_cooldown_script, &call, 1, &reply),
@@ -65,6 +71,12 @@ static const char *cooldown(const char *customer, const char *task,
     snprintf(decision, sizeof(decision), "%s", reply.str);
     rv_redis_replies_fini(&reply, 1);
     return decision;
+}
+
+static const char *cooldown(const char *customer, const char *task,
+                            int64_t t_us, const char *bypass)
+{
+    return cooldown_call(customer, "", task, t_us, bypass, true);
 }
 
 /* C4 (seed 002 no. 13): one visit per customer per cooldown, decided by
@@ -98,28 +110,34 @@ static void test_scripts_cooldown_by_event_time_idempotent(void **state)
     assert_string_equal(cooldown(cust, "t5", t0 + 10 * day, ""), "accept");
 }
 
-/* Runs the cooldown script for a customer with phone @p phone. */
 static const char *cooldown_phone(const char *customer, const char *phone,
                                   const char *task, int64_t t_us)
 {
-    static char decision[32];
-    char cd[SAMPLER_KEY_SIZE], opt[SAMPLER_KEY_SIZE], ph[SAMPLER_KEY_SIZE],
-        ts[32], span[32];
-    sampler_cooldown_keys(customer, cd, opt);
-    sampler_phone_key(customer, phone, ph);
-    snprintf(ts, sizeof(ts), "%lld", (long long)t_us);
-    snprintf(span, sizeof(span), "%lld", 7LL * 86400 * 1000000); /* 7 d */
-    const char *keys[] = {cd, opt, ph};
-    const char *args[] = {task, ts, span, ""};
-    rv_redis_call call = {3, keys, 4, args};
-    rv_redis_reply reply;
-    assert_int_equal(
-        rv_redis_eval_batch(rc, &sampler_cooldown_script, &call, 1, &reply),
-        RV_OK);
-    assert_int_equal(reply.type, RV_REPLY_STR);
-    snprintf(decision, sizeof(decision), "%s", reply.str);
-    rv_redis_replies_fini(&reply, 1);
-    return decision;
+    return cooldown_call(customer, phone, task, t_us, "", true);
+}
+
+/* C4 looks back only, and a watermark-decided visit ("check") holds
+ * nothing back: so no verdict depends on when a later decision came. */
+static void test_scripts_cooldown_looks_back_only(void **state)
+{
+    (void)state;
+    char cust[64];
+    snprintf(cust, sizeof(cust), "lb-%s", nonce);
+    const int64_t day = 86400LL * 1000000;
+    const int64_t t0 = 1456833600000000LL;
+    /* A visit on day 5 does not hold back an earlier one decided later. */
+    assert_string_equal(cooldown(cust, "l5", t0 + 5 * day, ""), "accept");
+    assert_string_equal(cooldown_call(cust, "", "l1", t0 + day, "", false),
+                        "accept");
+    /* Day 1 was only checked, and day 5 is later: nothing registered lies
+     * in (day -5, day 2]. */
+    assert_string_equal(cooldown(cust, "l2", t0 + 2 * day, ""), "accept");
+    /* Day 8 is held by day 2 and day 5 (registered), checked or not. */
+    assert_string_equal(cooldown_call(cust, "", "l8", t0 + 8 * day, "", false),
+                        "cooldown");
+    assert_string_equal(cooldown(cust, "l8b", t0 + 8 * day, ""), "cooldown");
+    /* The boundary: exactly one cooldown after day 5 is free. */
+    assert_string_equal(cooldown(cust, "l12", t0 + 12 * day, ""), "accept");
 }
 
 /* C4 (issue 3): two customers sharing a phone number share its cooldown;
@@ -155,9 +173,9 @@ static void test_scripts_cooldown_per_phone_number(void **state)
                         "accept");
     /* No number: the customer's own cooldown only. */
     assert_string_equal(cooldown_phone(c, "", "pt6", t0 + 20 * day), "accept");
-    char ph[SAMPLER_KEY_SIZE], own[SAMPLER_KEY_SIZE], opt[SAMPLER_KEY_SIZE];
+    char ph[SAMPLER_KEY_SIZE], own[SAMPLER_KEY_SIZE];
     sampler_phone_key(c, "", ph);
-    sampler_cooldown_keys(c, own, opt);
+    snprintf(own, sizeof(own), "rv:{%s}:visits", c);
     assert_string_equal(ph, own);
     sampler_phone_key(a, phone, ph);
     assert_null(strstr(ph, phone));
@@ -274,6 +292,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scripts_cooldown_by_event_time_idempotent),
         cmocka_unit_test(test_scripts_cooldown_per_phone_number),
+        cmocka_unit_test(test_scripts_cooldown_looks_back_only),
         cmocka_unit_test(
             test_scripts_booking_respects_capacity_and_is_idempotent),
         cmocka_unit_test(test_scripts_booking_spreads_load_fairly),

@@ -127,6 +127,49 @@ static void test_import_new_fields(void **state)
     import_result_fini(&r);
 }
 
+/* R5: the sample has no work orders; 2% of the orders get a complaint
+ * and 1% a repair, closed 3..12 days after the order, deterministic. */
+static void test_import_synthetic_work_orders(void **state)
+{
+    (void)state;
+    int complaints = 0, repairs = 0;
+    for (int i = 0; i < 5000; i++) {
+        import_order o;
+        memset(&o, 0, sizeof(o));
+        snprintf(o.order_id, sizeof(o.order_id), "CA-2016-%06d", i);
+        snprintf(o.customer_id, sizeof(o.customer_id), "C-%d", i % 700);
+        snprintf(o.branch_id, sizeof(o.branch_id), "West");
+        snprintf(o.store_id, sizeof(o.store_id), "Seattle");
+        snprintf(o.date, sizeof(o.date), "2016-03-01");
+        o.amount_1e4 = 100000;
+        rv_sale s;
+        assert_int_equal(import_order_to_sale(&o, &s), RV_OK);
+        rv_work_order w, w2;
+        bool has = import_order_work_order(&o, &s, &w);
+        assert_int_equal(has, import_order_work_order(&o, &s, &w2));
+        if (!has) {
+            continue;
+        }
+        assert_string_equal(w.env.event_id, w2.env.event_id);
+        assert_string_equal(w.env.causation_id, s.env.event_id);
+        assert_string_equal(w.customer_id, s.customer_id);
+        assert_string_equal(w.phone, s.phone);
+        int64_t after = w.env.occurred_at_us - s.env.occurred_at_us;
+        assert_true(after >= 3 * 86400LL * 1000000 + 3 * 3600LL * 1000000);
+        assert_true(after <= 12 * 86400LL * 1000000 + 3 * 3600LL * 1000000);
+        if (w.kind == RV_WORK_ORDER_COMPLAINT) {
+            complaints++;
+            assert_memory_equal(w.work_order_id, "CMP-", 4);
+        } else {
+            repairs++;
+            assert_memory_equal(w.work_order_id, "REP-", 4);
+        }
+    }
+    /* 100 and 50 expected; hash draws, fixed IDs. */
+    assert_in_range(complaints, 70, 130);
+    assert_in_range(repairs, 30, 75);
+}
+
 static void test_import_rejects_missing_column(void **state)
 {
     (void)state;
@@ -153,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_import_parse_amount),
         cmocka_unit_test(test_import_groups_lines_into_orders),
         cmocka_unit_test(test_import_new_fields),
+        cmocka_unit_test(test_import_synthetic_work_orders),
         cmocka_unit_test(test_import_rejects_missing_column),
     };
     return cmocka_run_group_tests_name("import", tests, NULL, NULL);

@@ -38,8 +38,44 @@ static int file_sha256(const char *path, char hex[RV_SHA256_HEX_SIZE])
     return rc;
 }
 
+/* Sends one encoded message, waiting for room in the queue. */
+static rv_err send_one(rv_producer *kp, const char *topic, const char *key,
+                       const uint8_t *buf, size_t len)
+{
+    rv_err err;
+    while ((err = rv_producer_send(kp, topic, key, buf, len, NULL, 0)) ==
+           RV_ERR_FULL) {
+        err = rv_producer_flush(kp, 10000);
+        if (err != RV_OK) {
+            break;
+        }
+    }
+    return err;
+}
+
+/* The synthetic work order of order @p i, if it has one (R5). */
+static rv_err produce_work_order(const import_order *o, const rv_sale *sale,
+                                 const char *topic, rv_producer *kp,
+                                 size_t *count)
+{
+    rv_work_order wo;
+    if (topic == NULL || !import_order_work_order(o, sale, &wo)) {
+        return RV_OK;
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    rv_err err = rv_codec_encode_work_order(&wo, &buf, &len);
+    if (err == RV_OK) {
+        err = send_one(kp, topic, wo.customer_id, buf, len);
+    }
+    free(buf);
+    *count += err == RV_OK;
+    return err;
+}
+
 static int produce_all(const import_result *res, size_t limit,
-                       const char *topic, rv_producer *kp)
+                       const char *topic, const char *wo_topic, rv_producer *kp,
+                       size_t *work_orders)
 {
     size_t sent = 0;
     for (size_t i = 0; i < res->order_count && sent < limit; i++) {
@@ -52,15 +88,14 @@ static int produce_all(const import_result *res, size_t limit,
         uint8_t *buf = NULL;
         size_t len = 0;
         rv_err err = rv_codec_encode_sale(&sale, &buf, &len);
-        while (err == RV_OK) {
-            err = rv_producer_send(kp, topic, sale.customer_id, buf, len, NULL,
-                                   0);
-            if (err != RV_ERR_FULL) {
-                break;
-            }
-            err = rv_producer_flush(kp, 10000);
+        if (err == RV_OK) {
+            err = send_one(kp, topic, sale.customer_id, buf, len);
         }
         free(buf);
+        if (err == RV_OK) {
+            err = produce_work_order(&res->orders[i], &sale, wo_topic, kp,
+                                     work_orders);
+        }
         if (err != RV_OK) {
             fprintf(stderr, "import: send failed: %s\n", rv_err_str(err));
             return -1;
@@ -78,6 +113,7 @@ static int produce_all(const import_result *res, size_t limit,
 int rv_ctl_import(int argc, char **argv)
 {
     const char *csv = NULL, *want_sha = NULL, *topic = "sales.events";
+    const char *wo_topic = "service.events";
     size_t limit = (size_t)-1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--csv") == 0 && i + 1 < argc) {
@@ -86,6 +122,10 @@ int rv_ctl_import(int argc, char **argv)
             want_sha = argv[++i];
         } else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc) {
             topic = argv[++i];
+        } else if (strcmp(argv[i], "--work-order-topic") == 0 && i + 1 < argc) {
+            wo_topic = argv[++i];
+        } else if (strcmp(argv[i], "--no-work-orders") == 0) {
+            wo_topic = NULL;
         } else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
             limit = (size_t)strtoull(argv[++i], NULL, 10);
         } else {
@@ -126,12 +166,14 @@ int rv_ctl_import(int argc, char **argv)
         fprintf(stderr, "import: %s\n", errstr);
         code = 69;
     } else {
-        int sent = produce_all(&res, limit, topic, kp);
+        size_t work_orders = 0;
+        int sent = produce_all(&res, limit, topic, wo_topic, kp, &work_orders);
         if (sent < 0) {
             code = 69;
         } else {
-            printf("import: orders=%d lines=%zu rejected=%zu sha256=%s\n", sent,
-                   res.line_count, res.rejected_count, sha);
+            printf("import: orders=%d lines=%zu rejected=%zu work_orders=%zu "
+                   "sha256=%s\n",
+                   sent, res.line_count, res.rejected_count, work_orders, sha);
         }
     }
     rv_producer_close(kp, 10000);

@@ -389,3 +389,36 @@ rv_err import_order_to_sale(const import_order *o, rv_sale *out)
     *out = s;
     return RV_OK;
 }
+
+bool import_order_work_order(const import_order *o, const rv_sale *sale,
+                             rv_work_order *out)
+{
+    const char *parts[] = {"superstore-work-order", o->order_id};
+    uint64_t h = rv_hash_u64(2, parts);
+    unsigned pct = (unsigned)(h % 100);
+    if (pct >= IMPORT_COMPLAINT_PERCENT + IMPORT_REPAIR_PERCENT) {
+        return false;
+    }
+    rv_work_order w;
+    memset(&w, 0, sizeof(w));
+    w.kind = pct < IMPORT_COMPLAINT_PERCENT ? RV_WORK_ORDER_COMPLAINT
+                                            : RV_WORK_ORDER_REPAIR;
+    /* Closed 3..12 days after the order, at 15:00 UTC. */
+    int64_t days = 3 + (int64_t)((h / 100) % 10);
+    int64_t at = sale->env.occurred_at_us + days * 86400LL * 1000000LL +
+                 3LL * 3600 * 1000000;
+    char event_id[RV_ID_SIZE];
+    const char *eparts[] = {"superstore-work-order", o->order_id, "event"};
+    rv_id_derive(event_id, 3, eparts);
+    rv_envelope_fill(&w.env, event_id, at, "revisitctl-import",
+                     sale->env.event_id);
+    snprintf(w.work_order_id, sizeof(w.work_order_id), "%s-%.58s",
+             w.kind == RV_WORK_ORDER_COMPLAINT ? "CMP" : "REP", o->order_id);
+    rv_copy_str(w.customer_id, sizeof(w.customer_id), sale->customer_id);
+    rv_copy_str(w.branch_id, sizeof(w.branch_id), sale->branch_id);
+    rv_copy_str(w.store_id, sizeof(w.store_id), sale->store_id);
+    rv_copy_str(w.phone, sizeof(w.phone), sale->phone);
+    w.phone_synthetic = sale->phone_synthetic;
+    *out = w;
+    return true;
+}

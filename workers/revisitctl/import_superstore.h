@@ -62,6 +62,24 @@ void import_result_fini(import_result *r);
  */
 RV_MUSTCHECK rv_err import_order_to_sale(const import_order *o, rv_sale *out);
 
+/** Synthetic work orders (the sample has none): percent of orders that
+ *  get a closed complaint, and a finished repair (R5). */
+#define IMPORT_COMPLAINT_PERCENT 2
+#define IMPORT_REPAIR_PERCENT 1
+
+/**
+ * The synthetic work order of order @p o, whose sale is @p sale (R5: the
+ * sample has no complaints or repairs): hash("superstore-work-order",
+ * order ID) gives IMPORT_COMPLAINT_PERCENT % of the orders a complaint
+ * and IMPORT_REPAIR_PERCENT % a repair, closed 3..12 days after the order
+ * at 15:00 UTC; event_id derived from the order, causation = the sale,
+ * work_order_id "CMP-<order>" or "REP-<order>", the sale's customer,
+ * branch, store and phone. Deterministic.
+ * @returns true and fills @p out when the order has a work order
+ */
+bool import_order_work_order(const import_order *o, const rv_sale *sale,
+                             rv_work_order *out);
+
 /** Parse a decimal amount ("261.96", "22.368", "-3.5") into 1/10000
  *  units. @returns RV_OK, RV_ERR_INVALID (not a number, > 4 decimals, or
  *  out of range) */

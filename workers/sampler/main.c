@@ -36,11 +36,8 @@ typedef struct sampler_ctx {
     rv_task *tasks; /* batch_max candidate tasks */
     rv_redis_reply *replies;
     rv_redis_call *calls;
-    char (*keys)[3][SAMPLER_KEY_SIZE];
-    char (*args)[4][40];
+    sampler_cooldown_call *cd_calls; /* the calls' buffers */
     bool *bypass;
-    const char *(*key_ptrs)[3];
-    const char *(*arg_ptrs)[4];
     sampler_decisions dec; /* one event's decisions */
     /* Selected and merged decisions of the batch, waiting for their
      * task's cooldown verdict; held_task[i] is the task's index. */
@@ -72,15 +69,11 @@ static rv_err sampler_init(rv_worker *w, void **out)
     c->tasks = calloc(n, sizeof(*c->tasks));
     c->replies = calloc(n, sizeof(*c->replies));
     c->calls = calloc(n, sizeof(*c->calls));
-    c->keys = calloc(n, sizeof(*c->keys));
-    c->args = calloc(n, sizeof(*c->args));
+    c->cd_calls = calloc(n, sizeof(*c->cd_calls));
     c->bypass = calloc(n, sizeof(*c->bypass));
-    c->key_ptrs = calloc(n, sizeof(*c->key_ptrs));
-    c->arg_ptrs = calloc(n, sizeof(*c->arg_ptrs));
     *out = c;
     if (c->tasks == NULL || c->replies == NULL || c->calls == NULL ||
-        c->keys == NULL || c->args == NULL || c->bypass == NULL ||
-        c->key_ptrs == NULL || c->arg_ptrs == NULL) {
+        c->cd_calls == NULL || c->bypass == NULL) {
         return RV_ERR_NOMEM;
     }
     rv_err err = rv_redis_script_load(w->rc, &sampler_cooldown_script);
@@ -119,11 +112,8 @@ static void sampler_fini(void *ctx)
     free(c->tasks);
     free(c->replies);
     free(c->calls);
-    free(c->keys);
-    free(c->args);
+    free(c->cd_calls);
     free(c->bypass);
-    free(c->key_ptrs);
-    free(c->arg_ptrs);
     free(c->held);
     free(c->held_task);
     free(c);
@@ -299,24 +289,21 @@ static rv_err publish_verdict(sampler_ctx *c, rv_producer *kp, const rv_task *t,
 }
 
 /* The C4 verdict on task @p t alone ("accept", "cooldown", "optout")
- * into @p verdict. */
-static rv_err cooldown_verdict(sampler_ctx *c, const rv_task *t,
-                               char verdict[16])
+ * into @p verdict; @p bypass and @p register_ as in
+ * sampler_cooldown_prepare. */
+static rv_err cooldown_verdict(sampler_ctx *c, const rv_task *t, bool bypass,
+                               bool register_, char verdict[16])
 {
-    char cd[SAMPLER_KEY_SIZE], opt[SAMPLER_KEY_SIZE], ph[SAMPLER_KEY_SIZE],
-        at[32], span[32];
-    sampler_cooldown_keys(t->customer_id, cd, opt);
-    sampler_phone_key(t->customer_id, t->phone, ph);
-    snprintf(at, sizeof(at), "%lld", (long long)t->env.occurred_at_us);
-    snprintf(
-        span, sizeof(span), "%lld",
-        (long long)(rv_policy_cooldown_days(c->w->policy, t->customer_class) *
-                    US_PER_DAY));
-    const char *keys[] = {cd, opt, ph};
-    const char *args[] = {t->task_id, at, span, ""};
+    sampler_cooldown_call cc;
+    rv_redis_call call;
+    sampler_cooldown_prepare(
+        &cc, t,
+        rv_policy_cooldown_days(c->w->policy, t->customer_class) * US_PER_DAY,
+        bypass, register_, &call);
     rv_redis_reply r = {0};
     rv_err err =
-        rv_redis_eval(c->w->rc, &sampler_cooldown_script, 3, keys, 4, args, &r);
+        rv_redis_eval(c->w->rc, &sampler_cooldown_script, call.key_count,
+                      call.keys, call.arg_count, call.args, &r);
     if (err == RV_OK && (r.type != RV_REPLY_STR || r.str == NULL)) {
         err = RV_ERR_UNAVAILABLE; /* retried: the script is idempotent */
     }
@@ -333,7 +320,7 @@ static rv_err publish_one(sampler_ctx *c, rv_producer *kp, const rv_task *t,
                           const char *reason)
 {
     char verdict[16];
-    rv_err err = cooldown_verdict(c, t, verdict);
+    rv_err err = cooldown_verdict(c, t, false, false, verdict);
     return err == RV_OK ? publish_verdict(c, kp, t, verdict, reason) : err;
 }
 
@@ -364,7 +351,10 @@ static rv_err offer_schedule(sampler_ctx *c, rv_producer *kp,
         char verdict[16] = "accept", why[RV_REASON_SIZE];
         const rv_task *first = NULL;
         for (size_t i = 0; i < n && err == RV_OK; i++) {
-            err = cooldown_verdict(c, &c->schedule[i], verdict);
+            /* A follow-up is promised at the sale: the opt-out list
+             * holds it, the cooldown does not (its time is ahead of the
+             * events that could hold it). */
+            err = cooldown_verdict(c, &c->schedule[i], true, false, verdict);
             if (err == RV_OK && strcmp(verdict, "accept") == 0) {
                 err = send_task(kp, &c->schedule[i]);
                 first = first != NULL ? first : &c->schedule[i];
@@ -502,32 +492,15 @@ static rv_err offer_quota(sampler_ctx *c, rv_producer *kp,
 }
 
 /* The C4 cooldown call of c->tasks[@p slot] (bypassed when
- * c->bypass[slot]), into the slot's call arrays; the cooldown is the
- * customer class's (R9). */
-static void prepare_cooldown(sampler_ctx *c, size_t slot)
+ * c->bypass[slot]), into c->calls[slot]; the cooldown is the customer
+ * class's (R9). @p register_: decided on arrival (see the script). */
+static void prepare_cooldown(sampler_ctx *c, size_t slot, bool register_)
 {
     const rv_task *t = &c->tasks[slot];
-    int64_t cooldown_us =
-        rv_policy_cooldown_days(c->w->policy, t->customer_class) * US_PER_DAY;
-    sampler_cooldown_keys(t->customer_id, c->keys[slot][0], c->keys[slot][1]);
-    sampler_phone_key(t->customer_id, t->phone, c->keys[slot][2]);
-    snprintf(c->args[slot][0], sizeof(c->args[slot][0]), "%s", t->task_id);
-    snprintf(c->args[slot][1], sizeof(c->args[slot][1]), "%lld",
-             (long long)t->env.occurred_at_us);
-    snprintf(c->args[slot][2], sizeof(c->args[slot][2]), "%lld",
-             (long long)cooldown_us);
-    snprintf(c->args[slot][3], sizeof(c->args[slot][3]), "%s",
-             c->bypass[slot] ? "bypass" : "");
-    c->key_ptrs[slot][0] = c->keys[slot][0];
-    c->key_ptrs[slot][1] = c->keys[slot][1];
-    c->key_ptrs[slot][2] = c->keys[slot][2];
-    for (int a = 0; a < 4; a++) {
-        c->arg_ptrs[slot][a] = c->args[slot][a];
-    }
-    c->calls[slot] = (rv_redis_call){.key_count = 3,
-                                     .keys = c->key_ptrs[slot],
-                                     .arg_count = 4,
-                                     .args = c->arg_ptrs[slot]};
+    sampler_cooldown_prepare(
+        &c->cd_calls[slot], t,
+        rv_policy_cooldown_days(c->w->policy, t->customer_class) * US_PER_DAY,
+        c->bypass[slot], register_, &c->calls[slot]);
 }
 
 static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
@@ -570,7 +543,7 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
         if (!selected) {
             continue;
         }
-        prepare_cooldown(c, n);
+        prepare_cooldown(c, n, true);
         n++;
     }
     if (n == 0) {
@@ -621,7 +594,7 @@ static rv_err publish_chosen(sampler_ctx *c, rv_producer *kp, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         c->bypass[i] = false;
-        prepare_cooldown(c, i);
+        prepare_cooldown(c, i, false);
     }
     rv_err err = rv_redis_eval_batch(c->w->rc, &sampler_cooldown_script,
                                      c->calls, n, c->replies);

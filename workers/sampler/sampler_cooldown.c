@@ -8,38 +8,30 @@
 
 rv_script sampler_cooldown_script = {
     .name = "cooldown",
-    .source =
-        "local field = 't:' .. ARGV[1]\n"
-        "local prev = redis.call('HGET', KEYS[1], field)\n"
-        "if prev then return prev end\n"
-        "local pk = KEYS[3]\n"
-        "if pk == KEYS[1] then pk = nil end\n"
-        "local decision\n"
-        "if redis.call('EXISTS', KEYS[2]) == 1 then\n"
-        "  decision = 'optout'\n"
-        "else\n"
-        "  local t = tonumber(ARGV[2])\n"
-        "  local span = tonumber(ARGV[3])\n"
-        "  local untl = redis.call('HGET', KEYS[1], 'until')\n"
-        "  local puntl = pk and redis.call('HGET', pk, 'until')\n"
-        "  local held = (untl and t < tonumber(untl)) or\n"
-        "               (puntl and t < tonumber(puntl))\n"
-        "  if ARGV[4] ~= 'bypass' and span > 0 and held then\n"
-        "    decision = 'cooldown'\n"
-        "  else\n"
-        "    local nu = t + span\n"
-        "    if not untl or nu > tonumber(untl) then\n"
-        "      redis.call('HSET', KEYS[1], 'until', "
-        "string.format('%.0f', nu))\n"
-        "    end\n"
-        "    if pk and (not puntl or nu > tonumber(puntl)) then\n"
-        "      redis.call('HSET', pk, 'until', string.format('%.0f', nu))\n"
-        "    end\n"
-        "    decision = 'accept'\n"
-        "  end\n"
-        "end\n"
-        "redis.call('HSET', KEYS[1], field, decision)\n"
-        "return decision\n",
+    .source = "local field = 't:' .. ARGV[1]\n"
+              "local prev = redis.call('HGET', KEYS[1], field)\n"
+              "if prev then return prev end\n"
+              "local pk = KEYS[4]\n"
+              "if pk == KEYS[3] then pk = nil end\n"
+              "local decision = 'accept'\n"
+              "local t = tonumber(ARGV[2])\n"
+              "local span = tonumber(ARGV[3])\n"
+              "if redis.call('EXISTS', KEYS[2]) == 1 then\n"
+              "  decision = 'optout'\n"
+              "elseif ARGV[4] ~= 'bypass' and span > 0 then\n"
+              "  local lo = '(' .. string.format('%.0f', t - span)\n"
+              "  local hi = string.format('%.0f', t)\n"
+              "  if redis.call('ZCOUNT', KEYS[3], lo, hi) > 0 or\n"
+              "     (pk and redis.call('ZCOUNT', pk, lo, hi) > 0) then\n"
+              "    decision = 'cooldown'\n"
+              "  end\n"
+              "end\n"
+              "if decision == 'accept' and ARGV[5] == 'register' then\n"
+              "  redis.call('ZADD', KEYS[3], t, ARGV[1])\n"
+              "  if pk then redis.call('ZADD', pk, t, ARGV[1]) end\n"
+              "end\n"
+              "redis.call('HSET', KEYS[1], field, decision)\n"
+              "return decision\n",
 };
 
 void sampler_cooldown_keys(const char *customer_id,
@@ -54,11 +46,38 @@ void sampler_phone_key(const char *customer_id, const char *phone,
                        char phone_key[SAMPLER_KEY_SIZE])
 {
     if (phone == NULL || phone[0] == '\0') {
-        snprintf(phone_key, SAMPLER_KEY_SIZE, "rv:{%s}:cooldown", customer_id);
+        snprintf(phone_key, SAMPLER_KEY_SIZE, "rv:{%s}:visits", customer_id);
         return;
     }
     char id[RV_ID_SIZE];
     const char *parts[] = {"phone", phone};
     rv_id_derive(id, 2, parts);
-    snprintf(phone_key, SAMPLER_KEY_SIZE, "rv:{ph:%s}:cooldown", id);
+    snprintf(phone_key, SAMPLER_KEY_SIZE, "rv:{ph:%s}:visits", id);
+}
+
+void sampler_cooldown_prepare(sampler_cooldown_call *cc, const rv_task *t,
+                              int64_t cooldown_us, bool bypass, bool register_,
+                              rv_redis_call *out)
+{
+    sampler_cooldown_keys(t->customer_id, cc->keys[0], cc->keys[1]);
+    snprintf(cc->keys[2], SAMPLER_KEY_SIZE, "rv:{%s}:visits", t->customer_id);
+    sampler_phone_key(t->customer_id, t->phone, cc->keys[3]);
+    snprintf(cc->args[0], sizeof(cc->args[0]), "%s", t->task_id);
+    snprintf(cc->args[1], sizeof(cc->args[1]), "%lld",
+             (long long)t->env.occurred_at_us);
+    snprintf(cc->args[2], sizeof(cc->args[2]), "%lld",
+             (long long)(cooldown_us > 0 ? cooldown_us : 0));
+    snprintf(cc->args[3], sizeof(cc->args[3]), "%s", bypass ? "bypass" : "");
+    snprintf(cc->args[4], sizeof(cc->args[4]), "%s",
+             register_ ? "register" : "check");
+    for (int i = 0; i < 4; i++) {
+        cc->key_ptrs[i] = cc->keys[i];
+    }
+    for (int i = 0; i < 5; i++) {
+        cc->arg_ptrs[i] = cc->args[i];
+    }
+    *out = (rv_redis_call){.key_count = 4,
+                           .keys = cc->key_ptrs,
+                           .arg_count = 5,
+                           .args = cc->arg_ptrs};
 }
