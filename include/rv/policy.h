@@ -104,7 +104,7 @@ typedef struct rv_rule {
     unsigned question_count;
     rv_due due;
     /** The C4 cooldown does not hold this rule back (R5: every complaint
-     *  is visited, seed 002 nos. 1, 5); its visit still starts one. */
+     *  is visited, seed 002 nos. 1, 5); nor does its visit start one. */
     bool bypass_cooldown;
     /** Agent pool that serves this rule's visits; NULL = the agents of
      *  the customer's branch. */

@@ -468,6 +468,53 @@ static void test_sampler_schedule_follow_ups(void **state)
                      0);
 }
 
+/* R6 warranty schedule (seed 002 no. 4): the first month after the sale,
+ * quarterly in year 1, half-yearly in year 2, yearly after; here for
+ * sales with a Technology line (when.categories). */
+static void test_sampler_warranty_schedule(void **state)
+{
+    fixture *fx = *state;
+    int64_t days[] = {30, 91, 182, 273, 365, 547, 730, 1095, 1460};
+    char id[] = "R6W", reason[] = "R6 warranty", channel[] = "phone",
+         mode[] = "schedule", trigger[] = "sale", tech[] = "Technology";
+    char *triggers[] = {trigger}, *cats[] = {tech};
+    rv_rule rule;
+    memset(&rule, 0, sizeof(rule));
+    rule.id = id;
+    rule.reason = reason;
+    rule.channel = channel;
+    rule.mode = mode;
+    rule.triggers = triggers;
+    rule.trigger_count = 1;
+    rule.rate = 1.0;
+    rule.schedule.days = days;
+    rule.schedule.day_count = 9;
+    rule.due.length_working_days = 10;
+    rule.when.categories = cats;
+    rule.when.category_count = 1;
+    rv_envelope env;
+    int64_t t = utc_us("2016-07-01", 19, 0);
+    sampler_event ev = sale_event(&env, "ev-w", "West", 100000, t);
+    char lines[2][RV_SHORT_SIZE] = {"Furniture", "Technology"};
+    ev.categories = (const char(*)[RV_SHORT_SIZE])lines;
+    ev.category_count = 2;
+    rv_task tasks[16];
+    double u = -1, rate = -1;
+    assert_int_equal(sampler_schedule_tasks(fx->policy, fx->cal, &rule, &ev,
+                                            "t", tasks, 16, &u, &rate),
+                     9);
+    /* The last visit four years on, due from its own local day. */
+    assert_int_equal(tasks[8].env.occurred_at_us, t + 1460LL * 86400 * 1000000);
+    assert_true(tasks[8].due_start_us >=
+                tasks[8].env.occurred_at_us - 86400LL * 1000000);
+    assert_non_null(strstr(tasks[4].reasons[0], "+365 days"));
+    /* No Technology line: no warranty visits. */
+    ev.category_count = 1;
+    assert_int_equal(sampler_schedule_tasks(fx->policy, fx->cal, &rule, &ev,
+                                            "t", tasks, 16, &u, &rate),
+                     0);
+}
+
 /* Issue 3 triggers: each condition of rule.when holds or excludes; a
  * sale that reports a gift also triggers "gift" (R4). */
 static void test_sampler_rule_conditions(void **state)
@@ -630,6 +677,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sampler_decisions_record_every_rule),
         cmocka_unit_test(test_sampler_rule_conditions),
+        cmocka_unit_test(test_sampler_warranty_schedule),
         cmocka_unit_test(test_sampler_customer_classes),
         cmocka_unit_test(test_sampler_quota_percent),
         cmocka_unit_test(test_sampler_quota_allocation_fills_down),

@@ -28,7 +28,9 @@
  * opt-out list wins over bypass. "register" (visits decided on arrival)
  * records an accepted visit; "check" (visits decided later on a watermark:
  * quota, churn) does not, so a later decision never changes an earlier
- * one's inputs. A customer's events come in order on one partition, so
+ * one's inputs. The sampler registers only the visits of sales (a C4
+ * bypass visit, R5 from service.events, neither waits nor holds). A
+ * customer's sales come in order on one partition, so
  * the verdicts do not depend on how partitions interleave (issue 3); only
  * two customers of one number on different partitions can race. The
  * verdict is stored under the task_id: a re-delivered event gets the same
