@@ -34,6 +34,33 @@ int rv_ctl_rebuild_state(int argc, char **argv);
  *  delivery), 64 bad arguments, 78 configuration missing. */
 int rv_ctl_case(int argc, char **argv);
 
+/** `revisitctl generate --count N [--seed S] [--rate PER_S] [--start
+ *  DATE] [--per-day K] [--customers C] [--topic T]`: N synthetic sales
+ *  (generate.h) as SaleEvents on sales.events, paced at PER_S or as fast
+ *  as the broker takes them; prints one "generate: ..." line. Exit
+ *  status 0, 64 bad arguments, 69 Kafka failed, 78 configuration. */
+int rv_ctl_generate(int argc, char **argv);
+
+/** `revisitctl bench-kafka [--topic T] [--batch N] [--timeout-s S]
+ *  [--round-trips R]`: one plain consumer in a fresh group reads every
+ *  message of T (default sales.events); prints its rate from the first
+ *  message to the last; then R (default 100, 0 = none) one-message
+ *  produce+flush and poll+commit round trips on topic
+ *  revisit.bench.probe, what a worker pays per batch (p50, p99 ms).
+ *  `revisitctl bench-pg [--rows N] [--batch B] [--dsn DSN]`: N rows into
+ *  a scratch copy of visit_tasks with the recorder's multi-row INSERT
+ *  ... ON CONFLICT DO NOTHING, B rows per transaction; prints rows/s.
+ *  Exit status 0, 1 timed out, 64 bad arguments, 69 service failed, 78
+ *  configuration. */
+int rv_ctl_bench_kafka(int argc, char **argv);
+int rv_ctl_bench_pg(int argc, char **argv);
+
+/** `revisitctl bench-retention`: per topic (and dead-letter twin), the
+ *  messages written and those still held; exit status 1 if the broker
+ *  dropped any (a low watermark above 0), 69 broker failed, 78
+ *  configuration. */
+int rv_ctl_bench_retention(int argc, char **argv);
+
 /** `revisitctl sample-population --year Y [--policy PATH] [--rule R2]
  *  [--dsn DSN] [--redis-url URL] [--dry-run]`: R2 (seed 000 第一篇), the
  *  yearly compliance risk-reminder visits to a sample of the customers

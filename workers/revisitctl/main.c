@@ -41,6 +41,12 @@ static void usage(FILE *out)
             "(--help)\n"
             "  wait-drained [--timeout-s N]\n"
             "        wait until no consumer group has lag\n"
+            "  generate --count N [--seed S] [--rate PER_S] [--start DATE]\n"
+            "        synthetic sales -> sales.events (generate --help)\n"
+            "  bench-kafka | bench-pg | bench-retention\n"
+            "        the machine's limits: one plain consumer; multi-row "
+            "INSERT;\n"
+            "        whether the broker dropped messages\n"
             "Kafka, Redis and PostgreSQL come from RV_KAFKA_BOOTSTRAP_SERVERS "
             "(and any RV_KAFKA_*), RV_REDIS_URL, RV_PG_DSN.\n");
 }
@@ -69,6 +75,18 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "wait-drained") == 0) {
         return rv_ctl_wait_drained(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "generate") == 0) {
+        return rv_ctl_generate(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "bench-kafka") == 0) {
+        return rv_ctl_bench_kafka(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "bench-pg") == 0) {
+        return rv_ctl_bench_pg(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "bench-retention") == 0) {
+        return rv_ctl_bench_retention(argc - 1, argv + 1);
     }
     fprintf(stderr, "revisitctl: unknown command \"%s\"\n", argv[1]);
     usage(stderr);

@@ -1,0 +1,244 @@
+/* workers/revisitctl/cmd_generate.c: `revisitctl generate`, synthetic
+ * sales (generate.h) straight to sales.events, as fast as the broker
+ * takes them or paced at a steady rate. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "generate.h"
+#include "rv/calendar.h"
+#include "rv/cfg.h"
+#include "rv/codec.h"
+#include "rv/kafka.h"
+#include "rv/log.h"
+#include "rv/runner.h"
+
+/* Unpaced, deliveries are confirmed (and failures seen) every this many
+ * sales; paced, at least once a second. */
+#define FLUSH_EVERY 50000
+#define FLUSH_TIMEOUT_MS 30000
+#define RATE_MAX 1000000
+
+/* Decimal digits only, no sign, at most @p max. @returns 0 or -1. */
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    if (s[0] < '0' || s[0] > '9') {
+        return -1;
+    }
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static void sleep_until_us(int64_t at_us)
+{
+    int64_t d = at_us - rv_now_us();
+    if (d <= 0) {
+        return;
+    }
+    struct timespec ts = {.tv_sec = d / 1000000,
+                          .tv_nsec = (long)(d % 1000000) * 1000};
+    nanosleep(&ts, NULL);
+}
+
+/* Sends one encoded sale, flushing while the local queue is full. */
+static rv_err send_sale(rv_producer *kp, const char *topic, const rv_sale *s)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    rv_err err = rv_codec_encode_sale(s, &buf, &len);
+    while (err == RV_OK) {
+        err = rv_producer_send(kp, topic, s->customer_id, buf, len, NULL, 0);
+        if (err != RV_ERR_FULL) {
+            break;
+        }
+        err = rv_producer_flush(kp, FLUSH_TIMEOUT_MS);
+    }
+    free(buf);
+    return err;
+}
+
+typedef struct gen_run {
+    gen_params params;
+    uint64_t count;
+    uint64_t rate; /* sales per second of wall time; 0 = unpaced */
+    const char *topic;
+    int64_t first_us; /* produced_at of the first and the last sale */
+    int64_t last_us;
+} gen_run;
+
+static rv_err produce_all(rv_producer *kp, gen_run *run)
+{
+    /* new_customer: the customers seen so far, one bit each. */
+    uint8_t *seen = calloc(1, gen_seen_bytes(&run->params));
+    if (seen == NULL) {
+        fprintf(stderr, "generate: out of memory\n");
+        return RV_ERR_NOMEM;
+    }
+    rv_err err = RV_OK;
+    int64_t t0 = rv_now_us();
+    int64_t flushed_us = t0;
+    for (uint64_t i = 0; i < run->count; i++) {
+        if (run->rate > 0) {
+            sleep_until_us(t0 + (int64_t)(i * 1000000 / run->rate));
+        }
+        rv_sale s;
+        gen_sale(&run->params, i, seen, &s);
+        s.env.produced_at_us = rv_now_us();
+        if (i == 0) {
+            run->first_us = s.env.produced_at_us;
+        }
+        run->last_us = s.env.produced_at_us;
+        err = send_sale(kp, run->topic, &s);
+        if (err != RV_OK) {
+            fprintf(stderr, "generate: sale %llu: send failed: %s\n",
+                    (unsigned long long)i, rv_err_str(err));
+            goto out;
+        }
+        bool due = run->rate > 0 ? s.env.produced_at_us - flushed_us >= 1000000
+                                 : (i + 1) % FLUSH_EVERY == 0;
+        if (due) {
+            err = rv_producer_flush(kp, FLUSH_TIMEOUT_MS);
+            if (err != RV_OK) {
+                fprintf(stderr, "generate: delivery failed: %s\n",
+                        rv_err_str(err));
+                goto out;
+            }
+            flushed_us = rv_now_us();
+        }
+    }
+    err = rv_producer_flush(kp, FLUSH_TIMEOUT_MS);
+    if (err != RV_OK) {
+        fprintf(stderr, "generate: delivery failed: %s\n", rv_err_str(err));
+    }
+out:
+    free(seen);
+    return err;
+}
+
+static void generate_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: revisitctl generate --count N [--seed S] [--rate PER_S] "
+            "[--start YYYY-MM-DD]\n"
+            "                           [--per-day K] [--customers C] "
+            "[--topic T]\n"
+            "  N synthetic Superstore-like sales, one SaleEvent each, keyed "
+            "by customer,\n"
+            "  to T (default sales.events). The same seed (default 1) gives "
+            "the same sales.\n"
+            "  --rate: sales per second of wall time (default: as fast as "
+            "the broker takes them)\n"
+            "  --start: day of the first sale (default 2014-01-01); "
+            "--per-day: sales per day\n"
+            "  of event time (default %d); --customers: pool size "
+            "(default N / %d).\n"
+            "  Prints: generate: sales= seed= elapsed_s= rate_per_s= "
+            "first_produced_us= last_produced_us=\n",
+            GEN_PER_DAY_DEFAULT, GEN_ORDERS_PER_CUSTOMER);
+}
+
+int rv_ctl_generate(int argc, char **argv)
+{
+    gen_run run = {.params = {.seed = 1, .per_day = GEN_PER_DAY_DEFAULT},
+                   .topic = "sales.events"};
+    const char *start = "2014-01-01";
+    uint64_t customers = 0, per_day = GEN_PER_DAY_DEFAULT;
+    int have_count = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = v == NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            generate_usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--count") == 0) {
+            bad = bad || parse_u64(v, UINT64_MAX / 2, &run.count) != 0;
+            have_count = 1;
+        } else if (strcmp(a, "--seed") == 0) {
+            bad = bad || parse_u64(v, UINT64_MAX, &run.params.seed) != 0;
+        } else if (strcmp(a, "--rate") == 0) {
+            bad = bad || parse_u64(v, RATE_MAX, &run.rate) != 0;
+        } else if (strcmp(a, "--per-day") == 0) {
+            bad = bad || parse_u64(v, GEN_PER_DAY_MAX, &per_day) != 0;
+        } else if (strcmp(a, "--customers") == 0) {
+            bad = bad || parse_u64(v, GEN_CUSTOMERS_MAX, &customers) != 0;
+        } else if (strcmp(a, "--start") == 0) {
+            start = v;
+        } else if (strcmp(a, "--topic") == 0) {
+            run.topic = v;
+        } else {
+            fprintf(stderr, "generate: unknown argument \"%s\"\n", a);
+            generate_usage(stderr);
+            return 64;
+        }
+        if (bad) {
+            fprintf(stderr, "generate: %s needs a valid value\n", a);
+            return 64;
+        }
+        i++;
+    }
+    if (!have_count) {
+        fprintf(stderr, "generate: --count N is required\n");
+        generate_usage(stderr);
+        return 64;
+    }
+    run.params.per_day = (uint32_t)per_day;
+    run.params.customers = customers > 0
+                               ? customers
+                               : (run.count > GEN_ORDERS_PER_CUSTOMER
+                                      ? run.count / GEN_ORDERS_PER_CUSTOMER
+                                      : 1);
+    if (run.params.customers > GEN_CUSTOMERS_MAX) {
+        run.params.customers = GEN_CUSTOMERS_MAX;
+    }
+    if (start == NULL ||
+        rv_calendar_day_parse(start, &run.params.start_day) != RV_OK ||
+        gen_params_check(&run.params) != RV_OK) {
+        fprintf(stderr,
+                "generate: bad --start \"%s\" (YYYY-MM-DD, 1970..9999), "
+                "--per-day (1..%d) or --customers (1..%llu)\n",
+                start, GEN_PER_DAY_MAX, (unsigned long long)GEN_CUSTOMERS_MAX);
+        return 64;
+    }
+
+    static const rv_cfg_key no_keys[] = {{0}};
+    rv_cfg_section sec[] = {{no_keys, NULL}};
+    rv_props kafka = {0};
+    if (rv_cfg_load(sec, 1, NULL, &kafka) != RV_OK) {
+        return 78;
+    }
+    rv_log_init("revisitctl", RV_LOG_WARN, RV_LOG_LOGFMT);
+    char errstr[512] = "";
+    rv_producer *kp = NULL;
+    int code = 0;
+    if (rv_producer_open(&kafka, "revisitctl-generate", &kp, errstr,
+                         sizeof(errstr)) != RV_OK) {
+        fprintf(stderr, "generate: %s\n", errstr);
+        code = 69;
+    } else if (run.count > 0 && produce_all(kp, &run) != RV_OK) {
+        code = 69;
+    } else {
+        double secs = (double)(rv_now_us() - run.first_us) / 1e6;
+        printf("generate: sales=%llu seed=%llu elapsed_s=%.3f "
+               "rate_per_s=%.0f first_produced_us=%lld "
+               "last_produced_us=%lld\n",
+               (unsigned long long)run.count,
+               (unsigned long long)run.params.seed, run.count ? secs : 0.0,
+               run.count && secs > 0 ? (double)run.count / secs : 0.0,
+               (long long)run.first_us, (long long)run.last_us);
+    }
+    rv_producer_close(kp, 10000);
+    rv_cfg_fini(sec, 1, &kafka);
+    return code;
+}
