@@ -1,0 +1,453 @@
+#!/usr/bin/env bash
+# deploy/local/bench.sh: the benchmark (issue 8). Measures the pipeline
+# and, in the same run, the raw limits of the machine it runs on. Builds
+# a Release build of its own, starts the local stack in a private
+# directory, runs every worker (one replica each) plus the agent
+# simulator, prints one line per figure, "name: value unit", and stops
+# everything it started.
+#
+# usage: bench.sh [N]                  throughput: N synthetic sales
+#                                      (default 1000000), loaded into
+#                                      sales.events before the workers
+#                                      start, then drained
+#        bench.sh --latency [SECONDS]  latency: sales offered at a steady
+#                                      rate (default 1,000/s) for SECONDS
+#                                      (default 60) to running workers;
+#                                      sale produced -> booking durable
+#
+# Environment (all optional):
+#   RV_BENCH_BUILD_DIR  build directory       (default <repo>/build-bench)
+#   RV_BENCH_DIR        stack state directory (default <repo>/.run/bench)
+#   RV_BENCH_SEED       generator seed        (default 1)
+#   RV_BENCH_RATE       latency mode: sales/s (default 1000)
+#   RV_BENCH_PG_ROWS    rows of the PostgreSQL probe (default 200000)
+#   RV_BENCH_TIMEOUT_S  longest wait for the drain (default 3600)
+set -euo pipefail
+
+# shellcheck source=deploy/local/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+WORKERS="sampler assigner agentsim grader alerter recorder"
+# Topics a sale fans out to, each with its dead-letter twin (devbroker).
+TOPICS="sales.events service.events visits.tasks visits.retries \
+visits.assignments visits.outcomes visits.grades compliance.alerts \
+compliance.cases visits.decisions"
+# The development broker (librdkafka's mock cluster) keeps at most 5 MiB
+# or 100,000 messages per partition and silently drops the oldest past
+# that. Bytes on the wire per sale (payload, key, record overhead) as
+# measured with the default policy: a SaleEvent ~230; ~4.2 sampling
+# decisions of ~320 each (one per sale rule evaluated); each downstream
+# topic (tasks, bookings, outcomes, grades, alerts) under 160. Each
+# partition is given at most 3 MB of that, for skew and policy changes.
+SALE_BYTES=240
+DECISION_BYTES=1400
+DERIVED_BYTES=160
+PARTITION_FILL=3000000
+
+mode=throughput
+count=1000000
+seconds=60
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+    --latency)
+        mode=latency
+        if [ "$#" -ge 2 ] && [[ "$2" =~ ^[0-9]+$ ]]; then
+            seconds="$2"
+            shift
+        fi
+        ;;
+    -h | --help)
+        sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *)
+        [[ "$1" =~ ^[0-9]+$ ]] || rv_die "unknown argument $1 (try --help)"
+        count="$1"
+        ;;
+    esac
+    shift
+done
+
+build_dir="${RV_BENCH_BUILD_DIR:-$RV_ROOT/build-bench}"
+bench_dir="${RV_BENCH_DIR:-$RV_ROOT/.run/bench}"
+seed="${RV_BENCH_SEED:-1}"
+rate="${RV_BENCH_RATE:-1000}"
+pg_rows="${RV_BENCH_PG_ROWS:-200000}"
+timeout_s="${RV_BENCH_TIMEOUT_S:-3600}"
+stack="$RV_ROOT/deploy/local/stack.sh"
+ctl="$build_dir/workers/revisitctl/revisitctl"
+if [ "$mode" = latency ]; then
+    [ "$seconds" -ge 1 ] || rv_die "--latency needs at least 1 second"
+    count=$((rate * seconds))
+fi
+[ "$count" -ge 1 ] || rv_die "N must be at least 1"
+cd "$RV_ROOT"
+t_start=$(date +%s%N)
+
+# Prints one figure.
+fig() {
+    printf '%s: %s %s\n' "$1" "$2" "$3"
+}
+
+# awk arithmetic on figures: calc EXPR (variables a, b, ... from $2 on).
+calc() {
+    local expr="$1"
+    shift
+    awk -v a="${1:-0}" -v b="${2:-0}" -v c="${3:-0}" \
+        "BEGIN { x = $expr; printf \"%.${DIGITS:-0}f\", x }"
+}
+
+# Value of key $2 in the logfmt-style line $1 ("k=v k=v").
+field() {
+    sed -n "s/.*[ ^]$2=\([^ ]*\).*/\1/p" <<<" $1" | head -n 1
+}
+
+"$RV_ROOT/deploy/local/install-deps.sh"
+rv_need_cmd redis-benchmark redis-cli
+
+rv_info "building Release in $build_dir"
+cmake -S "$RV_ROOT" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG -fno-omit-frame-pointer" \
+    -DRV_SANITIZE= -DRV_BUILD_TESTS=OFF -DRV_INTEGRATION_TESTS=OFF >/dev/null
+cmake --build "$build_dir" -j "$(nproc)" >/dev/null
+
+# Partitions: enough that no partition outgrows the broker's limits.
+partitions_for() {
+    local p=$(((count * $1 + PARTITION_FILL - 1) / PARTITION_FILL))
+    echo $((p < 6 ? 6 : p))
+}
+topic_spec=""
+for t in $TOPICS; do
+    case "$t" in
+    sales.events) p=$(partitions_for "$SALE_BYTES") ;;
+    visits.decisions) p=$(partitions_for "$DECISION_BYTES") ;;
+    service.events | compliance.cases) p=6 ;; # not written by the bench
+    *) p=$(partitions_for "$DERIVED_BYTES") ;;
+    esac
+    topic_spec="$topic_spec${topic_spec:+,}$t:$p"
+done
+
+mkdir -p "$(dirname "$bench_dir")"
+exec 8>"$bench_dir.lock"
+flock -n 8 || rv_die "another bench.sh is running on $bench_dir"
+workers_pids="$bench_dir.workers"
+logs="$bench_dir.logs"
+stop_workers() {
+    [ -f "$workers_pids" ] || return 0
+    local pid _
+    while read -r pid _; do
+        if rv_pid_is "$pid" /workers/; then
+            kill -TERM "$pid" 2>/dev/null || true
+        fi
+    done <"$workers_pids"
+    while read -r pid _; do
+        rv_wait_until 60 "worker $pid to stop" rv_pid_gone "$pid" ||
+            kill -KILL "$pid" 2>/dev/null || true
+    done <"$workers_pids"
+    rm -f "$workers_pids"
+}
+cleanup() {
+    stop_workers
+    "$stack" stop "$bench_dir" --wipe >/dev/null 2>&1 || true
+}
+stop_workers
+"$stack" stop "$bench_dir" --wipe >/dev/null
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+rm -rf "$logs"
+mkdir -p "$logs"
+RV_DEVBROKER_TOPICS="$topic_spec" RV_BUILD_DIR="$build_dir" \
+    "$stack" start "$bench_dir" >"$logs/stack.log" 2>&1 || {
+    rv_show_log "$logs/stack.log"
+    rv_die "the stack did not start"
+}
+# shellcheck source=/dev/null
+. "$bench_dir/env"
+export RV_POLICY_PATH="$RV_ROOT/deploy/policy/default.yaml"
+redis_port="${RV_REDIS_URL##*:}"
+redis_cli() {
+    redis-cli -h 127.0.0.1 -p "$redis_port" "$@"
+}
+psql_q() {
+    # shellcheck disable=SC2153 # RV_PG_DSN comes from $bench_dir/env
+    psql -X -q -At -v ON_ERROR_STOP=1 "$RV_PG_DSN" -c "$1"
+}
+
+start_workers() {
+    : >"$workers_pids"
+    local w
+    for w in $WORKERS; do
+        "$build_dir/workers/$w/revisit-$w" >"$logs/$w.log" 2>&1 &
+        echo "$! $w" >>"$workers_pids"
+    done
+}
+
+workers_alive() {
+    local pid w
+    while read -r pid w; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            rv_info "worker $w (pid $pid) stopped"
+            rv_show_log "$logs/$w.log"
+            return 1
+        fi
+    done <"$workers_pids"
+}
+
+# Every worker holds its partitions (rv_consumer logs the assignment).
+workers_assigned() {
+    local w
+    for w in $WORKERS; do
+        grep -q 'event=partitions_assigned' "$logs/$w.log" || return 1
+    done
+}
+
+wait_drained() {
+    "$ctl" wait-drained --timeout-s "$timeout_s" >"$logs/drain.log" &
+    local drain_pid=$!
+    while kill -0 "$drain_pid" 2>/dev/null; do
+        if ! workers_alive; then
+            kill "$drain_pid" 2>/dev/null || true
+            rv_die "the pipeline cannot drain without every worker"
+        fi
+        sleep 1
+    done
+    wait "$drain_pid" || rv_die "the pipeline did not drain in ${timeout_s}s"
+}
+
+# Peak RSS (VmHWM, kB) and CPU seconds of each worker, read while it
+# still runs: the peak over its whole life.
+declare -A hwm_kb cpu_s
+sample_workers() {
+    local pid w
+    while read -r pid w; do
+        hwm_kb[$w]=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' \
+            "/proc/$pid/status")
+        cpu_s[$w]=$(proc_cpu_s "$pid")
+    done <"$workers_pids"
+}
+
+# CPU seconds (user + system) of PID $1 so far.
+proc_cpu_s() {
+    awk -v hz="$(getconf CLK_TCK)" '{
+        sub(/^.*\) /, ""); printf "%.1f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+rv_info "$mode run: sales=$count topics $topic_spec; logs in $logs"
+redis_cli config resetstat >/dev/null
+
+if [ "$mode" = throughput ]; then
+    # All sales first: the workers then run flat out, and the generator
+    # does not take CPU from them.
+    gen_line=$("$ctl" generate --count "$count" --seed "$seed")
+    t_workers=$(date +%s%N)
+    start_workers
+    wait_drained
+    t_drained=$(date +%s%N)
+else
+    start_workers
+    rv_wait_until 120 "every worker's partitions" workers_assigned ||
+        rv_die "the workers did not join their groups"
+    gen_line=$("$ctl" generate --count "$count" --seed "$seed" \
+        --rate "$rate")
+    wait_drained
+fi
+sample_workers
+redis_stats=$(redis_cli info commandstats)
+redis_cpu=$(proc_cpu_s "$(rv_read1 "$RV_STACK_DIR/redis.pid")")
+broker_cpu=$(proc_cpu_s "$(rv_read1 "$RV_STACK_DIR/devbroker.pid")")
+pg_cpu=0
+pg_master=$(head -n 1 "$RV_STACK_DIR/pg/data/postmaster.pid" 2>/dev/null) || true
+if [[ "$pg_master" =~ ^[0-9]+$ ]]; then
+    for p in "$pg_master" $(pgrep -P "$pg_master" || true); do
+        pg_cpu=$(DIGITS=1 calc 'a + b' "$pg_cpu" "$(proc_cpu_s "$p")")
+    done
+fi
+stop_workers
+
+# ---- checks ----------------------------------------------------------
+
+"$ctl" bench-retention >"$logs/retention.log" || {
+    cat "$logs/retention.log" >&2
+    rv_die "the development broker dropped messages (see above): give" \
+        "the topics more partitions"
+}
+sales_rows=$(psql_q "select count(*) from sales")
+summary=$("$ctl" report --summary)
+dlq=$(field "$summary" dlq)
+# Every message of every topic reached the record (message_index).
+recorded=$(psql_q "select count(*) from message_index")
+written=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^messages=/) {
+    sub(/messages=/, "", $i); s += $i } } END { print s + 0 }' \
+    "$logs/retention.log")
+
+# ---- figures ---------------------------------------------------------
+
+echo "# bench.sh $mode: N=$count seed=$seed on $(nproc) cores" \
+    "($(lscpu | sed -n 's/^Model name:[[:space:]]*//p')), load average" \
+    "before $load_before"
+fig bench.sales "$count" sales
+fig generate.rate "$(field "$gen_line" rate_per_s)" sales/s
+fig check.dropped_by_broker 0 msgs
+fig check.sales_recorded "$sales_rows" sales
+fig check.messages_written "$written" msgs
+fig check.messages_recorded "$recorded" msgs
+fig check.dead_letters "${dlq:-?}" msgs
+[ "$sales_rows" -eq "$count" ] ||
+    rv_die "$sales_rows sales recorded of $count"
+[ "$recorded" -eq "$written" ] ||
+    rv_die "$recorded messages recorded of $written written"
+
+# Per worker, from first to last output (envelope produced_at, wall
+# time), and the recorder from its first row to its last (recorded_at).
+spans=$(psql_q "
+select 'sampler', extract(epoch from max(produced_at) - min(produced_at))
+  from decisions
+union all select 'assigner',
+  extract(epoch from max(produced_at) - min(produced_at)) from assignments
+union all select 'agentsim',
+  extract(epoch from max(produced_at) - min(produced_at)) from outcomes
+union all select 'grader',
+  extract(epoch from max(produced_at) - min(produced_at)) from grades
+union all select 'alerter',
+  extract(epoch from max(produced_at) - min(produced_at)) from alerts
+union all select 'recorder',
+  extract(epoch from max(recorded_at) - min(recorded_at)) from message_index
+union all select 'pipeline',
+  extract(epoch from (select max(recorded_at) from message_index)
+                   - (select min(produced_at) from decisions))")
+span_of() {
+    awk -F'|' -v w="$1" '$1 == w { print ($2 == "" ? 0 : $2) }' <<<"$spans"
+}
+pipeline_s=$(span_of pipeline)
+if [ "$mode" = throughput ]; then
+    fig pipeline.throughput "$(calc 'b > 0 ? a / b : 0' "$count" \
+        "$pipeline_s")" sales/s
+    fig pipeline.seconds "$(DIGITS=1 calc a "$pipeline_s")" s
+    # Workers started to drain seen: joining the groups (a few seconds
+    # on the development broker) and the drain check (3 s) included.
+    fig pipeline.wall "$(DIGITS=1 calc '(b - a) / 1e9' "$t_workers" \
+        "$t_drained")" s
+fi
+
+declare -A rate_of batch_ms busy_of
+for w in $WORKERS; do
+    line=$(grep -h 'event=shutdown_complete' "$logs/$w.log" | tail -n 1)
+    msgs=$(field "$line" messages)
+    busy_ms=$(field "$line" busy_ms)
+    batches=$(field "$line" batches)
+    busy_of[$w]="${busy_ms:-0}"
+    batch_ms[$w]=$(DIGITS=1 calc 'b > 0 ? a / b : 0' "${busy_ms:-0}" \
+        "${batches:-0}")
+    rate_of[$w]=$(calc 'b > 0 ? a * 1000 / b : 0' "${msgs:-0}" \
+        "${busy_ms:-0}")
+    fig "$w.messages" "${msgs:-0}" msgs
+    fig "$w.throughput" "$(calc 'b > 0 ? a / b : 0' "${msgs:-0}" \
+        "$(span_of "$w")")" msgs/s
+    fig "$w.busy_rate" "${rate_of[$w]}" msgs/s
+    fig "$w.batch_busy" "${batch_ms[$w]}" ms
+    fig "$w.cpu" "${cpu_s[$w]:-0}" s
+    fig "$w.peak_rss" "$(DIGITS=1 calc 'a / 1024' "${hwm_kb[$w]:-0}")" MB
+done
+rows=$(field "$(grep -h 'event=recorder_totals' "$logs/recorder.log" |
+    tail -n 1)" rows_inserted)
+fig recorder.rows "${rows:-0}" rows
+fig devbroker.cpu "$broker_cpu" s
+fig redis.cpu "$redis_cpu" s
+fig postgres.cpu "$pg_cpu" s
+# Redis commands per sale, by command (who calls what: worker logs).
+redis_calls=$(sed -n 's/^cmdstat_\([a-z_|]*\):calls=\([0-9]*\),.*/\1 \2/p' \
+    <<<"$redis_stats" | tr -d '\r' | sort -k2,2nr)
+total_calls=$(awk '{ s += $2 } END { print s + 0 }' <<<"$redis_calls")
+fig redis.calls_per_sale "$(DIGITS=2 calc 'a / b' "$total_calls" \
+    "$count")" calls
+while read -r cmd calls; do
+    [ -n "$cmd" ] || continue
+    fig "redis.calls_per_sale.$cmd" "$(DIGITS=2 calc 'a / b' "$calls" \
+        "$count")" calls
+done < <(head -n 6 <<<"$redis_calls")
+
+if [ "$mode" = latency ]; then
+    # A sale's produce time (its envelope) to its booking: made (the
+    # assignment's envelope, written after the Redis booking) and durable
+    # in PostgreSQL (recorded_at: now() of the recorder's transaction,
+    # which commits a few ms later). Only visits decided on the sale's
+    # arrival: a quota (R4) or churn (R7) rule decides when the sales'
+    # event-time watermark closes its period, by design later.
+    held=$(awk '/^rules:/ { r = 1; next }
+        r && /^[a-z_]+:/ { r = 0 }
+        r && /^  - id:/ { id = $3 }
+        r && /^    mode: *(quota|inactivity)/ { printf "%s\047%s\047", sep, id; sep = "," }' \
+        "$RV_POLICY_PATH")
+    lat=$(psql_q "
+select count(*),
+  percentile_cont(array[0.5, 0.95, 0.99]) within group (order by d),
+  max(d),
+  percentile_cont(array[0.5, 0.95, 0.99]) within group (order by m)
+from (select extract(epoch from a.recorded_at - s.produced_at) * 1000 as d,
+             extract(epoch from a.produced_at - s.produced_at) * 1000 as m
+      from assignments a
+      join visit_tasks t on t.task_id = a.task_id
+      join sales s on s.event_id = t.source_event_id
+      where a.attempt = 1 and t.rule_id not in (${held:-''})) x")
+    IFS='|' read -r lat_n lat_p lat_max lat_m <<<"$lat"
+    read -r p50 p95 p99 <<<"$(tr -d '{}' <<<"$lat_p" | tr ',' ' ')"
+    read -r m50 m95 m99 <<<"$(tr -d '{}' <<<"$lat_m" | tr ',' ' ')"
+    fig latency.offered_rate "$(field "$gen_line" rate_per_s)" sales/s
+    fig latency.bookings "$lat_n" bookings
+    fig latency.rules_excluded "$(tr -d "'" <<<"${held:-none}")" rules
+    fig latency.durable_p50 "$(DIGITS=1 calc a "$p50")" ms
+    fig latency.durable_p95 "$(DIGITS=1 calc a "$p95")" ms
+    fig latency.durable_p99 "$(DIGITS=1 calc a "$p99")" ms
+    fig latency.durable_max "$(DIGITS=1 calc a "$lat_max")" ms
+    fig latency.booked_p50 "$(DIGITS=1 calc a "$m50")" ms
+    fig latency.booked_p95 "$(DIGITS=1 calc a "$m95")" ms
+    fig latency.booked_p99 "$(DIGITS=1 calc a "$m99")" ms
+else
+    # The machine's limits, with the workers stopped: one plain consumer
+    # on the same topic, Redis pipelined and not, PostgreSQL multi-row
+    # inserts like the recorder's.
+    kafka_out=$("$ctl" bench-kafka --topic sales.events)
+    kafka_rate=$(field "$(grep '^bench-kafka:' <<<"$kafka_out")" msgs_per_s)
+    rtt_line=$(grep '^bench-kafka-rtt:' <<<"$kafka_out")
+    flush_ms=$(field "$rtt_line" flush_p50_ms)
+    commit_ms=$(field "$rtt_line" commit_p50_ms)
+    redis_p16=$(redis-benchmark -h 127.0.0.1 -p "$redis_port" --dbnum 9 \
+        -n 2000000 -P 16 -r 100000 -t set -q --csv | tail -n 1 |
+        cut -d, -f2 | tr -d '"')
+    redis_p1=$(redis-benchmark -h 127.0.0.1 -p "$redis_port" --dbnum 9 \
+        -n 100000 -P 1 -c 1 -r 100000 -t set -q --csv | tail -n 1 |
+        cut -d, -f2 | tr -d '"')
+    pg_line=$("$ctl" bench-pg --rows "$pg_rows")
+    pg_rate=$(field "$pg_line" rows_per_s)
+    fig limit.kafka_consume "$kafka_rate" msgs/s
+    fig limit.kafka_flush_p50 "$flush_ms" ms
+    fig limit.kafka_commit_p50 "$commit_ms" ms
+    fig limit.redis_set_pipelined "$(calc a "$redis_p16")" ops/s
+    fig limit.redis_set_round_trips "$(calc a "$redis_p1")" ops/s
+    fig limit.pg_insert "$pg_rate" rows/s
+    # Each worker's busy rate against the limit of what it does per
+    # message or per batch: every worker consumes from the broker and
+    # pays a flush and a commit per batch; the sampler, assigner, grader
+    # and alerter call Redis (100% = one round trip per message); the
+    # recorder's rows (two a message: its table and message_index) per
+    # busy second against the probe's.
+    DIGITS=1
+    for w in $WORKERS; do
+        fig "$w.of_kafka_consume" "$(calc '100 * a / b' "${rate_of[$w]}" \
+            "$kafka_rate")" %
+        fig "$w.kafka_floor_of_batch" "$(calc \
+            'c > 0 ? 100 * (a + b) / c : 0' "$flush_ms" "$commit_ms" \
+            "${batch_ms[$w]}")" %
+    done
+    for w in sampler assigner grader alerter; do
+        fig "$w.of_redis_round_trips" "$(calc '100 * a / b' \
+            "${rate_of[$w]}" "$redis_p1")" %
+    done
+    fig recorder.of_pg_insert "$(calc 'b > 0 ? 100 * a * 1000 / b / c : 0' \
+        "${rows:-0}" "${busy_of[recorder]}" "$pg_rate")" %
+    unset DIGITS
+fi
+
+t_end=$(date +%s%N)
+fig bench.wall "$(DIGITS=1 calc '(b - a) / 1e9' "$t_start" "$t_end")" s
