@@ -24,6 +24,7 @@
 
 struct rv_producer {
     rd_kafka_t *rk;
+    char topic_prefix[RV_TOPIC_PREFIX_SIZE]; /* before every topic name */
     char client_id[64];    /* rv.dead_lettered_by on dead letters */
     uint64_t failed_count; /* delivery failures since the last flush */
     rv_log_ratelimit dr_rl;
@@ -259,6 +260,15 @@ static rv_err produce(rv_producer *kp, const char *topic, const void *key,
 {
     rd_kafka_vu_t vus[5];
     size_t n = 0;
+    char prefixed[RV_TOPIC_PREFIX_SIZE + 256];
+    if (kp->topic_prefix[0] != '\0') {
+        int w = snprintf(prefixed, sizeof(prefixed), "%s%s", kp->topic_prefix,
+                         topic);
+        if (w < 0 || (size_t)w >= sizeof(prefixed)) {
+            return RV_ERR_INVALID;
+        }
+        topic = prefixed;
+    }
     vus[n].vtype = RD_KAFKA_VTYPE_TOPIC;
     vus[n++].u.cstr = topic;
     vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
@@ -304,6 +314,16 @@ static void header_add(rd_kafka_headers_t *hdrs, const char *name,
     /* Only fails on a read-only header list, which a new one is not. */
     (void)rd_kafka_header_add(hdrs, name, -1, value,
                               value != NULL ? (ssize_t)strlen(value) : 0);
+}
+
+rv_err rv_producer_set_topic_prefix(rv_producer *kp, const char *prefix)
+{
+    size_t n = prefix != NULL ? strlen(prefix) : 0;
+    if (n >= sizeof(kp->topic_prefix)) {
+        return RV_ERR_INVALID;
+    }
+    memcpy(kp->topic_prefix, prefix != NULL ? prefix : "", n + 1);
+    return RV_OK;
 }
 
 rv_err rv_producer_send(rv_producer *kp, const char *topic, const char *key,

@@ -26,6 +26,7 @@ struct rv_redis {
     redisContext *ctx; /* NULL while disconnected; reconnected lazily */
     char host[REDIS_HOST_MAX + 1];
     int port;
+    int db; /* SELECTed after every connect; 0 = the default */
     struct timeval timeout;
     uint64_t reconnects;      /* successful reconnects since open */
     rv_log_ratelimit fail_rl; /* redis_reconnect_failed lines */
@@ -55,8 +56,8 @@ static bool parse_port(const char *s, size_t len, int *out)
 /* "redis://host:port", "host:port", "host", "[v6]:port"; a trailing "/0"
  * (database 0) is accepted. The URL is never quoted back in errstr: a
  * mistyped one may carry a password. */
-static rv_err parse_url(const char *url, char *host, int *port, char *errstr,
-                        size_t errstr_size)
+static rv_err parse_url(const char *url, char *host, int *port, int *db,
+                        char *errstr, size_t errstr_size)
 {
     if (url == NULL || url[0] == '\0') {
         rv_errf(errstr, errstr_size, "redis: the URL is empty");
@@ -80,12 +81,19 @@ static rv_err parse_url(const char *url, char *host, int *port, char *errstr,
     }
     size_t len = strlen(s);
     const char *slash = strchr(s, '/');
+    *db = 0;
     if (slash != NULL) {
-        if (strcmp(slash, "/") != 0 && strcmp(slash, "/0") != 0) {
+        const char *d = slash + 1;
+        int v = 0;
+        for (; *d >= '0' && *d <= '9' && v < 100; d++) {
+            v = v * 10 + (*d - '0');
+        }
+        if (*d != '\0' || v > 15) {
             rv_errf(errstr, errstr_size,
-                    "redis: URL selects a database other than 0");
+                    "redis: URL database is not a number in [0, 15]");
             return RV_ERR_INVALID;
         }
+        *db = v;
         len = (size_t)(slash - s);
     }
     const char *host_start = s;
@@ -146,6 +154,18 @@ static rv_err connect_ctx(rv_redis *rc, char *why, size_t why_size)
         rv_errf(why, why_size, "cannot set the socket timeout");
         redisFree(ctx);
         return RV_ERR_UNAVAILABLE;
+    }
+    if (rc->db != 0) {
+        redisReply *r = redisCommand(ctx, "SELECT %d", rc->db);
+        bool ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+        if (r != NULL) {
+            freeReplyObject(r);
+        }
+        if (!ok) {
+            rv_errf(why, why_size, "SELECT %d failed", rc->db);
+            redisFree(ctx);
+            return RV_ERR_UNAVAILABLE;
+        }
     }
     rc->ctx = ctx;
     return RV_OK;
@@ -224,7 +244,8 @@ rv_err rv_redis_open(const char *url, int timeout_ms, rv_redis **out,
         rv_errf(errstr, errstr_size, "redis: out of memory");
         return RV_ERR_NOMEM;
     }
-    rv_err err = parse_url(url, rc->host, &rc->port, errstr, errstr_size);
+    rv_err err =
+        parse_url(url, rc->host, &rc->port, &rc->db, errstr, errstr_size);
     if (err != RV_OK) {
         goto out;
     }

@@ -25,6 +25,8 @@ static const rv_cfg_key common_keys[] = {
      "Redis server, redis://host:port"},
     {"pg.dsn", RV_CFG_STR, F(pg_dsn), "", 0, 0, RV_CFG_SECRET,
      "libpq connection string"},
+    {"produce.topic.prefix", RV_CFG_STR, F(produce_topic_prefix), "", 0, 0, 0,
+     "prefix of every produced topic (a replay's, issue 7); \"\" = none"},
     {"batch.max", RV_CFG_INT, F(batch_max), "500", 1, 100000, 0,
      "messages per batch"},
     {"poll.timeout.ms", RV_CFG_INT, F(poll_timeout_ms), "200", 1, 1000, 0,
@@ -95,6 +97,14 @@ static rv_err open_clients(rv_worker *w)
     }
     err =
         rv_producer_open(&w->kafka, spec->name, &w->kp, errstr, sizeof(errstr));
+    if (err == RV_OK) {
+        err = rv_producer_set_topic_prefix(w->kp, w->cfg.produce_topic_prefix);
+        if (err != RV_OK) {
+            rv_errf(errstr, sizeof(errstr),
+                    "produce.topic.prefix is longer than %d bytes",
+                    RV_TOPIC_PREFIX_SIZE - 1);
+        }
+    }
     if (err != RV_OK) {
         RV_LOG(RV_LOG_ERROR, "producer_open_failed",
                RV_KV_STR("reason", errstr));

@@ -111,6 +111,20 @@ RV_MUSTCHECK rv_err rv_producer_flush(rv_producer *kp, int timeout_ms);
 /** Flush at most @p timeout_ms, then free. NULL is a no-op. */
 void rv_producer_close(rv_producer *kp, int timeout_ms);
 
+/** Bytes of a topic prefix with its NUL. */
+#define RV_TOPIC_PREFIX_SIZE 64
+
+/**
+ * Put @p prefix (copied; NULL or "" = none) before the name of every
+ * topic @p kp produces to from now on, dead-letter topics included: a
+ * replay (issue 7) runs the workers' own code into "replay.<id>.<topic>"
+ * without touching the live topics.
+ * @returns RV_OK, RV_ERR_INVALID (prefix of RV_TOPIC_PREFIX_SIZE bytes
+ *          or more)
+ */
+RV_MUSTCHECK rv_err rv_producer_set_topic_prefix(rv_producer *kp,
+                                                 const char *prefix);
+
 /**
  * Open a consumer in group @p group_id subscribed to @p topic_count
  * topics (borrowed). Settings: enable.auto.commit=false,

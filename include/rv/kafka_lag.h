@@ -4,11 +4,13 @@
 #ifndef RV_KAFKA_LAG_H
 #define RV_KAFKA_LAG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "rv/cfg.h"
 #include "rv/err.h"
+#include "rv/kafka.h"
 
 /**
  * Sum over every partition of @p topic_count topics (borrowed) of
@@ -39,5 +41,67 @@ RV_MUSTCHECK rv_err rv_kafka_partition_count(const rv_props *kafka,
                                              const char *topic, int timeout_ms,
                                              int *count, char *errstr,
                                              size_t errstr_size);
+
+/* ---- time ranges and replays (issue 7) ------------------------------ */
+
+/**
+ * The first offset of every partition of @p topic whose Kafka timestamp
+ * is at or after @p ts_ms (ms since the epoch), into @p offsets[partition]
+ * (at most @p cap partitions): the broker's answer to ListOffsets by
+ * time; -1 where it has none (the development broker answers -1 for
+ * every partition: callers fall back to the recorder's message_index).
+ * @returns RV_OK (*count = partitions), RV_ERR_UNAVAILABLE (errstr),
+ *          RV_ERR_FULL (more than @p cap partitions), RV_ERR_INVALID,
+ *          RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_kafka_offsets_for_time(const rv_props *kafka,
+                                              const char *topic, int64_t ts_ms,
+                                              int timeout_ms, int64_t *offsets,
+                                              int cap, int *count, char *errstr,
+                                              size_t errstr_size);
+
+/**
+ * Commit @p offsets[p] (next offset to read) for partitions 0..@p count-1
+ * of @p topic as consumer group @p group_id's position, without joining
+ * the group: a replay starts a group of its own there.
+ * @returns RV_OK, RV_ERR_UNAVAILABLE (errstr), RV_ERR_INVALID, RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_kafka_group_commit(const rv_props *kafka,
+                                          const char *group_id,
+                                          const char *topic,
+                                          const int64_t *offsets, int count,
+                                          char *errstr, size_t errstr_size);
+
+/** A read of a topic from given offsets up to its end at open. */
+typedef struct rv_kafka_range rv_kafka_range;
+
+/**
+ * Open a read of every partition of @p topic from @p start[p] (NULL, or
+ * -1 for a partition: its low watermark) up to the high watermarks as they
+ * are now. It assigns partitions and never commits: no consumer group's
+ * offsets move (a replay never disturbs the live groups).
+ * @param count  partitions in @p start (ignored when NULL)
+ * @param out    on RV_OK, closed with rv_kafka_range_close()
+ * @returns RV_OK, RV_ERR_UNAVAILABLE (errstr), RV_ERR_INVALID (partition
+ *          count differs from @p count), RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_kafka_range_open(const rv_props *kafka,
+                                        const char *topic, const int64_t *start,
+                                        int count, int timeout_ms,
+                                        rv_kafka_range **out, char *errstr,
+                                        size_t errstr_size);
+
+/**
+ * The next message of the range into @p out (borrowed until the next
+ * call or close; headers not available), or *done when every partition
+ * reached its end.
+ * @returns RV_OK (*done tells which), RV_ERR_TIMEOUT (nothing within
+ *          @p timeout_ms; call again), RV_ERR_UNAVAILABLE
+ */
+RV_MUSTCHECK rv_err rv_kafka_range_next(rv_kafka_range *r, int timeout_ms,
+                                        rv_msg *out, bool *done);
+
+/** Close a range. NULL is a no-op. */
+void rv_kafka_range_close(rv_kafka_range *r);
 
 #endif /* RV_KAFKA_LAG_H */

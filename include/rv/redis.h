@@ -56,9 +56,10 @@ typedef struct rv_redis_reply {
 
 /**
  * Connect to @p url ("redis://host:port" or "host:port"; the port
- * defaults to 6379, "[::1]:port" is IPv6, a trailing "/0" is allowed;
- * no credentials, no other database) with @p timeout_ms (1..600000) for
- * connect and every command. errstr never quotes the URL.
+ * defaults to 6379, "[::1]:port" is IPv6, a trailing "/N" selects
+ * database N in [0, 15] after every connect (a replay keeps its state
+ * apart from the live workers'); no credentials) with @p timeout_ms
+ * (1..600000) for connect and every command. errstr never quotes the URL.
  * @param out  on RV_OK the client, closed with rv_redis_close()
  * @returns RV_OK, RV_ERR_INVALID (bad URL or timeout), RV_ERR_UNAVAILABLE
  *          (cannot connect; errstr says why), RV_ERR_NOMEM

@@ -26,6 +26,9 @@ typedef struct rv_worker_cfg {
     char *policy_path;
     char *redis_url;
     char *pg_dsn;
+    /** Before every produced topic's name; "" = none (a replay's
+     *  workers write "replay.<id>.<topic>", issue 7). */
+    char *produce_topic_prefix;
     int64_t batch_max;
     int64_t poll_timeout_ms;
     int64_t flush_timeout_ms;

@@ -29,8 +29,14 @@ static void test_redis_open_rejects_bad_urls(void **state)
         RV_ERR_INVALID);
     assert_int_equal(rv_redis_open("h:99999", 100, &rc, errstr, sizeof(errstr)),
                      RV_ERR_INVALID);
-    assert_int_equal(rv_redis_open("h:1/3", 100, &rc, errstr, sizeof(errstr)),
+    assert_int_equal(rv_redis_open("h:1/16", 100, &rc, errstr, sizeof(errstr)),
                      RV_ERR_INVALID);
+    assert_int_equal(rv_redis_open("h:1/x", 100, &rc, errstr, sizeof(errstr)),
+                     RV_ERR_INVALID);
+    /* A database in [0, 15] parses (replay keeps its state in one). */
+    assert_int_equal(rv_redis_open("redis://127.0.0.1:1/15", 500, &rc, errstr,
+                                   sizeof(errstr)),
+                     RV_ERR_UNAVAILABLE);
     assert_int_equal(rv_redis_open("h:1", 0, &rc, errstr, sizeof(errstr)),
                      RV_ERR_INVALID);
     /* Port 1 on loopback: nothing listens. */

@@ -73,6 +73,13 @@ int rv_ctl_bench_retention(int argc, char **argv);
  *  delivery), 64 bad arguments, 78 configuration missing or invalid. */
 int rv_ctl_sample_population(int argc, char **argv);
 
+/** `revisitctl replay verify --from T --to T ...` (issue 7): recompute the
+ *  decisions, tasks, grades and alerts of an event-time range with the
+ *  workers' own code and compare them with PostgreSQL. @returns the exit
+ *  status: 0 all matched, 1 differences, 64 usage, 69 unavailable, 78
+ *  configuration. */
+int rv_ctl_replay(int argc, char **argv);
+
 /** The database of a command: @p dsn (its --dsn, may be NULL), else
  *  $RV_PG_DSN. NULL, after "revisitctl @p what: no database: ..." on
  *  stderr, if neither is set. Borrowed. */

@@ -1,0 +1,727 @@
+/* workers/revisitctl/cmd_replay.c: `revisitctl replay verify` (issue 7).
+ *
+ * A replay runs the workers' own code again over the history Kafka keeps
+ * and compares what they decide with the record in PostgreSQL:
+ *   sampler  sales.events, service.events -> decisions, tasks
+ *   grader   visits.outcomes              -> grades (and R10 tasks)
+ *   alerter  visits.grades                -> alerts
+ * Each stage reads the live input topics from the offsets of the time
+ * range (less a warm-up, so cooldowns, quota periods and churn clocks see
+ * the history they need) in consumer groups of its own, keeps its state in
+ * a Redis database of its own (flushed first) and produces to topics
+ * named "replay.<id>.<topic>": the live groups, topics and keys are never
+ * touched. Rows are compared by ID in the range [from, to) of event time. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "ctl_time.h"
+#include "replay_diff.h"
+#include "rv/cfg.h"
+#include "rv/codec.h"
+#include "rv/kafka_lag.h"
+#include "rv/log.h"
+#include "rv/pg.h"
+#include "rv/policy.h"
+#include "rv/redis.h"
+
+#define US_PER_DAY (86400LL * 1000000LL)
+#define PARTITIONS_MAX 256
+#define KAFKA_TIMEOUT_MS 10000
+#define FP_SIZE 512
+
+typedef struct stage {
+    const char *worker;        /* "sampler" */
+    const char *const *inputs; /* NULL-terminated live input topics */
+    int64_t warmup_us;         /* read this much before the range */
+    pid_t pid;
+    char group[96];
+} stage;
+
+typedef struct replay {
+    rv_props kafka;
+    rv_pg *pg;
+    const char *policy_path;
+    const rv_policy *policy;
+    int64_t from_us, to_us;
+    int redis_db;
+    int timeout_s;
+    char id[48];     /* the replay's own name: groups, topics */
+    char prefix[64]; /* "replay.<id>." */
+    char bin_dir[PATH_MAX];
+    char log_dir[PATH_MAX];
+} replay;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: revisitctl replay verify --from T --to T [--policy PATH]\n"
+            "           [--redis-db N] [--timeout-s N] [--bin-dir DIR] "
+            "[--dsn DSN]\n"
+            "  T is YYYY-MM-DDTHH:MM:SSZ (UTC); the range is [from, to) of "
+            "event time.\n"
+            "  Recomputes every sampling decision and task (sampler), grade\n"
+            "  (grader) and alert (alerter) of the range with the workers' "
+            "own\n"
+            "  code and the policy (default $RV_POLICY_PATH), and compares "
+            "them\n"
+            "  with PostgreSQL. Redis database N (default 15, never 0) is\n"
+            "  flushed and used for the replay's state. Exit 0 only if all "
+            "match.\n");
+}
+
+/* ---- warm-up: how far back a stage must read --------------------------- */
+
+/* The sampler's state reaches back by the longest cooldown, churn period,
+ * quota period and follow-up offset of the policy (issue 3). */
+static int64_t sampler_warmup_us(const rv_policy *p)
+{
+    int64_t days = p->cooldown_days;
+    for (unsigned i = 0; i < p->class_count; i++) {
+        const rv_class *k = &p->classes[i];
+        if (k->cooldown_days != NULL && *k->cooldown_days > days) {
+            days = *k->cooldown_days;
+        }
+    }
+    for (unsigned i = 0; i < p->rule_count; i++) {
+        const rv_rule *r = &p->rules[i];
+        int64_t d = 0;
+        if (rv_rule_is_inactivity(r)) {
+            d = r->inactivity.after_days + r->inactivity.lateness_hours / 24 +
+                1;
+        } else if (rv_rule_is_quota(r)) {
+            d = 7 + r->quota.lateness_hours / 24 + 1;
+        } else if (rv_rule_is_schedule(r) && r->schedule.day_count > 0) {
+            d = r->schedule.days[r->schedule.day_count - 1];
+        }
+        days = d > days ? d : days;
+    }
+    return (days + 2) * US_PER_DAY;
+}
+
+/* ---- start offsets ----------------------------------------------------- */
+
+/* Start offsets of @p topic for event times from @p from_us: the broker's
+ * offsets by time, else (the development broker answers -1) the first
+ * offset the recorder indexed at or after that time, per partition. */
+static rv_err start_offsets(replay *r, const char *topic, int64_t from_us,
+                            int64_t *offsets, int *count)
+{
+    char errstr[512] = "";
+    rv_err err = rv_kafka_offsets_for_time(
+        &r->kafka, topic, from_us / 1000, KAFKA_TIMEOUT_MS, offsets,
+        PARTITIONS_MAX, count, errstr, sizeof(errstr));
+    if (err != RV_OK) {
+        fprintf(stderr, "replay: %s\n", errstr);
+        return err;
+    }
+    bool known = false;
+    for (int p = 0; p < *count; p++) {
+        known = known || offsets[p] >= 0;
+    }
+    if (known) {
+        return RV_OK;
+    }
+    char from[CTL_TIME_SIZE];
+    ctl_time_format(from_us, from);
+    const char *params[] = {topic, from};
+    rv_pg_result *res = NULL;
+    /* A partition with nothing at or after the time starts after its
+     * last indexed message; one never indexed, from its beginning. */
+    err = rv_pg_exec(r->pg,
+                     "SELECT partition, coalesce(min(\"offset\") FILTER "
+                     "(WHERE occurred_at >= $2::timestamptz), "
+                     "max(\"offset\") + 1) FROM message_index "
+                     "WHERE topic = $1 GROUP BY partition",
+                     2, params, &res, errstr, sizeof(errstr));
+    if (err != RV_OK) {
+        fprintf(stderr, "replay: message_index of %s: %s\n", topic, errstr);
+        return err;
+    }
+    for (int p = 0; p < *count; p++) {
+        offsets[p] = 0;
+    }
+    for (size_t i = 0; i < rv_pg_result_rows(res); i++) {
+        long p = strtol(rv_pg_result_value(res, i, 0), NULL, 10);
+        if (p >= 0 && p < *count) {
+            offsets[p] = strtoll(rv_pg_result_value(res, i, 1), NULL, 10);
+        }
+    }
+    rv_pg_result_free(res);
+    return RV_OK;
+}
+
+/* ---- the replay's workers ---------------------------------------------- */
+
+/* The live Redis URL ($RV_REDIS_URL) with the replay's database. */
+static void replay_redis_url(const replay *r, char *out, size_t size)
+{
+    const char *base = getenv("RV_REDIS_URL");
+    if (base == NULL || base[0] == '\0') {
+        base = "redis://127.0.0.1:6379";
+    }
+    const char *host = strstr(base, "://");
+    host = host != NULL ? host + 3 : base;
+    snprintf(out, size, "%.*s/%d", (int)(host - base) + (int)strcspn(host, "/"),
+             base, r->redis_db);
+}
+
+static void worker_bin(const replay *r, const char *name, char *out,
+                       size_t size)
+{
+    snprintf(out, size, "%s/../%s/revisit-%s", r->bin_dir, name, name);
+    if (access(out, X_OK) != 0) {
+        snprintf(out, size, "%s/revisit-%s", r->bin_dir, name);
+    }
+}
+
+static rv_err start_stage(replay *r, stage *s)
+{
+    snprintf(s->group, sizeof(s->group), "revisit-replay-%s-%s", r->id,
+             s->worker);
+    for (const char *const *t = s->inputs; *t != NULL; t++) {
+        int64_t offsets[PARTITIONS_MAX];
+        int count = 0;
+        rv_err err =
+            start_offsets(r, *t, r->from_us - s->warmup_us, offsets, &count);
+        char errstr[512] = "";
+        if (err == RV_OK) {
+            err = rv_kafka_group_commit(&r->kafka, s->group, *t, offsets, count,
+                                        errstr, sizeof(errstr));
+        }
+        if (err != RV_OK) {
+            fprintf(stderr, "replay: %s: %s\n", *t, errstr);
+            return err;
+        }
+    }
+    char bin[PATH_MAX + 64], log[PATH_MAX + 256], redis_url[256];
+    worker_bin(r, s->worker, bin, sizeof(bin));
+    snprintf(log, sizeof(log), "%s/revisit-replay-%s-%s.log", r->log_dir, r->id,
+             s->worker);
+    replay_redis_url(r, redis_url, sizeof(redis_url));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "replay: fork: %s\n", strerror(errno));
+        return RV_ERR_UNAVAILABLE;
+    }
+    if (pid == 0) {
+        setenv("RV_GROUP_ID", s->group, 1);
+        setenv("RV_REDIS_URL", redis_url, 1);
+        setenv("RV_PRODUCE_TOPIC_PREFIX", r->prefix, 1);
+        setenv("RV_POLICY_PATH", r->policy_path, 1);
+        setenv("RV_WATERMARK_IDLE_MS", "2000", 1);
+        setenv("RV_TICK_MS", "200", 1);
+        setenv("RV_ALERTER_CLOCK", "event", 1);
+        setenv("RV_LOG_LEVEL", "warn", 1);
+        unsetenv("RV_TOPICS");
+        if (freopen(log, "w", stderr) == NULL || dup2(2, 1) < 0) {
+            _exit(126);
+        }
+        execl(bin, bin, (char *)NULL);
+        _exit(127);
+    }
+    s->pid = pid;
+    return RV_OK;
+}
+
+/* Wait until every stage's group has read all of its inputs, then give
+ * the ticks (watermark closes) time to run and stop the workers. */
+static rv_err finish_stages(replay *r, stage *stages, size_t n)
+{
+    time_t deadline = time(NULL) + r->timeout_s;
+    rv_err err = RV_OK;
+    for (size_t i = 0; i < n && err == RV_OK; i++) {
+        size_t topics = 0;
+        while (stages[i].inputs[topics] != NULL) {
+            topics++;
+        }
+        for (;;) {
+            int64_t lag = -1;
+            char errstr[512] = "";
+            int status = 0;
+            if (waitpid(stages[i].pid, &status, WNOHANG) == stages[i].pid) {
+                fprintf(stderr,
+                        "replay: the %s exited early (status %d); see "
+                        "%s/revisit-replay-%s-%s.log\n",
+                        stages[i].worker, status, r->log_dir, r->id,
+                        stages[i].worker);
+                stages[i].pid = 0;
+                err = RV_ERR_FATAL;
+                break;
+            }
+            if (rv_kafka_group_lag(&r->kafka, stages[i].group, stages[i].inputs,
+                                   topics, KAFKA_TIMEOUT_MS, &lag, NULL, errstr,
+                                   sizeof(errstr)) == RV_OK &&
+                lag == 0) {
+                break;
+            }
+            if (time(NULL) > deadline) {
+                fprintf(stderr, "replay: the %s did not catch up in %d s\n",
+                        stages[i].worker, r->timeout_s);
+                err = RV_ERR_TIMEOUT;
+                break;
+            }
+            struct timespec ts = {0, 200 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    /* Ticks every 200 ms: a few of them close what the watermark passed. */
+    sleep(2);
+    for (size_t i = 0; i < n; i++) {
+        if (stages[i].pid > 0) {
+            kill(stages[i].pid, SIGTERM);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        int status = 0;
+        if (stages[i].pid > 0 && waitpid(stages[i].pid, &status, 0) > 0 &&
+            !(WIFEXITED(status) && WEXITSTATUS(status) == 0) && err == RV_OK) {
+            fprintf(stderr, "replay: the %s stopped with status %d\n",
+                    stages[i].worker, status);
+            err = RV_ERR_FATAL;
+        }
+    }
+    return err;
+}
+
+/* ---- fingerprints: the compared fields, one text for both sides -------- */
+
+static void fp_decision(char *out, const char *rule, const char *outcome,
+                        double u, double rate, const char *task,
+                        const char *version)
+{
+    snprintf(out, FP_SIZE, "%s|%s|%.17g|%.17g|%s|%s", rule, outcome, u, rate,
+             task, version);
+}
+
+static void fp_task(char *out, const char *rule, const char *customer,
+                    int64_t due_start, int64_t due_end, int64_t priority,
+                    const char *channel, const char *version)
+{
+    snprintf(out, FP_SIZE, "%s|%s|%" PRId64 "|%" PRId64 "|%" PRId64 "|%s|%s",
+             rule, customer, due_start, due_end, priority, channel, version);
+}
+
+static void fp_grade(char *out, const char *task, int64_t attempt,
+                     const char *verdict, const char *band, const char *version)
+{
+    snprintf(out, FP_SIZE, "%s|%" PRId64 "|%s|%s|%s", task, attempt, verdict,
+             band, version);
+}
+
+static void fp_alert(char *out, const char *kind, const char *severity,
+                     const char *customer, const char *grade, int64_t deadline,
+                     const char *version)
+{
+    snprintf(out, FP_SIZE, "%s|%s|%s|%s|%" PRId64 "|%s", kind, severity,
+             customer, grade, deadline, version);
+}
+
+typedef struct sets {
+    replay_rows decisions, tasks, grades, alerts;
+} sets;
+
+static void sets_fini(sets *s)
+{
+    replay_rows_fini(&s->decisions);
+    replay_rows_fini(&s->tasks);
+    replay_rows_fini(&s->grades);
+    replay_rows_fini(&s->alerts);
+}
+
+static bool in_range(const replay *r, int64_t us)
+{
+    return us >= r->from_us && us < r->to_us;
+}
+
+/* Adds the replay's row of message @p m of output topic @p kind. */
+static rv_err add_replayed(const replay *r, const char *kind, const rv_msg *m,
+                           sets *out)
+{
+    char fp[FP_SIZE], errstr[256] = "";
+    if (strcmp(kind, "visits.decisions") == 0) {
+        rv_decision d;
+        if (rv_codec_decode_decision(m->payload, m->len, &d, errstr,
+                                     sizeof(errstr)) != RV_OK ||
+            !in_range(r, d.env.occurred_at_us)) {
+            return RV_OK;
+        }
+        fp_decision(fp, d.rule_id, rv_decision_outcome_name(d.outcome), d.u,
+                    d.rate, d.task_id, d.policy_version);
+        return replay_rows_add(&out->decisions, d.decision_id, fp);
+    }
+    if (strcmp(kind, "visits.tasks") == 0) {
+        rv_task *t = calloc(1, sizeof(*t));
+        if (t == NULL) {
+            return RV_ERR_NOMEM;
+        }
+        rv_err err = RV_OK;
+        if (rv_codec_decode_task(m->payload, m->len, t, errstr,
+                                 sizeof(errstr)) == RV_OK &&
+            in_range(r, t->env.occurred_at_us) && t->attempt <= 1) {
+            fp_task(fp, t->rule_id, t->customer_id, t->due_start_us,
+                    t->due_end_us, t->priority, rv_channel_name(t->channel),
+                    t->policy_version);
+            err = replay_rows_add(&out->tasks, t->task_id, fp);
+        }
+        free(t);
+        return err;
+    }
+    if (strcmp(kind, "visits.grades") == 0) {
+        rv_grade *g = calloc(1, sizeof(*g));
+        if (g == NULL) {
+            return RV_ERR_NOMEM;
+        }
+        rv_err err = RV_OK;
+        if (rv_codec_decode_grade(m->payload, m->len, g, errstr,
+                                  sizeof(errstr)) == RV_OK &&
+            in_range(r, g->env.occurred_at_us)) {
+            fp_grade(fp, g->task_id, g->attempt, rv_verdict_name(g->verdict),
+                     rv_band_name(g->band), g->policy_version);
+            err = replay_rows_add(&out->grades, g->grade_id, fp);
+        }
+        free(g);
+        return err;
+    }
+    rv_alert *a = calloc(1, sizeof(*a));
+    if (a == NULL) {
+        return RV_ERR_NOMEM;
+    }
+    rv_err err = RV_OK;
+    if (rv_codec_decode_alert(m->payload, m->len, a, errstr, sizeof(errstr)) ==
+            RV_OK &&
+        in_range(r, a->env.occurred_at_us) &&
+        strcmp(a->kind, RV_ALERT_KIND_ESCALATION) != 0) {
+        fp_alert(fp, a->kind, rv_severity_name(a->severity), a->customer_id,
+                 a->grade_id, a->deadline_us, a->policy_version);
+        err = replay_rows_add(&out->alerts, a->alert_id, fp);
+    }
+    free(a);
+    return err;
+}
+
+/* Reads everything the replay produced on "<prefix><kind>". */
+static rv_err read_replayed(const replay *r, const char *kind, sets *out)
+{
+    char topic[160], errstr[512] = "";
+    snprintf(topic, sizeof(topic), "%s%s", r->prefix, kind);
+    rv_kafka_range *range = NULL;
+    rv_err err =
+        rv_kafka_range_open(&r->kafka, topic, NULL, 0, KAFKA_TIMEOUT_MS, &range,
+                            errstr, sizeof(errstr));
+    if (err != RV_OK) {
+        fprintf(stderr, "replay: %s: %s\n", topic, errstr);
+        return err;
+    }
+    for (;;) {
+        rv_msg m;
+        bool done = false;
+        err = rv_kafka_range_next(range, KAFKA_TIMEOUT_MS, &m, &done);
+        if (err != RV_OK || done) {
+            break;
+        }
+        err = add_replayed(r, kind, &m, out);
+        if (err != RV_OK) {
+            break;
+        }
+    }
+    rv_kafka_range_close(range);
+    if (err != RV_OK) {
+        fprintf(stderr, "replay: reading %s: %s\n", topic, rv_err_str(err));
+    }
+    return err;
+}
+
+/* ---- the record -------------------------------------------------------- */
+
+/* Rows of @p sql ($1 from, $2 to, $3 policy version); @p build makes the
+ * fingerprint of row i. */
+typedef void (*fp_builder)(const rv_pg_result *res, size_t i, char *out);
+
+static void row_decision(const rv_pg_result *res, size_t i, char *out)
+{
+    fp_decision(out, rv_pg_result_value(res, i, 1),
+                rv_pg_result_value(res, i, 2),
+                strtod(rv_pg_result_value(res, i, 3), NULL),
+                strtod(rv_pg_result_value(res, i, 4), NULL),
+                rv_pg_result_value(res, i, 5), rv_pg_result_value(res, i, 6));
+}
+
+static void row_task(const rv_pg_result *res, size_t i, char *out)
+{
+    fp_task(out, rv_pg_result_value(res, i, 1), rv_pg_result_value(res, i, 2),
+            strtoll(rv_pg_result_value(res, i, 3), NULL, 10),
+            strtoll(rv_pg_result_value(res, i, 4), NULL, 10),
+            strtoll(rv_pg_result_value(res, i, 5), NULL, 10),
+            rv_pg_result_value(res, i, 6), rv_pg_result_value(res, i, 7));
+}
+
+static void row_grade(const rv_pg_result *res, size_t i, char *out)
+{
+    fp_grade(out, rv_pg_result_value(res, i, 1),
+             strtoll(rv_pg_result_value(res, i, 2), NULL, 10),
+             rv_pg_result_value(res, i, 3), rv_pg_result_value(res, i, 4),
+             rv_pg_result_value(res, i, 5));
+}
+
+static void row_alert(const rv_pg_result *res, size_t i, char *out)
+{
+    fp_alert(out, rv_pg_result_value(res, i, 1), rv_pg_result_value(res, i, 2),
+             rv_pg_result_value(res, i, 3), rv_pg_result_value(res, i, 4),
+             strtoll(rv_pg_result_value(res, i, 5), NULL, 10),
+             rv_pg_result_value(res, i, 6));
+}
+
+#define US_OF(col)                                                             \
+    "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
+
+static const char decisions_sql[] =
+    "SELECT decision_id, rule_id, outcome, u::text, rate::text, "
+    "coalesce(task_id, ''), policy_version FROM decisions "
+    "WHERE occurred_at >= $1 AND occurred_at < $2 AND policy_version = $3";
+static const char tasks_sql[] =
+    "SELECT task_id, rule_id, customer_id, " US_OF("due_start") ", " US_OF(
+        "due_end") ", priority, channel, policy_version FROM visit_tasks "
+                   "WHERE occurred_at >= $1 AND occurred_at < $2 AND "
+                   "policy_version = $3 AND attempt <= 1";
+static const char grades_sql[] =
+    "SELECT grade_id, task_id, attempt, verdict, band, policy_version "
+    "FROM grades WHERE occurred_at >= $1 AND occurred_at < $2 AND "
+    "policy_version = $3";
+static const char alerts_sql[] =
+    "SELECT alert_id, kind, severity, customer_id, grade_id, " US_OF(
+        "deadline") ", policy_version FROM alerts WHERE occurred_at >= $1 "
+                    "AND occurred_at < $2 AND policy_version = $3 AND "
+                    "producer LIKE 'alerter%' AND kind <> 'escalation'";
+
+static rv_err read_recorded(const replay *r, const char *sql, fp_builder build,
+                            replay_rows *out)
+{
+    char from[CTL_TIME_SIZE], to[CTL_TIME_SIZE], errstr[512] = "";
+    ctl_time_format(r->from_us, from);
+    ctl_time_format(r->to_us, to);
+    const char *params[] = {from, to, r->policy->version};
+    rv_pg_result *res = NULL;
+    rv_err err =
+        rv_pg_exec(r->pg, sql, 3, params, &res, errstr, sizeof(errstr));
+    if (err != RV_OK) {
+        fprintf(stderr, "replay: %s\n", errstr);
+        return err;
+    }
+    char fp[FP_SIZE];
+    for (size_t i = 0; i < rv_pg_result_rows(res) && err == RV_OK; i++) {
+        build(res, i, fp);
+        err = replay_rows_add(out, rv_pg_result_value(res, i, 0), fp);
+    }
+    rv_pg_result_free(res);
+    return err;
+}
+
+/* ---- the command ------------------------------------------------------- */
+
+static rv_err flush_replay_db(const replay *r)
+{
+    char url[256], errstr[256] = "";
+    replay_redis_url(r, url, sizeof(url));
+    rv_redis *rc = NULL;
+    rv_err err = rv_redis_open(url, 5000, &rc, errstr, sizeof(errstr));
+    if (err == RV_OK) {
+        const char *argv[] = {"FLUSHDB"};
+        rv_redis_reply reply = {0};
+        err = rv_redis_command(rc, 1, argv, &reply);
+        rv_redis_replies_fini(&reply, 1);
+    }
+    rv_redis_close(rc);
+    if (err != RV_OK) {
+        fprintf(stderr, "replay: Redis database %d: %s %s\n", r->redis_db,
+                rv_err_str(err), errstr);
+    }
+    return err;
+}
+
+static int verify(replay *r)
+{
+    static const char *const sampler_in[] = {"sales.events", "service.events",
+                                             NULL};
+    static const char *const grader_in[] = {"visits.outcomes", NULL};
+    static const char *const alerter_in[] = {"visits.grades", NULL};
+    stage stages[] = {
+        {"sampler", sampler_in, sampler_warmup_us(r->policy), 0, ""},
+        /* R10 months close two weeks after their end (spot_checks). */
+        {"grader", grader_in, 62 * US_PER_DAY, 0, ""},
+        /* A5 call rate per agent-hour. */
+        {"alerter", alerter_in, 2 * US_PER_DAY, 0, ""},
+    };
+    size_t n = sizeof(stages) / sizeof(stages[0]);
+    if (flush_replay_db(r) != RV_OK) {
+        return 69;
+    }
+    rv_err err = RV_OK;
+    size_t started = 0;
+    for (; started < n && err == RV_OK; started++) {
+        err = start_stage(r, &stages[started]);
+    }
+    if (err != RV_OK) {
+        started--;
+    }
+    rv_err ferr = finish_stages(r, stages, started);
+    if (err != RV_OK || ferr != RV_OK) {
+        return 69;
+    }
+    sets replayed = {0}, recorded = {0};
+    static const char *const kinds[] = {"visits.decisions", "visits.tasks",
+                                        "visits.grades", "compliance.alerts"};
+    for (size_t k = 0; k < 4 && err == RV_OK; k++) {
+        err = read_replayed(r, kinds[k], &replayed);
+    }
+    if (err == RV_OK) {
+        err =
+            read_recorded(r, decisions_sql, row_decision, &recorded.decisions);
+    }
+    if (err == RV_OK) {
+        err = read_recorded(r, tasks_sql, row_task, &recorded.tasks);
+    }
+    if (err == RV_OK) {
+        err = read_recorded(r, grades_sql, row_grade, &recorded.grades);
+    }
+    if (err == RV_OK) {
+        err = read_recorded(r, alerts_sql, row_alert, &recorded.alerts);
+    }
+    int code = 69;
+    if (err == RV_OK) {
+        char from[CTL_TIME_SIZE], to[CTL_TIME_SIZE];
+        ctl_time_format(r->from_us, from);
+        ctl_time_format(r->to_us, to);
+        printf("replay verify: from=%s to=%s policy=%s\n", from, to,
+               r->policy->version);
+        replay_counts c[4] = {
+            replay_diff(&replayed.decisions, &recorded.decisions, "decisions",
+                        stdout),
+            replay_diff(&replayed.tasks, &recorded.tasks, "tasks", stdout),
+            replay_diff(&replayed.grades, &recorded.grades, "grades", stdout),
+            replay_diff(&replayed.alerts, &recorded.alerts, "alerts", stdout),
+        };
+        bool ok = true;
+        for (int i = 0; i < 4; i++) {
+            ok = ok && c[i].missing == 0 && c[i].extra == 0 &&
+                 c[i].differing == 0;
+        }
+        printf("verify: %s\n", ok ? "all matched" : "DIFFERENCES");
+        code = ok ? 0 : 1;
+    }
+    sets_fini(&replayed);
+    sets_fini(&recorded);
+    return code;
+}
+
+static void default_bin_dir(char *out, size_t size)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) {
+        snprintf(out, size, ".");
+        return;
+    }
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+    }
+    snprintf(out, size, "%s", exe);
+}
+
+int rv_ctl_replay(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "verify") != 0) {
+        usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+        return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 64;
+    }
+    replay r = {.redis_db = 15, .timeout_s = 600};
+    const char *from = NULL, *to = NULL, *dsn = NULL, *bin_dir = NULL;
+    r.policy_path = getenv("RV_POLICY_PATH");
+    for (int i = 2; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--from") == 0 && v != NULL) {
+            from = argv[++i];
+        } else if (strcmp(argv[i], "--to") == 0 && v != NULL) {
+            to = argv[++i];
+        } else if (strcmp(argv[i], "--policy") == 0 && v != NULL) {
+            r.policy_path = argv[++i];
+        } else if (strcmp(argv[i], "--redis-db") == 0 && v != NULL) {
+            r.redis_db = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--timeout-s") == 0 && v != NULL) {
+            r.timeout_s = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--bin-dir") == 0 && v != NULL) {
+            bin_dir = argv[++i];
+        } else if (strcmp(argv[i], "--dsn") == 0 && v != NULL) {
+            dsn = argv[++i];
+        } else {
+            fprintf(stderr, "replay: unknown argument \"%s\"\n", argv[i]);
+            usage(stderr);
+            return 64;
+        }
+    }
+    if (from == NULL || to == NULL || ctl_time_parse(from, &r.from_us) ||
+        ctl_time_parse(to, &r.to_us) || r.from_us >= r.to_us) {
+        fprintf(stderr, "replay: --from and --to are required, "
+                        "YYYY-MM-DDTHH:MM:SSZ, from before to\n");
+        return 64;
+    }
+    if (r.redis_db < 1 || r.redis_db > 15 || r.timeout_s < 1) {
+        fprintf(stderr, "replay: --redis-db must be 1..15 (0 is the live "
+                        "workers'), --timeout-s at least 1\n");
+        return 64;
+    }
+    if (r.policy_path == NULL) {
+        r.policy_path = "deploy/policy/default.yaml";
+    }
+    dsn = rv_ctl_dsn("replay", dsn);
+    if (dsn == NULL) {
+        return 78;
+    }
+    if (bin_dir != NULL) {
+        snprintf(r.bin_dir, sizeof(r.bin_dir), "%s", bin_dir);
+    } else {
+        default_bin_dir(r.bin_dir, sizeof(r.bin_dir));
+    }
+    const char *tmp = getenv("TMPDIR");
+    snprintf(r.log_dir, sizeof(r.log_dir), "%s",
+             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+    snprintf(r.id, sizeof(r.id), "%lld-%d", (long long)time(NULL),
+             (int)getpid());
+    snprintf(r.prefix, sizeof(r.prefix), "replay.%s.", r.id);
+    rv_log_init("revisitctl", RV_LOG_WARN, RV_LOG_LOGFMT);
+    static const rv_cfg_key no_keys[] = {{0}};
+    rv_cfg_section sec[] = {{no_keys, NULL}};
+    if (rv_cfg_load(sec, 1, NULL, &r.kafka) != RV_OK) {
+        return 78;
+    }
+    char errstr[512] = "";
+    rv_policy *policy = NULL;
+    int code = 0;
+    if (rv_policy_load(r.policy_path, &policy, errstr, sizeof(errstr)) !=
+        RV_OK) {
+        fprintf(stderr, "replay: %s\n", errstr);
+        code = 78;
+    } else if (rv_pg_open(dsn, &r.pg, errstr, sizeof(errstr)) != RV_OK) {
+        fprintf(stderr, "replay: %s\n", errstr);
+        code = 69;
+    } else {
+        r.policy = policy;
+        code = verify(&r);
+    }
+    rv_pg_close(r.pg);
+    rv_policy_free(policy);
+    rv_cfg_fini(sec, 1, &r.kafka);
+    return code;
+}
