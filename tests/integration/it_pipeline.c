@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "it_stack.h"
+
 #include "rv/codec.h"
 #include "rv/hash.h"
 #include "rv/kafka.h"
@@ -48,44 +50,18 @@ static it_env env;
 
 static const char *need(const char *name)
 {
-    const char *v = getenv(name);
-    if (v == NULL || v[0] == '\0') {
-        fprintf(stderr,
-                "it_pipeline: %s is not set: run through "
-                "deploy/local/test.sh\n",
-                name);
-        exit(1); /* a test that cannot reach its service fails */
-    }
-    return v;
+    return it_need("it_pipeline", name);
 }
 
 static pid_t spawn_worker(const char *name)
 {
-    char bin[1024], log[1024];
-    snprintf(bin, sizeof(bin), "%s/workers/%s/revisit-%s", env.build_dir, name,
-             name);
-    snprintf(log, sizeof(log), "%s/it_pipeline_%s.log", env.build_dir, name);
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* A test that dies takes its workers with it. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        FILE *f = freopen(log, "w", stderr);
-        (void)f;
-        execl(bin, bin, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
+    return it_spawn_worker(env.build_dir, "it_pipeline", name);
 }
 
-/* Runs revisitctl wait-drained: every group's lag is zero, twice. */
+/* Every group's lag is zero, twice. */
 static void wait_drained(void)
 {
-    char cmd[1200];
-    snprintf(cmd, sizeof(cmd),
-             "%s/workers/revisitctl/revisitctl wait-drained --timeout-s 180"
-             " >/dev/null",
-             env.build_dir);
-    assert_int_equal(system(cmd), 0);
+    it_wait_drained(env.build_dir);
 }
 
 static int setup(void **state)
@@ -129,20 +105,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    int failures = 0;
-    for (int i = 0; i < WORKER_COUNT; i++) {
-        kill(env.pids[i], SIGTERM);
-    }
-    for (int i = 0; i < WORKER_COUNT; i++) {
-        int status = 0;
-        waitpid(env.pids[i], &status, 0);
-        /* SIGTERM drains and exits 0 (STYLE §9). */
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            fprintf(stderr, "worker %s ended with status %d\n", workers[i],
-                    status);
-            failures++;
-        }
-    }
+    int failures = it_stop_workers(env.pids, workers, WORKER_COUNT);
     rv_producer_close(env.kp, 5000);
     rv_pg_close(env.pg);
     rv_redis_close(env.rc);
@@ -158,16 +121,7 @@ static void run_id(char *out, size_t size, const char *name)
 
 static int64_t day_noon_us(const char *day)
 {
-    int y, m, d;
-    sscanf(day, "%d-%d-%d", &y, &m, &d);
-    /* days from civil (UTC), without timegm */
-    int64_t yy = y - (m <= 2);
-    int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
-    int64_t yoe = yy - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int64_t days = era * 146097 + doe - 719468;
-    return (days * 86400 + 12 * 3600) * 1000000LL;
+    return it_day_noon_us(day);
 }
 
 static void sale_id(char *out, const char *name)

@@ -1,0 +1,99 @@
+/* tests/integration/it_stack.h: what the integration tests that run
+ * workers as processes share: their settings, spawning and stopping the
+ * workers, waiting for the drain, event times. Include after cmocka. */
+#ifndef RV_IT_STACK_H
+#define RV_IT_STACK_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The value of setting @p name; a test that cannot reach its service
+ * fails (exit 1). */
+static const char *it_need(const char *test, const char *name)
+{
+    const char *v = getenv(name);
+    if (v == NULL || v[0] == '\0') {
+        fprintf(stderr,
+                "%s: %s is not set: run through ctest after "
+                "deploy/local/stack.sh start, or deploy/local/test.sh\n",
+                test, name);
+        exit(1);
+    }
+    return v;
+}
+
+/* Starts worker @p name of @p build_dir, its log in
+ * <build_dir>/<test>_<name>.log; it dies with the test. */
+static pid_t it_spawn_worker(const char *build_dir, const char *test,
+                             const char *name)
+{
+    char bin[1024], log[1024];
+    snprintf(bin, sizeof(bin), "%s/workers/%s/revisit-%s", build_dir, name,
+             name);
+    snprintf(log, sizeof(log), "%s/%s_%s.log", build_dir, test, name);
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        FILE *f = freopen(log, "w", stderr);
+        (void)f;
+        execl(bin, bin, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* SIGTERM, then wait: a worker drains and exits 0 (STYLE §9). Returns
+ * how many did not. */
+static int it_stop_workers(const pid_t *pids, const char *const *names, int n)
+{
+    int failures = 0;
+    for (int i = 0; i < n; i++) {
+        kill(pids[i], SIGTERM);
+    }
+    for (int i = 0; i < n; i++) {
+        int status = 0;
+        waitpid(pids[i], &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "worker %s ended with status %d\n", names[i],
+                    status);
+            failures++;
+        }
+    }
+    return failures;
+}
+
+/* Runs revisitctl wait-drained: every group's lag is zero, twice. */
+static void it_wait_drained(const char *build_dir)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd),
+             "%s/workers/revisitctl/revisitctl wait-drained --timeout-s 180"
+             " >/dev/null",
+             build_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* 12:00 UTC of "YYYY-MM-DD", µs since the epoch (days from civil, no
+ * timegm). */
+static int64_t it_day_noon_us(const char *day)
+{
+    int y, m, d;
+    if (sscanf(day, "%d-%d-%d", &y, &m, &d) != 3) {
+        return 0;
+    }
+    int64_t yy = y - (m <= 2);
+    int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+    int64_t yoe = yy - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    return (days * 86400 + 12 * 3600) * 1000000LL;
+}
+
+#endif /* RV_IT_STACK_H */
