@@ -347,6 +347,8 @@ for w in $WORKERS; do
     fig "$w.busy_rate" "${rate_of[$w]}" msgs/s
     fig "$w.batch_busy" "${batch_ms[$w]}" ms
     fig "$w.cpu" "${cpu_s[$w]:-0}" s
+    fig "$w.cpu_per_msg" "$(calc 'b > 0 ? a * 1e6 / b : 0' \
+        "${cpu_s[$w]:-0}" "${msgs:-0}")" us
     fig "$w.peak_rss" "$(DIGITS=1 calc 'a / 1024' "${hwm_kb[$w]:-0}")" MB
 done
 rows=$(field "$(grep -h 'event=recorder_totals' "$logs/recorder.log" |
@@ -355,6 +357,14 @@ fig recorder.rows "${rows:-0}" rows
 fig devbroker.cpu "$broker_cpu" s
 fig redis.cpu "$redis_cpu" s
 fig postgres.cpu "$pg_cpu" s
+# Everything the pipeline burnt, per sale, and the rate the machine's
+# cores would allow at that cost.
+cpu_total=$(printf '%s\n' "${cpu_s[@]}" "$broker_cpu" "$redis_cpu" "$pg_cpu" |
+    awk '{ s += $1 } END { printf "%.1f", s }')
+fig pipeline.cpu "$cpu_total" s
+fig pipeline.cpu_per_sale "$(calc 'a * 1e6 / b' "$cpu_total" "$count")" us
+fig pipeline.cpu_bound "$(calc 'a > 0 ? c * b / a : 0' "$cpu_total" \
+    "$count" "$(nproc)")" sales/s
 # Redis commands per sale, by command (who calls what: worker logs).
 redis_calls=$(sed -n 's/^cmdstat_\([a-z_|]*\):calls=\([0-9]*\),.*/\1 \2/p' \
     <<<"$redis_stats" | tr -d '\r' | sort -k2,2nr)
