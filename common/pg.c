@@ -322,3 +322,30 @@ void rv_pg_result_free(rv_pg_result *res)
     PQclear(res->res);
     free(res);
 }
+
+rv_err rv_pg_exec_script(rv_pg *pg, const char *sql, char *errstr,
+                         size_t errstr_size)
+{
+    if (PQstatus(pg->conn) == CONNECTION_BAD) {
+        return reset_broken(pg, errstr, errstr_size, "pg: connection down");
+    }
+    /* PQexec runs several statements; the last result tells. */
+    PGresult *res = PQexec(pg->conn, sql);
+    if (res == NULL) {
+        return PQstatus(pg->conn) == CONNECTION_BAD
+                   ? reset_broken(pg, errstr, errstr_size,
+                                  "pg: connection lost")
+                   : RV_ERR_NOMEM;
+    }
+    ExecStatusType status = PQresultStatus(res);
+    rv_err err = RV_OK;
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
+        status != PGRES_EMPTY_QUERY) {
+        copy_message(errstr, errstr_size, "pg: script failed",
+                     PQresultErrorMessage(res));
+        err = PQstatus(pg->conn) == CONNECTION_BAD ? RV_ERR_UNAVAILABLE
+                                                   : RV_ERR_INVALID;
+    }
+    PQclear(res);
+    return err;
+}

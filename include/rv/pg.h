@@ -40,6 +40,17 @@ RV_MUSTCHECK rv_err rv_pg_exec(rv_pg *pg, const char *sql, size_t param_count,
                                char *errstr, size_t errstr_size);
 
 /**
+ * Run @p sql, which may hold several statements separated by ';' and no
+ * parameters (a migration file), in one round trip (PQexec). Statements
+ * outside an explicit transaction commit one by one.
+ * @returns RV_OK, RV_ERR_UNAVAILABLE (connection lost; reset once),
+ *          RV_ERR_INVALID (an SQL error; errstr has the message),
+ *          RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_pg_exec_script(rv_pg *pg, const char *sql, char *errstr,
+                                      size_t errstr_size);
+
+/**
  * SQLSTATE (5 characters, e.g. "23505") of the server error behind the
  * last rv_pg_exec that failed, "" if the last call succeeded or failed
  * without a server error. Borrowed from @p pg until its next call. Lets a
