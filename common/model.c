@@ -155,7 +155,18 @@ void rv_copy_str(char *dst, size_t dst_size, const char *src)
     if (dst_size == 0) {
         return;
     }
-    snprintf(dst, dst_size, "%s", src != NULL ? src : "");
+    const char *s = src != NULL ? src : "";
+    size_t n = strnlen(s, dst_size);
+    if (n == dst_size) {
+        /* Too long: cut before the character that does not fit, never in
+         * its middle (UTF-8 continuation bytes are 10xxxxxx). */
+        n = dst_size - 1;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) {
+            n--;
+        }
+    }
+    memcpy(dst, s, n);
+    dst[n] = '\0';
 }
 
 void rv_envelope_fill(rv_envelope *env, const char *event_id,

@@ -329,8 +329,10 @@ void rv_envelope_fill(rv_envelope *env, const char *event_id,
                       int64_t occurred_at_us, const char *worker,
                       const char *cause_event_id);
 
-/** Copy NUL-terminated @p src into @p dst of @p dst_size bytes,
- *  truncating; @p dst always terminated. */
+/** Copy NUL-terminated @p src (NULL = "") into @p dst of @p dst_size
+ *  bytes; @p dst always terminated. A string too long is cut before the
+ *  first character that does not fit, never inside a UTF-8 character
+ *  (issue 6: "A" and 85 x "回" into 256 bytes keeps 253). */
 void rv_copy_str(char *dst, size_t dst_size, const char *src);
 
 #endif /* RV_MODEL_H */

@@ -437,9 +437,38 @@ static void test_codec_decision_round_trip_and_limits(void **state)
     free(buf);
 }
 
+/* Issue 6 no. 10: a string longer than its field is cut on a UTF-8
+ * character boundary. */
+static void test_copy_str_cuts_on_character_boundary(void **state)
+{
+    (void)state;
+    char src[300] = "A", dst[256];
+    for (int i = 0; i < 85; i++) {
+        strcat(src, "回");
+    }
+    assert_int_equal(strlen(src), 256);
+    rv_copy_str(dst, sizeof(dst), src);
+    assert_int_equal(strlen(dst), 253);
+    assert_memory_equal(dst, src, 253);
+    /* A 4-byte character (𠮷) that does not fit goes whole. */
+    char four[8];
+    rv_copy_str(four, 6, "ab\xf0\xa0\xae\xb7");
+    assert_string_equal(four, "ab");
+    rv_copy_str(four, 7, "ab\xf0\xa0\xae\xb7");
+    assert_string_equal(four, "ab\xf0\xa0\xae\xb7");
+    /* Fits exactly; empty; NULL. */
+    rv_copy_str(four, 3, "ab");
+    assert_string_equal(four, "ab");
+    rv_copy_str(four, 1, "ab");
+    assert_string_equal(four, "");
+    rv_copy_str(four, sizeof(four), NULL);
+    assert_string_equal(four, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_copy_str_cuts_on_character_boundary),
         cmocka_unit_test(test_codec_sale_round_trip),
         cmocka_unit_test(test_codec_sale_rejects_negative_amount_and_garbage),
         cmocka_unit_test(test_codec_task_round_trip_and_limits),
