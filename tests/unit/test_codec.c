@@ -437,6 +437,33 @@ static void test_codec_decision_round_trip_and_limits(void **state)
     free(buf);
 }
 
+/* Issue 6 no. 11: GBK bytes in a string field are refused with the
+ * reason (the message goes to the dead-letter topic); a valid 4-byte
+ * character such as 𠮷 is accepted. */
+static void test_codec_refuses_gbk_accepts_4_byte_utf8(void **state)
+{
+    (void)state;
+    rv_sale in = {0}, out = {0};
+    fill_env(&in.env, "sale-gbk");
+    rv_copy_str(in.order_id, sizeof(in.order_id), "O-1");
+    rv_copy_str(in.customer_id, sizeof(in.customer_id), "C-\xc4\xe3\xba\xc3");
+    rv_copy_str(in.branch_id, sizeof(in.branch_id), "West");
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(rv_codec_encode_sale(&in, &buf, &len), RV_OK);
+    char err[160] = "";
+    assert_int_equal(rv_codec_decode_sale(buf, len, &out, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    free(buf);
+    assert_non_null(strstr(err, "customer_id is not UTF-8"));
+    rv_copy_str(in.customer_id, sizeof(in.customer_id), "C-𠮷");
+    assert_int_equal(rv_codec_encode_sale(&in, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_sale(buf, len, &out, err, sizeof(err)),
+                     RV_OK);
+    free(buf);
+    assert_string_equal(out.customer_id, "C-𠮷");
+}
+
 /* Issue 6 no. 10: a string longer than its field is cut on a UTF-8
  * character boundary. */
 static void test_copy_str_cuts_on_character_boundary(void **state)
@@ -469,6 +496,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copy_str_cuts_on_character_boundary),
+        cmocka_unit_test(test_codec_refuses_gbk_accepts_4_byte_utf8),
         cmocka_unit_test(test_codec_sale_round_trip),
         cmocka_unit_test(test_codec_sale_rejects_negative_amount_and_garbage),
         cmocka_unit_test(test_codec_task_round_trip_and_limits),

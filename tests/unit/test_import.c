@@ -27,6 +27,14 @@ static void test_import_parse_amount(void **state)
     assert_int_equal(import_parse_amount("abc", &v), RV_ERR_INVALID);
     assert_int_equal(import_parse_amount("", &v), RV_ERR_INVALID);
     assert_int_equal(import_parse_amount("1e5", &v), RV_ERR_INVALID);
+    /* Issue 6 no. 12: 21,474,836.48 is 2,147,483,648 cents, exact (past
+     * int32), in int64. */
+    assert_int_equal(import_parse_amount("21474836.48", &v), RV_OK);
+    assert_int_equal(v, 214748364800LL);
+    assert_int_equal((v + 50) / 100, 2147483648LL);
+    /* Out of range is refused, not wrapped. */
+    assert_int_equal(import_parse_amount("99999999999999999999", &v),
+                     RV_ERR_INVALID);
 }
 
 static void test_import_groups_lines_into_orders(void **state)

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +225,11 @@ static void data_row(parse_state *st)
         rv_copy_str(o->store_id, sizeof(o->store_id), v[COL_CITY]);
         rv_copy_str(o->segment, sizeof(o->segment), v[COL_SEGMENT]);
         rv_copy_str(o->date, sizeof(o->date), v[COL_DATE]);
+    }
+    if (amount > INT64_MAX - o->amount_1e4) {
+        /* Issue 6 no. 12: a sum of lines never wraps around. */
+        reject(st, "order total overflows int64", v[COL_ORDER]);
+        return;
     }
     o->amount_1e4 += amount;
     o->gift_1e4 +=
