@@ -26,6 +26,7 @@
 #include "ctl.h"
 #include "ctl_time.h"
 #include "replay_diff.h"
+#include "replay_offsets.h"
 #include "rv/cfg.h"
 #include "rv/codec.h"
 #include "rv/kafka_lag.h"
@@ -110,54 +111,14 @@ static int64_t sampler_warmup_us(const rv_policy *p)
 
 /* ---- start offsets ----------------------------------------------------- */
 
-/* Start offsets of @p topic for event times from @p from_us: the broker's
- * offsets by time, else (the development broker answers -1) the first
- * offset the recorder indexed at or after that time, per partition. */
+/* Start offsets of @p topic for event times from @p from_us
+ * (replay_offsets.h: shared with replay export). */
 static rv_err start_offsets(replay *r, const char *topic, int64_t from_us,
                             int64_t *offsets, int *count)
 {
-    char errstr[512] = "";
-    rv_err err = rv_kafka_offsets_for_time(
-        &r->kafka, topic, from_us / 1000, KAFKA_TIMEOUT_MS, offsets,
-        PARTITIONS_MAX, count, errstr, sizeof(errstr));
-    if (err != RV_OK) {
-        fprintf(stderr, "replay: %s\n", errstr);
-        return err;
-    }
-    bool known = false;
-    for (int p = 0; p < *count; p++) {
-        known = known || offsets[p] >= 0;
-    }
-    if (known) {
-        return RV_OK;
-    }
-    char from[CTL_TIME_SIZE];
-    ctl_time_format(from_us, from);
-    const char *params[] = {topic, from};
-    rv_pg_result *res = NULL;
-    /* A partition with nothing at or after the time starts after its
-     * last indexed message; one never indexed, from its beginning. */
-    err = rv_pg_exec(r->pg,
-                     "SELECT partition, coalesce(min(\"offset\") FILTER "
-                     "(WHERE occurred_at >= $2::timestamptz), "
-                     "max(\"offset\") + 1) FROM message_index "
-                     "WHERE topic = $1 GROUP BY partition",
-                     2, params, &res, errstr, sizeof(errstr));
-    if (err != RV_OK) {
-        fprintf(stderr, "replay: message_index of %s: %s\n", topic, errstr);
-        return err;
-    }
-    for (int p = 0; p < *count; p++) {
-        offsets[p] = 0;
-    }
-    for (size_t i = 0; i < rv_pg_result_rows(res); i++) {
-        long p = strtol(rv_pg_result_value(res, i, 0), NULL, 10);
-        if (p >= 0 && p < *count) {
-            offsets[p] = strtoll(rv_pg_result_value(res, i, 1), NULL, 10);
-        }
-    }
-    rv_pg_result_free(res);
-    return RV_OK;
+    return replay_start_offsets(&r->kafka, r->pg, topic, from_us,
+                                KAFKA_TIMEOUT_MS, offsets, PARTITIONS_MAX,
+                                count);
 }
 
 /* ---- the replay's workers ---------------------------------------------- */
