@@ -603,6 +603,12 @@ static void default_bin_dir(char *out, size_t size)
 
 int rv_ctl_replay(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "export") == 0) {
+        return rv_ctl_replay_export(argc - 1, argv + 1);
+    }
+    if (argc >= 2 && strcmp(argv[1], "report") == 0) {
+        return rv_ctl_replay_report(argc - 1, argv + 1);
+    }
     if (argc < 2 || strcmp(argv[1], "verify") != 0) {
         usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
         return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 64;

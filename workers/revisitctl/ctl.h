@@ -80,6 +80,29 @@ int rv_ctl_sample_population(int argc, char **argv);
  *  configuration. */
 int rv_ctl_replay(int argc, char **argv);
 
+/** `revisitctl replay export --topic T --from T1 --to T2 --format
+ *  ndjson|csv [--reveal] [--dsn DSN]` (issue 7): every message of one
+ *  topic whose event time is in [T1, T2), read from Kafka without moving
+ *  any consumer group, in (occurred_at, event_id) order on stdout: one
+ *  JSON object per line, or RFC 4180 CSV with a header; phone numbers
+ *  and free text masked unless --reveal, which PostgreSQL must allow
+ *  (the user is a member of role revisit_reveal). argv[0] is "export".
+ *  @returns the exit status: 0 written, 64 usage, 69 Kafka or
+ *  PostgreSQL failed, 70 out of memory, 74 writing stdout failed, 77
+ *  --reveal refused, 78 no database configured. */
+int rv_ctl_replay_export(int argc, char **argv);
+
+/** `revisitctl replay report --from T1 --to T2 [--verify FILE] [--dsn
+ *  DSN]` (issue 7): a Markdown audit report of the range on stdout from
+ *  the record: its inputs and the policy versions seen, counts per table,
+ *  the text of a replay verify output FILE, and the lineage of every
+ *  alert back to its business event. No wall-clock time: the same record
+ *  gives the same bytes. argv[0] is "report".
+ *  @returns the exit status: 0 written, 64 usage, 66 FILE unreadable,
+ *  69 PostgreSQL failed, 70 out of memory, 74 writing stdout failed, 78
+ *  no database configured. */
+int rv_ctl_replay_report(int argc, char **argv);
+
 /** The database of a command: @p dsn (its --dsn, may be NULL), else
  *  $RV_PG_DSN. NULL, after "revisitctl @p what: no database: ..." on
  *  stderr, if neither is set. Borrowed. */
