@@ -15,9 +15,18 @@
 #                   /opt/kafka/bin)
 #   COMMAND_CONFIG  client properties file for TLS/SASL (--command-config)
 #
-# Retention is unlimited (retention.ms=-1, retention.bytes=-1) on every
-# topic, twins included: Kafka keeps the history so any range can be
-# replayed for an audit.
+# Retention is unlimited (retention.ms=-1, retention.bytes=-1,
+# cleanup.policy=delete, never compact) on every topic, twins included
+# (issue 7): the history must outlive the audit period. `revisitctl
+# replay verify`, `replay rebuild` and `replay export` re-read it from
+# Kafka, not from PostgreSQL, and no audit period is fixed in advance (an
+# inquiry can reach back years), so no time or size limit would be safe;
+# compaction would keep one message per customer and lose the history.
+# Size the disks for it; `revisitctl bench-retention` shows whether a
+# topic still holds every message it was sent. `--create --if-not-exists`
+# leaves an existing topic's settings alone, so the retention settings
+# are also applied to every topic with kafka-configs.sh (a topic created
+# by hand or by the broker's 7-day default gets them too).
 set -euo pipefail
 
 BOOTSTRAP="${BOOTSTRAP:-localhost:19092}"
@@ -51,6 +60,10 @@ if ! [[ "$MIN_ISR" =~ ^[1-9][0-9]*$ ]] || [ "$MIN_ISR" -gt "$REPLICATION" ]; the
     die "MIN_ISR=$MIN_ISR must be 1..REPLICATION"
 fi
 
+kafka_configs="$(dirname "$kafka_topics")/kafka-configs.sh"
+[ -x "$kafka_configs" ] || die "kafka-configs.sh not found beside $kafka_topics"
+retention=retention.ms=-1,retention.bytes=-1,cleanup.policy=delete
+
 common=(--bootstrap-server "$BOOTSTRAP")
 if [ -n "${COMMAND_CONFIG:-}" ]; then
     common+=(--command-config "$COMMAND_CONFIG")
@@ -78,6 +91,8 @@ for i in "${!names[@]}"; do
         --config retention.ms=-1 --config retention.bytes=-1 \
         --config min.insync.replicas="$MIN_ISR" \
         --config cleanup.policy=delete >/dev/null
+    "$kafka_configs" "${common[@]}" --alter --entity-type topics \
+        --entity-name "$t" --add-config "$retention" >/dev/null
     have="$("$kafka_topics" "${common[@]}" --describe --topic "$t" |
         sed -n 's/.*PartitionCount:[[:space:]]*\([0-9]*\).*/\1/p' | head -n 1)"
     if [ "$have" != "$n" ]; then
