@@ -151,6 +151,17 @@ echo
 # fixed time after the sample's last order so that two runs print the same.
 echo
 "$ctl" report --cases --now 2018-01-31T00:00:00Z
+# Issue 7: replay the whole sample with the workers' own code (their own
+# groups, Redis database 15, replay.<id>.* topics) and compare every
+# decision, task, grade and alert with the record.
+echo
+verify_out="$RV_ROOT/.run/demo-replay-verify.txt"
+verify_rc=0
+"$ctl" replay verify --from 2014-01-01T00:00:00Z --to 2018-01-01T00:00:00Z \
+    >"$verify_out" || verify_rc=$?
+grep -v '^  ' "$verify_out" || true
+[ "$verify_rc" -eq 0 ] ||
+    rv_die "replay verify found differences (exit $verify_rc): $verify_out"
 summary=$("$ctl" report --summary)
 
 if [ "$keep" -eq 1 ]; then

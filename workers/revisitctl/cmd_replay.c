@@ -11,6 +11,7 @@
  * a Redis database of its own (flushed first) and produces to topics
  * named "replay.<id>.<topic>": the live groups, topics and keys are never
  * touched. Rows are compared by ID in the range [from, to) of event time. */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -46,6 +47,7 @@ typedef struct stage {
     int64_t warmup_us;         /* read this much before the range */
     pid_t pid;
     char group[96];
+    const char *pg_dsn; /* RV_PG_DSN of the worker; NULL = inherited */
 } stage;
 
 typedef struct replay {
@@ -68,16 +70,29 @@ static void usage(FILE *out)
             "usage: revisitctl replay verify --from T --to T [--policy PATH]\n"
             "           [--redis-db N] [--timeout-s N] [--bin-dir DIR] "
             "[--dsn DSN]\n"
+            "       revisitctl replay rebuild --schema NAME --from T --to T "
+            "[--replace]\n"
+            "           [--sql-dir DIR] [--live-schema S] [--timeout-s N] "
+            "[--bin-dir DIR] [--dsn DSN]\n"
             "  T is YYYY-MM-DDTHH:MM:SSZ (UTC); the range is [from, to) of "
             "event time.\n"
-            "  Recomputes every sampling decision and task (sampler), grade\n"
+            "  verify: recomputes every sampling decision and task "
+            "(sampler), grade\n"
             "  (grader) and alert (alerter) of the range with the workers' "
             "own\n"
             "  code and the policy (default $RV_POLICY_PATH), and compares "
             "them\n"
             "  with PostgreSQL. Redis database N (default 15, never 0) is\n"
-            "  flushed and used for the replay's state. Exit 0 only if all "
-            "match.\n");
+            "  flushed and used for the replay's state.\n"
+            "  rebuild: creates schema NAME (migrations of --sql-dir, default\n"
+            "  $RV_SOURCE_DIR/deploy/sql or deploy/sql), records every topic "
+            "of the\n"
+            "  range into it with the recorder's own code, and diffs it table "
+            "by\n"
+            "  table with the live record (schema public).\n"
+            "  Exit 0 only if all match.\n"
+            "       revisitctl replay export --help | replay report --help\n"
+            "  an auditor's export of one topic; a Markdown audit report.\n");
 }
 
 /* ---- warm-up: how far back a stage must read --------------------------- */
@@ -184,6 +199,9 @@ static rv_err start_stage(replay *r, stage *s)
         setenv("RV_TICK_MS", "200", 1);
         setenv("RV_ALERTER_CLOCK", "event", 1);
         setenv("RV_LOG_LEVEL", "warn", 1);
+        if (s->pg_dsn != NULL) {
+            setenv("RV_PG_DSN", s->pg_dsn, 1);
+        }
         unsetenv("RV_TOPICS");
         if (freopen(log, "w", stderr) == NULL || dup2(2, 1) < 0) {
             _exit(126);
@@ -192,6 +210,49 @@ static rv_err start_stage(replay *r, stage *s)
         _exit(127);
     }
     s->pid = pid;
+    return RV_OK;
+}
+
+/* Topics the replay's workers produce and verify reads. */
+static const char *const replay_outputs[] = {
+    "visits.decisions",  "visits.tasks",    "visits.grades",
+    "compliance.alerts", "visits.retries",  "visits.assignments",
+    "visits.outcomes",   "compliance.cases"};
+
+/* Until the replay's output topics have not grown for QUIET_S seconds
+ * (or @p deadline passes). */
+#define QUIET_S 3
+static rv_err wait_quiet(const replay *r, time_t deadline)
+{
+    size_t n = sizeof(replay_outputs) / sizeof(replay_outputs[0]);
+    char topics[8][160];
+    const char *names[8];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(topics[i], sizeof(topics[i]), "%s%s", r->prefix,
+                 replay_outputs[i]);
+        names[i] = topics[i];
+    }
+    int64_t last = -1;
+    int quiet = 0;
+    while (quiet < QUIET_S * 2) {
+        int64_t lag = 0, total = 0;
+        char errstr[512] = "";
+        /* A group that never committed: its "lag" counts every message. */
+        if (rv_kafka_group_lag(&r->kafka, "revisit-replay-quiet", names, n,
+                               KAFKA_TIMEOUT_MS, &lag, &total, errstr,
+                               sizeof(errstr)) != RV_OK) {
+            total = -2; /* a topic not created yet: not quiet */
+        }
+        quiet = total == last ? quiet + 1 : 0;
+        last = total;
+        if (time(NULL) > deadline) {
+            fprintf(stderr, "replay: the outputs still grow after %d s\n",
+                    r->timeout_s);
+            return RV_ERR_TIMEOUT;
+        }
+        struct timespec ts = {0, 500 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     return RV_OK;
 }
 
@@ -236,8 +297,12 @@ static rv_err finish_stages(replay *r, stage *stages, size_t n)
             nanosleep(&ts, NULL);
         }
     }
-    /* Ticks every 200 ms: a few of them close what the watermark passed. */
-    sleep(2);
+    /* The inputs are read; ticks (every 200 ms) still close the quota
+     * periods, churn clocks and spot-check months the watermark passed, a
+     * few per tick. Done when the replay's outputs stop growing. */
+    if (err == RV_OK) {
+        err = wait_quiet(r, deadline);
+    }
     for (size_t i = 0; i < n; i++) {
         if (stages[i].pid > 0) {
             kill(stages[i].pid, SIGTERM);
@@ -290,10 +355,35 @@ static void fp_alert(char *out, const char *kind, const char *severity,
 
 typedef struct sets {
     replay_rows decisions, tasks, grades, alerts;
+    replay_rows spot; /* R10 tasks: compared apart */
 } sets;
+
+/* Move the tasks of rule @p rule from s->tasks to s->spot. */
+static rv_err split_spot_checks(sets *s, const char *rule)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "%s|", rule != NULL ? rule : "");
+    size_t keep = 0;
+    rv_err err = RV_OK;
+    for (size_t i = 0; i < s->tasks.count; i++) {
+        replay_row *row = &s->tasks.items[i];
+        if (rule != NULL && strncmp(row->fp, prefix, strlen(prefix)) == 0) {
+            if (err == RV_OK) {
+                err = replay_rows_add(&s->spot, row->id, row->fp);
+            }
+            free(row->id);
+            free(row->fp);
+        } else {
+            s->tasks.items[keep++] = *row;
+        }
+    }
+    s->tasks.count = keep;
+    return err;
+}
 
 static void sets_fini(sets *s)
 {
+    replay_rows_fini(&s->spot);
     replay_rows_fini(&s->decisions);
     replay_rows_fini(&s->tasks);
     replay_rows_fini(&s->grades);
@@ -517,11 +607,11 @@ static int verify(replay *r)
     static const char *const grader_in[] = {"visits.outcomes", NULL};
     static const char *const alerter_in[] = {"visits.grades", NULL};
     stage stages[] = {
-        {"sampler", sampler_in, sampler_warmup_us(r->policy), 0, ""},
+        {"sampler", sampler_in, sampler_warmup_us(r->policy), 0, "", NULL},
         /* R10 months close two weeks after their end (spot_checks). */
-        {"grader", grader_in, 62 * US_PER_DAY, 0, ""},
+        {"grader", grader_in, 62 * US_PER_DAY, 0, "", NULL},
         /* A5 call rate per agent-hour. */
-        {"alerter", alerter_in, 2 * US_PER_DAY, 0, ""},
+        {"alerter", alerter_in, 2 * US_PER_DAY, 0, "", NULL},
     };
     size_t n = sizeof(stages) / sizeof(stages[0]);
     if (flush_replay_db(r) != RV_OK) {
@@ -558,6 +648,15 @@ static int verify(replay *r)
     if (err == RV_OK) {
         err = read_recorded(r, alerts_sql, row_alert, &recorded.alerts);
     }
+    const char *spot = r->policy->spot_checks.per_agent_month > 0
+                           ? r->policy->spot_checks.rule
+                           : NULL;
+    if (err == RV_OK) {
+        err = split_spot_checks(&replayed, spot);
+    }
+    if (err == RV_OK) {
+        err = split_spot_checks(&recorded, spot);
+    }
     int code = 69;
     if (err == RV_OK) {
         char from[CTL_TIME_SIZE], to[CTL_TIME_SIZE];
@@ -577,12 +676,223 @@ static int verify(replay *r)
             ok = ok && c[i].missing == 0 && c[i].extra == 0 &&
                  c[i].differing == 0;
         }
+        /* R10 closes a month on the outcomes' watermark, which moves with
+         * the order outcomes arrive in: a visit that came after its month
+         * closed is left out, so the live and the replayed sample can
+         * differ. Shown, not counted (README, issue 7). */
+        printf("not counted: R10 spot checks depend on arrival order\n");
+        replay_diff(&replayed.spot, &recorded.spot, "spot_checks", stdout);
         printf("verify: %s\n", ok ? "all matched" : "DIFFERENCES");
         code = ok ? 0 : 1;
     }
     sets_fini(&replayed);
     sets_fini(&recorded);
     return code;
+}
+
+/* ---- rebuild: the recorder's own code into a schema of its own -------- */
+
+/* Topics the recorder records (workers/recorder): the replay's group
+ * starts each at the range. */
+static const char *const recorded_topics[] = {"sales.events",
+                                              "service.events",
+                                              "visits.tasks",
+                                              "visits.retries",
+                                              "visits.assignments",
+                                              "visits.outcomes",
+                                              "visits.grades",
+                                              "compliance.alerts",
+                                              "compliance.cases",
+                                              "visits.decisions",
+                                              NULL};
+
+/* Tables with an event time, compared row by row (recorded_at aside). */
+static const char *const rebuilt_tables[] = {
+    "sales",       "work_orders", "visit_tasks",  "task_retries",
+    "assignments", "outcomes",    "grades",       "alerts",
+    "decisions",   "case_events", "message_index"};
+
+static bool schema_name_ok(const char *s)
+{
+    if (s == NULL || s[0] == '\0' || strlen(s) > 40 ||
+        strcmp(s, "public") == 0 || strncmp(s, "pg_", 3) == 0 ||
+        (s[0] >= '0' && s[0] <= '9')) {
+        return false;
+    }
+    for (const char *c = s; *c != '\0'; c++) {
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+              *c == '_')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every "*.sql" file of @p dir in name order, run in schema @p schema. */
+static rv_err apply_migrations(rv_pg *pg, const char *dir, const char *schema)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        fprintf(stderr, "replay: cannot read %s: %s\n", dir, strerror(errno));
+        return RV_ERR_INVALID;
+    }
+    char *names[256];
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < 256) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && strcmp(e->d_name + len - 4, ".sql") == 0) {
+            names[n] = strdup(e->d_name);
+            n += names[n] != NULL;
+        }
+    }
+    closedir(d);
+    qsort(names, n, sizeof(names[0]), name_cmp);
+    char errstr[512] = "", set[128];
+    snprintf(set, sizeof(set), "SET search_path TO %s", schema);
+    rv_err err = n > 0 ? rv_pg_exec_script(pg, set, errstr, sizeof(errstr))
+                       : RV_ERR_INVALID;
+    for (size_t i = 0; i < n && err == RV_OK; i++) {
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        FILE *f = fopen(path, "rb");
+        char *sql = NULL;
+        long size = -1;
+        if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
+            fseek(f, 0, SEEK_SET) == 0 &&
+            (sql = calloc(1, (size_t)size + 1)) != NULL &&
+            fread(sql, 1, (size_t)size, f) == (size_t)size) {
+            err = rv_pg_exec_script(pg, sql, errstr, sizeof(errstr));
+            if (err != RV_OK) {
+                fprintf(stderr, "replay: %s: %s\n", names[i], errstr);
+            }
+        } else {
+            fprintf(stderr, "replay: cannot read %s\n", path);
+            err = RV_ERR_INVALID;
+        }
+        free(sql);
+        if (f != NULL) {
+            fclose(f);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(names[i]);
+    }
+    if (n == 0) {
+        fprintf(stderr, "replay: no migrations (*.sql) in %s\n", dir);
+    }
+    rv_err reset =
+        rv_pg_exec_script(pg, "RESET search_path", errstr, sizeof(errstr));
+    return err != RV_OK ? err : reset;
+}
+
+/* @p dsn with the schema first on the search path. */
+static void dsn_with_schema(const char *dsn, const char *schema, char *out,
+                            size_t size)
+{
+    if (strncmp(dsn, "postgres://", 11) == 0 ||
+        strncmp(dsn, "postgresql://", 13) == 0) {
+        snprintf(out, size, "%s%coptions=-csearch_path%%3D%s", dsn,
+                 strchr(dsn, '?') != NULL ? '&' : '?', schema);
+    } else {
+        snprintf(out, size, "%s options='-csearch_path=%s'", dsn, schema);
+    }
+}
+
+/* Table by table: the live rows of the range against the rebuilt ones. */
+static int diff_tables(replay *r, const char *schema, const char *live)
+{
+    char from[CTL_TIME_SIZE], to[CTL_TIME_SIZE];
+    ctl_time_format(r->from_us, from);
+    ctl_time_format(r->to_us, to);
+    printf("replay rebuild: from=%s to=%s schema=%s live=%s\n", from, to,
+           schema, live);
+    bool all = true;
+    for (size_t t = 0; t < sizeof(rebuilt_tables) / sizeof(rebuilt_tables[0]);
+         t++) {
+        const char *tab = rebuilt_tables[t];
+        char sql[2048], errstr[512] = "";
+        snprintf(sql, sizeof(sql),
+                 "WITH l AS (SELECT to_jsonb(x) - 'recorded_at' AS j FROM "
+                 "%s.%s x WHERE occurred_at >= $1 AND occurred_at < $2), "
+                 "r AS (SELECT to_jsonb(x) - 'recorded_at' AS j FROM %s.%s x "
+                 "WHERE occurred_at >= $1 AND occurred_at < $2), "
+                 "a AS (SELECT j FROM l EXCEPT ALL SELECT j FROM r), "
+                 "b AS (SELECT j FROM r EXCEPT ALL SELECT j FROM l) "
+                 "SELECT 'n', (SELECT count(*) FROM l)::text, "
+                 "(SELECT count(*) FROM r)::text, (SELECT count(*) FROM a)"
+                 "::text, (SELECT count(*) FROM b)::text "
+                 "UNION ALL (SELECT 'l', left(j::text, 240), '', '', '' FROM a "
+                 "ORDER BY 2 LIMIT 5) "
+                 "UNION ALL (SELECT 'r', left(j::text, 240), '', '', '' FROM b "
+                 "ORDER BY 2 LIMIT 5)",
+                 live, tab, schema, tab);
+        const char *params[] = {from, to};
+        rv_pg_result *res = NULL;
+        if (rv_pg_exec(r->pg, sql, 2, params, &res, errstr, sizeof(errstr)) !=
+            RV_OK) {
+            fprintf(stderr, "replay: %s: %s\n", tab, errstr);
+            return 69;
+        }
+        for (size_t i = 0; i < rv_pg_result_rows(res); i++) {
+            const char *kind = rv_pg_result_value(res, i, 0);
+            if (strcmp(kind, "n") == 0) {
+                printf("%s: live=%s rebuilt=%s only_live=%s only_rebuilt=%s\n",
+                       tab, rv_pg_result_value(res, i, 1),
+                       rv_pg_result_value(res, i, 2),
+                       rv_pg_result_value(res, i, 3),
+                       rv_pg_result_value(res, i, 4));
+                all = all && strcmp(rv_pg_result_value(res, i, 3), "0") == 0 &&
+                      strcmp(rv_pg_result_value(res, i, 4), "0") == 0;
+            } else {
+                printf("  only_%s %s\n", kind[0] == 'l' ? "live" : "rebuilt",
+                       rv_pg_result_value(res, i, 1));
+            }
+        }
+        rv_pg_result_free(res);
+    }
+    printf("rebuild: %s\n", all ? "no difference" : "DIFFERENCES");
+    return all ? 0 : 1;
+}
+
+static int rebuild(replay *r, const char *schema, bool replace,
+                   const char *sql_dir, const char *live, const char *dsn)
+{
+    char sql[256], errstr[512] = "";
+    if (replace) {
+        snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", schema);
+        if (rv_pg_exec(r->pg, sql, 0, NULL, NULL, errstr, sizeof(errstr)) !=
+            RV_OK) {
+            fprintf(stderr, "replay: %s\n", errstr);
+            return 69;
+        }
+    }
+    snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", schema);
+    if (rv_pg_exec(r->pg, sql, 0, NULL, NULL, errstr, sizeof(errstr)) !=
+        RV_OK) {
+        fprintf(stderr,
+                "replay: %s (an existing schema is never reused: "
+                "--replace drops it)\n",
+                errstr);
+        return 69;
+    }
+    if (apply_migrations(r->pg, sql_dir, schema) != RV_OK) {
+        return 69;
+    }
+    char rdsn[1024];
+    dsn_with_schema(dsn, schema, rdsn, sizeof(rdsn));
+    stage recorder = {"recorder", recorded_topics, 0, 0, "", rdsn};
+    rv_err err = start_stage(r, &recorder);
+    rv_err ferr = finish_stages(r, &recorder, err == RV_OK ? 1 : 0);
+    if (err != RV_OK || ferr != RV_OK) {
+        return 69;
+    }
+    return diff_tables(r, schema, live);
 }
 
 static void default_bin_dir(char *out, size_t size)
@@ -609,12 +919,15 @@ int rv_ctl_replay(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "report") == 0) {
         return rv_ctl_replay_report(argc - 1, argv + 1);
     }
-    if (argc < 2 || strcmp(argv[1], "verify") != 0) {
+    bool is_rebuild = argc >= 2 && strcmp(argv[1], "rebuild") == 0;
+    if (argc < 2 || (strcmp(argv[1], "verify") != 0 && !is_rebuild)) {
         usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
         return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 64;
     }
     replay r = {.redis_db = 15, .timeout_s = 600};
     const char *from = NULL, *to = NULL, *dsn = NULL, *bin_dir = NULL;
+    const char *schema = NULL, *live = "public", *sql_dir = NULL;
+    bool replace = false;
     r.policy_path = getenv("RV_POLICY_PATH");
     for (int i = 2; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -632,6 +945,17 @@ int rv_ctl_replay(int argc, char **argv)
             bin_dir = argv[++i];
         } else if (strcmp(argv[i], "--dsn") == 0 && v != NULL) {
             dsn = argv[++i];
+        } else if (is_rebuild && strcmp(argv[i], "--schema") == 0 &&
+                   v != NULL) {
+            schema = argv[++i];
+        } else if (is_rebuild && strcmp(argv[i], "--live-schema") == 0 &&
+                   v != NULL) {
+            live = argv[++i];
+        } else if (is_rebuild && strcmp(argv[i], "--sql-dir") == 0 &&
+                   v != NULL) {
+            sql_dir = argv[++i];
+        } else if (is_rebuild && strcmp(argv[i], "--replace") == 0) {
+            replace = true;
         } else {
             fprintf(stderr, "replay: unknown argument \"%s\"\n", argv[i]);
             usage(stderr);
@@ -648,6 +972,20 @@ int rv_ctl_replay(int argc, char **argv)
         fprintf(stderr, "replay: --redis-db must be 1..15 (0 is the live "
                         "workers'), --timeout-s at least 1\n");
         return 64;
+    }
+    if (is_rebuild &&
+        (!schema_name_ok(schema) ||
+         (strcmp(live, "public") != 0 && !schema_name_ok(live)))) {
+        fprintf(stderr, "replay rebuild: --schema NAME is required: "
+                        "[a-z0-9_], not public, pg_* or a digit first\n");
+        return 64;
+    }
+    char sql_default[PATH_MAX];
+    if (sql_dir == NULL) {
+        const char *src = getenv("RV_SOURCE_DIR");
+        snprintf(sql_default, sizeof(sql_default), "%s%sdeploy/sql",
+                 src != NULL ? src : "", src != NULL ? "/" : "");
+        sql_dir = sql_default;
     }
     if (r.policy_path == NULL) {
         r.policy_path = "deploy/policy/default.yaml";
@@ -685,7 +1023,8 @@ int rv_ctl_replay(int argc, char **argv)
         code = 69;
     } else {
         r.policy = policy;
-        code = verify(&r);
+        code = is_rebuild ? rebuild(&r, schema, replace, sql_dir, live, dsn)
+                          : verify(&r);
     }
     rv_pg_close(r.pg);
     rv_policy_free(policy);
