@@ -68,6 +68,18 @@ RV_MUSTCHECK rv_err rv_redis_open(const char *url, int timeout_ms,
                                   rv_redis **out, char *errstr,
                                   size_t errstr_size);
 
+/** Every key a worker's script writes expires this long after its last
+ *  write (seconds, wall clock; 800 days): past any due window (at most 366
+ *  working days) and any redelivery. The script that writes a key sets its
+ *  expiry in the same atomic call, so no key lives without one (issue 6
+ *  no. 5); `revisitctl rebuild-state` restores the assigner's from
+ *  PostgreSQL. Operators' keys (the opt-out list) never expire. */
+#define RV_STATE_TTL_S 69120000
+#define RV_STATE_TTL_STR_(x) #x
+#define RV_STATE_TTL_STR(x) RV_STATE_TTL_STR_(x)
+/** RV_STATE_TTL_S as a string literal, for script sources. */
+#define RV_STATE_TTL_S_TEXT RV_STATE_TTL_STR(RV_STATE_TTL_S)
+
 /** Disconnect and free. NULL is a no-op. */
 void rv_redis_close(rv_redis *rc);
 

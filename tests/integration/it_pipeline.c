@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -704,6 +705,47 @@ static void test_pipeline_rebuild_state_restores_redis(void **state)
     kv_list_free(&after);
 }
 
+/* Issue 6 no. 5: every key the workers' scripts write (cooldown memo,
+ * visits, bookings, capacity counters) carries its expiry, set in the
+ * same script: a scan finds none without one. */
+static void test_pipeline_worker_keys_expire(void **state)
+{
+    (void)state;
+    static const char *const written[] = {":cooldown", ":visits",
+                                          ":booking:", ":cap:"};
+    char cursor[32] = "0";
+    size_t checked = 0;
+    do {
+        const char *scan[] = {"SCAN", cursor, "COUNT", "1000"};
+        rv_redis_reply r = {0};
+        assert_int_equal(rv_redis_command(env.rc, 4, scan, &r), RV_OK);
+        assert_int_equal(r.type, RV_REPLY_STR);
+        char *save = NULL;
+        char *tok = strtok_r(r.str, "|", &save);
+        assert_non_null(tok);
+        snprintf(cursor, sizeof(cursor), "%s", tok);
+        while ((tok = strtok_r(NULL, "|", &save)) != NULL) {
+            bool ours = false;
+            for (size_t i = 0; i < sizeof(written) / sizeof(written[0]); i++) {
+                ours = ours || strstr(tok, written[i]) != NULL;
+            }
+            if (!ours) {
+                continue;
+            }
+            const char *ttl[] = {"TTL", tok};
+            rv_redis_reply t = {0};
+            assert_int_equal(rv_redis_command(env.rc, 2, ttl, &t), RV_OK);
+            if (t.type == RV_REPLY_INT && t.integer == -1) {
+                fail_msg("key %s has no expiry", tok);
+            }
+            rv_redis_replies_fini(&t, 1);
+            checked++;
+        }
+        rv_redis_replies_fini(&r, 1);
+    } while (strcmp(cursor, "0") != 0);
+    assert_true(checked > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -712,6 +754,7 @@ int main(void)
         cmocka_unit_test(test_pipeline_shortfall_is_recorded_and_alerted),
         cmocka_unit_test(test_pipeline_redelivery_adds_no_row),
         cmocka_unit_test(test_pipeline_decisions_do_not_depend_on_interleaving),
+        cmocka_unit_test(test_pipeline_worker_keys_expire),
         cmocka_unit_test(test_pipeline_rebuild_state_restores_redis),
     };
     return cmocka_run_group_tests_name("it_pipeline", tests, setup, teardown);

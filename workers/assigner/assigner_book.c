@@ -36,13 +36,16 @@ rv_script assigner_book_script = {
         "    end\n"
         "  end\n"
         "end\n"
+        "local ttl = " RV_STATE_TTL_S_TEXT "\n"
         "if best == nil then\n"
-        "  redis.call('SET', KEYS[1], '" RV_BOOKING_NONE "')\n"
+        "  redis.call('SET', KEYS[1], '" RV_BOOKING_NONE "', 'EX', ttl)\n"
         "  return '" RV_BOOKING_NONE "'\n"
         "end\n"
         "redis.call('INCR', KEYS[2 * best])\n"
+        "redis.call('EXPIRE', KEYS[2 * best], ttl)\n"
         "redis.call('INCR', KEYS[2 * best + 1])\n"
-        "redis.call('SET', KEYS[1], ARGV[4 * best])\n"
+        "redis.call('EXPIRE', KEYS[2 * best + 1], ttl)\n"
+        "redis.call('SET', KEYS[1], ARGV[4 * best], 'EX', ttl)\n"
         "return ARGV[4 * best]\n",
 };
 

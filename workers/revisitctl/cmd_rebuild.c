@@ -54,9 +54,10 @@ static int cmp_str(const void *a, const void *b)
 
 static rv_err redis_set(rv_redis *rc, const char *key, const char *value)
 {
-    const char *argv[] = {"SET", key, value};
+    /* With the expiry the assigner's script gives it (issue 6 no. 5). */
+    const char *argv[] = {"SET", key, value, "EX", RV_STATE_TTL_S_TEXT};
     rv_redis_reply reply;
-    rv_err err = rv_redis_command(rc, 3, argv, &reply);
+    rv_err err = rv_redis_command(rc, 5, argv, &reply);
     if (err == RV_OK && reply.type == RV_REPLY_ERR) {
         fprintf(stderr, "rebuild-state: SET %s: %s\n", key, reply.str);
         err = RV_ERR_UNAVAILABLE;

@@ -26,11 +26,17 @@ rv_script sampler_cooldown_script = {
               "    decision = 'cooldown'\n"
               "  end\n"
               "end\n"
+              "local ttl = " RV_STATE_TTL_S_TEXT "\n"
               "if decision == 'accept' and ARGV[5] == 'register' then\n"
               "  redis.call('ZADD', KEYS[3], t, ARGV[1])\n"
-              "  if pk then redis.call('ZADD', pk, t, ARGV[1]) end\n"
+              "  redis.call('EXPIRE', KEYS[3], ttl)\n"
+              "  if pk then\n"
+              "    redis.call('ZADD', pk, t, ARGV[1])\n"
+              "    redis.call('EXPIRE', pk, ttl)\n"
+              "  end\n"
               "end\n"
               "redis.call('HSET', KEYS[1], field, decision)\n"
+              "redis.call('EXPIRE', KEYS[1], ttl)\n"
               "return decision\n",
 };
 
