@@ -49,6 +49,9 @@ struct rv_consumer {
     rv_log_ratelimit commit_rl;
     /* The first assignment (maybe empty) has been served. */
     bool assigned_once;
+    /* Where an assigned partition starts, if the caller keeps it. */
+    rv_position_fn position_fn;
+    void *position_ctx;
 };
 
 static int64_t monotonic_ms(void)
@@ -473,6 +476,23 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         RV_LOG(RV_LOG_INFO, "partitions_assigned",
                RV_KV_INT("count", parts->cnt),
                RV_KV_STR("protocol", proto != NULL ? proto : "none"));
+        rd_kafka_topic_partition_list_t *hint =
+            kc->position_fn != NULL ? rd_kafka_topic_partition_list_new(8)
+                                    : NULL;
+        for (int i = 0; hint != NULL && i < parts->cnt; i++) {
+            rd_kafka_topic_partition_t *p = &parts->elems[i];
+            int64_t at =
+                kc->position_fn(kc->position_ctx, p->topic, p->partition);
+            if (at >= 0) {
+                p->offset = at;
+                rd_kafka_topic_partition_list_add(hint, p->topic, p->partition)
+                    ->offset = at;
+                RV_LOG(RV_LOG_INFO, "position_from_sink",
+                       RV_KV_STR("topic", p->topic),
+                       RV_KV_INT("partition", p->partition),
+                       RV_KV_INT("offset", at));
+            }
+        }
         if (is_cooperative) {
             log_rebalance_error("incremental_assign",
                                 rd_kafka_incremental_assign(rk, parts));
@@ -483,6 +503,14 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                        RV_KV_STR("op", "assign"),
                        RV_KV_STR("err", rd_kafka_err2name(kerr)));
             }
+        }
+        if (hint != NULL && hint->cnt > 0) {
+            /* Bring the group's committed offset (a hint, and what lag
+             * monitoring reads) to the sink's position. */
+            (void)rd_kafka_commit(rk, hint, 1);
+        }
+        if (hint != NULL) {
+            rd_kafka_topic_partition_list_destroy(hint);
         }
         break;
 
@@ -511,6 +539,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         (void)rd_kafka_assign(rk, NULL);
         break;
     }
+}
+
+void rv_consumer_set_position_fn(rv_consumer *kc, rv_position_fn fn, void *ctx)
+{
+    kc->position_fn = fn;
+    kc->position_ctx = ctx;
 }
 
 rv_err rv_consumer_open(const rv_props *kafka, const char *group_id,

@@ -149,6 +149,8 @@ static rv_err open_consumer(rv_worker *w)
         RV_LOG(RV_LOG_ERROR, "consumer_open_failed",
                RV_KV_STR("reason", errstr));
     } else {
+        /* Before the first poll, so before the first assignment. */
+        rv_consumer_set_position_fn(w->kc, w->position_fn, w->position_ctx);
         RV_LOG(RV_LOG_INFO, "subscribed", RV_KV_STR("group", w->cfg.group_id),
                RV_KV_STR("topics", w->cfg.topics));
     }

@@ -143,6 +143,20 @@ RV_MUSTCHECK rv_err rv_consumer_open(const rv_props *kafka,
                                      size_t topic_count, rv_consumer **out,
                                      char *errstr, size_t errstr_size);
 
+/** Where a consumer starts reading an assigned partition: the next offset
+ *  to read, or -1 for the group's committed offset. Called on the
+ *  consumer's thread, inside rv_consumer_poll_batch, between batches. */
+typedef int64_t (*rv_position_fn)(void *ctx, const char *topic,
+                                  int32_t partition);
+
+/**
+ * Let @p fn (with @p ctx, borrowed) choose the start of every partition
+ * assigned from now on (issue 6, exactly-once sink: the recorder keeps
+ * each partition's next offset in the same PostgreSQL transaction as its
+ * rows, and the Kafka commit is only a hint). NULL = committed offsets.
+ */
+void rv_consumer_set_position_fn(rv_consumer *kc, rv_position_fn fn, void *ctx);
+
 /**
  * Poll up to @p max_msgs messages, waiting at most @p timeout_ms for the
  * first and returning as soon as no more are ready. The previous batch

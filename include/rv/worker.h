@@ -68,6 +68,10 @@ typedef struct rv_worker {
     rv_policy *policy;          /**< NULL unless needs_policy */
     rv_calendar *cal;           /**< NULL unless needs_policy */
     rv_log_ratelimit reject_rl; /**< message_rejected lines */
+    /** Set by init to choose where assigned partitions start (the
+     *  recorder: from PostgreSQL); NULL = committed offsets. */
+    rv_position_fn position_fn;
+    void *position_ctx;
 } rv_worker;
 
 /** Worker callbacks: set up the context after the clients are open

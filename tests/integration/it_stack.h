@@ -15,7 +15,7 @@
 
 /* The value of setting @p name; a test that cannot reach its service
  * fails (exit 1). */
-static const char *it_need(const char *test, const char *name)
+static inline const char *it_need(const char *test, const char *name)
 {
     const char *v = getenv(name);
     if (v == NULL || v[0] == '\0') {
@@ -30,8 +30,8 @@ static const char *it_need(const char *test, const char *name)
 
 /* Starts worker @p name of @p build_dir, its log in
  * <build_dir>/<test>_<name>.log; it dies with the test. */
-static pid_t it_spawn_worker(const char *build_dir, const char *test,
-                             const char *name)
+static inline pid_t it_spawn_worker(const char *build_dir, const char *test,
+                                    const char *name)
 {
     char bin[1024], log[1024];
     snprintf(bin, sizeof(bin), "%s/workers/%s/revisit-%s", build_dir, name,
@@ -50,7 +50,8 @@ static pid_t it_spawn_worker(const char *build_dir, const char *test,
 
 /* SIGTERM, then wait: a worker drains and exits 0 (STYLE §9). Returns
  * how many did not. */
-static int it_stop_workers(const pid_t *pids, const char *const *names, int n)
+static inline int it_stop_workers(const pid_t *pids, const char *const *names,
+                                  int n)
 {
     int failures = 0;
     for (int i = 0; i < n; i++) {
@@ -69,7 +70,7 @@ static int it_stop_workers(const pid_t *pids, const char *const *names, int n)
 }
 
 /* Runs revisitctl wait-drained: every group's lag is zero, twice. */
-static void it_wait_drained(const char *build_dir)
+static inline void it_wait_drained(const char *build_dir)
 {
     char cmd[1200];
     snprintf(cmd, sizeof(cmd),
@@ -81,7 +82,7 @@ static void it_wait_drained(const char *build_dir)
 
 /* 12:00 UTC of "YYYY-MM-DD", µs since the epoch (days from civil, no
  * timegm). */
-static int64_t it_day_noon_us(const char *day)
+static inline int64_t it_day_noon_us(const char *day)
 {
     int y, m, d;
     if (sscanf(day, "%d-%d-%d", &y, &m, &d) != 3) {

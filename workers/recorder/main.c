@@ -4,13 +4,19 @@
  * record_batch for every batch; rows are built in recorder_rows.c.
  *
  * One batch is one transaction: a multi-row INSERT ... ON CONFLICT DO
- * NOTHING per table, then COMMIT, and only then does the runner commit
- * the offsets. A retried batch inserts nothing twice. */
+ * NOTHING per table and the partitions' next offsets (recorder_offsets),
+ * then COMMIT, and only then does the runner commit the Kafka offsets,
+ * which are only a hint: on assignment the recorder starts where
+ * PostgreSQL says (issue 6, exactly-once sink). A retried batch inserts
+ * nothing twice. */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "recorder_rows.h"
 #include "rv/kafka.h"
@@ -27,8 +33,34 @@
     "visits.grades.dlq,compliance.alerts.dlq,compliance.cases.dlq,"            \
     "visits.decisions,visits.decisions.dlq"
 
+/* Recorder's own keys. */
+typedef struct recorder_cfg {
+    /* Fault injection for the exactly-once test: exit (137, as if
+     * killed) right after this many batch COMMITs, before the Kafka
+     * commit; 0 = never. */
+    int64_t crash_after_commits;
+} recorder_cfg;
+
+static recorder_cfg rec_cfg; /* filled by rv_worker_main's config load */
+
+#define F(m) offsetof(recorder_cfg, m)
+static const rv_cfg_key recorder_keys[] = {
+    {"recorder.crash_after_commits", RV_CFG_INT, F(crash_after_commits), "0", 0,
+     1000000, 0,
+     "tests only: exit 137 after this many batch commits, before the Kafka "
+     "commit (0 = never)"},
+    {0},
+};
+#undef F
+
+/* Partitions a batch stores offsets for, at most (one per partition of
+ * the recorder's topics). */
+#define OFFSETS_MAX 512
+
 typedef struct recorder {
     rv_pg *pg;
+    const char *group; /* the consumer group, key of recorder_offsets */
+    int64_t commits;
     recorder_rows *rows;
     unsigned char *dead; /* per message of the batch: dead-lettered */
     size_t dead_cap;
@@ -100,8 +132,117 @@ static rv_err exec_sql(recorder *rec, const char *sql, char *errstr,
     return rv_pg_exec(rec->pg, sql, 0, NULL, NULL, errstr, errstr_size);
 }
 
-/* All rows in one transaction, one INSERT per table and chunk. */
-static rv_err write_batch(recorder *rec, char *errstr, size_t errstr_size)
+/* The next offset of every partition of the batch, one row each (a batch
+ * holds a partition's messages in order, but several times: ON CONFLICT
+ * DO UPDATE may not touch one row twice in a statement, so the batch is
+ * de-duplicated first), stored with GREATEST so a late retry never moves
+ * a partition back. */
+static rv_err store_offsets(recorder *rec, const rv_msg *msgs, size_t count,
+                            char *errstr, size_t errstr_size)
+{
+    static const char *topic[OFFSETS_MAX];
+    static int32_t part[OFFSETS_MAX];
+    static int64_t next[OFFSETS_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t j = 0;
+        while (j < n && !(part[j] == msgs[i].partition &&
+                          strcmp(topic[j], msgs[i].topic) == 0)) {
+            j++;
+        }
+        if (j == n) {
+            if (n == OFFSETS_MAX) {
+                return RV_ERR_FULL;
+            }
+            topic[n] = msgs[i].topic;
+            part[n] = msgs[i].partition;
+            next[n++] = msgs[i].offset + 1;
+        } else if (msgs[i].offset + 1 > next[j]) {
+            next[j] = msgs[i].offset + 1;
+        }
+    }
+    if (n == 0) {
+        return RV_OK;
+    }
+    size_t size = 256 + n * 48;
+    char *sql = malloc(size);
+    const char **params = calloc(n * 4, sizeof(*params));
+    char(*nums)[2][24] = calloc(n, sizeof(*nums));
+    rv_err err =
+        sql != NULL && params != NULL && nums != NULL ? RV_OK : RV_ERR_NOMEM;
+    size_t used = 0;
+    if (err == RV_OK) {
+        used = (size_t)snprintf(sql, size,
+                                "INSERT INTO recorder_offsets (group_id, "
+                                "topic, partition, next_offset) VALUES ");
+    }
+    for (size_t j = 0; err == RV_OK && j < n; j++) {
+        snprintf(nums[j][0], sizeof(nums[j][0]), "%d", (int)part[j]);
+        snprintf(nums[j][1], sizeof(nums[j][1]), "%lld", (long long)next[j]);
+        params[4 * j] = rec->group;
+        params[4 * j + 1] = topic[j];
+        params[4 * j + 2] = nums[j][0];
+        params[4 * j + 3] = nums[j][1];
+        used += (size_t)snprintf(sql + used, size - used,
+                                 "%s($%zu, $%zu, $%zu::integer, $%zu::bigint)",
+                                 j > 0 ? ", " : "", 4 * j + 1, 4 * j + 2,
+                                 4 * j + 3, 4 * j + 4);
+    }
+    if (err == RV_OK) {
+        snprintf(sql + used, size - used,
+                 " ON CONFLICT (group_id, topic, partition) DO UPDATE SET "
+                 "next_offset = GREATEST(recorder_offsets.next_offset, "
+                 "EXCLUDED.next_offset), updated_at = now()");
+        err =
+            rv_pg_exec(rec->pg, sql, n * 4, params, NULL, errstr, errstr_size);
+    }
+    free(sql);
+    free(params);
+    free(nums);
+    return err;
+}
+
+/* rv_position_fn: where the recorder starts an assigned partition, from
+ * recorder_offsets (-1: nothing stored, Kafka's committed offset). */
+static int64_t recorder_position(void *ctx, const char *topic,
+                                 int32_t partition)
+{
+    recorder *rec = ctx;
+    char p[24], errstr[256] = "";
+    snprintf(p, sizeof(p), "%d", (int)partition);
+    const char *params[] = {rec->group, topic, p};
+    rv_pg_result *res = NULL;
+    int64_t at = -1;
+    if (rv_pg_exec(rec->pg,
+                   "SELECT next_offset FROM recorder_offsets WHERE group_id = "
+                   "$1 AND topic = $2 AND partition = $3::integer",
+                   3, params, &res, errstr, sizeof(errstr)) != RV_OK) {
+        /* Kafka's offset instead: rows are idempotent, nothing is lost. */
+        RV_LOG(RV_LOG_WARN, "position_unknown", RV_KV_STR("topic", topic),
+               RV_KV_INT("partition", partition), RV_KV_STR("reason", errstr));
+    } else if (rv_pg_result_rows(res) == 1) {
+        at = strtoll(rv_pg_result_value(res, 0, 0), NULL, 10);
+    }
+    rv_pg_result_free(res);
+    return at;
+}
+
+/* recorder.crash_after_commits: the test of the exactly-once sink. */
+static void maybe_crash(recorder *rec)
+{
+    if (rec_cfg.crash_after_commits > 0 &&
+        ++rec->commits >= rec_cfg.crash_after_commits) {
+        RV_LOG(RV_LOG_WARN, "crash_injected",
+               RV_KV_INT("commits", rec->commits));
+        fflush(NULL);
+        _exit(137);
+    }
+}
+
+/* All rows and the partitions' next offsets in one transaction, one
+ * INSERT per table and chunk. */
+static rv_err write_batch(recorder *rec, const rv_msg *msgs, size_t count,
+                          char *errstr, size_t errstr_size)
 {
     uint64_t inserted = 0;
     rv_err err = exec_sql(rec, "BEGIN", errstr, errstr_size);
@@ -116,10 +257,14 @@ static rv_err write_batch(recorder *rec, char *errstr, size_t errstr_size)
         }
     }
     if (err == RV_OK) {
+        err = store_offsets(rec, msgs, count, errstr, errstr_size);
+    }
+    if (err == RV_OK) {
         in_tx = false; /* COMMIT ends it whatever it answers */
         err = exec_sql(rec, "COMMIT", errstr, errstr_size);
     }
     if (err == RV_OK) {
+        maybe_crash(rec);
         rec->rows_inserted += inserted;
     } else if (in_tx && err != RV_ERR_UNAVAILABLE) {
         /* After UNAVAILABLE the session was reset: nothing to roll back. */
@@ -225,13 +370,18 @@ static rv_err record_batch(void *ctx, const rv_msg *msgs, size_t count,
             return err;
         }
     }
-    rv_err err = write_batch(rec, errstr, sizeof(errstr));
+    rv_err err = write_batch(rec, msgs, count, errstr, sizeof(errstr));
     if (err == RV_ERR_INVALID) {
         RV_LOG(RV_LOG_ERROR, "pg_batch_rejected",
                RV_KV_INT("messages", (int64_t)count),
                RV_KV_STR("reason", errstr));
         rec->fallbacks++;
         err = write_rows_singly(rec, msgs, kp);
+        if (err == RV_OK) {
+            /* Rows one by one are not one transaction: the offsets come
+             * after them (at least once, and the rows are idempotent). */
+            err = store_offsets(rec, msgs, count, errstr, sizeof(errstr));
+        }
     } else if (err != RV_OK) {
         uint64_t suppressed = 0;
         if (rv_log_ratelimit_allow(&rec->pg_rl, &suppressed)) {
@@ -279,6 +429,9 @@ static rv_err recorder_init(rv_worker *w, void **out)
         return RV_ERR_NOMEM;
     }
     rec->pg = w->pg;
+    rec->group = w->cfg.group_id;
+    w->position_fn = recorder_position;
+    w->position_ctx = rec;
     rv_err err = recorder_rows_new(&rec->rows);
     if (err != RV_OK) {
         free(rec);
@@ -311,6 +464,8 @@ int main(int argc, char **argv)
         .default_group = "revisit-recorder",
         .default_topics = DEFAULT_TOPICS,
         .needs_pg = true,
+        .extra_keys = recorder_keys,
+        .extra_base = &rec_cfg,
     };
     return rv_worker_main(argc, argv, &spec, recorder_init, record_batch,
                           recorder_fini);
