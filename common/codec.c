@@ -78,14 +78,17 @@ static bool env_from_pb(const Revisit__V1__Envelope *pb, rv_envelope *out,
                 pb->schema_version, RV_SCHEMA_VERSION);
         return false;
     }
-    if (pb->occurred_at_us <= 0) {
-        rv_errf(errstr, errstr_size, "%s: occurred_at_us %lld not positive",
-                what, (long long)pb->occurred_at_us);
+    if (pb->occurred_at_us < RV_CODEC_MIN_TIME_US) {
+        rv_errf(errstr, errstr_size,
+                "%s: occurred_at_us %lld is before 1990-01-01 (limit %lld)",
+                what, (long long)pb->occurred_at_us,
+                (long long)RV_CODEC_MIN_TIME_US);
         return false;
     }
     if (pb->occurred_at_us >= RV_CODEC_MAX_TIME_US) {
         rv_errf(errstr, errstr_size,
-                "%s: occurred_at_us %lld is after 2200-01-01 (limit %lld)",
+                "%s: occurred_at_us %lld is at or after 2100-01-01 (limit "
+                "%lld)",
                 what, (long long)pb->occurred_at_us,
                 (long long)RV_CODEC_MAX_TIME_US);
         return false;

@@ -13,8 +13,10 @@
 /** Largest payload any decoder accepts, bytes. */
 #define RV_CODEC_MAX_BYTES (256 * 1024)
 
-/** Event times must lie before 2200-01-01T00:00Z (µs since the epoch). */
-#define RV_CODEC_MAX_TIME_US 7258118400000000LL
+/** Event times must lie in [1990-01-01, 2100-01-01) UTC (µs since the
+ *  epoch): a time outside is a producer's bug, dead-lettered (issue 6). */
+#define RV_CODEC_MIN_TIME_US 631152000000000LL
+#define RV_CODEC_MAX_TIME_US 4102444800000000LL
 
 /*
  * Encoders: serialise @p in into a new buffer. On RV_OK *buf (owned by the
@@ -22,7 +24,8 @@
  *
  * Decoders: parse @p len bytes at @p buf (borrowed) and validate: payload
  * size within RV_CODEC_MAX_BYTES, envelope (event_id set, occurred_at in
- * (0, RV_CODEC_MAX_TIME_US), schema_version 1), required IDs non-empty,
+ * [RV_CODEC_MIN_TIME_US, RV_CODEC_MAX_TIME_US), schema_version 1), required
+ * IDs non-empty,
  * every string valid UTF-8 and within its field's limit, enums known,
  * counts within their maxima. On RV_OK *out is
  * filled; on error it is untouched and @p errstr (may be NULL) holds one

@@ -377,7 +377,13 @@ static void test_codec_rejects_bad_utf8_and_far_future(void **state)
     assert_int_equal(rv_codec_decode_sale(buf, len, &out, err, sizeof(err)),
                      RV_ERR_INVALID);
     free(buf);
-    assert_non_null(strstr(err, "after 2200-01-01"));
+    assert_non_null(strstr(err, "at or after 2100-01-01"));
+    in.env.occurred_at_us = RV_CODEC_MIN_TIME_US - 1;
+    assert_int_equal(rv_codec_encode_sale(&in, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_sale(buf, len, &out, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    free(buf);
+    assert_non_null(strstr(err, "before 1990-01-01"));
 }
 
 /* visits.decisions: a decision travels whole; an unknown outcome, a draw
@@ -435,6 +441,76 @@ static void test_codec_decision_round_trip_and_limits(void **state)
     assert_int_equal(rv_codec_encode_decision(&d, &buf, &len), RV_OK);
     assert_int_equal(rv_codec_decode_decision(buf, len, &d2, NULL, 0), RV_OK);
     free(buf);
+}
+
+/* Issue 6, bad input on every topic: each decoder refuses, with a
+ * reason, bytes that are not protobuf, an empty message (no envelope) and
+ * a 5 MB message; the worker sends each to the dead-letter topic. */
+typedef rv_err (*decode_fn)(const uint8_t *, size_t, void *, char *, size_t);
+
+#define DECODER(name, type)                                                    \
+    static rv_err dec_##name(const uint8_t *b, size_t n, void *out, char *e,   \
+                             size_t es)                                        \
+    {                                                                          \
+        return rv_codec_decode_##name(b, n, (type *)out, e, es);               \
+    }
+DECODER(sale, rv_sale)
+DECODER(work_order, rv_work_order)
+DECODER(task, rv_task)
+DECODER(assignment, rv_assignment)
+DECODER(outcome, rv_outcome)
+DECODER(grade, rv_grade)
+DECODER(alert, rv_alert)
+DECODER(decision, rv_decision)
+DECODER(case_event, rv_case_event)
+#undef DECODER
+
+static void test_codec_every_decoder_refuses_bad_input(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *topic;
+        decode_fn fn;
+    } decoders[] = {
+        {"sales.events", dec_sale},
+        {"service.events", dec_work_order},
+        {"visits.tasks", dec_task},
+        {"visits.assignments", dec_assignment},
+        {"visits.outcomes", dec_outcome},
+        {"visits.grades", dec_grade},
+        {"compliance.alerts", dec_alert},
+        {"visits.decisions", dec_decision},
+        {"compliance.cases", dec_case_event},
+    };
+    size_t big_len = 5u * 1024 * 1024;
+    uint8_t *big = malloc(big_len);
+    assert_non_null(big);
+    memset(big, 0x0a, big_len);
+    static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x01};
+    void *out = calloc(1, 1 << 16);
+    assert_non_null(out);
+    for (size_t d = 0; d < sizeof(decoders) / sizeof(decoders[0]); d++) {
+        const struct {
+            const uint8_t *buf;
+            size_t len;
+            const char *why;
+        } cases[] = {
+            {garbage, sizeof(garbage), "not protobuf"},
+            {garbage, 0, "empty"},
+            {big, big_len, "5 MB"},
+        };
+        for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+            char err[256] = "";
+            rv_err e = decoders[d].fn(cases[c].buf, cases[c].len, out, err,
+                                      sizeof(err));
+            if (e != RV_ERR_INVALID || err[0] == '\0') {
+                fail_msg("%s, %s: %s (\"%s\")", decoders[d].topic, cases[c].why,
+                         rv_err_str(e), err);
+            }
+        }
+    }
+    free(out);
+    free(big);
 }
 
 /* Issue 6 no. 11: GBK bytes in a string field are refused with the
@@ -497,6 +573,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copy_str_cuts_on_character_boundary),
         cmocka_unit_test(test_codec_refuses_gbk_accepts_4_byte_utf8),
+        cmocka_unit_test(test_codec_every_decoder_refuses_bad_input),
         cmocka_unit_test(test_codec_sale_round_trip),
         cmocka_unit_test(test_codec_sale_rejects_negative_amount_and_garbage),
         cmocka_unit_test(test_codec_task_round_trip_and_limits),

@@ -25,8 +25,8 @@
  * Checks what the codec's decoder would refuse, so that nothing is sent
  * that the recorder dead-letters: every string non-empty, within its
  * field (case_id < RV_ID_SIZE, actor < RV_KEY_SIZE, text < RV_NOTES_SIZE
- * bytes: never truncated) and valid UTF-8; @p occurred_at_us in (0,
- * RV_CODEC_MAX_TIME_US).
+ * bytes: never truncated) and valid UTF-8; @p occurred_at_us in
+ * [RV_CODEC_MIN_TIME_US, RV_CODEC_MAX_TIME_US).
  *
  * @param case_id, actor, text  NUL-terminated, borrowed
  * @param out                   on RV_OK the event; untouched on error
