@@ -181,6 +181,31 @@ static void test_scripts_cooldown_per_phone_number(void **state)
     assert_null(strstr(ph, phone));
 }
 
+/* Issue 6 no. 6: after SCRIPT FLUSH (or a Redis restart) the next call
+ * loads the script again, and a re-delivered call changes nothing: its
+ * first answer comes back, the visit is registered once. */
+static void test_scripts_reload_after_script_flush(void **state)
+{
+    (void)state;
+    char cust[64], visits[SAMPLER_KEY_SIZE];
+    snprintf(cust, sizeof(cust), "sf-%s", nonce);
+    snprintf(visits, sizeof(visits), "rv:{%s}:visits", cust);
+    const int64_t t0 = 1456833600000000LL;
+    assert_string_equal(cooldown(cust, "f1", t0, ""), "accept");
+    const char *flush[] = {"SCRIPT", "FLUSH"};
+    rv_redis_reply r = {0};
+    assert_int_equal(rv_redis_command(rc, 2, flush, &r), RV_OK);
+    rv_redis_replies_fini(&r, 1);
+    assert_string_equal(cooldown(cust, "f1", t0, ""), "accept");
+    assert_string_equal(cooldown(cust, "f2", t0 + 86400LL * 1000000, ""),
+                        "cooldown");
+    const char *card[] = {"ZCARD", visits};
+    assert_int_equal(rv_redis_command(rc, 2, card, &r), RV_OK);
+    assert_int_equal(r.type, RV_REPLY_INT);
+    assert_int_equal(r.integer, 1);
+    rv_redis_replies_fini(&r, 1);
+}
+
 /* Books @p task into @p n slots; returns the reply (static). */
 static const char *book(const char *pool, const char *task,
                         const assigner_slot *slots, size_t n)
@@ -293,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_scripts_cooldown_by_event_time_idempotent),
         cmocka_unit_test(test_scripts_cooldown_per_phone_number),
         cmocka_unit_test(test_scripts_cooldown_looks_back_only),
+        cmocka_unit_test(test_scripts_reload_after_script_flush),
         cmocka_unit_test(
             test_scripts_booking_respects_capacity_and_is_idempotent),
         cmocka_unit_test(test_scripts_booking_spreads_load_fairly),
