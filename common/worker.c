@@ -206,6 +206,38 @@ typedef struct reload_ctx {
 /* SIGHUP (STYLE §8): re-read the file and the environment; apply the keys
  * flagged RV_CFG_RELOAD (log.level); keep the old config if the new one
  * is invalid. */
+/* SIGHUP and the policy (issue 6): the file is read and checked again.
+ * An invalid file changes nothing and says why; a valid one with another
+ * version is reported, and takes effect when the worker restarts (each
+ * worker derives its state from the policy at start; replicas restart one
+ * by one). The running policy stays in force either way. */
+static void reload_policy_check(rv_worker *w)
+{
+    char errstr[512] = "";
+    rv_policy *p = NULL;
+    rv_calendar *cal = NULL;
+    rv_err err = rv_policy_load(w->cfg.policy_path, &p, errstr, sizeof(errstr));
+    if (err == RV_OK) {
+        err = rv_calendar_new(p, &cal, errstr, sizeof(errstr));
+    }
+    if (err != RV_OK) {
+        RV_LOG(RV_LOG_ERROR, "policy_reload_failed",
+               RV_KV_STR("path", w->cfg.policy_path),
+               RV_KV_STR("kept_version", w->policy->version),
+               RV_KV_STR("reason", errstr));
+    } else if (strcmp(p->version, w->policy->version) != 0) {
+        RV_LOG(RV_LOG_WARN, "policy_changed_restart_to_apply",
+               RV_KV_STR("path", w->cfg.policy_path),
+               RV_KV_STR("running_version", w->policy->version),
+               RV_KV_STR("file_version", p->version));
+    } else {
+        RV_LOG(RV_LOG_INFO, "policy_unchanged",
+               RV_KV_STR("version", p->version));
+    }
+    rv_calendar_free(cal);
+    rv_policy_free(p);
+}
+
 static void reload_config(void *arg)
 {
     reload_ctx *r = arg;
@@ -242,6 +274,9 @@ static void reload_config(void *arg)
         rv_cfg_fini(sec, sec_count, &kafka);
     }
     free(extra);
+    if (spec->needs_policy) {
+        reload_policy_check(r->w);
+    }
 }
 
 /* Fills defaults that depend on the spec (group, topics). */
