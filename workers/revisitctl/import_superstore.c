@@ -336,8 +336,12 @@ rv_err import_superstore_read(const char *path, import_result *out,
         free(res.orders);
         return err;
     }
-    qsort(res.orders, res.order_count, sizeof(*res.orders), order_cmp);
-    mark_new_customers(&res);
+    if (res.order_count > 0) {
+        /* Every row rejected leaves orders NULL, and qsort's pointer must
+         * not be NULL even for 0 elements (found by fuzz_csv). */
+        qsort(res.orders, res.order_count, sizeof(*res.orders), order_cmp);
+        mark_new_customers(&res);
+    }
     *out = res;
     return RV_OK;
 }
