@@ -372,7 +372,9 @@ rv_err import_order_to_sale(const import_order *o, rv_sale *out)
     rv_copy_str(s.store_id, sizeof(s.store_id), o->store_id);
     rv_copy_str(s.segment, sizeof(s.segment), o->segment);
     rv_copy_str(s.currency, sizeof(s.currency), "USD");
-    s.amount_cents = (o->amount_1e4 + 50) / 100; /* amounts are >= 0 */
+    /* Half up without adding first: a total may be INT64_MAX (issue 6,
+     * found on the fuzz target's path). Amounts are >= 0. */
+    s.amount_cents = o->amount_1e4 / 100 + (o->amount_1e4 % 100 >= 50);
     const char *pparts[] = {"phone", o->customer_id};
     uint64_t h = rv_hash_u64(2, pparts);
     snprintf(s.phone, sizeof(s.phone), "555%07llu",
@@ -381,7 +383,7 @@ rv_err import_order_to_sale(const import_order *o, rv_sale *out)
     s.line_count = o->line_count;
     /* R4: the sample has no gift column; the order's discount stands in
      * for the value of a promotional gift (synthetic, documented). */
-    s.gift_cents = (o->gift_1e4 + 50) / 100;
+    s.gift_cents = o->gift_1e4 / 100 + (o->gift_1e4 % 100 >= 50);
     s.new_customer = o->new_customer;
     for (size_t i = 0; i < o->category_count; i++) {
         rv_copy_str(s.categories[i], RV_SHORT_SIZE, o->categories[i]);
