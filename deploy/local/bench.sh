@@ -24,6 +24,8 @@
 #   RV_BENCH_TIMEOUT_S  longest wait for the drain (default 3600)
 #   RV_BENCH_TOPICS     topics as name:partitions,... (default: sized
 #                       from N, see below)
+# Any other RV_* setting (say RV_KAFKA_QUEUED_MAX_MESSAGES_KBYTES) reaches
+# every worker as usual.
 set -euo pipefail
 
 # shellcheck source=deploy/local/lib.sh
@@ -67,7 +69,7 @@ while [ "$#" -gt 0 ]; do
         fi
         ;;
     -h | --help)
-        sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
+        awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
         exit 0
         ;;
     *)
