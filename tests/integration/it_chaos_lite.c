@@ -36,9 +36,7 @@ static struct {
     char nonce[32], policy[1024];
     rv_producer *kp;
     rv_pg *pg;
-    rv_props kafka;
-    char *names[1], *values[1];
-    char name[32], brokers[512];
+    it_kafka k;
     rv_policy *p;
     rv_calendar *cal;
 } env;
@@ -47,24 +45,18 @@ static int setup(void **state)
 {
     (void)state;
     env.build_dir = it_need("it_chaos_lite", "RV_BUILD_DIR");
-    snprintf(env.brokers, sizeof(env.brokers), "%s",
-             it_need("it_chaos_lite", "RV_IT_KAFKA_BROKERS"));
+    it_kafka_init(&env.k, "it_chaos_lite");
     snprintf(env.policy, sizeof(env.policy),
              "%s/tests/integration/policy_it.yaml",
              it_need("it_chaos_lite", "RV_SOURCE_DIR"));
-    setenv("RV_KAFKA_BOOTSTRAP_SERVERS", env.brokers, 1);
     setenv("RV_REDIS_URL", it_need("it_chaos_lite", "RV_IT_REDIS_URL"), 1);
     setenv("RV_PG_DSN", it_need("it_chaos_lite", "RV_IT_PG_DSN"), 1);
     setenv("RV_POLICY_PATH", env.policy, 1);
     setenv("RV_BATCH_MAX", "50", 1); /* many batches, many commits */
     snprintf(env.nonce, sizeof(env.nonce), "%ld-%d", (long)time(NULL),
              (int)getpid());
-    snprintf(env.name, sizeof(env.name), "bootstrap.servers");
-    env.names[0] = env.name;
-    env.values[0] = env.brokers;
-    env.kafka = (rv_props){1, env.names, env.values};
     char err[512] = "";
-    if (rv_producer_open(&env.kafka, "it_chaos_lite", &env.kp, err,
+    if (rv_producer_open(&env.k.props, "it_chaos_lite", &env.kp, err,
                          sizeof(err)) != RV_OK ||
         rv_pg_open(getenv("RV_PG_DSN"), &env.pg, err, sizeof(err)) != RV_OK ||
         rv_policy_load(env.policy, &env.p, err, sizeof(err)) != RV_OK ||
@@ -188,23 +180,10 @@ static void test_chaos_lite_kill9_replicas_lose_nothing(void **state)
      * sampler wrote (only these workers run here). */
     const char *in_s[] = {"sales.events"};
     const char *in_r[] = {"sales.events", "visits.decisions", "visits.tasks"};
-    int quiet = 0;
-    for (int i = 0; i < 900 && quiet < 3; i++) {
-        int64_t ls = -1, lr = -1;
-        char err[512] = "";
-        assert_int_equal(rv_kafka_group_lag(&env.kafka, "revisit-sampler", in_s,
-                                            1, 10000, &ls, NULL, err,
-                                            sizeof(err)),
-                         RV_OK);
-        assert_int_equal(rv_kafka_group_lag(&env.kafka, "revisit-recorder",
-                                            in_r, 3, 10000, &lr, NULL, err,
-                                            sizeof(err)),
-                         RV_OK);
-        quiet = ls == 0 && lr == 0 ? quiet + 1 : 0;
-        struct timespec ts = {0, 200 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    assert_int_equal(quiet, 3);
+    assert_int_equal(it_wait_group_lag(&env.k, "revisit-sampler", in_s, 1, 180),
+                     0);
+    assert_int_equal(
+        it_wait_group_lag(&env.k, "revisit-recorder", in_r, 3, 180), 0);
     it_wait_drained(env.build_dir);
     const char *const names[] = {"sampler",  "sampler",  "recorder", "recorder",
                                  "assigner", "agentsim", "grader",   "alerter"};

@@ -28,18 +28,14 @@ static struct {
     char group[64];
     rv_producer *kp;
     rv_pg *pg;
-    rv_props kafka;
-    char *names[1], *values[1];
-    char name[32], brokers[512];
+    it_kafka k;
 } env;
 
 static int setup(void **state)
 {
     (void)state;
     env.build_dir = it_need("it_recorder_eos", "RV_BUILD_DIR");
-    snprintf(env.brokers, sizeof(env.brokers), "%s",
-             it_need("it_recorder_eos", "RV_IT_KAFKA_BROKERS"));
-    setenv("RV_KAFKA_BOOTSTRAP_SERVERS", env.brokers, 1);
+    it_kafka_init(&env.k, "it_recorder_eos");
     setenv("RV_PG_DSN", it_need("it_recorder_eos", "RV_IT_PG_DSN"), 1);
     snprintf(env.nonce, sizeof(env.nonce), "%ld-%d", (long)time(NULL),
              (int)getpid());
@@ -47,12 +43,8 @@ static int setup(void **state)
     setenv("RV_GROUP_ID", env.group, 1);
     setenv("RV_TOPICS", "sales.events", 1);
     setenv("RV_LOG_LEVEL", "info", 1);
-    snprintf(env.name, sizeof(env.name), "bootstrap.servers");
-    env.names[0] = env.name;
-    env.values[0] = env.brokers;
-    env.kafka = (rv_props){1, env.names, env.values};
     char err[512] = "";
-    if (rv_producer_open(&env.kafka, "it_recorder_eos", &env.kp, err,
+    if (rv_producer_open(&env.k.props, "it_recorder_eos", &env.kp, err,
                          sizeof(err)) != RV_OK ||
         rv_pg_open(getenv("RV_PG_DSN"), &env.pg, err, sizeof(err)) != RV_OK) {
         fprintf(stderr, "it_recorder_eos: %s\n", err);
@@ -110,8 +102,9 @@ static void lag(int64_t *lag_out, int64_t *messages)
 {
     const char *topics[] = {"sales.events"};
     char err[512] = "";
-    assert_int_equal(rv_kafka_group_lag(&env.kafka, env.group, topics, 1, 10000,
-                                        lag_out, messages, err, sizeof(err)),
+    assert_int_equal(rv_kafka_group_lag(&env.k.props, env.group, topics, 1,
+                                        10000, lag_out, messages, err,
+                                        sizeof(err)),
                      RV_OK);
 }
 
@@ -166,15 +159,8 @@ test_recorder_crash_between_commits_reads_nothing_twice(void **state)
     /* Run 2: starts where PostgreSQL says. */
     unsetenv("RV_RECORDER_CRASH_AFTER_COMMITS");
     pid = it_spawn_worker(env.build_dir, "it_recorder_eos_2", "recorder");
-    for (int i = 0; i < 600; i++) {
-        lag(&after_lag, &after_total);
-        if (after_lag == 0) {
-            break;
-        }
-        struct timespec ts = {0, 200 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    assert_int_equal(after_lag, 0);
+    const char *topics[] = {"sales.events"};
+    assert_int_equal(it_wait_group_lag(&env.k, env.group, topics, 1, 120), 0);
     kill(pid, SIGTERM);
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -39,10 +39,7 @@ static struct {
     pid_t pids[WORKER_COUNT];
     rv_producer *kp;
     rv_pg *pg;
-    rv_props kafka;
-    char *names[1], *values[1];
-    char name[32];
-    char brokers[512];
+    it_kafka k;
 } env;
 
 static const char *need(const char *name)
@@ -54,23 +51,17 @@ static int setup(void **state)
 {
     (void)state;
     env.build_dir = need("RV_BUILD_DIR");
-    snprintf(env.brokers, sizeof(env.brokers), "%s",
-             need("RV_IT_KAFKA_BROKERS"));
+    it_kafka_init(&env.k, "it_replay");
     snprintf(env.policy, sizeof(env.policy),
              "%s/tests/integration/policy_it.yaml", need("RV_SOURCE_DIR"));
-    setenv("RV_KAFKA_BOOTSTRAP_SERVERS", env.brokers, 1);
     setenv("RV_REDIS_URL", need("RV_IT_REDIS_URL"), 1);
     setenv("RV_PG_DSN", need("RV_IT_PG_DSN"), 1);
     setenv("RV_POLICY_PATH", env.policy, 1);
     snprintf(env.nonce, sizeof(env.nonce), "%ld-%d", (long)time(NULL),
              (int)getpid());
-    snprintf(env.name, sizeof(env.name), "bootstrap.servers");
-    env.names[0] = env.name;
-    env.values[0] = env.brokers;
-    env.kafka = (rv_props){1, env.names, env.values};
     char err[512] = "";
-    if (rv_producer_open(&env.kafka, "it_replay", &env.kp, err, sizeof(err)) !=
-            RV_OK ||
+    if (rv_producer_open(&env.k.props, "it_replay", &env.kp, err,
+                         sizeof(err)) != RV_OK ||
         rv_pg_open(need("RV_IT_PG_DSN"), &env.pg, err, sizeof(err)) != RV_OK) {
         fprintf(stderr, "it_replay: %s\n", err);
         return -1;
@@ -155,8 +146,8 @@ static void live_positions(int64_t out[4][2])
     for (int g = 0; g < 4; g++) {
         char err[512] = "";
         const char *t[] = {topics[g]};
-        assert_int_equal(rv_kafka_group_lag(&env.kafka, groups[g], t, 1, 10000,
-                                            &out[g][0], &out[g][1], err,
+        assert_int_equal(rv_kafka_group_lag(&env.k.props, groups[g], t, 1,
+                                            10000, &out[g][0], &out[g][1], err,
                                             sizeof(err)),
                          RV_OK);
     }

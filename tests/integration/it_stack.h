@@ -11,7 +11,11 @@
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "rv/cfg.h"
+#include "rv/kafka_lag.h"
 
 /* The value of setting @p name; a test that cannot reach its service
  * fails (exit 1). */
@@ -95,6 +99,47 @@ static inline int64_t it_day_noon_us(const char *day)
     int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     int64_t days = era * 146097 + doe - 719468;
     return (days * 86400 + 12 * 3600) * 1000000LL;
+}
+
+/* Kafka properties of the test stack: bootstrap.servers from
+ * RV_IT_KAFKA_BROKERS (also exported as RV_KAFKA_BOOTSTRAP_SERVERS for
+ * the workers a test spawns). Keep the struct alive while props is used. */
+typedef struct it_kafka {
+    rv_props props;
+    char *names[1], *values[1];
+    char name[32], brokers[512];
+} it_kafka;
+
+static inline void it_kafka_init(it_kafka *k, const char *test)
+{
+    snprintf(k->brokers, sizeof(k->brokers), "%s",
+             it_need(test, "RV_IT_KAFKA_BROKERS"));
+    setenv("RV_KAFKA_BOOTSTRAP_SERVERS", k->brokers, 1);
+    snprintf(k->name, sizeof(k->name), "bootstrap.servers");
+    k->names[0] = k->name;
+    k->values[0] = k->brokers;
+    k->props = (rv_props){1, k->names, k->values};
+}
+
+/* Waits (up to @p seconds) until group @p group has no lag on @p topics;
+ * returns the last lag seen (0 when drained). */
+static inline int64_t it_wait_group_lag(const it_kafka *k, const char *group,
+                                        const char *const *topics, size_t n,
+                                        int seconds)
+{
+    int64_t lag = -1;
+    for (int i = 0; i < seconds * 5 && lag != 0; i++) {
+        char err[512] = "";
+        if (rv_kafka_group_lag(&k->props, group, topics, n, 10000, &lag, NULL,
+                               err, sizeof(err)) != RV_OK) {
+            lag = -1;
+        }
+        if (lag != 0) {
+            struct timespec ts = {0, 200 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return lag;
 }
 
 #endif /* RV_IT_STACK_H */
