@@ -43,13 +43,17 @@ cmake --build "$build_dir" -j "$jobs" --target fuzz_decoders fuzz_csv \
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 
-# The seeds of each target; the policy target starts from the shipped
-# policy itself.
+# The seed directories of target $1, one a line: its corpus (for the
+# policy target the shipped policy itself) and the inputs it once crashed
+# on.
 seeds_of() {
     case "$1" in
     policy) echo "$RV_ROOT/deploy/policy" ;;
     *) echo "$RV_ROOT/tests/fuzz/corpus/$1" ;;
     esac
+    if [ -d "$RV_ROOT/tests/fuzz/regressions/$1" ]; then
+        echo "$RV_ROOT/tests/fuzz/regressions/$1"
+    fi
 }
 
 failed=0
@@ -59,12 +63,13 @@ for t in decoders csv policy; do
     log="$build_dir/fuzz-$t.log"
     rm -rf "$art" # the inputs of the last run only
     mkdir -p "$work" "$art"
+    mapfile -t seeds < <(seeds_of "$t")
     rc=0
     # -close_fd_mask=2: the importer reports each skipped row on stderr;
     # libFuzzer keeps its own output and the sanitizers' reports.
     "$build_dir/tests/fuzz/fuzz_$t" -max_total_time="$seconds" \
         -timeout=10 -rss_limit_mb=2048 -close_fd_mask=2 \
-        -artifact_prefix="$art/" "$work" "$(seeds_of "$t")" \
+        -artifact_prefix="$art/" "$work" "${seeds[@]}" \
         >"$log" 2>&1 || rc=$?
     runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n 1)
     if [ -z "$runs" ]; then
