@@ -55,7 +55,7 @@ static const rv_cfg_key recorder_keys[] = {
 
 /* Partitions a batch stores offsets for, at most (one per partition of
  * the recorder's topics). */
-#define OFFSETS_MAX 512
+#define OFFSETS_MAX 4096
 
 typedef struct recorder {
     rv_pg *pg;
