@@ -183,11 +183,81 @@ test_recorder_crash_between_commits_reads_nothing_twice(void **state)
                      total);
 }
 
+/* Issue 6 nos. 3 and 7: PostgreSQL going away under the recorder (its
+ * backend killed again and again mid-stream) is not a bad message: the
+ * batch is retried, nothing is dead-lettered, nothing skipped, every row
+ * once. */
+static void test_recorder_backend_killed_retries(void **state)
+{
+    (void)state;
+    char group[96], err[512] = "";
+    snprintf(group, sizeof(group), "it-eos-kill-%s", env.nonce);
+    setenv("RV_GROUP_ID", group, 1);
+    unsetenv("RV_RECORDER_CRASH_AFTER_COMMITS");
+    /* Start at the end of sales.events: only this test's sales. */
+    int64_t ends[64];
+    int count = 0;
+    assert_int_equal(rv_kafka_offsets_for_time(&env.k.props, "sales.events", -1,
+                                               10000, ends, 64, &count, err,
+                                               sizeof(err)),
+                     RV_OK);
+    assert_int_equal(rv_kafka_group_commit(&env.k.props, group, "sales.events",
+                                           ends, count, err, sizeof(err)),
+                     RV_OK);
+    pid_t pid = it_spawn_worker(env.build_dir, "it_recorder_eos_k", "recorder");
+    for (int round = 0; round < 6; round++) {
+        for (int i = 0; i < 10; i++) {
+            send_sale(100 + round * 10 + i);
+        }
+        assert_int_equal(rv_producer_flush(env.kp, 10000), RV_OK);
+        /* Kill every other client backend of the database (the
+         * recorder's), as an outage would. */
+        assert_int_equal(
+            rv_pg_exec(env.pg,
+                       "SELECT count(pg_terminate_backend(pid)) FROM "
+                       "pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid() AND backend_type = "
+                       "'client backend'",
+                       0, NULL, NULL, err, sizeof(err)),
+            RV_OK);
+        struct timespec ts = {0, 300 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    const char *topics[] = {"sales.events"};
+    assert_int_equal(it_wait_group_lag(&env.k, group, topics, 1, 120), 0);
+    kill(pid, SIGTERM);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char like[64];
+    snprintf(like, sizeof(like), "EOS1__-%s", env.nonce);
+    assert_int_equal(
+        one_int("SELECT count(*) FROM sales WHERE order_id LIKE $1", like), 60);
+    char log[1200];
+    snprintf(log, sizeof(log), "%s/it_recorder_eos_k_recorder.log",
+             env.build_dir);
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    char line[4096];
+    bool totals = false, retried = false;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        retried = retried || strstr(line, "pg_batch_failed") != NULL;
+        if (strstr(line, "event=recorder_totals") != NULL) {
+            totals = true;
+            assert_non_null(strstr(line, " dead_lettered=0"));
+        }
+    }
+    fclose(f);
+    assert_true(totals);
+    (void)retried; /* a kill between batches leaves nothing to retry */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(
             test_recorder_crash_between_commits_reads_nothing_twice),
+        cmocka_unit_test(test_recorder_backend_killed_retries),
     };
     return cmocka_run_group_tests_name("it_recorder_eos", tests, setup,
                                        teardown);
