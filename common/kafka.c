@@ -560,7 +560,12 @@ rv_err rv_consumer_open(const rv_props *kafka, const char *group_id,
      * read-ahead kept in memory, 4 MiB instead of librdkafka's 64 MiB,
      * which made most of a worker's peak RSS (issue 8: sampler 64.6 ->
      * 37.6 MB, recorder 100.7 -> 33.1 MB over 100,000 sales); a batch
-     * needs far less. */
+     * needs far less. partition.assignment.strategy: roundrobin (eager),
+     * not cooperative-sticky: librdkafka before 2.3.0 (Debian 12 ships
+     * 2.0.2) aborts in rd_kafka_sticky_assignor_state_destroy when a
+     * cooperative consumer stops before its first assignment
+     * (librdkafka issue 4312), which it_chaos_lite hit with a replica
+     * leaving during a rebalance. */
     static const char *const defaults[] = {
         "queued.max.messages.kbytes",
         "4096",
@@ -571,7 +576,7 @@ rv_err rv_consumer_open(const rv_props *kafka, const char *group_id,
         "auto.offset.reset",
         "earliest",
         "partition.assignment.strategy",
-        "cooperative-sticky",
+        "roundrobin",
         "fetch.wait.max.ms",
         "100",
         "session.timeout.ms",

@@ -129,8 +129,10 @@ RV_MUSTCHECK rv_err rv_producer_set_topic_prefix(rv_producer *kp,
  * Open a consumer in group @p group_id subscribed to @p topic_count
  * topics (borrowed). Settings: enable.auto.commit=false,
  * enable.auto.offset.store=false, auto.offset.reset=earliest,
- * partition.assignment.strategy=cooperative-sticky (every member of a
- * group must agree), fetch.wait.max.ms=100, session.timeout.ms=10000,
+ * partition.assignment.strategy=roundrobin (every member of a group must
+ * agree; cooperative-sticky aborts on an early close in librdkafka <
+ * 2.3.0), queued.max.messages.kbytes=4096, fetch.wait.max.ms=100,
+ * session.timeout.ms=10000,
  * client.id=@p group_id, then
  * @p kafka (borrowed) on top. The rebalance callback logs assignments
  * and revocations (partitions_assigned, partitions_revoked).

@@ -2,9 +2,10 @@
  * (issue 6). Two replicas each of the sampler and the recorder consume
  * 1,200 sales while a sampler replica is killed with SIGKILL after each
  * of four chunks and started again (consumer groups rebalance every
- * time), and a recorder replica is killed once. The record must then hold
- * exactly the decisions and tasks an oracle computes from the policy with
- * the sampler's own pure function: lost = duplicated = differing = 0.
+ * time), a recorder replica is killed once, and a third sampler joins
+ * mid-stream and later leaves with SIGTERM (a clean hand-over). The record must
+ * then hold exactly the decisions and tasks an oracle computes from the policy
+ * with the sampler's own pure function: lost = duplicated = differing = 0.
  * Every sale has a customer of its own, so no cooldown couples them; the
  * other workers run one replica each, so every group drains. */
 #include <setjmp.h>
@@ -151,7 +152,7 @@ static void recorded(const char *id, char *out, size_t size, int *n)
 static void test_chaos_lite_kill9_replicas_lose_nothing(void **state)
 {
     (void)state;
-    pid_t samplers[2], recorders[2], rest[4];
+    pid_t samplers[2], recorders[2], rest[4], joiner = 0;
     /* One replica of the rest, so that every group drains and the stack
      * is left as the next test expects. */
     const char *const rest_names[4] = {"assigner", "agentsim", "grader",
@@ -174,6 +175,15 @@ static void test_chaos_lite_kill9_replicas_lose_nothing(void **state)
         if (c == 1) {
             kill9(recorders[1]);
             recorders[1] = start("recorder", 1, gen);
+            /* A third sampler joins mid-stream (a rebalance hands it
+             * partitions) ... */
+            joiner = start("sampler", 2, gen);
+        }
+        if (c == 2) {
+            /* ... and leaves cleanly: it commits what it finished and
+             * exits 0 (SIGTERM drains its batch). */
+            const char *const jn[] = {"sampler"};
+            assert_int_equal(it_stop_workers(&joiner, jn, 1), 0);
         }
     }
     /* Drained: the sampler read every sale, the recorder everything the
