@@ -292,8 +292,8 @@ static void test_replay_verify(void **state)
     int status = pclose(p);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_non_null(strstr(b, "\nrebuild: no difference\n"));
-    /* At least this run's 24 sales and their grades, rebuilt alike (an
-     * earlier run on this stack may have added its own). */
+    /* At least this run's 24 sales, rebuilt alike (an earlier run on
+     * this stack may have added its own). */
     int live = 0, rebuilt = 0;
     const char *line = strstr(b, "\nsales: ");
     assert_non_null(line);
@@ -304,7 +304,8 @@ static void test_replay_verify(void **state)
     assert_non_null(line);
     assert_int_equal(
         sscanf(line, "\ngrades: live=%d rebuilt=%d", &live, &rebuilt), 2);
-    assert_true(live >= 24 && rebuilt == live);
+    /* As many grades as this run's draws selected visits (or more). */
+    assert_true(live >= 1 && rebuilt == live);
     snprintf(cmd, sizeof(cmd), "DROP SCHEMA %s CASCADE", schema);
     exec_sql(cmd, NULL);
 }
