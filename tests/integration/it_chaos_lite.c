@@ -107,13 +107,7 @@ static void send_range(int from, int to)
     for (int i = from; i < to; i++) {
         rv_sale s;
         make_sale(i, &s);
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        assert_int_equal(rv_codec_encode_sale(&s, &buf, &len), RV_OK);
-        assert_int_equal(rv_producer_send(env.kp, "sales.events", s.customer_id,
-                                          buf, len, NULL, 0),
-                         RV_OK);
-        free(buf);
+        it_send_sale(env.kp, &s);
     }
     assert_int_equal(rv_producer_flush(env.kp, 10000), RV_OK);
 }

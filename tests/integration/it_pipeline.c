@@ -155,13 +155,7 @@ static void send_sale(const char *name, const char *customer,
     s.phone_synthetic = true;
     s.amount_cents = cents;
     s.line_count = 1;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(rv_codec_encode_sale(&s, &buf, &len), RV_OK);
-    assert_int_equal(rv_producer_send(env.kp, "sales.events", s.customer_id,
-                                      buf, len, NULL, 0),
-                     RV_OK);
-    free(buf);
+    it_send_sale(env.kp, &s);
 }
 
 static void send_complaint_at(const char *name, const char *customer,
@@ -647,7 +641,7 @@ static void test_pipeline_decisions_do_not_depend_on_interleaving(void **state)
                  (unsigned long long)(rv_hash_u64(2, pparts) % 10000000ULL));
         sampler_phone_key(cust, phone, ph);
         char visits[SAMPLER_KEY_SIZE];
-        snprintf(visits, sizeof(visits), "rv:{%s}:visits", cust);
+        sampler_visits_key(cust, visits);
         const char *argv[] = {"DEL", cd, ph, visits};
         rv_redis_reply r = {0};
         assert_int_equal(rv_redis_command(env.rc, 4, argv, &r), RV_OK);

@@ -88,13 +88,7 @@ static void send_sale(void)
     snprintf(s.branch_id, sizeof(s.branch_id), "West");
     snprintf(s.store_id, sizeof(s.store_id), "Seattle");
     s.amount_cents = 1000;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(rv_codec_encode_sale(&s, &buf, &len), RV_OK);
-    assert_int_equal(rv_producer_send(env.kp, "sales.events", s.customer_id,
-                                      buf, len, NULL, 0),
-                     RV_OK);
-    free(buf);
+    it_send_sale(env.kp, &s);
     assert_int_equal(rv_producer_flush(env.kp, 10000), RV_OK);
 }
 

@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "it_stack.h"
+
 #include "rv/codec.h"
 #include "rv/hash.h"
 #include "rv/kafka.h"
@@ -189,13 +191,7 @@ static void send_sale_of(const char *customer, const char *name,
     s.phone_synthetic = true;
     s.amount_cents = cents;
     s.line_count = 1;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(rv_codec_encode_sale(&s, &buf, &len), RV_OK);
-    assert_int_equal(rv_producer_send(env.kp, "sales.events", s.customer_id,
-                                      buf, len, NULL, 0),
-                     RV_OK);
-    free(buf);
+    it_send_sale(env.kp, &s);
 }
 
 static void send_sale(const char *name, const char *store, int64_t cents,

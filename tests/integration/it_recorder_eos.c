@@ -77,13 +77,7 @@ static void send_sale(int i)
     snprintf(s.store_id, sizeof(s.store_id), "Seattle");
     snprintf(s.currency, sizeof(s.currency), "USD");
     s.amount_cents = 1000 + i;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(rv_codec_encode_sale(&s, &buf, &len), RV_OK);
-    assert_int_equal(rv_producer_send(env.kp, "sales.events", s.customer_id,
-                                      buf, len, NULL, 0),
-                     RV_OK);
-    free(buf);
+    it_send_sale(env.kp, &s);
 }
 
 static int64_t one_int(const char *sql, const char *param)

@@ -109,13 +109,7 @@ static void send_sale(int i)
     s.phone_synthetic = true;
     s.amount_cents = 100000 + (int64_t)i * 37000;
     s.line_count = 1;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(rv_codec_encode_sale(&s, &buf, &len), RV_OK);
-    assert_int_equal(rv_producer_send(env.kp, "sales.events", s.customer_id,
-                                      buf, len, NULL, 0),
-                     RV_OK);
-    free(buf);
+    it_send_sale(env.kp, &s);
 }
 
 /* Runs revisitctl replay verify over the range; its stdout into @p out.

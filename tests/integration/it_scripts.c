@@ -175,7 +175,7 @@ static void test_scripts_cooldown_per_phone_number(void **state)
     assert_string_equal(cooldown_phone(c, "", "pt6", t0 + 20 * day), "accept");
     char ph[SAMPLER_KEY_SIZE], own[SAMPLER_KEY_SIZE];
     sampler_phone_key(c, "", ph);
-    snprintf(own, sizeof(own), "rv:{%s}:visits", c);
+    sampler_visits_key(c, own);
     assert_string_equal(ph, own);
     sampler_phone_key(a, phone, ph);
     assert_null(strstr(ph, phone));
@@ -189,7 +189,7 @@ static void test_scripts_reload_after_script_flush(void **state)
     (void)state;
     char cust[64], visits[SAMPLER_KEY_SIZE];
     snprintf(cust, sizeof(cust), "sf-%s", nonce);
-    snprintf(visits, sizeof(visits), "rv:{%s}:visits", cust);
+    sampler_visits_key(cust, visits);
     const int64_t t0 = 1456833600000000LL;
     assert_string_equal(cooldown(cust, "f1", t0, ""), "accept");
     const char *flush[] = {"SCRIPT", "FLUSH"};

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "rv/cfg.h"
+#include "rv/codec.h"
+#include "rv/kafka.h"
 #include "rv/kafka_lag.h"
 
 /* The value of setting @p name; a test that cannot reach its service
@@ -140,6 +142,19 @@ static inline int64_t it_wait_group_lag(const it_kafka *k, const char *group,
         }
     }
     return lag;
+}
+
+/* Produces sale @p s to sales.events, keyed by its customer (Kafka's
+ * order per customer), as the importer does. Not flushed. */
+static inline void it_send_sale(rv_producer *kp, const rv_sale *s)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(rv_codec_encode_sale(s, &buf, &len), RV_OK);
+    assert_int_equal(
+        rv_producer_send(kp, "sales.events", s->customer_id, buf, len, NULL, 0),
+        RV_OK);
+    free(buf);
 }
 
 #endif /* RV_IT_STACK_H */

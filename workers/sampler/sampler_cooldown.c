@@ -48,11 +48,17 @@ void sampler_cooldown_keys(const char *customer_id,
     snprintf(optout_key, SAMPLER_KEY_SIZE, "rv:{%s}:optout", customer_id);
 }
 
+void sampler_visits_key(const char *customer_id,
+                        char visits_key[SAMPLER_KEY_SIZE])
+{
+    snprintf(visits_key, SAMPLER_KEY_SIZE, "rv:{%s}:visits", customer_id);
+}
+
 void sampler_phone_key(const char *customer_id, const char *phone,
                        char phone_key[SAMPLER_KEY_SIZE])
 {
     if (phone == NULL || phone[0] == '\0') {
-        snprintf(phone_key, SAMPLER_KEY_SIZE, "rv:{%s}:visits", customer_id);
+        sampler_visits_key(customer_id, phone_key);
         return;
     }
     char id[RV_ID_SIZE];
@@ -66,7 +72,7 @@ void sampler_cooldown_prepare(sampler_cooldown_call *cc, const rv_task *t,
                               rv_redis_call *out)
 {
     sampler_cooldown_keys(t->customer_id, cc->keys[0], cc->keys[1]);
-    snprintf(cc->keys[2], SAMPLER_KEY_SIZE, "rv:{%s}:visits", t->customer_id);
+    sampler_visits_key(t->customer_id, cc->keys[2]);
     sampler_phone_key(t->customer_id, t->phone, cc->keys[3]);
     snprintf(cc->args[0], sizeof(cc->args[0]), "%s", t->task_id);
     snprintf(cc->args[1], sizeof(cc->args[1]), "%lld",

@@ -43,6 +43,10 @@ void sampler_cooldown_keys(const char *customer_id,
                            char cooldown_key[SAMPLER_KEY_SIZE],
                            char optout_key[SAMPLER_KEY_SIZE]);
 
+/** The customer's visits key, "rv:{<customer>}:visits" (hash-tagged). */
+void sampler_visits_key(const char *customer_id,
+                        char visits_key[SAMPLER_KEY_SIZE]);
+
 /** The visits key of phone number @p phone: "rv:{ph:<derive(phone)>}:
  *  visits" (the number itself never reaches Redis), or the customer's
  *  visits key "rv:{<customer>}:visits" when @p phone is NULL or "". */

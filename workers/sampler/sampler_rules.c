@@ -90,13 +90,12 @@ sampler_match sampler_rule_match(const rv_policy *p, const rv_rule *rule,
     return SAMPLER_APPLIES;
 }
 
-/* The rate that applies to @p ev under @p rule, or -1 if none does. */
-static double rule_rate(const rv_policy *p, const rv_rule *rule,
+/* The rate that applies to @p ev under @p rule, whose match is @p m,
+ * or -1 if none does. */
+static double rule_rate(const rv_rule *rule, sampler_match m,
                         const sampler_event *ev)
 {
-    char why[8];
-    if (decides_apart(rule) ||
-        sampler_rule_match(p, rule, ev, why, sizeof(why)) != SAMPLER_APPLIES) {
+    if (decides_apart(rule) || m != SAMPLER_APPLIES) {
         return -1.0;
     }
     if (rule->tier_count == 0) {
@@ -157,7 +156,7 @@ static void decide_all(const rv_policy *p, const sampler_event *ev,
         if (m == SAMPLER_NO_TRIGGER || decides_apart(rule)) {
             continue;
         }
-        double rate = rule_rate(p, rule, ev);
+        double rate = rule_rate(rule, m, ev);
         double u = rv_hash_unit(p->salt, rule->id, ev->env->event_id);
         rv_decision *d = add_decision(dec, p, rule, ev, worker, u, rate);
         if (d == NULL) {
@@ -249,7 +248,9 @@ rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
     size_t n = 0;
     for (unsigned i = 0; i < p->rule_count && n < RV_REASONS_MAX; i++) {
         const rv_rule *rule = &p->rules[i];
-        double rate = rule_rate(p, rule, ev);
+        char why[8];
+        double rate = rule_rate(
+            rule, sampler_rule_match(p, rule, ev, why, sizeof(why)), ev);
         if (rate < 0.0) {
             continue;
         }
