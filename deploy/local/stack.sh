@@ -10,10 +10,12 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-usage: stack.sh start  DIR [--build-dir BUILD]
-       stack.sh stop   DIR [--wipe]
-       stack.sh status DIR
-       stack.sh env    DIR
+usage: stack.sh start   DIR [--build-dir BUILD]
+       stack.sh stop    DIR [--wipe]
+       stack.sh status  DIR
+       stack.sh env     DIR
+       stack.sh restart DIR redis|postgres
+       stack.sh fault   DIR COMMAND...
 
 start   start Redis, PostgreSQL (database "revisit", migrations from
         deploy/sql/) and the development broker with state in DIR, then
@@ -23,6 +25,13 @@ start   start Redis, PostgreSQL (database "revisit", migrations from
 stop    stop all three; data stays unless --wipe (then DIR is removed).
 status  say what runs; exit 0 if all three run, 3 otherwise.
 env     print DIR/env; use it as: . DIR/env
+restart stop one service cleanly and start it again on the same port
+        (Redis flushes its AOF first; PostgreSQL stops "fast"): the chaos
+        run's restarts (issue 6). Clients see their connections drop.
+fault   hand the development broker one fault command (the words form
+        one line): "down N", "up N", "rtt N MS", "errors API COUNT ERROR"
+        (see workers/devbroker/devbroker_control.h); waits until it is
+        applied and exits 1 if the broker refused it.
 
 DIR/env exports RV_KAFKA_BOOTSTRAP_SERVERS, RV_REDIS_URL, RV_PG_DSN and
 RV_POLICY_PATH (the shipped default policy, an absolute path) for
@@ -42,6 +51,7 @@ MARKER=.revisit-stack
 
 cmd=""
 dir=""
+rest=()
 wipe=0
 build_dir="${RV_BUILD_DIR:-$RV_ROOT/build}"
 while [ "$#" -gt 0 ]; do
@@ -63,6 +73,8 @@ while [ "$#" -gt 0 ]; do
             cmd="$1"
         elif [ -z "$dir" ]; then
             dir="$1"
+        elif [ "$cmd" = fault ] || [ "$cmd" = restart ]; then
+            rest+=("$1")
         else
             rv_die "unexpected argument $1 (try --help)"
         fi
@@ -90,6 +102,7 @@ set_paths() {
     BROKER_PID_FILE="$S/devbroker.pid"
     BROKER_LOG="$S/devbroker.log"
     BOOTSTRAP_FILE="$S/kafka.bootstrap"
+    CONTROL_FILE="$S/devbroker.control"
     PG_ROOT="$(rv_read1 "$PG_ROOT_FILE")"
     [ -n "$PG_ROOT" ] || PG_ROOT="$(pg_root_for "$S")"
     PG_DATA="$PG_ROOT/data"
@@ -158,6 +171,17 @@ broker_alive() {
 
 # ---- start -------------------------------------------------------------
 
+# Starts redis-server on port $1 with the stack's settings.
+launch_redis() {
+    # --daemonize returns before the bind: the caller's ping is the test.
+    # fd 9 holds the stack lock: no daemon may inherit it.
+    redis-server --bind 127.0.0.1 --port "$1" --dir "$REDIS_DIR" \
+        --appendonly yes --appendfsync everysec \
+        --maxmemory-policy noeviction --daemonize yes \
+        --pidfile "$REDIS_PID_FILE" --logfile "$REDIS_LOG" 9>&- ||
+        rv_die "redis-server failed to start (see $REDIS_LOG)"
+}
+
 start_redis() {
     if redis_alive; then
         rv_info "redis already running on port $(rv_read1 "$REDIS_PORT_FILE")"
@@ -168,13 +192,7 @@ start_redis() {
     for attempt in 1 2 3; do
         rv_pick_port
         rm -f "$REDIS_PID_FILE"
-        # --daemonize returns before the bind: the ping below is the test.
-        # fd 9 holds the stack lock: no daemon may inherit it.
-        redis-server --bind 127.0.0.1 --port "$RV_PORT" --dir "$REDIS_DIR" \
-            --appendonly yes --appendfsync everysec \
-            --maxmemory-policy noeviction --daemonize yes \
-            --pidfile "$REDIS_PID_FILE" --logfile "$REDIS_LOG" 9>&- ||
-            rv_die "redis-server failed to start (see $REDIS_LOG)"
+        launch_redis "$RV_PORT"
         if rv_wait_until "$REDIS_WAIT_S" "redis on port $RV_PORT" \
             redis_ping "$RV_PORT"; then
             rv_write_atomic "$REDIS_PORT_FILE" "$RV_PORT"
@@ -340,8 +358,9 @@ start_broker() {
         esac
     done
     # fd 9 holds the stack lock: the broker must not keep it.
+    rm -f "$CONTROL_FILE" "$CONTROL_FILE.done"
     env "${unset_args[@]}" RV_DEVBROKER_BOOTSTRAP_FILE="$BOOTSTRAP_FILE" \
-        "$bin" </dev/null >>"$BROKER_LOG" 2>&1 9>&- &
+        RV_DEVBROKER_CONTROL_FILE="$CONTROL_FILE" "$bin" </dev/null >>"$BROKER_LOG" 2>&1 9>&- &
     local pid=$!
     rv_write_atomic "$BROKER_PID_FILE" "$pid"
     local deadline=$((SECONDS + BROKER_WAIT_S))
@@ -477,6 +496,51 @@ do_wipe() {
     rv_info "wiped $S"
 }
 
+# ---- restart and faults (the chaos run) --------------------------------
+
+do_restart() {
+    local port
+    case "$1" in
+    redis)
+        port="$(rv_read1 "$REDIS_PORT_FILE")"
+        redis_alive || rv_die "redis is not running in $S"
+        stop_redis
+        launch_redis "$port"
+        rv_wait_until "$REDIS_WAIT_S" "redis on port $port" \
+            redis_ping "$port" || rv_die "redis did not come back"
+        rv_info "redis restarted on port $port"
+        ;;
+    postgres)
+        port="$(rv_read1 "$PG_PORT_FILE")"
+        pg_alive || rv_die "postgres is not running in $S"
+        as_pg "$RV_PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -m fast -w \
+            -t "$PG_WAIT_S" -o "-p $port" restart >/dev/null 9>&- ||
+            rv_die "postgres did not restart (log: $PG_LOG)"
+        rv_wait_until "$PG_WAIT_S" "postgres on port $port" \
+            pg_ready "$port" || rv_die "postgres does not answer"
+        rv_info "postgres restarted on port $port"
+        ;;
+    *) rv_die "restart what? redis or postgres" ;;
+    esac
+}
+
+do_fault() {
+    [ "$#" -ge 1 ] || rv_die "fault needs a command (try --help)"
+    broker_alive || rv_die "the development broker is not running in $S"
+    rm -f "$CONTROL_FILE.done"
+    rv_write_atomic "$CONTROL_FILE" "$*"
+    rv_wait_until 10 "the broker to take the command" \
+        test -s "$CONTROL_FILE.done" ||
+        rv_die "the broker did not take \"$*\" (log: $BROKER_LOG)"
+    local result
+    result="$(rv_read1 "$CONTROL_FILE.done")"
+    rm -f "$CONTROL_FILE.done"
+    case "$result" in
+    ok*) rv_info "fault applied: $*" ;;
+    *) rv_die "fault \"$*\" refused: $result" ;;
+    esac
+}
+
 # ---- status ------------------------------------------------------------
 
 do_status() {
@@ -532,6 +596,18 @@ status)
     [ -d "$dir" ] || rv_die "no state dir $dir"
     set_paths "$(rv_abs_dir "$dir")"
     do_status
+    ;;
+restart | fault)
+    [ -d "$dir" ] || rv_die "no state dir $dir"
+    set_paths "$(rv_abs_dir "$dir")"
+    exec 9>"$S/.lock"
+    flock -w 60 9 || rv_die "another stack.sh holds $S/.lock"
+    if [ "$cmd" = restart ]; then
+        [ "${#rest[@]}" -eq 1 ] || rv_die "restart DIR redis|postgres"
+        do_restart "${rest[0]}"
+    else
+        do_fault "${rest[@]}"
+    fi
     ;;
 env)
     [ -s "$dir/env" ] || rv_die "no $dir/env: the stack is not running"

@@ -17,6 +17,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "devbroker_control.h"
 #include "devbroker_topics.h"
 #include "rv/cfg.h"
 #include "rv/log.h"
@@ -32,6 +33,7 @@ struct devbroker_cfg {
     int64_t brokers;
     char *topics;
     char *bootstrap_file;
+    char *control_file;
     char *log_level;
     char *log_format;
 };
@@ -50,6 +52,9 @@ static const rv_cfg_key devbroker_keys[] = {
     {"devbroker.bootstrap.file", RV_CFG_STR, F(bootstrap_file), NULL, 0, 0,
      RV_CFG_REQUIRED,
      "file that receives the bootstrap servers (written atomically)"},
+    {"devbroker.control.file", RV_CFG_STR, F(control_file), NULL, 0, 0, 0,
+     "fault commands to apply, one a line (see devbroker_control.h); "
+     "the broker takes the file, applies it and writes <file>.done"},
     {"log.level", RV_CFG_STR, F(log_level), "info", 0, 0, 0,
      "debug, info, warn or error"},
     {"log.format", RV_CFG_STR, F(log_format), "logfmt", 0, 0, 0,
@@ -74,20 +79,20 @@ static void on_rdkafka_log(const rd_kafka_t *rk, int level, const char *fac,
 
 /* Writes @p text to "<path>.tmp.<pid>" and renames it over @p path, so a
  * reader sees either no file or the whole line. */
-static rv_err write_bootstrap_file(const char *path, const char *text)
+static rv_err write_file_atomic(const char *path, const char *text)
 {
     rv_err err = RV_ERR_UNAVAILABLE;
     char tmp[4096];
     int n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
     if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        RV_LOG(RV_LOG_ERROR, "bootstrap_file_failed", RV_KV_STR("path", path),
+        RV_LOG(RV_LOG_ERROR, "file_write_failed", RV_KV_STR("path", path),
                RV_KV_STR("reason", "path too long"));
         return RV_ERR_INVALID;
     }
     FILE *f = fopen(tmp, "w");
     if (f == NULL) {
         int saved = errno;
-        RV_LOG(RV_LOG_ERROR, "bootstrap_file_failed", RV_KV_STR("path", tmp),
+        RV_LOG(RV_LOG_ERROR, "file_write_failed", RV_KV_STR("path", tmp),
                RV_KV_STR("reason", strerror(saved)));
         return err;
     }
@@ -97,13 +102,13 @@ static rv_err write_bootstrap_file(const char *path, const char *text)
     int saved = errno;
     ok = fclose(f) == 0 && ok;
     if (!ok) {
-        RV_LOG(RV_LOG_ERROR, "bootstrap_file_failed", RV_KV_STR("path", tmp),
+        RV_LOG(RV_LOG_ERROR, "file_write_failed", RV_KV_STR("path", tmp),
                RV_KV_STR("reason", strerror(saved)));
         goto out;
     }
     if (rename(tmp, path) != 0) {
         saved = errno;
-        RV_LOG(RV_LOG_ERROR, "bootstrap_file_failed", RV_KV_STR("path", path),
+        RV_LOG(RV_LOG_ERROR, "file_write_failed", RV_KV_STR("path", path),
                RV_KV_STR("reason", strerror(saved)));
         goto out;
     }
@@ -172,6 +177,95 @@ static rv_err create_topics(rd_kafka_mock_cluster_t *mcluster,
     return RV_OK;
 }
 
+/* Applies one parsed command to the cluster. @returns the mock's error. */
+static rd_kafka_resp_err_t apply_ctl(rd_kafka_mock_cluster_t *mcluster,
+                                     const devbroker_ctl *c)
+{
+    switch (c->kind) {
+    case DEVBROKER_CTL_DOWN:
+        return rd_kafka_mock_broker_set_down(mcluster, c->broker_id);
+    case DEVBROKER_CTL_UP:
+        return rd_kafka_mock_broker_set_up(mcluster, c->broker_id);
+    case DEVBROKER_CTL_RTT:
+        return rd_kafka_mock_broker_set_rtt(mcluster, c->broker_id, c->rtt_ms);
+    case DEVBROKER_CTL_ERRORS: {
+        rd_kafka_resp_err_t *errs = calloc((size_t)c->count, sizeof(*errs));
+        if (errs == NULL) {
+            return RD_KAFKA_RESP_ERR__FAIL;
+        }
+        for (int i = 0; i < c->count; i++) {
+            errs[i] = (rd_kafka_resp_err_t)c->err_code;
+        }
+        rd_kafka_mock_push_request_errors_array(mcluster, c->api_key,
+                                                (size_t)c->count, errs);
+        free(errs);
+        return RD_KAFKA_RESP_ERR_NO_ERROR;
+    }
+    case DEVBROKER_CTL_SKIP:
+        break;
+    }
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* Takes the control file @p path if there is one: applies its commands
+ * in order, stops at the first bad one, and writes "<path>.done" with
+ * "ok N" (N commands applied) or "error line L: why". Taking is a
+ * rename, so a writer that renames its file into place is never read
+ * half-written. */
+static void take_control_file(rd_kafka_mock_cluster_t *mcluster,
+                              const char *path)
+{
+    char taking[4096], done[4096], result[512];
+    if (snprintf(taking, sizeof(taking), "%s.taking", path) >=
+            (int)sizeof(taking) ||
+        snprintf(done, sizeof(done), "%s.done", path) >= (int)sizeof(done)) {
+        return; /* checked at start-up */
+    }
+    if (rename(path, taking) != 0) {
+        return; /* no command waiting (ENOENT) */
+    }
+    FILE *f = fopen(taking, "r");
+    if (f == NULL) {
+        snprintf(result, sizeof(result), "error: %s", strerror(errno));
+        write_file_atomic(done, result);
+        return;
+    }
+    char line[512];
+    int lineno = 0, applied = 0;
+    snprintf(result, sizeof(result), "ok");
+    while (fgets(line, sizeof(line), f) != NULL) {
+        lineno++;
+        devbroker_ctl c;
+        char why[256] = "";
+        if (devbroker_ctl_parse(line, &c, why, sizeof(why)) != RV_OK) {
+            snprintf(result, sizeof(result), "error line %d: %s", lineno, why);
+            break;
+        }
+        if (c.kind == DEVBROKER_CTL_SKIP) {
+            continue;
+        }
+        rd_kafka_resp_err_t kerr = apply_ctl(mcluster, &c);
+        line[strcspn(line, "\r\n")] = '\0';
+        if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            snprintf(result, sizeof(result), "error line %d: %s", lineno,
+                     rd_kafka_err2str(kerr));
+            break;
+        }
+        applied++;
+        RV_LOG(RV_LOG_WARN, "fault_applied", RV_KV_STR("command", line));
+    }
+    fclose(f);
+    unlink(taking);
+    if (strcmp(result, "ok") == 0) {
+        snprintf(result, sizeof(result), "ok %d", applied);
+    } else {
+        RV_LOG(RV_LOG_ERROR, "fault_refused", RV_KV_STR("result", result));
+    }
+    if (write_file_atomic(done, result) != RV_OK) {
+        RV_LOG(RV_LOG_ERROR, "fault_result_lost", RV_KV_STR("path", done));
+    }
+}
+
 /* Everything after the config: cluster up, topics, file, wait, down.
  * Takes ownership of @p conf. */
 static int run(const struct devbroker_cfg *cfg, const devbroker_topics *topics,
@@ -200,7 +294,7 @@ static int run(const struct devbroker_cfg *cfg, const devbroker_topics *topics,
         goto out;
     }
     const char *bootstraps = rd_kafka_mock_cluster_bootstraps(mcluster);
-    if (write_bootstrap_file(cfg->bootstrap_file, bootstraps) != RV_OK) {
+    if (write_file_atomic(cfg->bootstrap_file, bootstraps) != RV_OK) {
         goto out;
     }
     wrote_file = 1;
@@ -214,6 +308,9 @@ static int run(const struct devbroker_cfg *cfg, const devbroker_topics *topics,
      * a reload flag that nobody takes: there is nothing to reload. */
     while (!rv_stop_requested()) {
         rd_kafka_poll(rk, POLL_TIMEOUT_MS);
+        if (cfg->control_file != NULL) {
+            take_control_file(mcluster, cfg->control_file);
+        }
     }
     RV_LOG0(RV_LOG_INFO, "draining");
     rc = 0;
@@ -291,6 +388,12 @@ int main(int argc, char **argv)
     }
     if (cfg.bootstrap_file != NULL && cfg.bootstrap_file[0] == '\0') {
         fprintf(stderr, "config: devbroker.bootstrap.file is empty\n");
+        is_bad = 1;
+    }
+    if (cfg.control_file != NULL &&
+        (cfg.control_file[0] == '\0' || strlen(cfg.control_file) > 4000)) {
+        fprintf(stderr, "config: devbroker.control.file is empty or longer "
+                        "than 4000 bytes\n");
         is_bad = 1;
     }
     if (build_conf(&kafka, &conf) != RV_OK) {
