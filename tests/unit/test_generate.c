@@ -108,6 +108,37 @@ static void test_generate_fields_are_valid(void **state)
 
 /* Orders of the sample: median USD 152, mean 459, p99 4,211, 6.6% at
  * USD 1,500 or more (R1's higher tiers). */
+/* One number per customer, a customer always the same: no cooldown (C4)
+ * couples two customers of a stream. The pool of 20,000 customers would
+ * share about 20 numbers if they were drawn at random. */
+static void test_generate_one_phone_per_customer(void **state)
+{
+    (void)state;
+    gen_params p = params(5);
+    p.customers = 20000;
+    rv_sale s;
+    static char phone_of[20000][sizeof(s.phone)];
+    static uint8_t owner_seen[10000000 / 8];
+    memset(phone_of, 0, sizeof(phone_of));
+    memset(owner_seen, 0, sizeof(owner_seen));
+    int customers = 0;
+    for (uint64_t i = 0; i < 200000; i++) {
+        gen_sale(&p, i, NULL, &s);
+        unsigned long k = strtoul(strchr(s.customer_id, 'C') + 1, NULL, 10);
+        assert_true(k < 20000);
+        if (phone_of[k][0] != '\0') {
+            assert_string_equal(phone_of[k], s.phone);
+            continue;
+        }
+        snprintf(phone_of[k], sizeof(phone_of[k]), "%s", s.phone);
+        unsigned long n = strtoul(s.phone + 3, NULL, 10);
+        assert_false(owner_seen[n / 8] & (1u << (n % 8)));
+        owner_seen[n / 8] |= (uint8_t)(1u << (n % 8));
+        customers++;
+    }
+    assert_true(customers > 19000);
+}
+
 static void test_generate_amounts_like_superstore(void **state)
 {
     (void)state;
@@ -197,6 +228,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generate_same_seed_same_sales),
         cmocka_unit_test(test_generate_fields_are_valid),
+        cmocka_unit_test(test_generate_one_phone_per_customer),
         cmocka_unit_test(test_generate_amounts_like_superstore),
         cmocka_unit_test(test_generate_repeat_customers_and_branches),
     };

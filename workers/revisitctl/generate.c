@@ -24,6 +24,9 @@
 #define DAY_OPEN_S (13 * 3600)
 #define DAY_LENGTH_US (12 * 3600 * 1000000LL)
 #define HOME_STORE_PERCENT 80
+/* Synthetic numbers: "555" and 7 digits, a stride prime to 10^7. */
+#define PHONE_SPACE 10000000ULL
+#define PHONE_STRIDE 3456789ULL
 /* 9999-12-31 as days since the epoch. */
 #define DAY_MAX 2932896
 
@@ -276,8 +279,14 @@ void gen_sale(const gen_params *p, uint64_t index, uint8_t *seen, rv_sale *out)
         store = pick(cities[b], CITIES_PER_BRANCH, draw(p, DRAW_STORE, index));
     }
     rv_copy_str(s.store_id, sizeof(s.store_id), cities[b][store].name);
+    /* k -> k * PHONE_STRIDE + offset (mod 10^7) is one-to-one, since
+     * the stride is prime to 10^7: no two customers of a pool up to 10^7
+     * share a number, so no cooldown couples two customers (C4) and the
+     * stream's verdicts do not depend on the order of its partitions. */
+    uint64_t offset = draw(p, DRAW_CUST_PHONE, 0) % PHONE_SPACE;
     snprintf(s.phone, sizeof(s.phone), "555%07llu",
-             (unsigned long long)(draw(p, DRAW_CUST_PHONE, k) % 10000000ULL));
+             (unsigned long long)((k % PHONE_SPACE * PHONE_STRIDE + offset) %
+                                  PHONE_SPACE));
     s.phone_synthetic = true;
     size_t cls = pick(classes, sizeof(classes) / sizeof(classes[0]),
                       draw(p, DRAW_CUST_CLASS, k));
