@@ -57,8 +57,9 @@ size_t gen_seen_bytes(const gen_params *p);
  *    region, weighted as in the sample), class (R9: A 10%, B 20%, C 50%,
  *    D 20%, like the importer's) and synthetic phone ("555" + 7 digits,
  *    phone_synthetic; one number per customer, never shared while the
- *    pool is at most 10,000,000) depend on the seed and k only; 4 sales in 5 at the
- *    home store, the rest at a city of the region drawn by weight;
+ *    pool is at most 10,000,000) depend on the seed and k only; 4 sales
+ *    in 5 at the home store, the rest at a city of the region drawn by
+ *    weight;
  *  - amount log-normal around a median of USD 152 (Superstore: median
  *    152, mean 459, p99 4,211), clamped to USD 0.50..25,000, in cents;
  *    currency "USD";
