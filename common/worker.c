@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rv/log.h"
 
@@ -45,6 +46,9 @@ static const rv_cfg_key common_keys[] = {
      INT64_C(86400000), 0,
      "a partition without messages this long no longer holds the "
      "event-time watermark back; 0 = never"},
+    {"startup.wait.ms", RV_CFG_INT, F(startup_wait_ms), "60000", 0, 3600000, 0,
+     "how long start-up retries a Redis or PostgreSQL server that does "
+     "not answer (restarting), ms; 0 = fail at once"},
     {0},
 };
 #undef F
@@ -68,6 +72,42 @@ static size_t split_topics(char *buf, const char **out, size_t cap)
         }
     }
     return n;
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether start-up should try @p server again after @p err: only a
+ * server that does not answer (RV_ERR_UNAVAILABLE: restarting, say),
+ * before @p deadline_ms and no stop asked. Sleeps the back-off (100 ms
+ * doubling up to backoff.max.ms) before saying yes. */
+static bool startup_retry(const rv_worker *w, rv_err err, const char *server,
+                          const char *reason, int attempt, int64_t deadline_ms)
+{
+    if (err != RV_ERR_UNAVAILABLE || rv_stop_requested()) {
+        return false;
+    }
+    int64_t delay_ms = 100;
+    for (int i = 1; i < attempt && delay_ms < w->cfg.backoff_max_ms; i++) {
+        delay_ms *= 2;
+    }
+    if (delay_ms > w->cfg.backoff_max_ms) {
+        delay_ms = w->cfg.backoff_max_ms;
+    }
+    if (monotonic_ms() + delay_ms > deadline_ms) {
+        return false;
+    }
+    RV_LOG(RV_LOG_WARN, "server_unavailable_at_start",
+           RV_KV_STR("server", server), RV_KV_STR("reason", reason),
+           RV_KV_INT("attempt", attempt), RV_KV_INT("retry_in_ms", delay_ms));
+    struct timespec ts = {.tv_sec = (time_t)(delay_ms / 1000),
+                          .tv_nsec = (long)(delay_ms % 1000) * 1000000};
+    nanosleep(&ts, NULL); /* a signal cuts it short: checked next time */
+    return !rv_stop_requested();
 }
 
 static rv_err open_clients(rv_worker *w)
@@ -111,8 +151,14 @@ static rv_err open_clients(rv_worker *w)
         return err;
     }
     if (spec->needs_redis) {
-        err = rv_redis_open(w->cfg.redis_url, (int)w->cfg.redis_timeout_ms,
-                            &w->rc, errstr, sizeof(errstr));
+        int64_t deadline_ms = monotonic_ms() + w->cfg.startup_wait_ms;
+        for (int attempt = 1;; attempt++) {
+            err = rv_redis_open(w->cfg.redis_url, (int)w->cfg.redis_timeout_ms,
+                                &w->rc, errstr, sizeof(errstr));
+            if (!startup_retry(w, err, "redis", errstr, attempt, deadline_ms)) {
+                break;
+            }
+        }
         if (err != RV_OK) {
             RV_LOG(RV_LOG_ERROR, "redis_open_failed",
                    RV_KV_STR("reason", errstr));
@@ -120,7 +166,14 @@ static rv_err open_clients(rv_worker *w)
         }
     }
     if (spec->needs_pg) {
-        err = rv_pg_open(w->cfg.pg_dsn, &w->pg, errstr, sizeof(errstr));
+        int64_t deadline_ms = monotonic_ms() + w->cfg.startup_wait_ms;
+        for (int attempt = 1;; attempt++) {
+            err = rv_pg_open(w->cfg.pg_dsn, &w->pg, errstr, sizeof(errstr));
+            if (!startup_retry(w, err, "postgres", errstr, attempt,
+                               deadline_ms)) {
+                break;
+            }
+        }
         if (err != RV_OK) {
             RV_LOG(RV_LOG_ERROR, "pg_open_failed", RV_KV_STR("reason", errstr));
             return err;

@@ -1,0 +1,462 @@
+#!/usr/bin/env bash
+# deploy/local/chaos.sh: the chaos run (issue 6). Proves that crashes,
+# replicas, restarts and broker faults lose or duplicate nothing.
+#
+# Two runs of the same N synthetic sales (revisitctl generate, seeded),
+# each on a fresh local stack of its own:
+#   clean  one replica of every worker and the agent simulator, no fault;
+#   chaos  REPLICAS replicas of each (consumer groups share the
+#          partitions), sales offered at a steady rate while, every few
+#          seconds, a random replica is killed with SIGKILL and started
+#          again; on the way Redis is restarted (AOF on), PostgreSQL is
+#          restarted, the development broker fails Produce, Fetch and
+#          OffsetCommit requests, slows one broker down and drops one for
+#          a while (librdkafka's mock cluster calls, stack.sh fault).
+# Then the record (PostgreSQL) of the chaos run is compared with the
+# clean one, table by table, by ID, and the script prints
+#   <table>: clean=… chaos=… lost=… duplicated=… differing=… extra=…
+# for tasks, bookings, grades and alerts, then over_capacity (agent-days
+# booked over the roster's daily capacity), the broker's dropped
+# messages (every topic's low watermark must still be 0) and what the
+# run did: kills, restarts, broker faults, replicas that exited on their
+# own. Exit 0 only if every count is 0.
+#
+# Compared, per table (the fields that depend only on the input and the
+# policy, not on the order in which replicas happen to run):
+#   tasks     every field but the envelope (event, producer, times)
+#   bookings  task, attempt, customer, branch, channel, questions, due
+#             end; which agent, day and window a task gets depends on
+#             the order in which bookings reach the capacity counters,
+#             by design (C5 first come, first served): checked by
+#             over_capacity and "every task booked once" instead
+#   grades    everything of the verdict but the call's time (in_due_window
+#             and the envelope follow the booked window)
+#   alerts    every field but the envelope and the case's deadline
+# Not compared, only counted: tasks that found no capacity for some
+# attempt in either run (the last slots of a busy day go to whoever comes
+# first), with their bookings, grades and alerts; R10 spot checks, drawn
+# per agent and month, so they follow the agents the bookings chose; and
+# case escalations (A2), whose case period and deadline count from the
+# first call's time, which follows the booked window.
+#
+# usage: chaos.sh [N] [--ci] [--keep]
+#   N       sales (default 100000; --ci: 5000)
+#   --ci    the short form CI runs (ctest label "chaos"): 5,000 sales,
+#           a kill every 2 s, at least 12 kills
+#   --keep  leave both stacks and the logs in place
+#
+# Environment (all optional):
+#   RV_CHAOS_BUILD_DIR  build to use; default: build a Release build in
+#                       <repo>/build-chaos. Set (say by ctest) to use it
+#                       as it is.
+#   RV_CHAOS_DIR        state and logs (default <repo>/.run/chaos)
+#   RV_CHAOS_SEED       generator and schedule seed (default 1)
+#   RV_CHAOS_REPLICAS   replicas per worker in the chaos run (default 3)
+#   RV_CHAOS_RATE       sales/s offered in the chaos run (default 800;
+#                       --ci 250)
+#   RV_CHAOS_KILL_EVERY_S   seconds between kills (default 3; --ci 2)
+#   RV_CHAOS_MIN_KILLS  kills at least (default 20; --ci 12)
+#   RV_CHAOS_TIMEOUT_S  longest wait for a drain (default 1800)
+set -euo pipefail
+
+# shellcheck source=deploy/local/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+WORKERS="sampler assigner agentsim grader alerter recorder"
+TOPICS="sales.events service.events visits.tasks visits.retries \
+visits.assignments visits.outcomes visits.grades compliance.alerts \
+compliance.cases visits.decisions"
+# Bytes per sale on each topic and the fill of a partition: see bench.sh
+# (the development broker drops a partition's oldest messages past 5 MiB).
+SALE_BYTES=240
+DECISION_BYTES=1400
+DERIVED_BYTES=160
+PARTITION_FILL=3000000
+
+count=""
+ci=0
+keep=0
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+    --ci) ci=1 ;;
+    --keep) keep=1 ;;
+    -h | --help)
+        awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+        exit 0
+        ;;
+    *)
+        [[ "$1" =~ ^[0-9]+$ ]] || rv_die "unknown argument $1 (try --help)"
+        count="$1"
+        ;;
+    esac
+    shift
+done
+if [ "$ci" -eq 1 ]; then
+    count="${count:-5000}"
+    rate="${RV_CHAOS_RATE:-250}"
+    kill_every="${RV_CHAOS_KILL_EVERY_S:-2}"
+    min_kills="${RV_CHAOS_MIN_KILLS:-12}"
+else
+    count="${count:-100000}"
+    rate="${RV_CHAOS_RATE:-800}"
+    kill_every="${RV_CHAOS_KILL_EVERY_S:-3}"
+    min_kills="${RV_CHAOS_MIN_KILLS:-20}"
+fi
+[ "$count" -ge 1 ] || rv_die "N must be at least 1"
+seed="${RV_CHAOS_SEED:-1}"
+replicas="${RV_CHAOS_REPLICAS:-3}"
+timeout_s="${RV_CHAOS_TIMEOUT_S:-1800}"
+base="${RV_CHAOS_DIR:-$RV_ROOT/.run/chaos}"
+stack="$RV_ROOT/deploy/local/stack.sh"
+cd "$RV_ROOT"
+t_start=$SECONDS
+
+if [ -n "${RV_CHAOS_BUILD_DIR:-}" ]; then
+    build_dir="$RV_CHAOS_BUILD_DIR"
+else
+    build_dir="$RV_ROOT/build-chaos"
+    "$RV_ROOT/deploy/local/install-deps.sh"
+    rv_info "building Release in $build_dir"
+    cmake -S "$RV_ROOT" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
+        -DRV_SANITIZE= -DRV_BUILD_TESTS=OFF \
+        -DRV_INTEGRATION_TESTS=OFF >/dev/null
+    cmake --build "$build_dir" -j "$(nproc)" >/dev/null
+fi
+ctl="$build_dir/workers/revisitctl/revisitctl"
+[ -x "$ctl" ] || rv_die "no $ctl: build first"
+
+# Partitions: enough that no partition outgrows the broker's limits, and
+# at least 6 so that every replica holds some.
+partitions_for() {
+    local p=$(((count * $1 + PARTITION_FILL - 1) / PARTITION_FILL))
+    echo $((p < 6 ? 6 : p))
+}
+topic_spec=""
+for t in $TOPICS; do
+    case "$t" in
+    sales.events) p=$(partitions_for "$SALE_BYTES") ;;
+    visits.decisions) p=$(partitions_for "$DECISION_BYTES") ;;
+    *) p=$(partitions_for "$DERIVED_BYTES") ;;
+    esac
+    topic_spec="$topic_spec${topic_spec:+,}$t:$p"
+done
+
+mkdir -p "$base"
+exec 8>"$base/.lock"
+flock -n 8 || rv_die "another chaos.sh is running on $base"
+
+# ---- workers -----------------------------------------------------------
+
+# One line per replica: "pid worker replica"; rewritten as replicas
+# restart.
+pids_file=""
+logs=""
+declare -A pid_of
+start_replica() { # worker replica
+    local w="$1" r="$2"
+    "$build_dir/workers/$w/revisit-$w" >>"$logs/$w.$r.log" 2>&1 &
+    pid_of["$w.$r"]=$!
+}
+
+start_all() { # replicas
+    local w r
+    for w in $WORKERS; do
+        for ((r = 1; r <= $1; r++)); do
+            start_replica "$w" "$r"
+        done
+    done
+}
+
+# SIGTERM to every replica; each must exit 0 (a clean hand-over).
+stop_all() {
+    local k pid bad=0 rc
+    for k in "${!pid_of[@]}"; do
+        kill -TERM "${pid_of[$k]}" 2>/dev/null || true
+    done
+    for k in "${!pid_of[@]}"; do
+        pid="${pid_of[$k]}"
+        rc=0
+        if ! timeout 60 tail --pid="$pid" -f /dev/null; then
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+        wait "$pid" 2>/dev/null || rc=$?
+        if [ "$rc" -ne 0 ]; then
+            rv_info "replica $k exited $rc on SIGTERM (log: $logs/$k.log)"
+            bad=1
+        fi
+        unset "pid_of[$k]"
+    done
+    return "$bad"
+}
+
+# Replicas that exited without being asked: restarted, as a supervisor
+# (systemd, Kubernetes) would, and counted.
+self_exits=0
+supervise() {
+    local k rc
+    for k in "${!pid_of[@]}"; do
+        if ! kill -0 "${pid_of[$k]}" 2>/dev/null; then
+            rc=0
+            wait "${pid_of[$k]}" 2>/dev/null || rc=$?
+            self_exits=$((self_exits + 1))
+            rv_info "replica $k exited on its own ($rc); restarting"
+            start_replica "${k%.*}" "${k##*.}"
+        fi
+    done
+}
+
+current=""
+cleanup() {
+    local k
+    for k in "${!pid_of[@]}"; do
+        kill -KILL "${pid_of[$k]}" 2>/dev/null || true
+    done
+    if [ -n "$current" ] && [ "$keep" -eq 0 ]; then
+        "$stack" stop "$current" --wipe >/dev/null 2>&1 || true
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- one run -----------------------------------------------------------
+
+# The record of a run, one file per table: "id<TAB>md5 of the compared
+# fields", sorted; spot checks (R10) apart. See the header.
+dump_record() { # dir
+    local out="$1" q
+    psql_q() {
+        # shellcheck disable=SC2153 # RV_PG_DSN comes from the stack's env
+        psql -X -q -At -F $'\t' -v ON_ERROR_STOP=1 "$RV_PG_DSN" -c "$1"
+    }
+    local spot="(select task_id from visit_tasks where rule_id = 'R10')"
+    q="select task_id, md5(concat_ws('|', rule_id, reasons::text,
+        source_event_id, customer_id, branch_id, store_id, due_start,
+        due_end, priority, channel, questions::text, policy_version,
+        attempt, not_before, phone_masked, sample_u, sample_rate,
+        occurred_at))
+       from visit_tasks where rule_id <> 'R10' order by 1"
+    psql_q "$q" >"$out/tasks"
+    q="select assignment_id, md5(concat_ws('|', task_id, attempt,
+        customer_id, branch_id, channel, questions::text, due_end,
+        policy_version)), task_id
+       from assignments where task_id not in $spot order by 1"
+    psql_q "$q" >"$out/bookings"
+    q="select grade_id, md5(concat_ws('|', outcome_id, task_id, attempt,
+        customer_id, branch_id, verdict, disposition, satisfaction, band,
+        evidence_ok, reason, compliance::text, policy_version)), task_id
+       from grades where task_id not in $spot order by 1"
+    psql_q "$q" >"$out/grades"
+    q="select alert_id, md5(concat_ws('|', kind, severity, route_to,
+        evidence, suspected, policy_version, grade_id, task_id, attempt,
+        customer_id, branch_id)), task_id
+       from alerts where task_id not in $spot and kind <> 'escalation'
+       order by 1"
+    psql_q "$q" >"$out/alerts"
+    psql_q "select count(*) from alerts where kind = 'escalation'" \
+        >"$out/escalations"
+    # Tasks that found no capacity for some attempt (C5: first come, first
+    # served, so which tasks get the last slots of a day depends on the
+    # order of arrival): their bookings, grades and alerts are not
+    # compared.
+    psql_q "select distinct task_id from assignments
+        where status <> 'assigned' order by 1" >"$out/contended"
+    # Every task booked once per attempt, whoever booked it: the count of
+    # tasks with more than one booking of an attempt (assignment IDs are
+    # derived from task and attempt, so a second booking would be a
+    # second agent's slot for the same call).
+    psql_q "select count(*) from (select task_id, attempt from assignments
+        group by 1, 2 having count(distinct assignment_id) > 1) x" \
+        >"$out/double_bookings"
+    psql_q "select
+        (select count(*) from visit_tasks where rule_id = 'R10'),
+        (select count(*) from assignments where task_id in $spot),
+        (select count(*) from grades where task_id in $spot),
+        (select count(*) from alerts where task_id in $spot)" >"$out/spot"
+    psql_q "select count(*) from sales" >"$out/sales"
+    psql_q "select count(*) from dead_letters" >"$out/dead_letters"
+    # Agent-days over capacity: revisitctl report --agents marks them.
+    "$ctl" report --agents >"$out/agents.txt" || true
+    grep -c ' !$' "$out/agents.txt" >"$out/over_capacity" || true
+    # Dropped by the broker: the low watermark of every topic.
+    "$ctl" bench-retention >"$out/retention.txt" || true
+}
+
+# Waits until every consumer group has read everything.
+wait_drained() {
+    local t0=$SECONDS
+    while [ $((SECONDS - t0)) -lt "$timeout_s" ]; do
+        supervise
+        if "$ctl" wait-drained --timeout-s 20 >/dev/null 2>&1; then
+            return 0
+        fi
+    done
+    rv_die "the pipeline did not drain in ${timeout_s}s"
+}
+
+kills=0
+restarts_redis=0
+restarts_pg=0
+broker_faults=0
+# One step of the fault schedule after kill number $1.
+fault_step() {
+    case "$1" in
+    2)
+        "$stack" restart "$current" redis
+        restarts_redis=$((restarts_redis + 1))
+        ;;
+    4)
+        "$stack" restart "$current" postgres
+        restarts_pg=$((restarts_pg + 1))
+        ;;
+    6)
+        # Not Produce: librdkafka's idempotent producer takes a later
+        # request's success as proof that an earlier failed one was
+        # written (rd_kafka_dr_implicit_ack), which a real broker's
+        # sequence check guarantees; the mock cluster of librdkafka 2.0.2
+        # checks sequences of transactional producers only, so it would
+        # lose the failed batch while the producer reports it delivered.
+        # Produce faults come from "down" (no request succeeds, in order)
+        # and "rtt" (every request late) instead.
+        "$stack" fault "$current" errors Fetch 30 NOT_LEADER_FOR_PARTITION
+        "$stack" fault "$current" errors OffsetCommit 5 REQUEST_TIMED_OUT
+        "$stack" fault "$current" errors Metadata 5 LEADER_NOT_AVAILABLE
+        "$stack" fault "$current" errors Heartbeat 5 NOT_COORDINATOR
+        broker_faults=$((broker_faults + 4))
+        ;;
+    8)
+        "$stack" fault "$current" rtt 1 2000
+        broker_faults=$((broker_faults + 1))
+        ;;
+    9) "$stack" fault "$current" rtt 1 0 ;;
+    10)
+        "$stack" fault "$current" down 2
+        broker_faults=$((broker_faults + 1))
+        ;;
+    12) "$stack" fault "$current" up 2 ;;
+    esac
+}
+
+# Kills a random replica (the schedule is seeded) and starts it again.
+kill_one() {
+    local keys k pid
+    mapfile -t keys < <(printf '%s\n' "${!pid_of[@]}" | sort)
+    k="${keys[$((RANDOM % ${#keys[@]}))]}"
+    pid="${pid_of[$k]}"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    kills=$((kills + 1))
+    echo "kill $kills: $k (pid $pid) at +$((SECONDS - t_run))s" >>"$logs/schedule"
+    start_replica "${k%.*}" "${k##*.}"
+}
+
+run() { # name replicas chaos(0|1)
+    local name="$1" n="$2" chaos="$3" gen_pid gen_rc=0
+    current="$base/$name"
+    logs="$base/$name.logs"
+    "$stack" stop "$current" --wipe >/dev/null 2>&1 || true
+    rm -rf "$logs" "$base/$name.record"
+    mkdir -p "$logs" "$base/$name.record"
+    RV_DEVBROKER_TOPICS="$topic_spec" RV_BUILD_DIR="$build_dir" \
+        "$stack" start "$current" >"$logs/stack.log" 2>&1 || {
+        rv_show_log "$logs/stack.log"
+        rv_die "the $name stack did not start"
+    }
+    # shellcheck source=/dev/null
+    . "$current/env"
+    export RV_POLICY_PATH="$RV_ROOT/deploy/policy/default.yaml"
+    t_run=$SECONDS
+    if [ "$chaos" -eq 0 ]; then
+        "$ctl" generate --count "$count" --seed "$seed" >"$logs/generate.log"
+        start_all "$n"
+    else
+        start_all "$n"
+        "$ctl" generate --count "$count" --seed "$seed" --rate "$rate" \
+            >"$logs/generate.log" 2>&1 &
+        gen_pid=$!
+        RANDOM="$seed"
+        while kill -0 "$gen_pid" 2>/dev/null || [ "$kills" -lt "$min_kills" ]; do
+            sleep "$kill_every"
+            supervise
+            kill_one
+            fault_step "$kills" >>"$logs/schedule" 2>&1 ||
+                rv_die "a fault step failed: $(tail -n 3 "$logs/schedule")"
+        done
+        wait "$gen_pid" || gen_rc=$?
+        [ "$gen_rc" -eq 0 ] ||
+            rv_die "the generator failed ($gen_rc): $(tail -n 3 "$logs/generate.log")"
+    fi
+    wait_drained
+    rv_info "$name run drained after $((SECONDS - t_run)) s"
+    dump_record "$base/$name.record"
+    stop_all || rv_die "a replica did not stop cleanly"
+    if [ "$keep" -eq 0 ]; then
+        "$stack" stop "$current" --wipe >/dev/null 2>&1 || true
+    fi
+    current=""
+}
+
+rv_info "chaos run: sales=$count seed=$seed replicas=$replicas topics $topic_spec; in $base"
+run clean 1 0
+clean_s=$((SECONDS - t_start))
+run chaos "$replicas" 1
+chaos_s=$((SECONDS - t_start - clean_s))
+
+# ---- compare -----------------------------------------------------------
+
+failed=0
+C="$base/clean.record"
+X="$base/chaos.record"
+sort -u "$C/contended" "$X/contended" >"$base/contended"
+# Prints one table's counts; rows ($3 = task) of a contended task are
+# left out on both sides.
+compare() { # table
+    local line
+    line=$(awk -F'\t' -v t="$1" '
+        FILENAME == ARGV[1] { skip[$1] = 1; next }
+        $3 != "" && ($3 in skip) { next }
+        FILENAME == ARGV[2] { want[$1] = $2; nc++; next }
+        { seen[$1]++; got[$1] = $2; nx++ }
+        END {
+            for (k in want) {
+                if (!(k in seen)) lost++
+                else if (seen[k] > 1) dup++
+                else if (got[k] != want[k]) diff++
+            }
+            for (k in seen) if (!(k in want)) extra++
+            printf "%s: clean=%d chaos=%d lost=%d duplicated=%d differing=%d extra=%d\n",
+                t, nc, nx, lost, dup, diff, extra
+        }' "$base/contended" "$C/$1" "$X/$1")
+    echo "$line"
+    [[ "$line" =~ lost=0\ duplicated=0\ differing=0\ extra=0$ ]] || failed=1
+}
+echo "# chaos.sh: N=$count seed=$seed replicas=$replicas rate=${rate}/s on $(nproc) cores"
+for t in tasks bookings grades alerts; do
+    compare "$t"
+done
+spot_c=$(tr '\t' '|' <"$C/spot")
+spot_x=$(tr '\t' '|' <"$X/spot")
+echo "not compared (C5: tasks that found no capacity for an attempt): clean=$(wc -l <"$C/contended") chaos=$(wc -l <"$X/contended") either=$(wc -l <"$base/contended")"
+echo "not compared (A2 escalations: deadlines count from the call's booked time): clean=$(cat "$C/escalations") chaos=$(cat "$X/escalations")"
+echo "not compared (R10 spot checks follow the booked agents; tasks|bookings|grades|alerts): clean=$spot_c chaos=$spot_x"
+over=$(cat "$X/over_capacity")
+double=$(cat "$X/double_bookings")
+dropped=$(awk '{ d = $5; sub(/dropped=/, "", d); s += d } END { print s + 0 }' \
+    "$X/retention.txt")
+topics_read=$(grep -c '^bench-retention:' "$X/retention.txt" || true)
+echo "over_capacity=$over double_bookings=$double"
+echo "sales: clean=$(cat "$C/sales") chaos=$(cat "$X/sales") dead_letters: clean=$(cat "$C/dead_letters") chaos=$(cat "$X/dead_letters")"
+echo "broker: topics=$topics_read dropped=$dropped (every low watermark must be 0)"
+echo "faults: kills=$kills redis_restarts=$restarts_redis postgres_restarts=$restarts_pg broker_faults=$broker_faults self_exits=$self_exits"
+echo "time: clean=${clean_s}s chaos=${chaos_s}s"
+[ "$over" = 0 ] && [ "$double" = 0 ] || failed=1
+[ "$dropped" = 0 ] && [ "$topics_read" -eq 20 ] || failed=1
+[ "$(cat "$C/sales")" = "$count" ] && [ "$(cat "$X/sales")" = "$count" ] ||
+    failed=1
+[ "$(cat "$X/dead_letters")" = "$(cat "$C/dead_letters")" ] || failed=1
+[ "$kills" -ge "$min_kills" ] || failed=1
+if [ "$failed" -ne 0 ]; then
+    echo "chaos: FAILED (records and logs in $base)"
+    keep=1
+    exit 1
+fi
+echo "chaos: OK"
