@@ -8,10 +8,13 @@
 #   chaos  REPLICAS replicas of each (consumer groups share the
 #          partitions), sales offered at a steady rate while, every few
 #          seconds, a random replica is killed with SIGKILL and started
-#          again; on the way Redis is restarted (AOF on), PostgreSQL is
-#          restarted, the development broker fails Produce, Fetch and
-#          OffsetCommit requests, slows one broker down and drops one for
-#          a while (librdkafka's mock cluster calls, stack.sh fault).
+#          again (and after every third kill another one is stopped with
+#          SIGTERM, which must hand over cleanly and exit 0, and started
+#          again: consumer groups rebalance mid-stream); on the way
+#          Redis is restarted (AOF on), PostgreSQL is restarted, the
+#          development broker fails Fetch, OffsetCommit, Metadata and
+#          Heartbeat requests, slows one broker down and drops one for a
+#          while (librdkafka's mock cluster calls, stack.sh fault).
 # Then the record (PostgreSQL) of the chaos run is compared with the
 # clean one, table by table, by ID, and the script prints
 #   <table>: clean=… chaos=… lost=… duplicated=… differing=… extra=…
@@ -349,6 +352,27 @@ kill_one() {
     start_replica "${k%.*}" "${k##*.}"
 }
 
+# Stops a random replica with SIGTERM and starts it again: it must hand
+# its partitions over cleanly (commit what it finished, leave the group,
+# exit 0) while the others go on; the group rebalances twice.
+graceful=0
+graceful_failed=0
+graceful_one() {
+    local keys k pid rc=0
+    mapfile -t keys < <(printf '%s\n' "${!pid_of[@]}" | sort)
+    k="${keys[$((RANDOM % ${#keys[@]}))]}"
+    pid="${pid_of[$k]}"
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! timeout 60 tail --pid="$pid" -f /dev/null; then
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || rc=$?
+    graceful=$((graceful + 1))
+    [ "$rc" -eq 0 ] || graceful_failed=$((graceful_failed + 1))
+    echo "leave $graceful: $k (pid $pid) exit $rc at +$((SECONDS - t_run))s" >>"$logs/schedule"
+    start_replica "${k%.*}" "${k##*.}"
+}
+
 run() { # name replicas chaos(0|1)
     local name="$1" n="$2" chaos="$3" gen_pid gen_rc=0
     current="$base/$name"
@@ -378,6 +402,9 @@ run() { # name replicas chaos(0|1)
             sleep "$kill_every"
             supervise
             kill_one
+            if [ $((kills % 3)) -eq 0 ]; then
+                graceful_one
+            fi
             fault_step "$kills" >>"$logs/schedule" 2>&1 ||
                 rv_die "a fault step failed: $(tail -n 3 "$logs/schedule")"
         done
@@ -446,7 +473,7 @@ topics_read=$(grep -c '^bench-retention:' "$X/retention.txt" || true)
 echo "over_capacity=$over double_bookings=$double"
 echo "sales: clean=$(cat "$C/sales") chaos=$(cat "$X/sales") dead_letters: clean=$(cat "$C/dead_letters") chaos=$(cat "$X/dead_letters")"
 echo "broker: topics=$topics_read dropped=$dropped (every low watermark must be 0)"
-echo "faults: kills=$kills redis_restarts=$restarts_redis postgres_restarts=$restarts_pg broker_faults=$broker_faults self_exits=$self_exits"
+echo "faults: kills=$kills graceful_leaves=$graceful (unclean: $graceful_failed) redis_restarts=$restarts_redis postgres_restarts=$restarts_pg broker_faults=$broker_faults self_exits=$self_exits"
 echo "time: clean=${clean_s}s chaos=${chaos_s}s"
 [ "$over" = 0 ] && [ "$double" = 0 ] || failed=1
 [ "$dropped" = 0 ] && [ "$topics_read" -eq 20 ] || failed=1
@@ -454,6 +481,7 @@ echo "time: clean=${clean_s}s chaos=${chaos_s}s"
     failed=1
 [ "$(cat "$X/dead_letters")" = "$(cat "$C/dead_letters")" ] || failed=1
 [ "$kills" -ge "$min_kills" ] || failed=1
+[ "$graceful_failed" -eq 0 ] || failed=1
 if [ "$failed" -ne 0 ]; then
     echo "chaos: FAILED (records and logs in $base)"
     keep=1
