@@ -33,10 +33,12 @@ fault   hand the development broker one fault command (the words form
         (see workers/devbroker/devbroker_control.h); waits until it is
         applied and exits 1 if the broker refused it.
 
-DIR/env exports RV_KAFKA_BOOTSTRAP_SERVERS, RV_REDIS_URL, RV_PG_DSN and
-RV_POLICY_PATH (the shipped default policy, an absolute path) for
-the workers and RV_IT_KAFKA_BROKERS, RV_IT_REDIS_URL, RV_IT_PG_DSN for the
-integration tests. RV_DEVBROKER_BROKERS and RV_DEVBROKER_TOPICS, if set,
+DIR/env exports RV_KAFKA_BOOTSTRAP_SERVERS, RV_REDIS_URL, RV_PG_DSN,
+RV_POLICY_PATH (the shipped default policy, an absolute path) and
+RV_PII_KEY_FILE (DIR/pii.key, made once with 64 random bytes, mode 0600,
+kept until --wipe: the recorder seals phone numbers with it) for the
+workers and RV_IT_KAFKA_BROKERS, RV_IT_REDIS_URL, RV_IT_PG_DSN,
+RV_IT_PII_KEY_FILE for the integration tests. RV_DEVBROKER_BROKERS and RV_DEVBROKER_TOPICS, if set,
 pass through to the broker.
 EOF
 }
@@ -103,6 +105,7 @@ set_paths() {
     BROKER_LOG="$S/devbroker.log"
     BOOTSTRAP_FILE="$S/kafka.bootstrap"
     CONTROL_FILE="$S/devbroker.control"
+    PII_KEY_FILE="$S/pii.key"
     PG_ROOT="$(rv_read1 "$PG_ROOT_FILE")"
     [ -n "$PG_ROOT" ] || PG_ROOT="$(pg_root_for "$S")"
     PG_DATA="$PG_ROOT/data"
@@ -378,6 +381,25 @@ start_broker() {
     rv_info "devbroker running: $(rv_read1 "$BOOTSTRAP_FILE")"
 }
 
+# The recorder's key for phone numbers (common/pii.c): 64 random bytes
+# as 128 hex digits, readable by the stack's user only. Made once: a new
+# key would make the numbers already recorded unreadable.
+ensure_pii_key() {
+    if [ ! -s "$PII_KEY_FILE" ]; then
+        local tmp="$PII_KEY_FILE.tmp.$$"
+        (
+            umask 077
+            head -c 64 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >"$tmp"
+            echo >>"$tmp"
+        ) || rv_die "cannot write $tmp"
+        [ "$(tr -d '\n' <"$tmp" | wc -c)" -eq 128 ] ||
+            rv_die "$tmp: the key is not 128 hex digits"
+        mv -f "$tmp" "$PII_KEY_FILE"
+        rv_info "made the PII key $PII_KEY_FILE"
+    fi
+    chmod 600 "$PII_KEY_FILE"
+}
+
 write_env() {
     local kafka redis dsn
     kafka="$(rv_read1 "$BOOTSTRAP_FILE")"
@@ -390,9 +412,11 @@ export RV_KAFKA_BOOTSTRAP_SERVERS=$(rv_shell_quote "$kafka")
 export RV_REDIS_URL=$(rv_shell_quote "$redis")
 export RV_PG_DSN=$(rv_shell_quote "$dsn")
 export RV_POLICY_PATH=$(rv_shell_quote "$RV_ROOT/deploy/policy/default.yaml")
+export RV_PII_KEY_FILE=$(rv_shell_quote "$PII_KEY_FILE")
 export RV_IT_KAFKA_BROKERS=$(rv_shell_quote "$kafka")
 export RV_IT_REDIS_URL=$(rv_shell_quote "$redis")
-export RV_IT_PG_DSN=$(rv_shell_quote "$dsn")"
+export RV_IT_PG_DSN=$(rv_shell_quote "$dsn")
+export RV_IT_PII_KEY_FILE=$(rv_shell_quote "$PII_KEY_FILE")"
 }
 
 all_alive() {
@@ -410,6 +434,9 @@ on_start_exit() {
 do_start() {
     rv_need_cmd redis-server redis-cli runuser flock sha256sum
     if [ -s "$ENV_FILE" ] && all_alive; then
+        # A stack started before the key existed gets one now.
+        ensure_pii_key
+        write_env
         rv_info "stack already running in $S (. $ENV_FILE)"
         return 0
     fi
@@ -418,6 +445,7 @@ do_start() {
     start_pg
     pg_setup_db
     start_broker
+    ensure_pii_key
     write_env
     start_done=1
     trap - EXIT

@@ -70,7 +70,8 @@ RV_BUILD_DIR="$build_dir" "$stack" start "$stack_dir"
 . "$stack_dir/env"
 # Tests get the servers only as RV_IT_*. The workers' own variables
 # (RV_PG_DSN, ...) would leak into every rv_cfg_load a test makes, and a
-# unit test must not depend on what the shell holds.
+# unit test must not depend on what the shell holds. RV_PII_KEY_FILE
+# stays: every recorder a test spawns needs it (no key, no start).
 unset RV_KAFKA_BOOTSTRAP_SERVERS RV_REDIS_URL RV_PG_DSN RV_STACK_DIR
 export RV_BUILD_DIR="$build_dir"
 

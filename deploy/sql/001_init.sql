@@ -14,8 +14,8 @@
 --     NULL where the envelope left them empty (source events).
 --   * Enumerations are stored by name ("phone", "answered", "success",
 --     "satisfied", "major", "assigned") as rv/model.h names them.
---   * Phone numbers are stored masked only ("138****1234"), never clear
---     (DESIGN §8).
+--   * Phone numbers are stored masked ("138****1234") and, since
+--     010_pii.sql, sealed (phone_enc); never clear (DESIGN §8).
 --
 -- Not partitioned yet (a later issue): the time-based tables (sales, visit_tasks,
 -- assignments, outcomes, grades, alerts, message_index) are to be

@@ -16,10 +16,15 @@
 #include "recorder_rows.h"
 #include "rv/model.h"
 #include "rv/pg.h"
+#include "rv/pii.h"
 
 #define T_US INT64_C(1478608496123456) /* 2016-11-08 12:34:56.123456Z */
 #define DAY_US INT64_C(86400000000)
 #define BRANCH "it-recorder-branch"
+/* Any key: this test opens what it sealed itself. */
+#define TEST_KEY                                                               \
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"         \
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
 
 static rv_pg *open_pg(void)
 {
@@ -139,7 +144,9 @@ static void test_recorder_rows_fit_schema_and_report_view(void **state)
     (void)state;
     rv_pg *pg = open_pg();
     recorder_rows *r = NULL;
-    assert_int_equal(recorder_rows_new(&r), RV_OK);
+    rv_pii_key *key = NULL;
+    assert_int_equal(rv_pii_key_parse(TEST_KEY, &key, NULL, 0), RV_OK);
+    assert_int_equal(recorder_rows_new(key, &r), RV_OK);
     exec_ok(pg, "BEGIN");
 
     rv_sale s = {0};
@@ -284,6 +291,11 @@ static void test_recorder_rows_fit_schema_and_report_view(void **state)
     query_one(pg, "SELECT phone_masked FROM sales WHERE event_id = $1",
               "it-sale-1", v, sizeof(v));
     assert_string_equal(v, "138****5678");
+    query_one(pg, "SELECT phone_enc FROM sales WHERE event_id = $1",
+              "it-sale-1", v, sizeof(v));
+    char plain[RV_PII_PLAIN_MAX + 1];
+    assert_int_equal(rv_pii_open(key, v, plain, sizeof(plain), NULL, 0), RV_OK);
+    assert_string_equal(plain, "13812345678");
     query_one(pg,
               "SELECT reasons[1] || '|' || reasons[2] || '|' || "
               "sample_rate::text || '|' || due_end::text FROM visit_tasks "
@@ -335,6 +347,7 @@ static void test_recorder_rows_fit_schema_and_report_view(void **state)
 
     exec_ok(pg, "ROLLBACK");
     recorder_rows_free(r);
+    rv_pii_key_free(key);
     rv_pg_close(pg);
 }
 

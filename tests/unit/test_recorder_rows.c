@@ -13,6 +13,7 @@
 #include "recorder_rows.h"
 #include "rv/codec.h"
 #include "rv/model.h"
+#include "rv/pii.h"
 
 /* 2016-11-08 12:34:56.123456 UTC */
 #define T_US INT64_C(1478608496123456)
@@ -38,11 +39,44 @@ static const char *value(const recorder_rows *r, recorder_table t, size_t row,
     return p[col_index(t, name)];
 }
 
+/* The key phone numbers are sealed with; set up once for the group. */
+#define TEST_KEY                                                               \
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"         \
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+static rv_pii_key *test_key;
+
+static int key_setup(void **state)
+{
+    (void)state;
+    return rv_pii_key_parse(TEST_KEY, &test_key, NULL, 0) == RV_OK ? 0 : -1;
+}
+
+static int key_teardown(void **state)
+{
+    (void)state;
+    rv_pii_key_free(test_key);
+    test_key = NULL;
+    return 0;
+}
+
 static recorder_rows *rows_new(void)
 {
     recorder_rows *r = NULL;
-    assert_int_equal(recorder_rows_new(&r), RV_OK);
+    assert_int_equal(recorder_rows_new(test_key, &r), RV_OK);
     return r;
+}
+
+/* phone_enc of row @p row of @p t, opened with the test key. */
+static void assert_phone_enc_opens_to(const recorder_rows *r, recorder_table t,
+                                      size_t row, const char *phone)
+{
+    const char *enc = value(r, t, row, "phone_enc");
+    assert_non_null(enc);
+    assert_null(strstr(enc, phone));
+    char plain[RV_PII_PLAIN_MAX + 1];
+    assert_int_equal(rv_pii_open(test_key, enc, plain, sizeof(plain), NULL, 0),
+                     RV_OK);
+    assert_string_equal(plain, phone);
 }
 
 static void fill_env(rv_envelope *env, const char *event_id)
@@ -170,6 +204,7 @@ static void test_recorder_sale_row_masks_phone(void **state)
     assert_string_equal(value(r, t, 0, "amount_cents"), "26196");
     assert_string_equal(value(r, t, 0, "phone_masked"), "138****5678");
     assert_string_equal(value(r, t, 0, "phone_synthetic"), "true");
+    assert_phone_enc_opens_to(r, t, 0, "13812345678");
     assert_string_equal(value(r, t, 0, "line_count"), "2");
     assert_string_equal(value(r, t, 0, "occurred_at"), T_TEXT);
     assert_string_equal(value(r, t, 0, "produced_at"),
@@ -181,7 +216,23 @@ static void test_recorder_sale_row_masks_phone(void **state)
     for (size_t c = 0; c < recorder_table_column_count(t); c++) {
         assert_true(p[c] == NULL || strstr(p[c], "12345678") == NULL);
     }
+    /* The same sale again seals to the same text (replays compare
+     * equal); a sale without a number has no phone_enc. */
+    assert_int_equal(recorder_rows_add_sale(r, 8, &s), RV_OK);
+    assert_string_equal(value(r, t, 1, "phone_enc"),
+                        value(r, t, 0, "phone_enc"));
+    s.phone[0] = '\0';
+    assert_int_equal(recorder_rows_add_sale(r, 9, &s), RV_OK);
+    assert_null(value(r, t, 2, "phone_enc"));
     recorder_rows_free(r);
+}
+
+static void test_recorder_rows_need_a_key(void **state)
+{
+    (void)state;
+    recorder_rows *r = NULL;
+    assert_int_equal(recorder_rows_new(NULL, &r), RV_ERR_INVALID);
+    assert_null(r);
 }
 
 static void test_recorder_short_phone_is_fully_masked(void **state)
@@ -198,6 +249,7 @@ static void test_recorder_short_phone_is_fully_masked(void **state)
     assert_int_equal(recorder_rows_add_work_order(r, 0, &w), RV_OK);
     assert_string_equal(value(r, RECORDER_WORK_ORDERS, 0, "phone_masked"),
                         "*****");
+    assert_phone_enc_opens_to(r, RECORDER_WORK_ORDERS, 0, "55512");
     assert_string_equal(value(r, RECORDER_WORK_ORDERS, 0, "kind"), "repair");
     assert_string_equal(value(r, RECORDER_WORK_ORDERS, 0, "store_id"), "");
     recorder_rows_free(r);
@@ -240,6 +292,7 @@ static void test_recorder_task_row_escapes_arrays(void **state)
     assert_string_equal(value(r, tt, 0, "sample_u"), "0.25");
     assert_string_equal(value(r, tt, 0, "sample_rate"), "NaN");
     assert_string_equal(value(r, tt, 0, "phone_masked"), "+86*******5678");
+    assert_phone_enc_opens_to(r, tt, 0, "+8613812345678");
 
     /* The same record on visits.retries goes to task_retries. */
     t.attempt = 2;
@@ -506,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_recorder_insert_sql_numbers_params_row_major),
         cmocka_unit_test(test_recorder_chunks_stay_within_param_limit),
         cmocka_unit_test(test_recorder_sale_row_masks_phone),
+        cmocka_unit_test(test_recorder_rows_need_a_key),
         cmocka_unit_test(test_recorder_short_phone_is_fully_masked),
         cmocka_unit_test(test_recorder_task_row_escapes_arrays),
         cmocka_unit_test(test_recorder_outcome_answers_are_json),
@@ -515,5 +569,6 @@ int main(void)
         cmocka_unit_test(test_recorder_rows_grow_past_capacity),
         cmocka_unit_test(test_recorder_format_ts),
     };
-    return cmocka_run_group_tests_name("recorder_rows", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("recorder_rows", tests, key_setup,
+                                       key_teardown);
 }

@@ -8,7 +8,10 @@
  * then COMMIT, and only then does the runner commit the Kafka offsets,
  * which are only a hint: on assignment the recorder starts where
  * PostgreSQL says (issue 6, exactly-once sink). A retried batch inserts
- * nothing twice. */
+ * nothing twice.
+ *
+ * Phone numbers reach the record masked (phone_masked) and sealed with
+ * the key of pii.key.file (phone_enc, rv/pii.h); never clear. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +25,7 @@
 #include "rv/kafka.h"
 #include "rv/log.h"
 #include "rv/pg.h"
+#include "rv/pii.h"
 #include "rv/worker.h"
 
 /* Every topic and its dead-letter twin (DESIGN §3). */
@@ -35,6 +39,8 @@
 
 /* Recorder's own keys. */
 typedef struct recorder_cfg {
+    /* The key that seals phone numbers into phone_enc (rv/pii.h). */
+    char *pii_key_file;
     /* Fault injection for the exactly-once test: exit (137, as if
      * killed) right after this many batch COMMITs, before the Kafka
      * commit; 0 = never. */
@@ -45,6 +51,12 @@ static recorder_cfg rec_cfg; /* filled by rv_worker_main's config load */
 
 #define F(m) offsetof(recorder_cfg, m)
 static const rv_cfg_key recorder_keys[] = {
+    /* Required: without a key the record would keep only the masked
+     * number and lose the number itself, so the recorder does not
+     * start (exit 78) rather than write rows it cannot complete. */
+    {"pii.key.file", RV_CFG_STR, F(pii_key_file), NULL, 0, 0, RV_CFG_REQUIRED,
+     "file holding the 64-byte key (128 hex digits, mode 0600) that seals "
+     "phone numbers into phone_enc (AES-256-SIV)"},
     {"recorder.crash_after_commits", RV_CFG_INT, F(crash_after_commits), "0", 0,
      1000000, 0,
      "tests only: exit 137 after this many batch commits, before the Kafka "
@@ -59,6 +71,7 @@ static const rv_cfg_key recorder_keys[] = {
 
 typedef struct recorder {
     rv_pg *pg;
+    rv_pii_key *key;   /* owned; the rows borrow it */
     const char *group; /* the consumer group, key of recorder_offsets */
     int64_t commits;
     recorder_rows *rows;
@@ -428,15 +441,25 @@ static rv_err recorder_init(rv_worker *w, void **out)
     if (rec == NULL) {
         return RV_ERR_NOMEM;
     }
+    char errstr[512] = "";
+    rv_err err = rv_pii_key_load(rec_cfg.pii_key_file, &rec->key, errstr,
+                                 sizeof(errstr));
+    if (err != RV_OK) {
+        RV_LOG(RV_LOG_ERROR, "config_invalid", RV_KV_STR("key", "pii.key.file"),
+               RV_KV_STR("reason", errstr));
+        free(rec);
+        return err == RV_ERR_NOMEM ? err : RV_ERR_INVALID; /* exit 78 */
+    }
+    err = recorder_rows_new(rec->key, &rec->rows);
+    if (err != RV_OK) {
+        rv_pii_key_free(rec->key);
+        free(rec);
+        return err;
+    }
     rec->pg = w->pg;
     rec->group = w->cfg.group_id;
     w->position_fn = recorder_position;
     w->position_ctx = rec;
-    rv_err err = recorder_rows_new(&rec->rows);
-    if (err != RV_OK) {
-        free(rec);
-        return err;
-    }
     *out = rec;
     return RV_OK;
 }
@@ -453,6 +476,7 @@ static void recorder_fini(void *ctx)
            RV_KV_INT("dead_lettered", (int64_t)rec->dead_lettered),
            RV_KV_INT("fallbacks", (int64_t)rec->fallbacks));
     recorder_rows_free(rec->rows);
+    rv_pii_key_free(rec->key);
     free(rec->dead);
     free(rec);
 }

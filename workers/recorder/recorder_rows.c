@@ -20,6 +20,7 @@
 
 #include "rv/codec.h"
 #include "rv/log.h"
+#include "rv/pii.h"
 
 /* A message header or text from the wire kept in a dead letter. */
 #define DLQ_TEXT_MAX 1024
@@ -42,6 +43,7 @@ static const column sales_cols[] = {
     {"currency", ""},
     {"segment", ""},
     {"phone_masked", ""},
+    {"phone_enc", ""},
     {"phone_synthetic", "boolean"},
     {"line_count", "integer"},
     {"salesperson_id", ""},
@@ -63,6 +65,7 @@ static const column work_order_cols[] = {
     {"branch_id", ""},
     {"store_id", ""},
     {"phone_masked", ""},
+    {"phone_enc", ""},
     {"phone_synthetic", "boolean"},
     {"occurred_at", "timestamptz"},
     {"causation_id", ""},
@@ -88,6 +91,7 @@ static const column task_cols[] = {
     {"attempt", "integer"},
     {"not_before", "timestamptz"},
     {"phone_masked", ""},
+    {"phone_enc", ""},
     {"sample_u", "double precision"},
     {"sample_rate", "double precision"},
     {"customer_class", ""},
@@ -308,6 +312,7 @@ typedef struct rowset {
 
 struct recorder_rows {
     rowset sets[RECORDER_TABLE_COUNT];
+    const rv_pii_key *key; /* borrowed: seals phone numbers */
 };
 
 recorder_topic recorder_topic_of(const char *topic)
@@ -475,12 +480,16 @@ rv_err recorder_insert_sql(recorder_table t, size_t row_count, char **sql)
     return RV_OK;
 }
 
-rv_err recorder_rows_new(recorder_rows **out)
+rv_err recorder_rows_new(const rv_pii_key *key, recorder_rows **out)
 {
+    if (key == NULL) {
+        return RV_ERR_INVALID;
+    }
     recorder_rows *r = calloc(1, sizeof(*r));
     if (r == NULL) {
         return RV_ERR_NOMEM;
     }
+    r->key = key;
     *out = r;
     return RV_OK;
 }
@@ -681,6 +690,26 @@ static void put_phone(row *w, const char *phone)
     put_str(w, masked);
 }
 
+/* phone_enc: the number sealed (rv/pii.h), deterministic so a rebuilt
+ * record compares equal; no number is SQL NULL. A number that cannot be
+ * sealed (longer than RV_PII_PLAIN_MAX: the decoder keeps RV_PHONE_SIZE)
+ * or an OpenSSL failure is a broken invariant, never a bad message. */
+static void put_phone_enc(row *w, const rv_pii_key *key, const char *phone)
+{
+    if (phone == NULL || phone[0] == '\0') {
+        put_null(w);
+        return;
+    }
+    char sealed[RV_PII_SEALED_SIZE];
+    rv_err err = rv_pii_seal(key, phone, sealed, sizeof(sealed), NULL, 0);
+    if (err != RV_OK) {
+        w->err = err == RV_ERR_NOMEM ? err : RV_ERR_FATAL;
+        put_null(w);
+        return;
+    }
+    put_str(w, sealed);
+}
+
 /* A text[] literal: {"a","b"} with '"' and '\' escaped. */
 static void put_text_array(row *w, size_t count, size_t stride,
                            const char *first)
@@ -827,6 +856,7 @@ rv_err recorder_rows_add_sale(recorder_rows *r, size_t tag, const rv_sale *s)
     put_str(&w, s->currency);
     put_str(&w, s->segment);
     put_phone(&w, s->phone);
+    put_phone_enc(&w, r->key, s->phone);
     put_bool(&w, s->phone_synthetic);
     put_int(&w, s->line_count);
     put_opt_str(&w, s->salesperson_id);
@@ -853,6 +883,7 @@ rv_err recorder_rows_add_work_order(recorder_rows *r, size_t tag,
     put_str(&w, o->branch_id);
     put_str(&w, o->store_id);
     put_phone(&w, o->phone);
+    put_phone_enc(&w, r->key, o->phone);
     put_bool(&w, o->phone_synthetic);
     put_envelope(&w, &o->env);
     return row_end(&w, tag);
@@ -882,6 +913,7 @@ rv_err recorder_rows_add_task(recorder_rows *r, size_t tag, const rv_task *t)
     put_int(&w, t->attempt);
     put_opt_ts(&w, t->not_before_us);
     put_phone(&w, t->phone);
+    put_phone_enc(&w, r->key, t->phone);
     put_double(&w, t->sample_u);
     put_double(&w, t->sample_rate);
     put_str(&w, t->customer_class);

@@ -12,6 +12,7 @@
 #include "rv/err.h"
 #include "rv/kafka.h"
 #include "rv/model.h"
+#include "rv/pii.h"
 
 /** Most $n parameters one statement may carry (the protocol's Int16
  *  count); inserts are split into chunks that stay within it. */
@@ -98,8 +99,16 @@ typedef struct recorder_dlq_source {
 /** Rows of every table for one batch; owns its text values. */
 typedef struct recorder_rows recorder_rows;
 
-/** @returns RV_OK (*out freed with recorder_rows_free), RV_ERR_NOMEM */
-RV_MUSTCHECK rv_err recorder_rows_new(recorder_rows **out);
+/**
+ * New, empty rows whose phone numbers are sealed with @p key into the
+ * phone_enc columns (deploy/sql/010_pii.sql, DESIGN §8).
+ * @param key  borrowed; must outlive the rows; never NULL: a record
+ *             without its phone_enc would lose the number
+ * @returns RV_OK (*out freed with recorder_rows_free), RV_ERR_INVALID
+ *          (@p key NULL), RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err recorder_rows_new(const rv_pii_key *key,
+                                      recorder_rows **out);
 
 /** Free @p r and all its values. NULL is a no-op. */
 void recorder_rows_free(recorder_rows *r);
@@ -112,7 +121,8 @@ void recorder_rows_clear(recorder_rows *r);
  * message_index row. Messages on a ".dlq" topic are not decoded: they
  * become a dead_letters row, with reason and source taken from @p src
  * (may be NULL); without a complete, numeric source the DLQ message's
- * own coordinates stand in. Phone numbers are stored masked.
+ * own coordinates stand in. Phone numbers are stored masked
+ * (phone_masked) and sealed (phone_enc), never clear.
  * @param tag  the caller's number for @p m (its index in the batch),
  *             returned by recorder_rows_tag() for each of its rows
  * @returns RV_OK; RV_ERR_INVALID if @p m does not decode (errstr, may be
@@ -128,7 +138,8 @@ RV_MUSTCHECK rv_err recorder_rows_add_msg(recorder_rows *r, size_t tag,
 /*
  * The per-record builders recorder_rows_add_msg uses; public for tests.
  * Each appends one row tagged @p tag from a decoded record (borrowed).
- * @returns RV_OK, RV_ERR_NOMEM, RV_ERR_FATAL (column-count mismatch)
+ * @returns RV_OK, RV_ERR_NOMEM, RV_ERR_FATAL (column-count mismatch, or
+ *          a phone number the key could not seal: both bugs)
  */
 RV_MUSTCHECK rv_err recorder_rows_add_sale(recorder_rows *r, size_t tag,
                                            const rv_sale *s);

@@ -28,7 +28,6 @@
 /* Consecutive empty polls before a read that has not reached its end
  * gives up. */
 #define READ_TIMEOUTS_MAX 6
-#define EX_NOPERM 77
 
 static void usage(FILE *out)
 {
@@ -80,37 +79,6 @@ static rv_err rows_add(rows *r, export_row *row)
     r->items[r->count++] = *row;
     row->text = NULL;
     return RV_OK;
-}
-
-/* 0 if the database lets this user reveal, else the exit status. A
- * missing role (008_roles.sql not applied) refuses like a non-member. */
-static int check_reveal(rv_pg *pg)
-{
-    static const char sql[] =
-        "SELECT current_user, coalesce((SELECT pg_has_role(current_user, "
-        "oid, 'member') FROM pg_roles WHERE rolname = 'revisit_reveal'), "
-        "false)";
-    rv_pg_result *res = NULL;
-    char errstr[512] = "";
-    if (rv_pg_exec(pg, sql, 0, NULL, &res, errstr, sizeof(errstr)) != RV_OK) {
-        fprintf(stderr, "replay export: role check: %s\n", errstr);
-        return 69;
-    }
-    int code = 0;
-    if (rv_pg_result_rows(res) != 1 ||
-        strcmp(rv_pg_result_value(res, 0, 1), "t") != 0) {
-        fprintf(
-            stderr,
-            "replay export: --reveal refused: PostgreSQL user \"%s\" is "
-            "not a member of role revisit_reveal; export without "
-            "--reveal, or ask a database administrator for "
-            "GRANT revisit_reveal TO \"%s\"\n",
-            rv_pg_result_rows(res) == 1 ? rv_pg_result_value(res, 0, 0) : "?",
-            rv_pg_result_rows(res) == 1 ? rv_pg_result_value(res, 0, 0) : "?");
-        code = EX_NOPERM;
-    }
-    rv_pg_result_free(res);
-    return code;
 }
 
 typedef struct job {
@@ -183,7 +151,7 @@ static rv_err read_range(const job *j, rows *out, size_t *skipped)
 static int run(job *j)
 {
     if (j->reveal) {
-        int code = check_reveal(j->pg);
+        int code = rv_ctl_check_reveal(j->pg, "replay export: --reveal");
         if (code != 0) {
             return code;
         }

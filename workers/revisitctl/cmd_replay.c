@@ -89,7 +89,9 @@ static void usage(FILE *out)
             "of the\n"
             "  range into it with the recorder's own code, and diffs it table "
             "by\n"
-            "  table with the live record (schema public).\n"
+            "  table with the live record (schema public); the recorder "
+            "needs\n"
+            "  $RV_PII_KEY_FILE, the live recorder's key (phone_enc).\n"
             "  Exit 0 only if all match.\n"
             "       revisitctl replay export --help | replay report --help\n"
             "  an auditor's export of one topic; a Markdown audit report.\n");
@@ -992,6 +994,14 @@ int rv_ctl_replay(int argc, char **argv)
     }
     dsn = rv_ctl_dsn("replay", dsn);
     if (dsn == NULL) {
+        return 78;
+    }
+    /* The recorder it spawns refuses to start without its key (exit 78
+     * in its log): say so here, before any schema is made. */
+    const char *key_file = getenv("RV_PII_KEY_FILE");
+    if (is_rebuild && (key_file == NULL || key_file[0] == '\0')) {
+        fprintf(stderr, "replay rebuild: no key: set RV_PII_KEY_FILE to the "
+                        "recorder's pii.key.file (it seals phone numbers)\n");
         return 78;
     }
     if (bin_dir != NULL) {

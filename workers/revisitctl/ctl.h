@@ -4,6 +4,12 @@
 #ifndef RV_CTL_H
 #define RV_CTL_H
 
+#include "rv/pg.h"
+
+/** Exit status of a command PostgreSQL's roles refuse (sysexits
+ *  EX_NOPERM). */
+#define RV_CTL_EX_NOPERM 77
+
 /** `revisitctl import --csv PATH [--sha256 HEX] [--limit N]`: the
  *  Superstore orders sample -> one SaleEvent per order on sales.events. */
 int rv_ctl_import(int argc, char **argv);
@@ -102,6 +108,26 @@ int rv_ctl_replay_export(int argc, char **argv);
  *  69 PostgreSQL failed, 70 out of memory, 74 writing stdout failed, 78
  *  no database configured. */
 int rv_ctl_replay_report(int argc, char **argv);
+
+/** `revisitctl reveal-phone --task TASK_ID [--dsn DSN]` (issue 6): the
+ *  phone number of a visit task, opened from visit_tasks.phone_enc with
+ *  the key of $RV_PII_KEY_FILE (rv/pii.h), printed on stdout, only for a
+ *  PostgreSQL user that is a member of role revisit_reveal and may read
+ *  the task's row (row-level security, 011_access.sql).
+ *  @returns the exit status: 0 printed, 1 no such task visible, no
+ *  sealed number, or it does not open with this key, 64 usage, 69
+ *  PostgreSQL failed, 74 writing stdout failed, 77 refused (not a member
+ *  of revisit_reveal, or no privilege on visit_tasks), 78 no database or
+ *  no key file. */
+int rv_ctl_reveal_phone(int argc, char **argv);
+
+/** 0 if the PostgreSQL user of @p pg (borrowed) is a member of role
+ *  revisit_reveal (deploy/sql/008_roles.sql; a superuser always is; a
+ *  missing role refuses like a non-member). Otherwise the exit status,
+ *  after one line on stderr that starts with @p what: RV_CTL_EX_NOPERM
+ *  ("<what> refused: PostgreSQL user ... is not a member of role
+ *  revisit_reveal ..."), or 69 (the query failed). */
+int rv_ctl_check_reveal(rv_pg *pg, const char *what);
 
 /** The database of a command: @p dsn (its --dsn, may be NULL), else
  *  $RV_PG_DSN. NULL, after "revisitctl @p what: no database: ..." on

@@ -51,6 +51,9 @@ static void usage(FILE *out)
         "        one topic's messages of the range, PII masked (--help)\n"
         "  replay report --from T --to T [--verify FILE]\n"
         "        Markdown audit: counts, verify result, alert lineage\n"
+        "  reveal-phone --task TASK_ID [--dsn DSN]\n"
+        "        a task's phone number, for members of revisit_reveal "
+        "(--help)\n"
         "  generate --count N [--seed S] [--rate PER_S] [--start DATE]\n"
         "        synthetic sales -> sales.events (generate --help)\n"
         "  bench-kafka | bench-pg | bench-retention\n"
@@ -88,6 +91,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "replay") == 0) {
         return rv_ctl_replay(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "reveal-phone") == 0) {
+        return rv_ctl_reveal_phone(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "generate") == 0) {
         return rv_ctl_generate(argc - 1, argv + 1);

@@ -1,0 +1,130 @@
+/* workers/revisitctl/cmd_reveal.c: `revisitctl reveal-phone` (issue 6),
+ * the number of one visit task for an agent's screen or an auditor.
+ *
+ * Two keys must both turn: PostgreSQL decides who may (a member of
+ * revisit_reveal, and row-level security decides which tasks the user
+ * can read at all), and only a holder of the recorder's key file can
+ * open phone_enc. The number goes to stdout and nowhere else: never to
+ * stderr, never to a log line. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "rv/log.h"
+#include "rv/pg.h"
+#include "rv/pii.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: revisitctl reveal-phone --task TASK_ID [--dsn DSN]\n"
+            "  Prints the phone number of visit task TASK_ID, opened from\n"
+            "  visit_tasks.phone_enc with the key file of "
+            "$RV_PII_KEY_FILE,\n"
+            "  if the PostgreSQL user ($RV_PG_DSN or --dsn) is a member of\n"
+            "  role revisit_reveal (else exit 77) and may read the task.\n"
+            "  Exit status: 0 printed, 1 no such task visible or no number,\n"
+            "  64 usage, 69 PostgreSQL failed, 77 refused, 78 no database "
+            "or\n"
+            "  no key file.\n");
+}
+
+/* Prints the number of @p task_id; returns the exit status. */
+static int reveal(rv_pg *pg, const rv_pii_key *key, const char *task_id)
+{
+    int code = rv_ctl_check_reveal(pg, "reveal-phone");
+    if (code != 0) {
+        return code;
+    }
+    const char *params[] = {task_id};
+    rv_pg_result *res = NULL;
+    char errstr[512] = "";
+    if (rv_pg_exec(pg, "SELECT phone_enc FROM visit_tasks WHERE task_id = $1",
+                   1, params, &res, errstr, sizeof(errstr)) != RV_OK) {
+        /* 42501 insufficient_privilege: a reveal member who may read no
+         * task (neither revisit_reporting nor revisit_branch). */
+        bool denied = strcmp(rv_pg_sqlstate(pg), "42501") == 0;
+        fprintf(stderr, "reveal-phone: %s\n", errstr);
+        return denied ? RV_CTL_EX_NOPERM : 69;
+    }
+    char plain[RV_PII_PLAIN_MAX + 1];
+    if (rv_pg_result_rows(res) != 1) {
+        fprintf(stderr,
+                "reveal-phone: no task %s (or not one this user may read)\n",
+                task_id);
+        code = 1;
+    } else if (rv_pg_result_is_null(res, 0, 0)) {
+        fprintf(stderr,
+                "reveal-phone: task %s has no sealed number (recorded "
+                "before deploy/sql/010_pii.sql, or without a number)\n",
+                task_id);
+        code = 1;
+    } else if (rv_pii_open(key, rv_pg_result_value(res, 0, 0), plain,
+                           sizeof(plain), errstr, sizeof(errstr)) != RV_OK) {
+        fprintf(stderr, "reveal-phone: task %s: %s\n", task_id, errstr);
+        code = 1;
+    } else {
+        printf("%s\n", plain);
+        if (fflush(stdout) != 0) {
+            code = 74;
+        }
+    }
+    memset(plain, 0, sizeof(plain));
+    rv_pg_result_free(res);
+    return code;
+}
+
+int rv_ctl_reveal_phone(int argc, char **argv)
+{
+    const char *task_id = NULL, *dsn = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--task") == 0 && v != NULL) {
+            task_id = argv[++i];
+        } else if (strcmp(argv[i], "--dsn") == 0 && v != NULL) {
+            dsn = argv[++i];
+        } else {
+            fprintf(stderr, "reveal-phone: unknown argument \"%s\"\n", argv[i]);
+            usage(stderr);
+            return 64;
+        }
+    }
+    if (task_id == NULL || task_id[0] == '\0') {
+        fprintf(stderr, "reveal-phone: --task TASK_ID is required\n");
+        usage(stderr);
+        return 64;
+    }
+    dsn = rv_ctl_dsn("reveal-phone", dsn);
+    if (dsn == NULL) {
+        return 78;
+    }
+    const char *key_file = getenv("RV_PII_KEY_FILE");
+    if (key_file == NULL || key_file[0] == '\0') {
+        fprintf(stderr, "reveal-phone: no key: set RV_PII_KEY_FILE to the "
+                        "recorder's pii.key.file\n");
+        return 78;
+    }
+    rv_pii_key *key = NULL;
+    char errstr[512] = "";
+    if (rv_pii_key_load(key_file, &key, errstr, sizeof(errstr)) != RV_OK) {
+        fprintf(stderr, "reveal-phone: %s\n", errstr);
+        return 78;
+    }
+    rv_log_init("revisitctl", RV_LOG_WARN, RV_LOG_LOGFMT);
+    rv_pg *pg = NULL;
+    int code = 0;
+    if (rv_pg_open(dsn, &pg, errstr, sizeof(errstr)) != RV_OK) {
+        fprintf(stderr, "reveal-phone: %s\n", errstr);
+        code = 69;
+    } else {
+        code = reveal(pg, key, task_id);
+    }
+    rv_pg_close(pg);
+    rv_pii_key_free(key);
+    return code;
+}
