@@ -23,7 +23,7 @@
 #   RV_BENCH_PG_ROWS    rows of the PostgreSQL probe (default 200000)
 #   RV_BENCH_TIMEOUT_S  longest wait for the drain (default 3600)
 #   RV_BENCH_TOPICS     topics as name:partitions,... (default: sized
-#                       from N, see below)
+#                       from N: rv_topic_spec in lib.sh)
 # Any other RV_* setting (say RV_KAFKA_QUEUED_MAX_MESSAGES_KBYTES) reaches
 # every worker as usual.
 set -euo pipefail
@@ -32,27 +32,11 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WORKERS="sampler assigner agentsim grader alerter recorder"
-# Topics a sale fans out to, each with its dead-letter twin (devbroker).
-TOPICS="sales.events service.events visits.tasks visits.retries \
-visits.assignments visits.outcomes visits.grades compliance.alerts \
-compliance.cases visits.decisions"
-# The development broker (librdkafka's mock cluster) keeps at most 5 MiB
-# or 100,000 messages per partition and silently drops the oldest past
-# that; it also finds a fetch's offset by walking the partition's log
-# from the start, so long logs and many partitions slow it down. So:
-# sales.events holds every sale (they are all loaded before the workers
-# start); the other topics only what their readers may lag behind, with
-# a bounded number of partitions. Nothing may be dropped before every
-# reader consumed it: the checks count every message through every
-# worker and into the record. Bytes on the wire per sale (payload, key,
-# record overhead) as measured with the default policy: a SaleEvent
-# ~230; ~4.2 sampling decisions of ~320 each (one per sale rule
-# evaluated); each downstream topic (tasks, bookings, outcomes, grades,
-# alerts) under 160. A partition is filled to 3 MB at most.
-SALE_BYTES=240
-DECISION_BYTES=1400
-DERIVED_BYTES=160
-PARTITION_FILL=3000000
+# Nothing may be dropped before every reader consumed it (lib.sh,
+# rv_topic_spec): sales.events holds every sale (they are all loaded
+# before the workers start); the other topics only what their readers may
+# lag behind, with a bounded number of partitions. The checks count every
+# message through every worker and into the record.
 DECISION_PARTITIONS_MAX=64
 DERIVED_PARTITIONS_MAX=12
 
@@ -123,25 +107,8 @@ cmake -S "$RV_ROOT" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
     -DRV_SANITIZE= -DRV_BUILD_TESTS=OFF -DRV_INTEGRATION_TESTS=OFF >/dev/null
 cmake --build "$build_dir" -j "$(nproc)" >/dev/null
 
-# Partitions: enough that no partition outgrows the broker's limits.
-# partitions_for BYTES_PER_SALE [MAX]
-partitions_for() {
-    local p=$(((count * $1 + PARTITION_FILL - 1) / PARTITION_FILL))
-    [ -z "${2:-}" ] || [ "$p" -le "$2" ] || p="$2"
-    echo $((p < 6 ? 6 : p))
-}
-topic_spec=""
-for t in $TOPICS; do
-    case "$t" in
-    sales.events) p=$(partitions_for "$SALE_BYTES") ;;
-    visits.decisions)
-        p=$(partitions_for "$DECISION_BYTES" "$DECISION_PARTITIONS_MAX")
-        ;;
-    service.events | compliance.cases) p=6 ;; # not written by the bench
-    *) p=$(partitions_for "$DERIVED_BYTES" "$DERIVED_PARTITIONS_MAX") ;;
-    esac
-    topic_spec="$topic_spec${topic_spec:+,}$t:$p"
-done
+topic_spec=$(rv_topic_spec "$count" "$DECISION_PARTITIONS_MAX" \
+    "$DERIVED_PARTITIONS_MAX")
 topic_spec="${RV_BENCH_TOPICS:-$topic_spec}"
 
 mkdir -p "$(dirname "$bench_dir")"

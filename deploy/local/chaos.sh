@@ -66,15 +66,6 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WORKERS="sampler assigner agentsim grader alerter recorder"
-TOPICS="sales.events service.events visits.tasks visits.retries \
-visits.assignments visits.outcomes visits.grades compliance.alerts \
-compliance.cases visits.decisions"
-# Bytes per sale on each topic and the fill of a partition: see bench.sh
-# (the development broker drops a partition's oldest messages past 5 MiB).
-SALE_BYTES=240
-DECISION_BYTES=1400
-DERIVED_BYTES=160
-PARTITION_FILL=3000000
 
 count=""
 ci=0
@@ -128,21 +119,9 @@ fi
 ctl="$build_dir/workers/revisitctl/revisitctl"
 [ -x "$ctl" ] || rv_die "no $ctl: build first"
 
-# Partitions: enough that no partition outgrows the broker's limits, and
-# at least 6 so that every replica holds some.
-partitions_for() {
-    local p=$(((count * $1 + PARTITION_FILL - 1) / PARTITION_FILL))
-    echo $((p < 6 ? 6 : p))
-}
-topic_spec=""
-for t in $TOPICS; do
-    case "$t" in
-    sales.events) p=$(partitions_for "$SALE_BYTES") ;;
-    visits.decisions) p=$(partitions_for "$DECISION_BYTES") ;;
-    *) p=$(partitions_for "$DERIVED_BYTES") ;;
-    esac
-    topic_spec="$topic_spec${topic_spec:+,}$t:$p"
-done
+# Partitions: enough that no partition outgrows the broker's limits
+# (every message stays until the end, where its low watermark is checked).
+topic_spec=$(rv_topic_spec "$count")
 
 mkdir -p "$base"
 exec 8>"$base/.lock"

@@ -140,3 +140,45 @@ rv_pid_gone() {
         "/proc/$1/status" 2>/dev/null)" || return 0
     [ "$state" = Z ]
 }
+
+# ---- topics of a load run (bench.sh, chaos.sh) -------------------------
+
+# The development broker (librdkafka's mock cluster) keeps at most 5 MiB
+# or 100,000 messages per partition and silently drops the oldest past
+# that; it also finds a fetch's offset by walking the partition's log
+# from the start, so long logs and many partitions slow it down. Bytes on
+# the wire per sale (payload, key, record overhead) as measured with the
+# default policy: a SaleEvent ~230; ~4.2 sampling decisions of ~320 each
+# (one per sale rule evaluated); each downstream topic (tasks, bookings,
+# outcomes, grades, alerts) under 160. A partition is filled to 3 MB at
+# most, and every topic has at least 6 partitions.
+RV_SALE_BYTES=240
+RV_DECISION_BYTES=1400
+RV_DERIVED_BYTES=160
+RV_PARTITION_FILL=3000000
+
+# Prints the devbroker topic list ("name:partitions,...") for a run of $1
+# sales: sales.events holds every sale; visits.decisions is capped at $2
+# partitions and every other written topic at $3 (empty: no cap; with a
+# cap the caller must make sure readers keep up, see bench.sh);
+# service.events and compliance.cases, which a load run hardly writes,
+# get 6.
+rv_topic_spec() {
+    local count="$1" decision_max="${2:-}" derived_max="${3:-}"
+    local t p bytes max spec=""
+    for t in sales.events service.events visits.tasks visits.retries \
+        visits.assignments visits.outcomes visits.grades \
+        compliance.alerts compliance.cases visits.decisions; do
+        case "$t" in
+        sales.events) bytes=$RV_SALE_BYTES max="" ;;
+        visits.decisions) bytes=$RV_DECISION_BYTES max="$decision_max" ;;
+        service.events | compliance.cases) bytes=0 max="" ;;
+        *) bytes=$RV_DERIVED_BYTES max="$derived_max" ;;
+        esac
+        p=$(((count * bytes + RV_PARTITION_FILL - 1) / RV_PARTITION_FILL))
+        [ -z "$max" ] || [ "$p" -le "$max" ] || p="$max"
+        [ "$p" -ge 6 ] || p=6
+        spec="$spec${spec:+,}$t:$p"
+    done
+    echo "$spec"
+}
