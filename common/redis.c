@@ -380,6 +380,34 @@ static bool is_noscript(const redisReply *r)
 
 /* Send one command and read its raw reply (*out, freed by the caller with
  * freeReplyObject). */
+/* Whether @p r is an error that says "not now" rather than "never": the
+ * server is loading its data after a restart (LOADING), a script runs too
+ * long (BUSY), a failover is under way (MASTERDOWN, READONLY, TRYAGAIN,
+ * CLUSTERDOWN). The call is retried, like a lost connection. */
+static bool is_transient(const redisReply *r)
+{
+    static const char *const prefixes[] = {
+        "LOADING ",  "BUSY ",     "MASTERDOWN ",
+        "READONLY ", "TRYAGAIN ", "CLUSTERDOWN ",
+    };
+    if (r->type != REDIS_REPLY_ERROR || r->str == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        size_t n = strlen(prefixes[i]);
+        if (r->len >= n && strncmp(r->str, prefixes[i], n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void log_transient(const rv_redis *rc, const redisReply *r)
+{
+    RV_LOG(RV_LOG_WARN, "redis_not_ready", RV_KV_STR("host", rc->host),
+           RV_KV_INT("port", rc->port), RV_KV_STR("reason", r->str));
+}
+
 static rv_err roundtrip(rv_redis *rc, int argc, const char **argv,
                         redisReply **out)
 {
@@ -393,6 +421,11 @@ static rv_err roundtrip(rv_redis *rc, int argc, const char **argv,
     void *r = NULL;
     if (redisGetReply(rc->ctx, &r) != REDIS_OK || r == NULL) {
         drop_connection(rc, 1);
+        return RV_ERR_UNAVAILABLE;
+    }
+    if (is_transient(r)) {
+        log_transient(rc, r);
+        freeReplyObject(r);
         return RV_ERR_UNAVAILABLE;
     }
     *out = r;
@@ -513,7 +546,15 @@ static rv_err pipeline(rv_redis *rc, const rv_script *s,
             drop_connection(rc, call_count);
             return RV_ERR_UNAVAILABLE;
         }
-        if (is_noscript(r)) {
+        if (is_transient(r)) {
+            /* The rest of the batch is read all the same, so that the
+             * connection stays in step; the whole batch is retried (the
+             * scripts are idempotent per call). */
+            if (err != RV_ERR_UNAVAILABLE) {
+                log_transient(rc, r);
+            }
+            err = RV_ERR_UNAVAILABLE;
+        } else if (is_noscript(r)) {
             noscript[i] = true;
         } else if (err == RV_OK) {
             err = flatten(r, &tmp[i]);

@@ -1,6 +1,8 @@
 /* test_redis: what rv_redis decides before any server answers (URL and
- * argument checks, a refused connection on loopback). The rest runs
- * against a real Redis in tests/integration/it_redis.c. */
+ * argument checks, a refused connection on loopback) and against a fake
+ * server that answers every command with one error (a Redis still
+ * loading its data after a restart). The rest runs against a real Redis
+ * in tests/integration/it_redis.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +11,12 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "rv/redis.h"
 
@@ -59,11 +67,136 @@ static void test_redis_replies_fini_is_idempotent(void **state)
     assert_null(r[1].str);
 }
 
+/* A server on loopback that answers each command of one connection
+ * with the error line it was given. Commands are counted by their RESP
+ * array headers ("*<n>" at the start of a line): the test's arguments
+ * never start a line with '*'. */
+typedef struct fake_server {
+    int listen_fd;
+    int port;
+    const char *error_line; /* "-LOADING ...\r\n" */
+    int commands;
+} fake_server;
+
+static void *fake_serve(void *arg)
+{
+    fake_server *f = arg;
+    int fd = accept(f->listen_fd, NULL, NULL);
+    if (fd < 0) {
+        return NULL;
+    }
+    char buf[4096];
+    int at_line_start = 1;
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        int replies = 0;
+        for (ssize_t i = 0; i < n; i++) {
+            if (at_line_start && buf[i] == '*') {
+                replies++;
+            }
+            at_line_start = buf[i] == '\n';
+        }
+        for (int r = 0; r < replies; r++) {
+            size_t len = strlen(f->error_line);
+            if (write(fd, f->error_line, len) != (ssize_t)len) {
+                break;
+            }
+        }
+        f->commands += replies;
+    }
+    close(fd);
+    return NULL;
+}
+
+static void fake_start(fake_server *f, pthread_t *thread)
+{
+    f->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(f->listen_fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(f->listen_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(f->listen_fd, 1), 0);
+    assert_int_equal(getsockname(f->listen_fd, (struct sockaddr *)&a, &len), 0);
+    f->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(thread, NULL, fake_serve, f), 0);
+}
+
+/* Issue 6, failure class 6: a Redis restarted with AOF answers "LOADING"
+ * until its data is back. That is not a broken script or a bad message:
+ * every kind of call says RV_ERR_UNAVAILABLE (the worker backs off and
+ * retries the batch), never RV_ERR_FATAL. The chaos run found it: three
+ * samplers and two graders exited on it. */
+static void test_redis_loading_is_unavailable_not_fatal(void **state)
+{
+    (void)state;
+    fake_server f = {.error_line =
+                         "-LOADING Redis is loading the dataset in memory\r\n"};
+    pthread_t thread;
+    fake_start(&f, &thread);
+    char url[64], errstr[256] = "";
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", f.port);
+    rv_redis *rc = NULL;
+    assert_int_equal(rv_redis_open(url, 2000, &rc, errstr, sizeof(errstr)),
+                     RV_OK);
+
+    const char *get[] = {"GET", "k"};
+    rv_redis_reply reply = {0};
+    assert_int_equal(rv_redis_command(rc, 2, get, &reply), RV_ERR_UNAVAILABLE);
+
+    rv_script s = {.name = "t", .source = "return 1"};
+    /* The script is not loaded yet: SCRIPT LOAD itself is refused. */
+    assert_int_equal(rv_redis_eval(rc, &s, 0, NULL, 0, NULL, NULL),
+                     RV_ERR_UNAVAILABLE);
+    /* Loaded before the restart: a batch of EVALSHA, every reply read. */
+    memset(s.sha, 'a', 40);
+    const char *keys[] = {"k1"};
+    const char *args[] = {"v"};
+    rv_redis_call calls[3] = {
+        {1, keys, 1, args}, {1, keys, 1, args}, {1, keys, 1, args}};
+    rv_redis_reply replies[3];
+    memset(replies, 0, sizeof(replies));
+    assert_int_equal(rv_redis_eval_batch(rc, &s, calls, 3, replies),
+                     RV_ERR_UNAVAILABLE);
+    assert_int_equal(rv_redis_eval(rc, &s, 1, keys, 1, args, NULL),
+                     RV_ERR_UNAVAILABLE);
+    /* The connection stayed in step: one reply a command, nothing left. */
+    assert_int_equal(rv_redis_command(rc, 2, get, &reply), RV_ERR_UNAVAILABLE);
+    rv_redis_close(rc);
+    pthread_join(thread, NULL);
+    close(f.listen_fd);
+    assert_int_equal(f.commands, 1 + 1 + 3 + 1 + 1);
+}
+
+/* An error that is the script's own stays an error reply for the caller
+ * (rv_redis_eval: RV_ERR_FATAL): retrying cannot mend it. */
+static void test_redis_script_error_stays_fatal(void **state)
+{
+    (void)state;
+    fake_server f = {.error_line = "-ERR user_script:1: boom\r\n"};
+    pthread_t thread;
+    fake_start(&f, &thread);
+    char url[64], errstr[256] = "";
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", f.port);
+    rv_redis *rc = NULL;
+    assert_int_equal(rv_redis_open(url, 2000, &rc, errstr, sizeof(errstr)),
+                     RV_OK);
+    rv_script s = {.name = "t", .source = "return 1"};
+    memset(s.sha, 'a', 40);
+    assert_int_equal(rv_redis_eval(rc, &s, 0, NULL, 0, NULL, NULL),
+                     RV_ERR_FATAL);
+    rv_redis_close(rc);
+    pthread_join(thread, NULL);
+    close(f.listen_fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_redis_open_rejects_bad_urls),
         cmocka_unit_test(test_redis_replies_fini_is_idempotent),
+        cmocka_unit_test(test_redis_loading_is_unavailable_not_fatal),
+        cmocka_unit_test(test_redis_script_error_stays_fatal),
     };
     return cmocka_run_group_tests_name("redis", tests, NULL, NULL);
 }
