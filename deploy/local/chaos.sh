@@ -314,7 +314,7 @@ fault_step() {
         "$stack" fault "$current" down 2
         broker_faults=$((broker_faults + 1))
         ;;
-    12) "$stack" fault "$current" up 2 ;;
+    11) "$stack" fault "$current" up 2 ;;
     esac
 }
 
@@ -381,11 +381,13 @@ run() { # name replicas chaos(0|1)
             sleep "$kill_every"
             supervise
             kill_one
+            fault_step "$kills" >>"$logs/schedule" 2>&1 ||
+                rv_die "a fault step failed: $(tail -n 3 "$logs/schedule")"
+            # After the fault step: a broker taken down comes back one
+            # period later, however long a hand-over takes.
             if [ $((kills % 3)) -eq 0 ]; then
                 graceful_one
             fi
-            fault_step "$kills" >>"$logs/schedule" 2>&1 ||
-                rv_die "a fault step failed: $(tail -n 3 "$logs/schedule")"
         done
         wait "$gen_pid" || gen_rc=$?
         [ "$gen_rc" -eq 0 ] ||

@@ -22,7 +22,32 @@
  * sales; paced, at least once a second. */
 #define FLUSH_EVERY 50000
 #define FLUSH_TIMEOUT_MS 30000
+/* A broker that does not answer (down, electing a leader) is waited for
+ * this long in all before generate gives up: librdkafka keeps every
+ * message and retries it until message.timeout.ms (300 s), so a flush
+ * that times out earlier is tried again, not a lost sale. */
+#define FLUSH_GIVE_UP_MS 300000
 #define RATE_MAX 1000000
+
+/* Flushes until every message is delivered or failed, waiting out a
+ * broker that does not answer for up to FLUSH_GIVE_UP_MS.
+ * @returns as rv_producer_flush */
+static rv_err flush_patiently(rv_producer *kp)
+{
+    rv_err err = RV_ERR_TIMEOUT;
+    for (int waited_ms = 0; waited_ms < FLUSH_GIVE_UP_MS;
+         waited_ms += FLUSH_TIMEOUT_MS) {
+        err = rv_producer_flush(kp, FLUSH_TIMEOUT_MS);
+        if (err != RV_ERR_TIMEOUT) {
+            break;
+        }
+        fprintf(stderr,
+                "generate: the broker has not confirmed every sale "
+                "after %d s; waiting on\n",
+                (waited_ms + FLUSH_TIMEOUT_MS) / 1000);
+    }
+    return err;
+}
 
 /* Decimal digits only, no sign, at most @p max. @returns 0 or -1. */
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -62,7 +87,7 @@ static rv_err send_sale(rv_producer *kp, const char *topic, const rv_sale *s)
         if (err != RV_ERR_FULL) {
             break;
         }
-        err = rv_producer_flush(kp, FLUSH_TIMEOUT_MS);
+        err = flush_patiently(kp);
     }
     free(buf);
     return err;
@@ -108,7 +133,7 @@ static rv_err produce_all(rv_producer *kp, gen_run *run)
         bool due = run->rate > 0 ? s.env.produced_at_us - flushed_us >= 1000000
                                  : (i + 1) % FLUSH_EVERY == 0;
         if (due) {
-            err = rv_producer_flush(kp, FLUSH_TIMEOUT_MS);
+            err = flush_patiently(kp);
             if (err != RV_OK) {
                 fprintf(stderr, "generate: delivery failed: %s\n",
                         rv_err_str(err));
@@ -117,7 +142,7 @@ static rv_err produce_all(rv_producer *kp, gen_run *run)
             flushed_us = rv_now_us();
         }
     }
-    err = rv_producer_flush(kp, FLUSH_TIMEOUT_MS);
+    err = flush_patiently(kp);
     if (err != RV_OK) {
         fprintf(stderr, "generate: delivery failed: %s\n", rv_err_str(err));
     }
