@@ -35,7 +35,8 @@ fault   hand the development broker one fault command (the words form
 
 DIR/env exports RV_KAFKA_BOOTSTRAP_SERVERS, RV_REDIS_URL, RV_PG_DSN and
 RV_POLICY_PATH (the shipped default policy, an absolute path) for
-the workers and RV_IT_KAFKA_BROKERS, RV_IT_REDIS_URL, RV_IT_PG_DSN for the
+the workers and RV_IT_KAFKA_BROKERS, RV_IT_REDIS_URL, RV_IT_PG_DSN and
+RV_IT_STACK_DIR (DIR, for the tests' faults and restarts) for the
 integration tests. RV_DEVBROKER_BROKERS and RV_DEVBROKER_TOPICS, if set,
 pass through to the broker.
 EOF
@@ -392,7 +393,8 @@ export RV_PG_DSN=$(rv_shell_quote "$dsn")
 export RV_POLICY_PATH=$(rv_shell_quote "$RV_ROOT/deploy/policy/default.yaml")
 export RV_IT_KAFKA_BROKERS=$(rv_shell_quote "$kafka")
 export RV_IT_REDIS_URL=$(rv_shell_quote "$redis")
-export RV_IT_PG_DSN=$(rv_shell_quote "$dsn")"
+export RV_IT_PG_DSN=$(rv_shell_quote "$dsn")
+export RV_IT_STACK_DIR=$(rv_shell_quote "$S")"
 }
 
 all_alive() {
