@@ -38,8 +38,9 @@ RV_POLICY_PATH (the shipped default policy, an absolute path) and
 RV_PII_KEY_FILE (DIR/pii.key, made once with 64 random bytes, mode 0600,
 kept until --wipe: the recorder seals phone numbers with it) for the
 workers and RV_IT_KAFKA_BROKERS, RV_IT_REDIS_URL, RV_IT_PG_DSN,
-RV_IT_PII_KEY_FILE for the integration tests. RV_DEVBROKER_BROKERS and RV_DEVBROKER_TOPICS, if set,
-pass through to the broker.
+RV_IT_PII_KEY_FILE and RV_IT_STACK_DIR (DIR, for the tests' faults and
+restarts) for the integration tests. RV_DEVBROKER_BROKERS and
+RV_DEVBROKER_TOPICS, if set, pass through to the broker.
 EOF
 }
 
@@ -416,7 +417,8 @@ export RV_PII_KEY_FILE=$(rv_shell_quote "$PII_KEY_FILE")
 export RV_IT_KAFKA_BROKERS=$(rv_shell_quote "$kafka")
 export RV_IT_REDIS_URL=$(rv_shell_quote "$redis")
 export RV_IT_PG_DSN=$(rv_shell_quote "$dsn")
-export RV_IT_PII_KEY_FILE=$(rv_shell_quote "$PII_KEY_FILE")"
+export RV_IT_PII_KEY_FILE=$(rv_shell_quote "$PII_KEY_FILE")
+export RV_IT_STACK_DIR=$(rv_shell_quote "$S")"
 }
 
 all_alive() {

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "assigner_book.h"
 #include "assigner_slots.h"
@@ -27,6 +29,10 @@ typedef struct pending {
 typedef struct assigner_cfg {
     char *output_topic;
     char *alerts_topic;
+    /* Fault injection for issue 6 no. 1: exit (137, as if killed) right
+     * after this many batches' booking scripts, before their assignments
+     * are produced and their offsets committed; 0 = never. */
+    int64_t crash_after_bookings;
 } assigner_cfg;
 
 static assigner_cfg out_cfg; /* filled by rv_worker_main's config load */
@@ -37,6 +43,10 @@ static const rv_cfg_key assigner_keys[] = {
      0, 0, 0, "topic of the bookings"},
     {"assigner.alerts.topic", RV_CFG_STR, F(alerts_topic), "compliance.alerts",
      0, 0, 0, "topic of the capacity alerts"},
+    {"assigner.crash_after_bookings", RV_CFG_INT, F(crash_after_bookings), "0",
+     0, 1000000, 0,
+     "tests only: exit 137 after this many batches' bookings, before their "
+     "assignments are produced and committed (0 = never)"},
     {0},
 };
 #undef F
@@ -48,6 +58,7 @@ typedef struct assigner_ctx {
     rv_redis_call *rc_calls;
     rv_redis_reply *replies;
     assigner_slot slots[ASSIGNER_SLOTS_MAX];
+    int64_t bookings; /* batches booked, for crash_after_bookings */
 } assigner_ctx;
 
 static rv_err assigner_init(rv_worker *w, void **out)
@@ -81,6 +92,23 @@ static void assigner_fini(void *ctx)
     free(c->rc_calls);
     free(c->replies);
     free(c);
+}
+
+/* assigner.crash_after_bookings: the Redis step is done, nothing is
+ * produced or committed. The second of sleep first lets a background
+ * auto commit (enable.auto.commit, if an operator turned it on) run: it
+ * must find no offset stored. */
+static void maybe_crash(assigner_ctx *c)
+{
+    if (out_cfg.crash_after_bookings > 0 &&
+        ++c->bookings >= out_cfg.crash_after_bookings) {
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL);
+        RV_LOG(RV_LOG_WARN, "crash_injected",
+               RV_KV_INT("bookings", c->bookings));
+        fflush(NULL);
+        _exit(137);
+    }
 }
 
 static void release_calls(assigner_ctx *c, size_t calls)
@@ -245,6 +273,7 @@ static rv_err assigner_batch(void *ctx, const rv_msg *msgs, size_t count,
             release_calls(c, calls);
             return err;
         }
+        maybe_crash(c);
     }
     rv_err err = RV_OK;
     for (size_t i = 0; i < n && err == RV_OK; i++) {
