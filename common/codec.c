@@ -246,6 +246,11 @@ rv_err rv_codec_decode_sale(const uint8_t *buf, size_t len, rv_sale *out,
                 r.order_id, (long long)m->gift_cents);
         ok = false;
     }
+    if (ok && m->line_count > RV_LINES_MAX) {
+        rv_errf(errstr, errstr_size, "sale %s: line_count %u, limit %d",
+                r.order_id, (unsigned)m->line_count, RV_LINES_MAX);
+        ok = false;
+    }
     if (ok && m->n_categories > RV_CATEGORIES_MAX) {
         rv_errf(errstr, errstr_size, "sale %s: %zu categories, limit %d",
                 r.order_id, m->n_categories, RV_CATEGORIES_MAX);

@@ -24,6 +24,10 @@
 #define RV_CLASS_SIZE 8
 /** Product categories kept per sale. */
 #define RV_CATEGORIES_MAX 4
+/** Most order lines a sale may report: far above any real order, and
+ *  inside the record's integer column (a larger count went through the
+ *  sampler and was refused only by PostgreSQL, issue 6). */
+#define RV_LINES_MAX 100000
 #define RV_ANSWERS_MAX 8
 /** Schema version written in every envelope. */
 #define RV_SCHEMA_VERSION 1

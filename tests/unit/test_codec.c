@@ -64,6 +64,21 @@ static void test_codec_sale_round_trip(void **state)
                      RV_ERR_INVALID);
     free(buf);
     assert_non_null(strstr(err, "gift_cents -1 below 0"));
+    /* A line count the record's integer column cannot hold is refused
+     * where the sale enters, not first by PostgreSQL (after the sampler
+     * made its tasks); the limit itself passes. */
+    in.gift_cents = 0;
+    in.line_count = 3000000000u;
+    assert_int_equal(rv_codec_encode_sale(&in, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_sale(buf, len, &out, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    free(buf);
+    assert_non_null(strstr(err, "line_count 3000000000, limit 100000"));
+    in.line_count = RV_LINES_MAX;
+    assert_int_equal(rv_codec_encode_sale(&in, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_sale(buf, len, &out, err, sizeof(err)),
+                     RV_OK);
+    free(buf);
 }
 
 static void test_codec_sale_rejects_negative_amount_and_garbage(void **state)
