@@ -495,6 +495,32 @@ rv_err rv_codec_encode_assignment(const rv_assignment *in, uint8_t **buf,
     return pack(&m.base, buf, len);
 }
 
+/* Whether @p s is a calendar date "YYYY-MM-DD" of [1990, 2100), the
+ * event-time bounds of every message: PostgreSQL's date column refuses
+ * anything else, and a bad day must be refused where it enters. */
+static bool is_calendar_day(const char *s)
+{
+    static const int days_in[12] = {31, 28, 31, 30, 31, 30,
+                                    31, 31, 30, 31, 30, 31};
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') {
+        return false;
+    }
+    for (int i = 0; i < 10; i++) {
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) {
+            return false;
+        }
+    }
+    int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+            (s[3] - '0');
+    int mo = (s[5] - '0') * 10 + (s[6] - '0');
+    int d = (s[8] - '0') * 10 + (s[9] - '0');
+    if (y < 1990 || y >= 2100 || mo < 1 || mo > 12 || d < 1) {
+        return false;
+    }
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return d <= days_in[mo - 1] + (mo == 2 && leap ? 1 : 0);
+}
+
 rv_err rv_codec_decode_assignment(const uint8_t *buf, size_t len,
                                   rv_assignment *out, char *errstr,
                                   size_t errstr_size)
@@ -547,6 +573,13 @@ rv_err rv_codec_decode_assignment(const uint8_t *buf, size_t len,
             REVISIT__V1__ASSIGNMENT_STATUS__ASSIGNMENT_STATUS_UNASSIGNED) {
         rv_errf(errstr, errstr_size, "assignment %s: status %d unknown",
                 r->assignment_id, (int)m->status);
+        ok = false;
+    }
+    if (ok && r->day[0] != '\0' && !is_calendar_day(r->day)) {
+        rv_errf(errstr, errstr_size,
+                "assignment %s: day \"%s\" is not a date YYYY-MM-DD in "
+                "[1990, 2100)",
+                r->assignment_id, r->day);
         ok = false;
     }
     if (ok &&

@@ -311,6 +311,25 @@ static void test_codec_assignment_and_alert_round_trip(void **state)
     assert_int_equal(rv_codec_decode_assignment(buf, len, &a2, NULL, 0), RV_OK);
     free(buf);
     assert_string_equal(a2.agent_id, "w01");
+    /* The day must be a date PostgreSQL's date column takes, refused
+     * where it enters rather than by the recorder alone. */
+    static const struct {
+        const char *day;
+        rv_err want;
+    } days[] = {
+        {"2016-02-29", RV_OK},          {"2015-02-29", RV_ERR_INVALID},
+        {"2016-13-01", RV_ERR_INVALID}, {"2016-04-31", RV_ERR_INVALID},
+        {"1989-12-31", RV_ERR_INVALID}, {"2016-4-1", RV_ERR_INVALID},
+        {"2016-04-0x", RV_ERR_INVALID}, {"2099-12-31", RV_OK},
+    };
+    for (size_t i = 0; i < sizeof(days) / sizeof(days[0]); i++) {
+        rv_copy_str(a.day, sizeof(a.day), days[i].day);
+        assert_int_equal(rv_codec_encode_assignment(&a, &buf, &len), RV_OK);
+        assert_int_equal(
+            rv_codec_decode_assignment(buf, len, &a2, err, sizeof(err)),
+            days[i].want);
+        free(buf);
+    }
 
     rv_alert al = {0}, al2 = {0};
     fill_env(&al.env, "al-1");
