@@ -3,9 +3,11 @@
 #include "rv/runner.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "rv/health.h"
 #include "rv/log.h"
 
 /* Second TERM/INT: the operator insists (sysexits EX_SOFTWARE). */
@@ -167,7 +169,7 @@ static bool is_retriable(rv_err err)
 static rv_err run_batch(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
                         void *ctx, const struct run_opts *o, const rv_msg *msgs,
                         size_t count, rv_runner_stats *st,
-                        rv_log_ratelimit *retry_rl)
+                        rv_log_ratelimit *retry_rl, rv_health *health)
 {
     bool is_durable = false;
     int commit_failures = 0;
@@ -191,10 +193,15 @@ static rv_err run_batch(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
         if (is_durable) {
             err = rv_consumer_commit_batch(kc);
             if (err == RV_OK) {
+                rv_health_note_ok(health);
                 return RV_OK;
             }
             commit_failures++;
         }
+        char what[64];
+        snprintf(what, sizeof(what), "%s: %s", stage_names[stage],
+                 rv_err_str(err));
+        rv_health_note_failure(health, what);
 
         if (!is_retriable(err)) {
             /* FATAL, NOMEM, or a batch fn breaking its contract (it must
@@ -217,6 +224,7 @@ static rv_err run_batch(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
                    RV_KV_INT("offset", msgs[0].offset),
                    RV_KV_INT("count", count));
             rv_consumer_release_batch(kc);
+            rv_health_note_ok(health); /* its effects are durable */
             return RV_OK;
         }
 
@@ -274,6 +282,13 @@ static rv_err run_tick(rv_producer *kp, const rv_runner_opts *opts, void *ctx,
     if (err == RV_OK) {
         err = rv_producer_flush(kp, flush_timeout_ms);
     }
+    if (err == RV_OK) {
+        rv_health_note_ok(opts->health);
+    } else {
+        char what[64];
+        snprintf(what, sizeof(what), "tick: %s", rv_err_str(err));
+        rv_health_note_failure(opts->health, what);
+    }
     if (err == RV_ERR_FATAL || err == RV_ERR_NOMEM) {
         RV_LOG(RV_LOG_ERROR, "tick_failed", RV_KV_STR("err", rv_err_str(err)));
         return err;
@@ -325,7 +340,8 @@ rv_err rv_runner_run(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
             continue;
         }
         int64_t began_us = monotonic_us();
-        err = run_batch(kc, kp, fn, ctx, &o, msgs, count, &st, &retry_rl);
+        err = run_batch(kc, kp, fn, ctx, &o, msgs, count, &st, &retry_rl,
+                        opts->health);
         st.busy_us += (uint64_t)(monotonic_us() - began_us);
         if (err != RV_OK) {
             goto out;

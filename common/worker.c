@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rv/health.h"
 #include "rv/log.h"
 
 #define TOPICS_MAX 32
@@ -49,6 +50,13 @@ static const rv_cfg_key common_keys[] = {
     {"startup.wait.ms", RV_CFG_INT, F(startup_wait_ms), "60000", 0, 3600000, 0,
      "how long start-up retries a Redis or PostgreSQL server that does "
      "not answer (restarting), ms; 0 = fail at once"},
+    {"health.port", RV_CFG_INT, F(health_port), "0", 0, 65535, 0,
+     "port of the health probe, GET /healthz: 200 ok or 503 red; 0 = none"},
+    {"health.address", RV_CFG_STR, F(health_address), "127.0.0.1", 0, 0, 0,
+     "IPv4 address the health probe listens on"},
+    {"health.red.after", RV_CFG_INT, F(health_red_after), "5", 1, 1000000, 0,
+     "failed attempts in a row (a batch's or a tick's) that turn the "
+     "health red until the next success"},
     {0},
 };
 #undef F
@@ -104,6 +112,9 @@ static bool startup_retry(const rv_worker *w, rv_err err, const char *server,
     RV_LOG(RV_LOG_WARN, "server_unavailable_at_start",
            RV_KV_STR("server", server), RV_KV_STR("reason", reason),
            RV_KV_INT("attempt", attempt), RV_KV_INT("retry_in_ms", delay_ms));
+    char what[64];
+    snprintf(what, sizeof(what), "%s unavailable", server);
+    rv_health_note_failure(w->health, what);
     struct timespec ts = {.tv_sec = (time_t)(delay_ms / 1000),
                           .tv_nsec = (long)(delay_ms % 1000) * 1000000};
     nanosleep(&ts, NULL); /* a signal cuts it short: checked next time */
@@ -407,7 +418,15 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
            RV_KV_INT("batch_max", w.cfg.batch_max));
 
     rv_runner_stats stats = {0};
-    err = open_clients(&w);
+    char herr[256] = "";
+    err = rv_health_start(w.cfg.health_address, (int)w.cfg.health_port,
+                          (int)w.cfg.health_red_after, &w.health, herr,
+                          sizeof(herr));
+    if (err != RV_OK) {
+        RV_LOG(RV_LOG_ERROR, "health_start_failed", RV_KV_STR("reason", herr));
+    } else {
+        err = open_clients(&w);
+    }
     if (err == RV_OK) {
         if (init != NULL) {
             err = init(&w, &ctx);
@@ -417,6 +436,9 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
     }
     if (err == RV_OK) {
         err = open_consumer(&w);
+    }
+    if (err == RV_OK) {
+        rv_health_ready(w.health);
     }
     reload_ctx reload = {.w = &w, .config_path = cli.config_path};
     if (err == RV_OK) {
@@ -429,6 +451,7 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
             .reload_arg = &reload,
             .on_tick = spec->tick,
             .tick_ms = w.cfg.tick_ms,
+            .health = w.health,
         };
         err = rv_runner_run(w.kc, w.kp, fn, ctx, &opts, &stats);
     }
@@ -443,6 +466,7 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
     if (fini != NULL && init != NULL) {
         fini(ctx);
     }
+    rv_health_stop(w.health);
     RV_LOG(RV_LOG_INFO, "shutdown_complete", RV_KV_INT("exit_code", code),
            RV_KV_INT("batches", (int64_t)stats.batches),
            RV_KV_INT("messages", (int64_t)stats.messages),

@@ -12,7 +12,7 @@ packages=(
     build-essential cmake pkg-config
     librdkafka-dev libhiredis-dev libprotobuf-c-dev protobuf-c-compiler
     libpq-dev libcmocka-dev libcyaml-dev libyaml-dev libcsv-dev libssl-dev
-    libunistring-dev libjansson-dev
+    libunistring-dev libjansson-dev libmicrohttpd-dev
     libopencc-dev libopencc-data
     redis-server postgresql postgresql-client kcat
     tzdata ca-certificates npm clang-format

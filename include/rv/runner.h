@@ -45,6 +45,9 @@ typedef struct rv_runner_opts {
      *  RV_ERR_FATAL or RV_ERR_NOMEM stops the loop. */
     rv_err (*on_tick)(void *ctx, rv_producer *kp);
     int64_t tick_ms; /**< >= 10 when on_tick is set */
+    /** Where the loop notes each failed attempt (batch or tick) and each
+     *  success, for the health probe (may be NULL; borrowed). */
+    struct rv_health *health;
 } rv_runner_opts;
 
 /** Counters of one run, for the shutdown_complete line. */

@@ -42,6 +42,9 @@ typedef struct rv_worker_cfg {
     /** How long start-up waits for Redis and PostgreSQL to answer (a
      *  server restarting as a replica starts), ms; 0 = not at all. */
     int64_t startup_wait_ms;
+    char *health_address;     /**< IPv4 address of the health probe */
+    int64_t health_port;      /**< 0 = no probe */
+    int64_t health_red_after; /**< failures in a row that turn it red */
 } rv_worker_cfg;
 
 /** What a worker is and needs. Strings are static. */
@@ -71,6 +74,7 @@ typedef struct rv_worker {
     rv_policy *policy;          /**< NULL unless needs_policy */
     rv_calendar *cal;           /**< NULL unless needs_policy */
     rv_log_ratelimit reject_rl; /**< message_rejected lines */
+    struct rv_health *health;   /**< the probe's state (rv/health.h) */
     /** Set by init to choose where assigned partitions start (the
      *  recorder: from PostgreSQL); NULL = committed offsets. */
     rv_position_fn position_fn;

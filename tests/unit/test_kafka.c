@@ -19,6 +19,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "rv/health.h"
 #include "rv/kafka.h"
 #include "rv/log.h"
 #include "rv/runner.h"
@@ -490,6 +491,9 @@ struct retry_ctx {
     int64_t offsets[REC_MAX];
     int same_batch;
     int commits_at_second_call;
+    rv_health *health;
+    bool red_at_second_call;
+    char why[160];
 };
 
 static rv_err flaky_batch(void *ctx, const rv_msg *msgs, size_t count,
@@ -512,6 +516,7 @@ static rv_err flaky_batch(void *ctx, const rv_msg *msgs, size_t count,
                         msgs[i].partition == c->partition;
     }
     c->commits_at_second_call = commit_calls;
+    c->red_at_second_call = rv_health_is_red(c->health, c->why, sizeof(c->why));
     rv_stop_request();
     return RV_OK;
 }
@@ -528,13 +533,25 @@ static void test_kafka_runner_retries_same_batch(void **state)
 
     rv_consumer *kc = open_consumer(fx, "g.c");
     struct retry_ctx ctx = {0};
+    /* Red after one failure (issue 6 no. 6: repeated failure turns the
+     * health red), green again after the batch went through. */
+    char herr[128] = "";
+    assert_int_equal(
+        rv_health_start("127.0.0.1", 0, 1, &ctx.health, herr, sizeof(herr)),
+        RV_OK);
+    rv_health_ready(ctx.health);
     rv_runner_opts opts = {.batch_max = 100,
                            .poll_timeout_ms = 200,
                            .flush_timeout_ms = FLUSH_MS,
-                           .backoff_max_ms = 1000};
+                           .backoff_max_ms = 1000,
+                           .health = ctx.health};
     rv_runner_stats stats = {0};
     assert_int_equal(rv_runner_run(kc, kp, flaky_batch, &ctx, &opts, &stats),
                      RV_OK);
+    assert_true(ctx.red_at_second_call);
+    assert_string_equal(ctx.why, "handle: unavailable (1 failures in a row)");
+    assert_false(rv_health_is_red(ctx.health, NULL, 0));
+    rv_health_stop(ctx.health);
     assert_int_equal(ctx.calls, 2);
     assert_int_equal(ctx.count, 3);
     assert_true(ctx.same_batch);
