@@ -233,6 +233,21 @@ static rv_err run_batch(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
             delay_ms = o->backoff_max_ms;
             max_hits++;
         }
+        if (rv_stop_requested() && max_hits >= STOP_GIVE_UP_MAX_HITS &&
+            is_durable) {
+            /* Stopping, the batch's effects durable, its commit refused
+             * again and again: the group has moved on (a rebalance gave
+             * the partition to another member). That member re-processes
+             * the batch, idempotently: a clean hand-over, not a failure. */
+            RV_LOG(RV_LOG_WARN, "drain_commit_abandoned",
+                   RV_KV_STR("err", rv_err_str(err)),
+                   RV_KV_STR("topic", msgs[0].topic),
+                   RV_KV_INT("partition", msgs[0].partition),
+                   RV_KV_INT("offset", msgs[0].offset),
+                   RV_KV_INT("count", count));
+            rv_consumer_release_batch(kc);
+            return RV_OK;
+        }
         if (rv_stop_requested() && max_hits >= STOP_GIVE_UP_MAX_HITS) {
             /* Not committed: whoever consumes next re-processes the batch,
              * and every effect is idempotent. */

@@ -77,15 +77,19 @@ typedef struct rv_runner_stats {
  *
  * Stop: the in-flight batch is finished and committed first (log: drain).
  * If it is still failing once the back-off has been at its max 3 times
- * after the stop, it is abandoned uncommitted and RV_ERR_UNAVAILABLE is
- * returned (safe: effects are idempotent).
+ * after the stop, it is abandoned uncommitted: with its effects durable
+ * and only the commit refused (the group gave the partition to another
+ * member, who re-processes the batch) that is a clean hand-over and the
+ * loop returns RV_OK (log: drain_commit_abandoned); with its effects not
+ * durable RV_ERR_UNAVAILABLE is returned (log: drain_batch_abandoned).
+ * Both are safe: effects are idempotent.
  *
  * @param opts   borrowed; out-of-range values are clamped (batch_max >= 1,
  *               poll_timeout_ms in 1..1000, backoff_max_ms >= 50)
  * @param stats  may be NULL; filled on every return (also on error)
  * @returns RV_OK (stopped on request), RV_ERR_UNAVAILABLE (stopped, last
- *          batch abandoned uncommitted), RV_ERR_FATAL (from @p fn, the
- *          producer or the consumer, or @p fn returned a code outside its
+ *          batch abandoned before its effects were durable), RV_ERR_FATAL (from
+ * @p fn, the producer or the consumer, or @p fn returned a code outside its
  *          contract such as RV_ERR_INVALID; log: batch_failed),
  *          RV_ERR_NOMEM. The caller closes @p kc and @p kp either way.
  * Ticks: see rv_runner_opts.on_tick.

@@ -570,7 +570,9 @@ static void test_kafka_runner_retries_same_batch(void **state)
 
 /* (d) Effects done but the commit failed: only the commit is retried.
  * Then, stopped while the batch fn keeps failing, the runner gives up
- * after the back-off has been at its max 3 times, without committing. */
+ * after the back-off has been at its max 3 times, without committing;
+ * stopped while only the commit keeps failing, it hands the batch over
+ * uncommitted and returns RV_OK. */
 struct stuck_ctx {
     int calls;
     int is_stuck; /* every call fails */
@@ -634,6 +636,24 @@ static void test_kafka_runner_commit_retry_and_stop_give_up(void **state)
     assert_int_equal(stats.batches, 0);
     assert_true(now_ms() - start_ms < 5000);
     assert_int_equal(commit_calls, 2);
+
+    /* Stopped with the effects durable and every commit refused (the
+     * group moved on): the batch is left to the next owner, a clean
+     * hand-over, RV_OK. Back-offs 50, 100, 100: four commits fail. */
+    rv_stop_reset();
+    send_text(kp, "t.in", "same", "x3");
+    assert_int_equal(rv_producer_flush(kp, FLUSH_MS), RV_OK);
+    rd_kafka_mock_push_request_errors(
+        fx->mc, 8, 4, RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE,
+        RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE,
+        RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE,
+        RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE);
+    ctx = (struct stuck_ctx){0};
+    assert_int_equal(rv_runner_run(kc, kp, stuck_batch, &ctx, &opts, &stats),
+                     RV_OK);
+    assert_int_equal(ctx.calls, 1);
+    assert_int_equal(commit_calls, 6);
+    assert_int_equal(stats.batches, 1); /* handled; its effects durable */
     rv_consumer_close(kc);
     rv_producer_close(kp, FLUSH_MS);
     assert_int_equal(committed_offset(fx, "g.d", partition), committed);
