@@ -38,9 +38,10 @@
 # Not compared, only counted: tasks that found no capacity for some
 # attempt in either run (the last slots of a busy day go to whoever comes
 # first), with their bookings, grades and alerts; R10 spot checks, drawn
-# per agent and month, so they follow the agents the bookings chose; and
-# case escalations (A2), whose case period and deadline count from the
-# first call's time, which follows the booked window.
+# per agent and month, so they follow the agents the bookings chose; case
+# escalations (A2), whose case period and deadline count from the first
+# call's time, which follows the booked window; and call-rate findings
+# (A5), one per agent and hour of calls.
 #
 # usage: chaos.sh [N] [--ci] [--keep]
 #   N       sales (default 100000; --ci: 5000)
@@ -231,11 +232,13 @@ dump_record() { # dir
     q="select alert_id, md5(concat_ws('|', kind, severity, route_to,
         evidence, suspected, policy_version, grade_id, task_id, attempt,
         customer_id, branch_id)), task_id
-       from alerts where task_id not in $spot and kind <> 'escalation'
+       from alerts where task_id not in $spot
+        and kind not in ('escalation', 'quality.call_rate')
        order by 1"
     psql_q "$q" >"$out/alerts"
-    psql_q "select count(*) from alerts where kind = 'escalation'" \
-        >"$out/escalations"
+    psql_q "select count(*) filter (where kind = 'escalation'),
+        count(*) filter (where kind = 'quality.call_rate') from alerts" \
+        >"$out/by_time"
     # Tasks that found no capacity for some attempt (C5: first come, first
     # served, so which tasks get the last slots of a day depends on the
     # order of arrival): their bookings, grades and alerts are not
@@ -444,7 +447,7 @@ done
 spot_c=$(tr '\t' '|' <"$C/spot")
 spot_x=$(tr '\t' '|' <"$X/spot")
 echo "not compared (C5: tasks that found no capacity for an attempt): clean=$(wc -l <"$C/contended") chaos=$(wc -l <"$X/contended") either=$(wc -l <"$base/contended")"
-echo "not compared (A2 escalations: deadlines count from the call's booked time): clean=$(cat "$C/escalations") chaos=$(cat "$X/escalations")"
+echo "not compared (A2 escalations and A5 call-rate findings: they count from the calls' booked times; escalation|call_rate): clean=$(tr '\t' '|' <"$C/by_time") chaos=$(tr '\t' '|' <"$X/by_time")"
 echo "not compared (R10 spot checks follow the booked agents; tasks|bookings|grades|alerts): clean=$spot_c chaos=$spot_x"
 over=$(cat "$X/over_capacity")
 double=$(cat "$X/double_bookings")
