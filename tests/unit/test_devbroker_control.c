@@ -41,6 +41,12 @@ static void test_devbroker_control_parses_each_command(void **state)
         RV_OK);
     assert_int_equal(c.api_key, 8);
     assert_int_equal(c.err_code, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+    assert_int_equal(
+        devbroker_ctl_parse("coordinator revisit-sampler 1", &c, NULL, 0),
+        RV_OK);
+    assert_int_equal(c.kind, DEVBROKER_CTL_COORDINATOR);
+    assert_string_equal(c.group, "revisit-sampler");
+    assert_int_equal(c.broker_id, 1);
 }
 
 static void test_devbroker_control_skips_blank_and_comments(void **state)
@@ -74,6 +80,9 @@ static void test_devbroker_control_refuses_bad_lines(void **state)
         /* librdkafka's own (negative) codes are not broker errors. */
         {"errors Fetch 2 _TRANSPORT", "unknown broker error"},
         {"errors Fetch 2", "errors takes 3 arguments, got 2"},
+        {"coordinator g", "coordinator takes 2 arguments, got 1"},
+        {"coordinator g/x 1", "group \"g/x\" is not a group id"},
+        {"coordinator g 0", "broker \"0\" is not 1..16"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         devbroker_ctl c;

@@ -100,15 +100,41 @@ rv_err devbroker_ctl_parse(const char *line, devbroker_ctl *out, char *errstr,
     } else if (strcmp(cmd, "errors") == 0) {
         c.kind = DEVBROKER_CTL_ERRORS;
         want = 4;
+    } else if (strcmp(cmd, "coordinator") == 0) {
+        c.kind = DEVBROKER_CTL_COORDINATOR;
+        want = 3;
     } else {
         rv_errf(errstr, errstr_size,
-                "unknown command \"%s\" (down, up, rtt, errors)", cmd);
+                "unknown command \"%s\" (down, up, rtt, errors, "
+                "coordinator)",
+                cmd);
         return RV_ERR_INVALID;
     }
     if (n != want) {
         rv_errf(errstr, errstr_size, "%s takes %d argument%s, got %d", cmd,
                 want - 1, want == 2 ? "" : "s", n - 1);
         return RV_ERR_INVALID;
+    }
+    if (c.kind == DEVBROKER_CTL_COORDINATOR) {
+        size_t len = strlen(words[1]);
+        if (len >= sizeof(c.group) ||
+            strspn(words[1], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
+                             "WXYZ0123456789._-") != len) {
+            rv_errf(errstr, errstr_size,
+                    "group \"%s\" is not a group id ([A-Za-z0-9._-], at most "
+                    "249)",
+                    words[1]);
+            return RV_ERR_INVALID;
+        }
+        memcpy(c.group, words[1], len + 1);
+        if (!parse_num(words[2], 1, DEVBROKER_CTL_BROKER_MAX, &v)) {
+            rv_errf(errstr, errstr_size, "broker \"%s\" is not 1..%d", words[2],
+                    DEVBROKER_CTL_BROKER_MAX);
+            return RV_ERR_INVALID;
+        }
+        c.broker_id = (int32_t)v;
+        *out = c;
+        return RV_OK;
     }
     if (c.kind != DEVBROKER_CTL_ERRORS) {
         if (!parse_num(words[1], 1, DEVBROKER_CTL_BROKER_MAX, &v)) {

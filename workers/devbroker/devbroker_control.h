@@ -13,6 +13,9 @@
  *                        Metadata, OffsetCommit, ...) to any broker fail
  *                        with ERR, a Kafka error name such as
  *                        NOT_LEADER_FOR_PARTITION or REQUEST_TIMED_OUT
+ *   coordinator GROUP BROKER
+ *                        consumer group GROUP's coordinator is BROKER
+ *                        (set before the group's members look it up)
  *
  * Blank lines and lines starting with '#' are skipped. Parsing is I/O-free
  * and testable; applying needs the cluster (main.c). */
@@ -36,6 +39,7 @@ typedef enum devbroker_ctl_kind {
     DEVBROKER_CTL_UP,
     DEVBROKER_CTL_RTT,
     DEVBROKER_CTL_ERRORS,
+    DEVBROKER_CTL_COORDINATOR,
 } devbroker_ctl_kind;
 
 /** One parsed command; a passive value. */
@@ -46,6 +50,7 @@ typedef struct devbroker_ctl {
     int16_t api_key;   /**< errors: the Kafka API key */
     int count;         /**< errors: 1..DEVBROKER_CTL_COUNT_MAX */
     int err_code;      /**< errors: the Kafka error code (librdkafka's) */
+    char group[250];   /**< coordinator: the group id, [A-Za-z0-9._-] */
 } devbroker_ctl;
 
 /**
@@ -62,7 +67,7 @@ int16_t devbroker_ctl_api_key(const char *name);
  * @param out     set on RV_OK
  * @param errstr  may be NULL; on RV_ERR_INVALID says what is wrong
  * @returns RV_OK, RV_ERR_INVALID (unknown command, API or error, a
- *          number missing or out of range, extra words)
+ *          number missing or out of range, a bad group id, extra words)
  */
 RV_MUSTCHECK rv_err devbroker_ctl_parse(const char *line, devbroker_ctl *out,
                                         char *errstr, size_t errstr_size);

@@ -201,6 +201,9 @@ static rd_kafka_resp_err_t apply_ctl(rd_kafka_mock_cluster_t *mcluster,
         free(errs);
         return RD_KAFKA_RESP_ERR_NO_ERROR;
     }
+    case DEVBROKER_CTL_COORDINATOR:
+        return rd_kafka_mock_coordinator_set(mcluster, "group", c->group,
+                                             c->broker_id);
     case DEVBROKER_CTL_SKIP:
         break;
     }
