@@ -149,12 +149,16 @@ rv_pid_gone() {
 # from the start, so long logs and many partitions slow it down. Bytes on
 # the wire per sale (payload, key, record overhead) as measured with the
 # default policy: a SaleEvent ~230; ~4.2 sampling decisions of ~320 each
-# (one per sale rule evaluated); each downstream topic (tasks, bookings,
-# outcomes, grades, alerts) under 160. A partition is filled to 3 MB at
-# most, and every topic has at least 6 partitions.
+# (one per sale rule evaluated); tasks, retries, bookings and alerts under
+# 160; outcomes and grades (~500 bytes each, their answers and verdicts)
+# up to 600 when most tasks get booked (the chaos run's roster books 0.65
+# calls a sale, and a replica killed mid-batch writes some twice). A
+# partition is filled to 3 MB at most, and every topic has at least 6
+# partitions.
 RV_SALE_BYTES=240
 RV_DECISION_BYTES=1400
 RV_DERIVED_BYTES=160
+RV_CALL_BYTES=600
 RV_PARTITION_FILL=3000000
 
 # Prints the devbroker topic list ("name:partitions,...") for a run of $1
@@ -173,6 +177,9 @@ rv_topic_spec() {
         sales.events) bytes=$RV_SALE_BYTES max="" ;;
         visits.decisions) bytes=$RV_DECISION_BYTES max="$decision_max" ;;
         service.events | compliance.cases) bytes=0 max="" ;;
+        visits.outcomes | visits.grades)
+            bytes=$RV_CALL_BYTES max="$derived_max"
+            ;;
         *) bytes=$RV_DERIVED_BYTES max="$derived_max" ;;
         esac
         p=$(((count * bytes + RV_PARTITION_FILL - 1) / RV_PARTITION_FILL))
