@@ -342,6 +342,7 @@ static const struct {
     {"causation_id", ""},
     {"producer", ""},
     {"produced_at", "timestamptz"},
+    {"phone_enc", ""},
 };
 #define TASK_COLS (sizeof(task_cols) / sizeof(task_cols[0]))
 /* Longest text of one value below, with NUL. */
@@ -377,7 +378,7 @@ static char *insert_sql(size_t rows)
 }
 
 /* The values of row @p i, like a task of the Superstore sample: derived
- * IDs, a reason, three questions, due window, masked phone. */
+ * IDs, a reason, three questions, due window, masked and sealed phone. */
 static void task_row(uint64_t i, char (*v)[VALUE_SIZE])
 {
     char num[32], id[RV_ID_SIZE];
@@ -412,6 +413,10 @@ static void task_row(uint64_t i, char (*v)[VALUE_SIZE])
     snprintf(v[20], VALUE_SIZE, "%s", id);
     snprintf(v[21], VALUE_SIZE, "sampler/0.1.0");
     snprintf(v[22], VALUE_SIZE, "2025-01-01 00:00:00.000000+00");
+    /* As wide as the recorder's sealed number (common/pii.c: "v1:" and
+     * the base64 of a 16-byte tag and 10 digits). */
+    snprintf(v[23], VALUE_SIZE, "v1:%036llu",
+             (unsigned long long)(i * 2654435761ULL));
 }
 
 static rv_err pg_run(rv_pg *pg, const char *sql, const char *what)
