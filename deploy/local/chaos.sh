@@ -44,14 +44,15 @@
 # call's time, which follows the booked window; and call-rate findings
 # (A5), one per agent and hour of calls.
 #
-# usage: chaos.sh [N] [--ci] [--keep]
+# usage: chaos.sh [N] [--ci] [--keep] [--attempts N]
 #   N       sales (default 100000; --ci: 5000)
 #   --ci    the short form CI runs (ctest label "chaos"): 5,000 sales,
 #           a kill every 2 s, at least 12 kills
 #   --keep  leave both stacks and the logs in place
 #   --attempts N  run again, up to N runs in all, when the development
 #           broker itself aborted (exit 75; librdkafka's mock cluster,
-#           see broker_check); any other failure ends it at once
+#           see broker_check); any other failure ends it at once (the
+#           ctest chaos_ci uses 2)
 #
 # Environment (all optional):
 #   RV_CHAOS_BUILD_DIR  build to use; default: build a Release build in
@@ -150,7 +151,6 @@ capacity_factor="${RV_CHAOS_CAPACITY_FACTOR:-3}"
 base="${RV_CHAOS_DIR:-$RV_ROOT/.run/chaos}"
 stack="$RV_ROOT/deploy/local/stack.sh"
 cd "$RV_ROOT"
-t_start=$SECONDS
 
 if [ -n "${RV_CHAOS_BUILD_DIR:-}" ]; then
     build_dir="$RV_CHAOS_BUILD_DIR"
@@ -165,6 +165,7 @@ else
 fi
 ctl="$build_dir/workers/revisitctl/revisitctl"
 [ -x "$ctl" ] || rv_die "no $ctl: build first"
+t_start=$SECONDS # the runs' time, the build's aside
 
 # Partitions: enough that no partition outgrows the broker's limits
 # (every message stays until the end, where its low watermark is checked).
