@@ -156,6 +156,27 @@ static bool is_retriable(rv_err err)
     return rv_err_is_retriable(err) || err == RV_ERR_FULL;
 }
 
+/* Logs @p event at warn for the batch @p msgs / @p count (with its stage
+ * unless @p stage is NULL) and releases the batch uncommitted. */
+static void release_logged(rv_consumer *kc, const char *event,
+                           const char *stage, rv_err err, const rv_msg *msgs,
+                           size_t count)
+{
+    if (stage != NULL) {
+        RV_LOG(RV_LOG_WARN, event, RV_KV_STR("stage", stage),
+               RV_KV_STR("err", rv_err_str(err)),
+               RV_KV_STR("topic", msgs[0].topic),
+               RV_KV_INT("partition", msgs[0].partition),
+               RV_KV_INT("offset", msgs[0].offset), RV_KV_INT("count", count));
+    } else {
+        RV_LOG(RV_LOG_WARN, event, RV_KV_STR("err", rv_err_str(err)),
+               RV_KV_STR("topic", msgs[0].topic),
+               RV_KV_INT("partition", msgs[0].partition),
+               RV_KV_INT("offset", msgs[0].offset), RV_KV_INT("count", count));
+    }
+    rv_consumer_release_batch(kc);
+}
+
 /*
  * Handles one batch until its offsets are committed. fn and the flush are
  * redone together (a failed flush means some output must be resent); once
@@ -217,13 +238,7 @@ static rv_err run_batch(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
             return err == RV_ERR_NOMEM ? RV_ERR_NOMEM : RV_ERR_FATAL;
         }
         if (commit_failures >= COMMIT_ATTEMPTS_MAX && !rv_stop_requested()) {
-            RV_LOG(RV_LOG_WARN, "commit_skipped",
-                   RV_KV_STR("err", rv_err_str(err)),
-                   RV_KV_STR("topic", msgs[0].topic),
-                   RV_KV_INT("partition", msgs[0].partition),
-                   RV_KV_INT("offset", msgs[0].offset),
-                   RV_KV_INT("count", count));
-            rv_consumer_release_batch(kc);
+            release_logged(kc, "commit_skipped", NULL, err, msgs, count);
             rv_health_note_ok(health); /* its effects are durable */
             return RV_OK;
         }
@@ -239,26 +254,15 @@ static rv_err run_batch(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
              * again and again: the group has moved on (a rebalance gave
              * the partition to another member). That member re-processes
              * the batch, idempotently: a clean hand-over, not a failure. */
-            RV_LOG(RV_LOG_WARN, "drain_commit_abandoned",
-                   RV_KV_STR("err", rv_err_str(err)),
-                   RV_KV_STR("topic", msgs[0].topic),
-                   RV_KV_INT("partition", msgs[0].partition),
-                   RV_KV_INT("offset", msgs[0].offset),
-                   RV_KV_INT("count", count));
-            rv_consumer_release_batch(kc);
+            release_logged(kc, "drain_commit_abandoned", NULL, err, msgs,
+                           count);
             return RV_OK;
         }
         if (rv_stop_requested() && max_hits >= STOP_GIVE_UP_MAX_HITS) {
             /* Not committed: whoever consumes next re-processes the batch,
              * and every effect is idempotent. */
-            RV_LOG(RV_LOG_WARN, "drain_batch_abandoned",
-                   RV_KV_STR("stage", stage_names[stage]),
-                   RV_KV_STR("err", rv_err_str(err)),
-                   RV_KV_STR("topic", msgs[0].topic),
-                   RV_KV_INT("partition", msgs[0].partition),
-                   RV_KV_INT("offset", msgs[0].offset),
-                   RV_KV_INT("count", count));
-            rv_consumer_release_batch(kc);
+            release_logged(kc, "drain_batch_abandoned", stage_names[stage], err,
+                           msgs, count);
             return RV_ERR_UNAVAILABLE;
         }
 

@@ -53,7 +53,7 @@ while [ "$#" -gt 0 ]; do
         fi
         ;;
     -h | --help)
-        awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+        rv_print_header "$0"
         exit 0
         ;;
     *)

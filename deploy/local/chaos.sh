@@ -96,7 +96,7 @@ while [ "$#" -gt 0 ]; do
         shift
         ;;
     -h | --help)
-        awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+        rv_print_header "$0"
         exit 0
         ;;
     *)
@@ -209,21 +209,28 @@ start_all() { # replicas
     done
 }
 
+# Waits up to 60 s for PID $1 (already sent SIGTERM) to exit, then kills
+# it; its exit status into reaped_rc. (Not a $(...): only this shell may
+# wait for its children.)
+reaped_rc=0
+reap() {
+    reaped_rc=0
+    if ! timeout 60 tail --pid="$1" -f /dev/null; then
+        kill -KILL "$1" 2>/dev/null || true
+    fi
+    wait "$1" 2>/dev/null || reaped_rc=$?
+}
+
 # SIGTERM to every replica; each must exit 0 (a clean hand-over).
 stop_all() {
-    local k pid bad=0 rc
+    local k bad=0
     for k in "${!pid_of[@]}"; do
         kill -TERM "${pid_of[$k]}" 2>/dev/null || true
     done
     for k in "${!pid_of[@]}"; do
-        pid="${pid_of[$k]}"
-        rc=0
-        if ! timeout 60 tail --pid="$pid" -f /dev/null; then
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-        wait "$pid" 2>/dev/null || rc=$?
-        if [ "$rc" -ne 0 ]; then
-            rv_info "replica $k exited $rc on SIGTERM (log: $logs/$k.log)"
+        reap "${pid_of[$k]}"
+        if [ "$reaped_rc" -ne 0 ]; then
+            rv_info "replica $k exited $reaped_rc on SIGTERM (log: $logs/$k.log)"
             bad=1
         fi
         unset "pid_of[$k]"
@@ -266,14 +273,16 @@ trap 'exit 130' INT TERM
 
 # ---- one run -----------------------------------------------------------
 
+# Rows of query $1 on the current stack's record, tab-separated.
+psql_q() {
+    # shellcheck disable=SC2153 # RV_PG_DSN comes from the stack's env
+    psql -X -q -At -F $'\t' -v ON_ERROR_STOP=1 "$RV_PG_DSN" -c "$1"
+}
+
 # The record of a run, one file per table: "id<TAB>md5 of the compared
 # fields", sorted; spot checks (R10) apart. See the header.
 dump_record() { # dir
     local out="$1" q
-    psql_q() {
-        # shellcheck disable=SC2153 # RV_PG_DSN comes from the stack's env
-        psql -X -q -At -F $'\t' -v ON_ERROR_STOP=1 "$RV_PG_DSN" -c "$1"
-    }
     local spot="(select task_id from visit_tasks where rule_id = 'R10')"
     q="select task_id, md5(concat_ws('|', rule_id, reasons::text,
         source_event_id, customer_id, branch_id, store_id, due_start,
@@ -416,10 +425,19 @@ fault_step() {
 }
 
 # Kills a random replica (the schedule is seeded) and starts it again.
-kill_one() {
-    local keys k pid
+# A replica ("worker.n") drawn with the seeded RANDOM, into picked. (Not
+# a $(...): a subshell's draw would not advance this shell's RANDOM.)
+picked=""
+pick_replica() {
+    local keys
     mapfile -t keys < <(printf '%s\n' "${!pid_of[@]}" | sort)
-    k="${keys[$((RANDOM % ${#keys[@]}))]}"
+    picked="${keys[$((RANDOM % ${#keys[@]}))]}"
+}
+
+kill_one() {
+    local k pid
+    pick_replica
+    k="$picked"
     pid="${pid_of[$k]}"
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
@@ -434,15 +452,13 @@ kill_one() {
 graceful=0
 graceful_failed=0
 graceful_one() {
-    local keys k pid rc=0
-    mapfile -t keys < <(printf '%s\n' "${!pid_of[@]}" | sort)
-    k="${keys[$((RANDOM % ${#keys[@]}))]}"
+    local k pid rc
+    pick_replica
+    k="$picked"
     pid="${pid_of[$k]}"
     kill -TERM "$pid" 2>/dev/null || true
-    if ! timeout 60 tail --pid="$pid" -f /dev/null; then
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || rc=$?
+    reap "$pid"
+    rc=$reaped_rc
     graceful=$((graceful + 1))
     [ "$rc" -eq 0 ] || graceful_failed=$((graceful_failed + 1))
     echo "leave $graceful: $k (pid $pid) exit $rc at +$((SECONDS - t_run))s" >>"$logs/schedule"

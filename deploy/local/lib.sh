@@ -141,6 +141,12 @@ rv_pid_gone() {
     [ "$state" = Z ]
 }
 
+# Prints script $1's header comment (its lines after the shebang up to the
+# first line that is not a comment) without the "# ": its --help.
+rv_print_header() {
+    awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$1"
+}
+
 # ---- topics of a load run (bench.sh, chaos.sh) -------------------------
 
 # The development broker (librdkafka's mock cluster) keeps at most 5 MiB
