@@ -50,7 +50,7 @@ static void exec_ok(rv_pg *pg, const char *sql)
 
 /* Insert every row of @p t in chunks, as the recorder does.
  * @returns the first error; *inserted counts new rows. */
-static rv_err insert_all(rv_pg *pg, const recorder_rows *r, recorder_table t,
+static rv_err insert_all(rv_pg *pg, recorder_rows *r, recorder_table t,
                          int64_t *inserted, char *errstr, size_t errstr_size)
 {
     size_t total = recorder_rows_count(r, t);
@@ -59,11 +59,12 @@ static rv_err insert_all(rv_pg *pg, const recorder_rows *r, recorder_table t,
     for (size_t first = 0; (n = recorder_chunk_rows(t, total, first)) > 0;
          first += n) {
         char *sql = NULL;
-        assert_int_equal(recorder_insert_sql(t, n, &sql), RV_OK);
+        const char *const *params = NULL;
+        assert_int_equal(recorder_insert_sql(t, &sql), RV_OK);
+        assert_int_equal(recorder_rows_arrays(r, t, first, n, &params), RV_OK);
         rv_pg_result *res = NULL;
-        rv_err err = rv_pg_exec(pg, sql, n * recorder_table_column_count(t),
-                                recorder_rows_params(r, t, first), &res, errstr,
-                                errstr_size);
+        rv_err err = rv_pg_exec(pg, sql, recorder_table_column_count(t), params,
+                                &res, errstr, errstr_size);
         free(sql);
         if (err != RV_OK) {
             return err;
@@ -74,7 +75,7 @@ static rv_err insert_all(rv_pg *pg, const recorder_rows *r, recorder_table t,
     return RV_OK;
 }
 
-static void insert_ok(rv_pg *pg, const recorder_rows *r, recorder_table t,
+static void insert_ok(rv_pg *pg, recorder_rows *r, recorder_table t,
                       int64_t expect_inserted)
 {
     char errstr[512] = "";
@@ -169,7 +170,7 @@ static void test_recorder_rows_fit_schema_and_report_view(void **state)
     rv_copy_str(w.branch_id, sizeof(w.branch_id), BRANCH);
     assert_int_equal(recorder_rows_add_work_order(r, 2, &w), RV_OK);
 
-    /* 3000 tasks: more than one INSERT's worth of 23 columns. */
+    /* 3000 tasks: more than one INSERT's worth (RECORDER_ROWS_PER_INSERT). */
     rv_task t;
     for (int i = 0; i < 3000; i++) {
         make_task(&t, i);

@@ -75,6 +75,7 @@ typedef struct recorder {
     const char *group; /* the consumer group, key of recorder_offsets */
     int64_t commits;
     recorder_rows *rows;
+    char *insert_sql[RECORDER_TABLE_COUNT]; /* recorder_insert_sql, owned */
     unsigned char *dead; /* per message of the batch: dead-lettered */
     size_t dead_cap;
     rv_log_ratelimit reject_rl;
@@ -122,20 +123,19 @@ static rv_err insert_rows(recorder *rec, recorder_table t, size_t first,
                           size_t n, uint64_t *inserted, char *errstr,
                           size_t errstr_size)
 {
-    char *sql = NULL;
-    rv_err err = recorder_insert_sql(t, n, &sql);
+    const char *const *params = NULL;
+    rv_err err = recorder_rows_arrays(rec->rows, t, first, n, &params);
     if (err != RV_OK) {
         return err == RV_ERR_NOMEM ? err : RV_ERR_FATAL;
     }
     rv_pg_result *res = NULL;
-    err = rv_pg_exec(rec->pg, sql, n * recorder_table_column_count(t),
-                     recorder_rows_params(rec->rows, t, first), &res, errstr,
-                     errstr_size);
+    err =
+        rv_pg_exec(rec->pg, rec->insert_sql[t], recorder_table_column_count(t),
+                   params, &res, errstr, errstr_size);
     if (err == RV_OK) {
         *inserted += (uint64_t)rv_pg_result_affected(res);
     }
     rv_pg_result_free(res);
-    free(sql);
     return err;
 }
 
@@ -432,6 +432,8 @@ static bool topics_ok(const char *topics)
     return ok && n > 0;
 }
 
+static void recorder_fini(void *ctx);
+
 static rv_err recorder_init(rv_worker *w, void **out)
 {
     if (!topics_ok(w->cfg.topics)) {
@@ -451,9 +453,11 @@ static rv_err recorder_init(rv_worker *w, void **out)
         return err == RV_ERR_NOMEM ? err : RV_ERR_INVALID; /* exit 78 */
     }
     err = recorder_rows_new(rec->key, &rec->rows);
+    for (size_t t = 0; err == RV_OK && t < RECORDER_TABLE_COUNT; t++) {
+        err = recorder_insert_sql(t, &rec->insert_sql[t]);
+    }
     if (err != RV_OK) {
-        rv_pii_key_free(rec->key);
-        free(rec);
+        recorder_fini(rec);
         return err;
     }
     rec->pg = w->pg;
@@ -476,6 +480,9 @@ static void recorder_fini(void *ctx)
            RV_KV_INT("dead_lettered", (int64_t)rec->dead_lettered),
            RV_KV_INT("fallbacks", (int64_t)rec->fallbacks));
     recorder_rows_free(rec->rows);
+    for (size_t t = 0; t < RECORDER_TABLE_COUNT; t++) {
+        free(rec->insert_sql[t]);
+    }
     rv_pii_key_free(rec->key);
     free(rec->dead);
     free(rec);

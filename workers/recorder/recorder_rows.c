@@ -302,70 +302,6 @@ static const struct {
     {"visits.decisions", RECORDER_TOPIC_DECISIONS},
 };
 
-/* One table's rows: values[row * col_count + col], each owned or NULL. */
-typedef struct rowset {
-    size_t count;
-    size_t cap;
-    char **values;
-    size_t *tags;
-} rowset;
-
-struct recorder_rows {
-    rowset sets[RECORDER_TABLE_COUNT];
-    const rv_pii_key *key; /* borrowed: seals phone numbers */
-};
-
-recorder_topic recorder_topic_of(const char *topic)
-{
-    if (topic == NULL) {
-        return RECORDER_TOPIC_UNKNOWN;
-    }
-    for (size_t i = 0; i < sizeof(topic_kinds) / sizeof(topic_kinds[0]); i++) {
-        if (strcmp(topic, topic_kinds[i].name) == 0) {
-            return topic_kinds[i].kind;
-        }
-    }
-    size_t n = strlen(topic);
-    size_t suffix = strlen(RV_DLQ_SUFFIX);
-    if (n > suffix && strcmp(topic + n - suffix, RV_DLQ_SUFFIX) == 0) {
-        return RECORDER_TOPIC_DLQ;
-    }
-    return RECORDER_TOPIC_UNKNOWN;
-}
-
-const char *recorder_table_name(recorder_table t)
-{
-    return t < RECORDER_TABLE_COUNT ? tables[t].name : "";
-}
-
-size_t recorder_table_column_count(recorder_table t)
-{
-    return t < RECORDER_TABLE_COUNT ? tables[t].col_count : 0;
-}
-
-const char *recorder_table_column(recorder_table t, size_t col)
-{
-    if (t >= RECORDER_TABLE_COUNT || col >= tables[t].col_count) {
-        return NULL;
-    }
-    return tables[t].cols[col].name;
-}
-
-size_t recorder_rows_per_insert(recorder_table t)
-{
-    size_t cols = recorder_table_column_count(t);
-    return cols > 0 ? RECORDER_PARAMS_MAX / cols : 0;
-}
-
-size_t recorder_chunk_rows(recorder_table t, size_t total, size_t first)
-{
-    if (first >= total) {
-        return 0;
-    }
-    size_t per = recorder_rows_per_insert(t);
-    return total - first < per ? total - first : per;
-}
-
 /* A growable string; every append checks for failure once, at the end. */
 typedef struct sbuf {
     char *s;
@@ -441,14 +377,83 @@ static char *sb_take(sbuf *b)
     return s;
 }
 
-rv_err recorder_insert_sql(recorder_table t, size_t row_count, char **sql)
+/* One table's rows: values[row * col_count + col], each owned or NULL. */
+typedef struct rowset {
+    size_t count;
+    size_t cap;
+    char **values;
+    size_t *tags;
+} rowset;
+
+/* Most columns a table has (checked by recorder_rows_new). */
+#define COLS_MAX 40
+
+struct recorder_rows {
+    rowset sets[RECORDER_TABLE_COUNT];
+    const rv_pii_key *key; /* borrowed: seals phone numbers */
+    /* recorder_rows_arrays' text[] literals, one per column, reused. */
+    sbuf arrays[COLS_MAX];
+    const char *array_params[COLS_MAX];
+};
+
+recorder_topic recorder_topic_of(const char *topic)
 {
-    if (t >= RECORDER_TABLE_COUNT || row_count == 0 ||
-        row_count > recorder_rows_per_insert(t)) {
+    if (topic == NULL) {
+        return RECORDER_TOPIC_UNKNOWN;
+    }
+    for (size_t i = 0; i < sizeof(topic_kinds) / sizeof(topic_kinds[0]); i++) {
+        if (strcmp(topic, topic_kinds[i].name) == 0) {
+            return topic_kinds[i].kind;
+        }
+    }
+    size_t n = strlen(topic);
+    size_t suffix = strlen(RV_DLQ_SUFFIX);
+    if (n > suffix && strcmp(topic + n - suffix, RV_DLQ_SUFFIX) == 0) {
+        return RECORDER_TOPIC_DLQ;
+    }
+    return RECORDER_TOPIC_UNKNOWN;
+}
+
+const char *recorder_table_name(recorder_table t)
+{
+    return t < RECORDER_TABLE_COUNT ? tables[t].name : "";
+}
+
+size_t recorder_table_column_count(recorder_table t)
+{
+    return t < RECORDER_TABLE_COUNT ? tables[t].col_count : 0;
+}
+
+const char *recorder_table_column(recorder_table t, size_t col)
+{
+    if (t >= RECORDER_TABLE_COUNT || col >= tables[t].col_count) {
+        return NULL;
+    }
+    return tables[t].cols[col].name;
+}
+
+size_t recorder_rows_per_insert(recorder_table t)
+{
+    return t < RECORDER_TABLE_COUNT ? RECORDER_ROWS_PER_INSERT : 0;
+}
+
+size_t recorder_chunk_rows(recorder_table t, size_t total, size_t first)
+{
+    if (first >= total) {
+        return 0;
+    }
+    size_t per = recorder_rows_per_insert(t);
+    return total - first < per ? total - first : per;
+}
+
+rv_err recorder_insert_sql(recorder_table t, char **sql)
+{
+    if (t >= RECORDER_TABLE_COUNT) {
         return RV_ERR_INVALID;
     }
     const struct table_def *d = &tables[t];
     sbuf b = {0};
+    char ph[48];
     sb_puts(&b, "INSERT INTO ");
     sb_puts(&b, d->name);
     sb_puts(&b, " (");
@@ -456,22 +461,26 @@ rv_err recorder_insert_sql(recorder_table t, size_t row_count, char **sql)
         sb_puts(&b, c > 0 ? ", " : "");
         sb_puts(&b, d->cols[c].name);
     }
-    sb_puts(&b, ") VALUES ");
-    size_t n = 1;
-    for (size_t r = 0; r < row_count; r++) {
-        sb_puts(&b, r > 0 ? ", (" : "(");
-        for (size_t c = 0; c < d->col_count; c++) {
-            char ph[32];
-            snprintf(ph, sizeof(ph), "%s$%zu", c > 0 ? ", " : "", n++);
-            sb_puts(&b, ph);
-            if (d->cols[c].cast[0] != '\0') {
-                sb_puts(&b, "::");
-                sb_puts(&b, d->cols[c].cast);
-            }
+    sb_puts(&b, ") SELECT ");
+    for (size_t c = 0; c < d->col_count; c++) {
+        snprintf(ph, sizeof(ph), "%sc%zu", c > 0 ? ", " : "", c + 1);
+        sb_puts(&b, ph);
+        if (d->cols[c].cast[0] != '\0') {
+            sb_puts(&b, "::");
+            sb_puts(&b, d->cols[c].cast);
         }
-        sb_putc(&b, ')');
     }
-    sb_puts(&b, " ON CONFLICT DO NOTHING");
+    sb_puts(&b, " FROM unnest(");
+    for (size_t c = 0; c < d->col_count; c++) {
+        snprintf(ph, sizeof(ph), "%s$%zu::text[]", c > 0 ? ", " : "", c + 1);
+        sb_puts(&b, ph);
+    }
+    sb_puts(&b, ") AS u(");
+    for (size_t c = 0; c < d->col_count; c++) {
+        snprintf(ph, sizeof(ph), "%sc%zu", c > 0 ? ", " : "", c + 1);
+        sb_puts(&b, ph);
+    }
+    sb_puts(&b, ") ON CONFLICT DO NOTHING");
     char *s = sb_take(&b);
     if (s == NULL) {
         return RV_ERR_NOMEM;
@@ -480,10 +489,69 @@ rv_err recorder_insert_sql(recorder_table t, size_t row_count, char **sql)
     return RV_OK;
 }
 
+/* Append @p v as one element of a text[] literal: NULL unquoted, any
+ * other text in double quotes with '"' and '\\' escaped (the array
+ * input syntax of PostgreSQL's docs, "Array Value Input"). */
+static void sb_put_array_elem(sbuf *b, const char *v)
+{
+    if (v == NULL) {
+        sb_puts(b, "NULL");
+        return;
+    }
+    sb_putc(b, '"');
+    const char *run = v;
+    for (const char *p = v; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\') {
+            sb_putn(b, run, (size_t)(p - run));
+            sb_putc(b, '\\');
+            run = p;
+        }
+    }
+    sb_puts(b, run);
+    sb_putc(b, '"');
+}
+
+rv_err recorder_rows_arrays(recorder_rows *r, recorder_table t, size_t first,
+                            size_t n, const char *const **params)
+{
+    if (r == NULL || t >= RECORDER_TABLE_COUNT || n == 0 ||
+        first >= r->sets[t].count || n > r->sets[t].count - first) {
+        return RV_ERR_INVALID;
+    }
+    const struct table_def *d = &tables[t];
+    const rowset *rs = &r->sets[t];
+    bool failed = false;
+    for (size_t c = 0; c < d->col_count; c++) {
+        sbuf *b = &r->arrays[c];
+        b->len = 0;
+        b->failed = false;
+        sb_putc(b, '{');
+        for (size_t i = first; i < first + n; i++) {
+            if (i > first) {
+                sb_putc(b, ',');
+            }
+            sb_put_array_elem(b, rs->values[i * d->col_count + c]);
+        }
+        sb_putc(b, '}');
+        failed = failed || b->failed;
+        r->array_params[c] = b->s;
+    }
+    if (failed) {
+        return RV_ERR_NOMEM;
+    }
+    *params = r->array_params;
+    return RV_OK;
+}
+
 rv_err recorder_rows_new(const rv_pii_key *key, recorder_rows **out)
 {
     if (key == NULL) {
         return RV_ERR_INVALID;
+    }
+    for (size_t t = 0; t < RECORDER_TABLE_COUNT; t++) {
+        if (tables[t].col_count > COLS_MAX) {
+            return RV_ERR_FATAL; /* a bug: raise COLS_MAX */
+        }
     }
     recorder_rows *r = calloc(1, sizeof(*r));
     if (r == NULL) {
@@ -522,6 +590,9 @@ void recorder_rows_free(recorder_rows *r)
     for (size_t t = 0; t < RECORDER_TABLE_COUNT; t++) {
         free(r->sets[t].values);
         free(r->sets[t].tags);
+    }
+    for (size_t c = 0; c < COLS_MAX; c++) {
+        free(r->arrays[c].s);
     }
     free(r);
 }

@@ -14,9 +14,9 @@
 #include "rv/model.h"
 #include "rv/pii.h"
 
-/** Most $n parameters one statement may carry (the protocol's Int16
- *  count); inserts are split into chunks that stay within it. */
-#define RECORDER_PARAMS_MAX 65535
+/** Rows one INSERT carries at most; a batch's rows of a table are split
+ *  into chunks of this many, which bounds a statement's size. */
+#define RECORDER_ROWS_PER_INSERT 1000
 
 /** The record's tables, in the order a batch writes them. */
 typedef enum recorder_table {
@@ -66,7 +66,8 @@ size_t recorder_table_column_count(recorder_table t);
  *  beyond. Static storage. */
 const char *recorder_table_column(recorder_table t, size_t col);
 
-/** Rows of @p t one INSERT may carry within RECORDER_PARAMS_MAX. */
+/** Rows of @p t one INSERT carries at most (RECORDER_ROWS_PER_INSERT;
+ *  0 for a table that does not exist). */
 size_t recorder_rows_per_insert(recorder_table t);
 
 /**
@@ -77,14 +78,15 @@ size_t recorder_rows_per_insert(recorder_table t);
 size_t recorder_chunk_rows(recorder_table t, size_t total, size_t first);
 
 /**
- * Build "INSERT INTO t (cols) VALUES ($1::type, ...), (...) ON CONFLICT
- * DO NOTHING" for @p row_count rows, numbering parameters row-major.
- * @param row_count  1..recorder_rows_per_insert(t)
- * @param sql        on RV_OK a new string, freed by the caller with free()
- * @returns RV_OK, RV_ERR_INVALID (row_count out of range), RV_ERR_NOMEM
+ * Build "INSERT INTO t (cols) SELECT c1, c2::type, ... FROM
+ * unnest($1::text[], ...) AS u(c1, ...) ON CONFLICT DO NOTHING": one
+ * text[] parameter per column (recorder_rows_arrays), so the statement
+ * is the same for any row count and PostgreSQL parses and plans it once
+ * a chunk, not once a row as with a VALUES list.
+ * @param sql  on RV_OK a new string, freed by the caller with free()
+ * @returns RV_OK, RV_ERR_INVALID (@p t out of range), RV_ERR_NOMEM
  */
-RV_MUSTCHECK rv_err recorder_insert_sql(recorder_table t, size_t row_count,
-                                        char **sql);
+RV_MUSTCHECK rv_err recorder_insert_sql(recorder_table t, char **sql);
 
 /** Where a dead letter came from: the values of the rv.reason and
  *  rv.source.* headers of a "<topic>.dlq" message, each NULL when the
@@ -180,6 +182,20 @@ size_t recorder_rows_count(const recorder_rows *r, recorder_table t);
  */
 const char *const *recorder_rows_params(const recorder_rows *r,
                                         recorder_table t, size_t first);
+
+/**
+ * The parameters of recorder_insert_sql(@p t) for rows @p first ..
+ * @p first + @p n - 1: per column, the rows' values as one text[]
+ * literal ("{\"a\",NULL}"; NULL meaning SQL NULL). Pass
+ * (recorder_table_column_count(t), *params) to rv_pg_exec.
+ * @param params  set on RV_OK; borrowed until the next call, add, clear
+ *                or free
+ * @returns RV_OK, RV_ERR_INVALID (@p n is 0 or the rows are not there),
+ *          RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err recorder_rows_arrays(recorder_rows *r, recorder_table t,
+                                         size_t first, size_t n,
+                                         const char *const **params);
 
 /** The tag given when row @p row of @p t was added. */
 size_t recorder_rows_tag(const recorder_rows *r, recorder_table t, size_t row);
