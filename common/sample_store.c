@@ -62,40 +62,98 @@ static void group_prefix(char *out, const char *ns, const char *label)
     snprintf(out, KEY_SIZE, "rv:ss:%s:%s", ns, label);
 }
 
+/* One offer's keys and arguments, as text, for the offer script. */
+typedef struct offer_text {
+    char zkey[KEY_SIZE + 8], pkey[KEY_SIZE + 4], open[KEY_SIZE],
+        closed[KEY_SIZE + 8];
+    char u[NUM_SIZE], keep[NUM_SIZE], close_s[NUM_SIZE];
+    const char *keys[4];
+    const char *args[7];
+} offer_text;
+
+static void offer_prepare(const rv_sample_offer *o, offer_text *t,
+                          rv_redis_call *call)
+{
+    char prefix[KEY_SIZE];
+    group_prefix(prefix, o->ns, o->label);
+    snprintf(t->zkey, sizeof(t->zkey), "%s:%d", prefix, o->bucket);
+    snprintf(t->pkey, sizeof(t->pkey), "%s:p", prefix);
+    snprintf(t->open, sizeof(t->open), "rv:ss:%s:open", o->ns);
+    snprintf(t->closed, sizeof(t->closed), "%s:closed", prefix);
+    snprintf(t->u, sizeof(t->u), "%.17g", o->u);
+    snprintf(t->keep, sizeof(t->keep), "%" PRId64, o->keep);
+    snprintf(t->close_s, sizeof(t->close_s), "%" PRId64, o->close_us);
+    const char *keys[] = {t->zkey, t->pkey, t->open, t->closed};
+    const char *args[] = {t->u,       o->member, o->payload,  t->keep,
+                          t->close_s, o->label,  SAMPLE_TTL_S};
+    memcpy(t->keys, keys, sizeof(keys));
+    memcpy(t->args, args, sizeof(args));
+    *call = (rv_redis_call){4, t->keys, 7, t->args};
+}
+
+rv_err rv_sample_offer_batch(rv_redis *rc, const rv_sample_offer *offers,
+                             size_t count, bool *late, char **trimmed)
+{
+    for (size_t i = 0; i < count; i++) {
+        late[i] = false;
+        trimmed[i] = NULL;
+    }
+    if (count == 0) {
+        return RV_OK;
+    }
+    offer_text *text = malloc(count * sizeof(*text));
+    rv_redis_call *calls = calloc(count, sizeof(*calls));
+    rv_redis_reply *replies = calloc(count, sizeof(*replies));
+    rv_err err =
+        text != NULL && calls != NULL && replies != NULL ? RV_OK : RV_ERR_NOMEM;
+    for (size_t i = 0; err == RV_OK && i < count; i++) {
+        offer_prepare(&offers[i], &text[i], &calls[i]);
+    }
+    if (err == RV_OK) {
+        err = rv_redis_eval_batch(rc, &offer_script, calls, count, replies);
+    }
+    for (size_t i = 0; err == RV_OK && i < count; i++) {
+        if (replies[i].type == RV_REPLY_ERR) {
+            RV_LOG(RV_LOG_ERROR, "redis_script_error",
+                   RV_KV_STR("script", offer_script.name),
+                   RV_KV_STR("reason",
+                             replies[i].str != NULL ? replies[i].str : ""));
+            err = RV_ERR_FATAL;
+            break;
+        }
+        const char *s =
+            replies[i].type == RV_REPLY_STR && replies[i].str != NULL
+                ? replies[i].str
+                : "";
+        if (strcmp(s, "late") == 0) {
+            late[i] = true;
+            s = "ok";
+        }
+        /* "ok" or "ok|payload|payload...": hand back what follows "ok|". */
+        trimmed[i] = strdup(strncmp(s, "ok|", 3) == 0 ? s + 3 : "");
+        if (trimmed[i] == NULL) {
+            err = RV_ERR_NOMEM;
+        }
+    }
+    if (err != RV_OK) {
+        for (size_t i = 0; i < count; i++) {
+            free(trimmed[i]);
+            trimmed[i] = NULL;
+        }
+    }
+    if (replies != NULL) {
+        rv_redis_replies_fini(replies, count);
+    }
+    free(replies);
+    free(calls);
+    free(text);
+    return err;
+}
+
 rv_err rv_sample_offer_one(rv_redis *rc, const rv_sample_offer *o, bool *late,
                            char **trimmed)
 {
-    *late = false;
-    *trimmed = NULL;
-    char prefix[KEY_SIZE], zkey[KEY_SIZE + 8], pkey[KEY_SIZE + 4],
-        open[KEY_SIZE], closed[KEY_SIZE + 8];
-    group_prefix(prefix, o->ns, o->label);
-    snprintf(zkey, sizeof(zkey), "%s:%d", prefix, o->bucket);
-    snprintf(pkey, sizeof(pkey), "%s:p", prefix);
-    snprintf(open, sizeof(open), "rv:ss:%s:open", o->ns);
-    snprintf(closed, sizeof(closed), "%s:closed", prefix);
-    char u[NUM_SIZE], keep[NUM_SIZE], close_s[NUM_SIZE];
-    snprintf(u, sizeof(u), "%.17g", o->u);
-    snprintf(keep, sizeof(keep), "%" PRId64, o->keep);
-    snprintf(close_s, sizeof(close_s), "%" PRId64, o->close_us);
-    const char *keys[] = {zkey, pkey, open, closed};
-    const char *args[] = {u,       o->member, o->payload,  keep,
-                          close_s, o->label,  SAMPLE_TTL_S};
-    rv_redis_reply reply = {0};
-    rv_err err = rv_redis_eval(rc, &offer_script, 4, keys, 7, args, &reply);
-    if (err != RV_OK) {
-        return err;
-    }
-    const char *s =
-        reply.type == RV_REPLY_STR && reply.str != NULL ? reply.str : "";
-    if (strcmp(s, "late") == 0) {
-        *late = true;
-        s = "ok";
-    }
-    /* "ok" or "ok|payload|payload...": hand back what follows "ok|". */
-    *trimmed = strdup(strncmp(s, "ok|", 3) == 0 ? s + 3 : "");
-    rv_redis_replies_fini(&reply, 1);
-    return *trimmed != NULL ? RV_OK : RV_ERR_NOMEM;
+    return rv_sample_offer_batch(rc, o, 1, late, trimmed);
 }
 
 rv_err rv_sample_due(rv_redis *rc, const char *ns, int64_t now_us,

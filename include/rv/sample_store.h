@@ -51,6 +51,22 @@ RV_MUSTCHECK rv_err rv_sample_offer_one(rv_redis *rc, const rv_sample_offer *o,
                                         bool *late, char **trimmed);
 
 /**
+ * rv_sample_offer_one for @p count offers in one round trip (a pipeline
+ * of the offer script, run by Redis in the order given, so the result is
+ * that of the same offers made one by one). late[i] and trimmed[i] are
+ * offer i's; on an error every trimmed[i] is NULL.
+ * @param late     @p count flags, set on RV_OK
+ * @param trimmed  @p count strings, each freed with free() on RV_OK
+ * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_INVALID (an
+ *          offer too long for one call), RV_ERR_FATAL (the script raised
+ *          an error: a bug)
+ */
+RV_MUSTCHECK rv_err rv_sample_offer_batch(rv_redis *rc,
+                                          const rv_sample_offer *offers,
+                                          size_t count, bool *late,
+                                          char **trimmed);
+
+/**
  * Up to @p cap labels of namespace @p ns whose close time is at or
  * before @p now_us, into @p labels.
  * @returns RV_OK (*count set), RV_ERR_UNAVAILABLE, RV_ERR_NOMEM,

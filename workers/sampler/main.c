@@ -31,6 +31,15 @@
 /* Churn visits raised per rule and tick at most. */
 #define CHURN_PER_TICK 64
 
+/* A sale's offer to a quota rule's sample, waiting for the batch's
+ * round trip; o's strings are label, member and hex. */
+typedef struct quota_offer {
+    rv_sample_offer o;
+    char label[RV_SAMPLE_LABEL_SIZE];
+    char member[RV_KEY_SIZE];
+    char *hex; /* the candidate task; owned */
+} quota_offer;
+
 typedef struct sampler_ctx {
     rv_worker *w;
     rv_task *tasks; /* batch_max candidate tasks */
@@ -56,6 +65,12 @@ typedef struct sampler_ctx {
     sampler_candidate cand;
     rv_decision scratch;
     rv_task close_task;
+    /* The batch's quota and churn offers, made in one round trip each
+     * once every message is planned (settle_offers). */
+    quota_offer *quota;
+    size_t quota_count, quota_cap;
+    sampler_churn_offer_call *churn;
+    size_t churn_count, churn_cap;
 } sampler_ctx;
 
 static rv_err sampler_init(rv_worker *w, void **out)
@@ -103,6 +118,35 @@ static rv_err sampler_init(rv_worker *w, void **out)
     return err;
 }
 
+/* Drop the batch's pending offers (their task texts). */
+static void offers_clear(sampler_ctx *c)
+{
+    for (size_t i = 0; i < c->quota_count; i++) {
+        free(c->quota[i].hex);
+    }
+    for (size_t i = 0; i < c->churn_count; i++) {
+        free(c->churn[i].hex);
+    }
+    c->quota_count = 0;
+    c->churn_count = 0;
+}
+
+/* Room for one more element in *@p arr (of @p size bytes each). */
+static bool grow(void **arr, size_t size, size_t count, size_t *cap)
+{
+    if (count < *cap) {
+        return true;
+    }
+    size_t n = *cap > 0 ? *cap * 2 : 64;
+    void *p = realloc(*arr, n * size);
+    if (p == NULL) {
+        return false;
+    }
+    *arr = p;
+    *cap = n;
+    return true;
+}
+
 static void sampler_fini(void *ctx)
 {
     sampler_ctx *c = ctx;
@@ -116,6 +160,9 @@ static void sampler_fini(void *ctx)
     free(c->bypass);
     free(c->held);
     free(c->held_task);
+    offers_clear(c);
+    free(c->quota);
+    free(c->churn);
     free(c);
 }
 
@@ -388,14 +435,11 @@ static rv_err offer_schedule(sampler_ctx *c, rv_producer *kp,
 }
 
 /* R7: sale @p ev restarts its customer's churn clock under every
- * inactivity rule; the previous purchase's visit is off when the sale came
- * within the period, due now when after it (sampler_churn.h). */
-static rv_err offer_churn(sampler_ctx *c, rv_producer *kp,
-                          const sampler_event *ev)
+ * inactivity rule; the offers are made by settle_churn. */
+static rv_err collect_churn(sampler_ctx *c, const sampler_event *ev)
 {
     const rv_policy *p = c->w->policy;
-    rv_err err = RV_OK;
-    for (unsigned r = 0; r < p->rule_count && err == RV_OK; r++) {
+    for (unsigned r = 0; r < p->rule_count; r++) {
         const rv_rule *rule = &p->rules[r];
         char why[RV_REASON_SIZE];
         if (!rv_rule_is_inactivity(rule) ||
@@ -405,18 +449,46 @@ static rv_err offer_churn(sampler_ctx *c, rv_producer *kp,
                                 &c->cand.task)) {
             continue;
         }
-        sampler_churn_result res = SAMPLER_CHURN_NEW;
-        char *prev = NULL;
-        err =
-            sampler_churn_offer(c->w->rc, rule, ev, &c->cand.task, &res, &prev);
+        char *hex = NULL;
+        if (!grow((void **)&c->churn, sizeof(*c->churn), c->churn_count,
+                  &c->churn_cap) ||
+            rv_codec_encode_task_hex(&c->cand.task, &hex) != RV_OK) {
+            return RV_ERR_NOMEM;
+        }
+        sampler_churn_offer_prepare(rule, ev, hex, &c->churn[c->churn_count++]);
+    }
+    return RV_OK;
+}
+
+/* The batch's churn offers in one round trip, in message order; the
+ * previous purchase's visit is off when the sale came within the
+ * period, due now when after it (sampler_churn.h). */
+static rv_err settle_churn(sampler_ctx *c, rv_producer *kp)
+{
+    size_t n = c->churn_count;
+    if (n == 0) {
+        return RV_OK;
+    }
+    sampler_churn_result *res = calloc(n, sizeof(*res));
+    char **prev = calloc(n, sizeof(*prev));
+    rv_err err =
+        res != NULL && prev != NULL
+            ? sampler_churn_offer_batch(c->w->rc, c->churn, n, res, prev)
+            : RV_ERR_NOMEM;
+    for (size_t i = 0; err == RV_OK && i < n; i++) {
         char errstr[160] = "";
-        if (err == RV_OK && res == SAMPLER_CHURN_OLDER) {
+        if (res[i] == SAMPLER_CHURN_OLDER) {
+            if (rv_codec_decode_task_hex(c->churn[i].hex, &c->cand.task, errstr,
+                                         sizeof(errstr)) != RV_OK) {
+                err = RV_ERR_FATAL; /* we encoded it: a bug */
+                break;
+            }
             err = quota_decide(c, kp, &c->cand.task, RV_DECISION_NOT_SELECTED,
                                "a later purchase of the customer is known");
-        } else if (err == RV_OK && prev != NULL &&
-                   rv_codec_decode_task_hex(prev, &c->close_task, errstr,
+        } else if (prev[i] != NULL &&
+                   rv_codec_decode_task_hex(prev[i], &c->close_task, errstr,
                                             sizeof(errstr)) == RV_OK) {
-            err = res == SAMPLER_CHURN_SUPERSEDED
+            err = res[i] == SAMPLER_CHURN_SUPERSEDED
                       ? quota_decide(c, kp, &c->close_task,
                                      RV_DECISION_NOT_SELECTED,
                                      "the customer bought again within the "
@@ -425,16 +497,20 @@ static rv_err offer_churn(sampler_ctx *c, rv_producer *kp,
                                     "no purchase for the inactivity period "
                                     "(R7)");
         }
-        free(prev);
     }
+    for (size_t i = 0; prev != NULL && i < n; i++) {
+        free(prev[i]);
+    }
+    free(prev);
+    free(res);
     return err;
 }
 
-/* Offer sale @p ev to the sample of every quota rule it triggers; a sale
- * pushed out of its bucket, or one whose period had closed, is decided
- * (not selected) now, the others when the period closes. */
-static rv_err offer_quota(sampler_ctx *c, rv_producer *kp,
-                          const sampler_event *ev)
+/* Offer sale @p ev to the sample of every quota rule it triggers (made
+ * by settle_quota); a sale whose condition fails is decided (not
+ * selected) now. */
+static rv_err collect_quota(sampler_ctx *c, rv_producer *kp,
+                            const sampler_event *ev)
 {
     const rv_policy *p = c->w->policy;
     rv_err err = RV_OK;
@@ -455,39 +531,82 @@ static rv_err offer_quota(sampler_ctx *c, rv_producer *kp,
                                why);
             continue;
         }
-        char *hex = NULL;
-        err = rv_codec_encode_task_hex(&c->cand.task, &hex);
+        if (!grow((void **)&c->quota, sizeof(*c->quota), c->quota_count,
+                  &c->quota_cap)) {
+            return RV_ERR_NOMEM;
+        }
+        quota_offer *q = &c->quota[c->quota_count];
+        q->hex = NULL;
+        err = rv_codec_encode_task_hex(&c->cand.task, &q->hex);
         if (err != RV_OK) {
             break;
         }
-        const rv_sample_offer o = {
+        c->quota_count++;
+        snprintf(q->label, sizeof(q->label), "%s", c->cand.label);
+        snprintf(q->member, sizeof(q->member), "%s", ev->env->event_id);
+        q->o = (rv_sample_offer){
             .ns = SAMPLER_QUOTA_NS,
-            .label = c->cand.label,
             .bucket = c->cand.bucket,
             .u = c->cand.key,
-            .member = ev->env->event_id,
-            .payload = hex,
             .keep = c->cand.keep,
             .close_us = c->cand.close_us,
-        };
-        bool late = false;
-        char *trimmed = NULL;
-        err = rv_sample_offer_one(c->w->rc, &o, &late, &trimmed);
-        free(hex);
-        if (err == RV_OK && late) {
+        }; /* its strings: settle_quota */
+    }
+    return err;
+}
+
+/* The batch's quota offers in one round trip, in message order; a sale
+ * pushed out of its bucket, or one whose period had closed, is decided
+ * (not selected) now, the others when the period closes. */
+static rv_err settle_quota(sampler_ctx *c, rv_producer *kp)
+{
+    size_t n = c->quota_count;
+    if (n == 0) {
+        return RV_OK;
+    }
+    rv_sample_offer *offers = malloc(n * sizeof(*offers));
+    bool *late = calloc(n, sizeof(*late));
+    char **trimmed = calloc(n, sizeof(*trimmed));
+    rv_err err = offers != NULL && late != NULL && trimmed != NULL
+                     ? RV_OK
+                     : RV_ERR_NOMEM;
+    for (size_t i = 0; err == RV_OK && i < n; i++) {
+        /* Pointed here, not when collected: growing c->quota moves it. */
+        offers[i] = c->quota[i].o;
+        offers[i].label = c->quota[i].label;
+        offers[i].member = c->quota[i].member;
+        offers[i].payload = c->quota[i].hex;
+    }
+    if (err == RV_OK) {
+        err = rv_sample_offer_batch(c->w->rc, offers, n, late, trimmed);
+    }
+    for (size_t i = 0; err == RV_OK && i < n; i++) {
+        const quota_offer *q = &c->quota[i];
+        if (late[i]) {
+            char errstr[160] = "";
             RV_LOG(RV_LOG_WARN, "quota_event_late",
-                   RV_KV_STR("event_id", ev->env->event_id),
-                   RV_KV_STR("group", c->cand.label));
+                   RV_KV_STR("event_id", q->member),
+                   RV_KV_STR("group", q->label));
+            if (rv_codec_decode_task_hex(q->hex, &c->cand.task, errstr,
+                                         sizeof(errstr)) != RV_OK) {
+                err = RV_ERR_FATAL; /* we encoded it: a bug */
+                break;
+            }
             err = quota_decide(c, kp, &c->cand.task, RV_DECISION_NOT_SELECTED,
                                "late: its quota period had closed");
         }
         if (err == RV_OK) {
-            err = quota_not_selected(c, kp, trimmed,
+            err = quota_not_selected(c, kp, trimmed[i],
                                      "not among the smallest draws its tier "
                                      "and the tiers above can take");
         }
-        free(trimmed);
     }
+    for (size_t i = 0; trimmed != NULL && i < n; i++) {
+        free(trimmed[i]);
+    }
+    free(trimmed);
+    free(late);
+    free(offers);
     return err;
 }
 
@@ -509,6 +628,7 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
     sampler_ctx *c = ctx;
     size_t n = 0;
     c->held_count = 0;
+    offers_clear(c);
     rv_watermark_batch wm = {0};
     for (size_t i = 0; i < count; i++) {
         char errstr[256] = "";
@@ -526,9 +646,9 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
             }
             if (err == RV_OK && (c->has_quota || c->has_churn) &&
                 strcmp(msgs[i].topic, TOPIC_SALES) == 0) {
-                err = offer_quota(c, kp, &ev);
+                err = collect_quota(c, kp, &ev);
                 if (err == RV_OK) {
-                    err = offer_churn(c, kp, &ev);
+                    err = collect_churn(c, &ev);
                 }
                 if (err == RV_OK &&
                     !rv_watermark_note(&wm, msgs[i].partition,
@@ -549,6 +669,16 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
          * arrival order. */
         prepare_cooldown(c, n, !c->bypass[n]);
         n++;
+    }
+    /* The offers after every message's plan: same Redis state, one round
+     * trip each instead of one per sale and rule. */
+    rv_err settled = settle_quota(c, kp);
+    if (settled == RV_OK) {
+        settled = settle_churn(c, kp);
+    }
+    offers_clear(c);
+    if (settled != RV_OK) {
+        return settled;
     }
     if (n == 0) {
         return rv_watermark_advance(c->w->rc, SAMPLER_WATERMARK_KEY, &wm,

@@ -8,6 +8,7 @@
 
 #include "rv/codec.h"
 #include "rv/hash.h"
+#include "rv/log.h"
 
 #define US_PER_DAY 86400000000LL
 #define US_PER_HOUR 3600000000LL
@@ -78,37 +79,35 @@ bool sampler_churn_task(const rv_policy *p, const rv_calendar *cal,
     return true;
 }
 
-rv_err sampler_churn_offer(rv_redis *rc, const rv_rule *rule,
-                           const sampler_event *ev, const rv_task *task,
-                           sampler_churn_result *result, char **prev_hex)
+void sampler_churn_offer_prepare(const rv_rule *rule, const sampler_event *ev,
+                                 char *task_hex, sampler_churn_offer_call *out)
+{
+    int64_t after_us = rule->inactivity.after_days * US_PER_DAY;
+    snprintf(out->due, sizeof(out->due), "rv:churn:%s:due", rule->id);
+    snprintf(out->hkey, sizeof(out->hkey), "rv:churn:%s:c:%s", rule->id,
+             ev->customer_id);
+    snprintf(out->t, sizeof(out->t), "%" PRId64, ev->env->occurred_at_us);
+    snprintf(out->after, sizeof(out->after), "%" PRId64, after_us);
+    snprintf(
+        out->offset, sizeof(out->offset), "%" PRId64,
+        (int64_t)(after_us + rule->inactivity.lateness_hours * US_PER_HOUR));
+    snprintf(out->customer, sizeof(out->customer), "%s", ev->customer_id);
+    snprintf(out->event, sizeof(out->event), "%s", ev->env->event_id);
+    out->hex = task_hex;
+}
+
+/* Reply @p r of the offer script into *result and *prev_hex. */
+static rv_err churn_reply(const rv_redis_reply *r, sampler_churn_result *result,
+                          char **prev_hex)
 {
     *prev_hex = NULL;
-    char due[KEY_SIZE], hkey[KEY_SIZE * 2];
-    snprintf(due, sizeof(due), "rv:churn:%s:due", rule->id);
-    snprintf(hkey, sizeof(hkey), "rv:churn:%s:c:%s", rule->id, ev->customer_id);
-    char t[NUM_SIZE], offset[NUM_SIZE], after[NUM_SIZE];
-    int64_t after_us = rule->inactivity.after_days * US_PER_DAY;
-    snprintf(t, sizeof(t), "%" PRId64, ev->env->occurred_at_us);
-    snprintf(after, sizeof(after), "%" PRId64, after_us);
-    snprintf(
-        offset, sizeof(offset), "%" PRId64,
-        (int64_t)(after_us + rule->inactivity.lateness_hours * US_PER_HOUR));
-    char *hex = NULL;
-    rv_err err = rv_codec_encode_task_hex(task, &hex);
-    if (err != RV_OK) {
-        return err;
+    if (r->type == RV_REPLY_ERR) {
+        RV_LOG(RV_LOG_ERROR, "redis_script_error",
+               RV_KV_STR("script", offer_script.name),
+               RV_KV_STR("reason", r->str != NULL ? r->str : ""));
+        return RV_ERR_FATAL;
     }
-    const char *keys[] = {due, hkey};
-    const char *args[] = {
-        t, hex, offset, ev->customer_id, after, ev->env->event_id, CHURN_TTL_S};
-    rv_redis_reply reply = {0};
-    err = rv_redis_eval(rc, &offer_script, 2, keys, 7, args, &reply);
-    free(hex);
-    if (err != RV_OK) {
-        return err;
-    }
-    const char *s =
-        reply.type == RV_REPLY_STR && reply.str != NULL ? reply.str : "";
+    const char *s = r->type == RV_REPLY_STR && r->str != NULL ? r->str : "";
     static const struct {
         const char *word;
         sampler_churn_result result;
@@ -117,20 +116,84 @@ rv_err sampler_churn_offer(rv_redis *rc, const rv_rule *rule,
                  {"older", SAMPLER_CHURN_OLDER},
                  {"superseded|", SAMPLER_CHURN_SUPERSEDED},
                  {"overdue|", SAMPLER_CHURN_OVERDUE}};
-    err = RV_ERR_FATAL;
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
         size_t n = strlen(words[i].word);
         if (strncmp(s, words[i].word, n) == 0) {
             *result = words[i].result;
-            err = RV_OK;
             if (s[n - 1] == '|') {
                 *prev_hex = strdup(s + n);
-                err = *prev_hex != NULL ? RV_OK : RV_ERR_NOMEM;
+                return *prev_hex != NULL ? RV_OK : RV_ERR_NOMEM;
             }
-            break;
+            return RV_OK;
         }
     }
-    rv_redis_replies_fini(&reply, 1);
+    return RV_ERR_FATAL;
+}
+
+rv_err sampler_churn_offer_batch(rv_redis *rc,
+                                 const sampler_churn_offer_call *offers,
+                                 size_t count, sampler_churn_result *results,
+                                 char **prev_hex)
+{
+    for (size_t i = 0; i < count; i++) {
+        prev_hex[i] = NULL;
+    }
+    if (count == 0) {
+        return RV_OK;
+    }
+    /* keys and args of call i at 2 * i and 7 * i */
+    const char **strs = malloc(count * 9 * sizeof(*strs));
+    rv_redis_call *calls = calloc(count, sizeof(*calls));
+    rv_redis_reply *replies = calloc(count, sizeof(*replies));
+    rv_err err =
+        strs != NULL && calls != NULL && replies != NULL ? RV_OK : RV_ERR_NOMEM;
+    for (size_t i = 0; err == RV_OK && i < count; i++) {
+        const sampler_churn_offer_call *o = &offers[i];
+        const char **keys = strs + 9 * i, **args = keys + 2;
+        keys[0] = o->due;
+        keys[1] = o->hkey;
+        args[0] = o->t;
+        args[1] = o->hex;
+        args[2] = o->offset;
+        args[3] = o->customer;
+        args[4] = o->after;
+        args[5] = o->event;
+        args[6] = CHURN_TTL_S;
+        calls[i] = (rv_redis_call){2, keys, 7, args};
+    }
+    if (err == RV_OK) {
+        err = rv_redis_eval_batch(rc, &offer_script, calls, count, replies);
+    }
+    for (size_t i = 0; err == RV_OK && i < count; i++) {
+        err = churn_reply(&replies[i], &results[i], &prev_hex[i]);
+    }
+    if (err != RV_OK) {
+        for (size_t i = 0; i < count; i++) {
+            free(prev_hex[i]);
+            prev_hex[i] = NULL;
+        }
+    }
+    rv_redis_replies_fini(replies, count);
+    free(replies);
+    free(calls);
+    free(strs);
+    return err;
+}
+
+rv_err sampler_churn_offer(rv_redis *rc, const rv_rule *rule,
+                           const sampler_event *ev, const rv_task *task,
+                           sampler_churn_result *result, char **prev_hex)
+{
+    *prev_hex = NULL;
+    char *hex = NULL;
+    rv_err err = rv_codec_encode_task_hex(task, &hex);
+    if (err != RV_OK) {
+        return err;
+    }
+    sampler_churn_offer_call call;
+    sampler_churn_offer_prepare(rule, ev, hex, &call);
+    err = sampler_churn_offer_batch(rc, &call, 1, result, prev_hex);
+    free(hex);
     return err;
 }
 

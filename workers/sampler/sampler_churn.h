@@ -56,6 +56,36 @@ RV_MUSTCHECK rv_err sampler_churn_offer(rv_redis *rc, const rv_rule *rule,
                                         sampler_churn_result *result,
                                         char **prev_hex);
 
+/** One churn-clock offer, as text for the offer script; filled by
+ *  sampler_churn_offer_prepare. */
+typedef struct sampler_churn_offer_call {
+    char due[RV_KEY_SIZE + 64];
+    char hkey[2 * RV_KEY_SIZE + 128];
+    char t[32], after[32], offset[32];
+    char customer[RV_KEY_SIZE];
+    char event[RV_KEY_SIZE];
+    char *hex; /**< the churn task (hex); borrowed */
+} sampler_churn_offer_call;
+
+/** The offer of sale @p ev (borrowed; copied) to @p rule's clock, with
+ *  churn task @p task_hex (borrowed: must outlive the call), into
+ *  @p out. */
+void sampler_churn_offer_prepare(const rv_rule *rule, const sampler_event *ev,
+                                 char *task_hex, sampler_churn_offer_call *out);
+
+/**
+ * sampler_churn_offer for @p count prepared offers in one round trip (a
+ * pipeline run by Redis in the order given: the results are those of the
+ * offers made one by one). results[i] and prev_hex[i] are offer i's.
+ * @param prev_hex  @p count pointers; each NULL or a string to free(); all
+ *                  NULL on an error
+ * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_INVALID,
+ *          RV_ERR_FATAL (an unknown reply or a script error: a bug)
+ */
+RV_MUSTCHECK rv_err sampler_churn_offer_batch(
+    rv_redis *rc, const sampler_churn_offer_call *offers, size_t count,
+    sampler_churn_result *results, char **prev_hex);
+
 /** A churn visit due at the watermark. */
 typedef struct sampler_churn_due {
     char customer[RV_KEY_SIZE];
