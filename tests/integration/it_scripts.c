@@ -312,6 +312,45 @@ static void test_scripts_booking_spreads_load_fairly(void **state)
     assert_int_equal(lo, 10);
 }
 
+/* A call of 700 slots (1400 counters, read 1000 a call): every counter
+ * is read, those past the first 1000 too, so each of the 700 slots of
+ * capacity 1 is booked once and the 701st task finds none. */
+static void test_scripts_booking_reads_every_counter_of_many_slots(void **state)
+{
+    (void)state;
+    char pool[64];
+    snprintf(pool, sizeof(pool), "M-%s", nonce);
+    char id[] = "ma";
+    rv_agent agent = {.id = id, .branch = pool, .daily_capacity = 2};
+    enum { SLOTS = 700 };
+    static assigner_slot slots[SLOTS];
+    for (int i = 0; i < SLOTS; i++) {
+        slots[i] = (assigner_slot){.agent = &agent,
+                                   .day = 30000 + i / 2,
+                                   .window = i % 2,
+                                   .start_us = (int64_t)i * 1000,
+                                   .end_us = (int64_t)i * 1000 + 500,
+                                   .day_capacity = 2,
+                                   .window_capacity = 1};
+    }
+    static bool used[SLOTS];
+    for (int t = 0; t < SLOTS; t++) {
+        char task[32];
+        snprintf(task, sizeof(task), "many-%d", t);
+        rv_booked b;
+        bool booked = false;
+        assert_int_equal(
+            rv_booking_parse(book(pool, task, slots, SLOTS), &b, &booked),
+            RV_OK);
+        assert_true(booked);
+        int i = (int)(b.day - 30000) * 2 + b.window;
+        assert_true(i >= 0 && i < SLOTS);
+        assert_false(used[i]);
+        used[i] = true;
+    }
+    assert_string_equal(book(pool, "many-last", slots, SLOTS), "none");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +361,8 @@ int main(void)
         cmocka_unit_test(
             test_scripts_booking_respects_capacity_and_is_idempotent),
         cmocka_unit_test(test_scripts_booking_spreads_load_fairly),
+        cmocka_unit_test(
+            test_scripts_booking_reads_every_counter_of_many_slots),
     };
     return cmocka_run_group_tests_name("it_scripts", tests, setup, teardown);
 }
