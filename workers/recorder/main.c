@@ -3,8 +3,9 @@
  * (rv/worker.h: config, signals, clients, rv_runner_run, drain) calls
  * record_batch for every batch; rows are built in recorder_rows.c.
  *
- * One batch is one transaction: a multi-row INSERT ... ON CONFLICT DO
- * NOTHING per table and the partitions' next offsets (recorder_offsets),
+ * One batch is one transaction: an INSERT ... SELECT FROM unnest(one
+ * text[] per column) ON CONFLICT DO NOTHING per table and chunk of rows,
+ * and the partitions' next offsets (recorder_offsets),
  * then COMMIT, and only then does the runner commit the Kafka offsets,
  * which are only a hint: on assignment the recorder starts where
  * PostgreSQL says (issue 6, exactly-once sink). A retried batch inserts
