@@ -93,29 +93,50 @@ bool grader_spot_candidate(const rv_policy *p, const rv_calendar *cal,
     return true;
 }
 
+rv_err grader_spot_offer_batch(rv_redis *rc, const rv_policy *p,
+                               const grader_spot *spots, size_t count,
+                               bool *late)
+{
+    if (count == 0) {
+        return RV_OK;
+    }
+    rv_sample_offer *o = calloc(count, sizeof(*o));
+    char **hex = calloc(count, sizeof(*hex));
+    char **trimmed = calloc(count, sizeof(*trimmed));
+    rv_err err =
+        o != NULL && hex != NULL && trimmed != NULL ? RV_OK : RV_ERR_NOMEM;
+    for (size_t i = 0; err == RV_OK && i < count; i++) {
+        const grader_spot *s = &spots[i];
+        err = rv_codec_encode_task_hex(&s->task, &hex[i]);
+        o[i] = (rv_sample_offer){
+            .ns = SPOT_NS,
+            .label = s->label,
+            .bucket = 0,
+            .u = s->u,
+            .member = s->task.source_event_id,
+            .payload = hex[i],
+            .keep = p->spot_checks.per_agent_month,
+            .close_us = s->close_us,
+        };
+    }
+    if (err == RV_OK) {
+        err = rv_sample_offer_batch(rc, o, count, late, trimmed);
+    }
+    for (size_t i = 0; i < count && hex != NULL; i++) {
+        free(hex[i]);
+        /* a visit not chosen needs no record of its own */
+        free(trimmed != NULL ? trimmed[i] : NULL);
+    }
+    free(trimmed);
+    free(hex);
+    free(o);
+    return err;
+}
+
 rv_err grader_spot_offer(rv_redis *rc, const rv_policy *p, const grader_spot *s,
                          bool *late)
 {
-    char *hex = NULL;
-    rv_err err = rv_codec_encode_task_hex(&s->task, &hex);
-    if (err != RV_OK) {
-        return err;
-    }
-    const rv_sample_offer o = {
-        .ns = SPOT_NS,
-        .label = s->label,
-        .bucket = 0,
-        .u = s->u,
-        .member = s->task.source_event_id,
-        .payload = hex,
-        .keep = p->spot_checks.per_agent_month,
-        .close_us = s->close_us,
-    };
-    char *trimmed = NULL;
-    err = rv_sample_offer_one(rc, &o, late, &trimmed);
-    free(trimmed); /* a visit not chosen needs no record of its own */
-    free(hex);
-    return err;
+    return grader_spot_offer_batch(rc, p, s, 1, late);
 }
 
 rv_err grader_spot_due(rv_redis *rc, int64_t now_us, rv_task *tasks, size_t cap,

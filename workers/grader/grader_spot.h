@@ -57,6 +57,17 @@ RV_MUSTCHECK rv_err grader_spot_offer(rv_redis *rc, const rv_policy *p,
                                       const grader_spot *s, bool *late);
 
 /**
+ * grader_spot_offer for @p count spots (borrowed) in one round trip, in
+ * the order given (Redis runs the pipeline in order: the result is that
+ * of the offers made one by one); late[i] is spot i's.
+ * @returns as grader_spot_offer, and RV_ERR_INVALID (a spot too long for
+ *          one call)
+ */
+RV_MUSTCHECK rv_err grader_spot_offer_batch(rv_redis *rc, const rv_policy *p,
+                                            const grader_spot *spots,
+                                            size_t count, bool *late);
+
+/**
  * The months whose close time is at or before @p now_us: their chosen
  * tasks (decoded) into @p tasks (room for @p cap; a month whose tasks do
  * not fit waits for the next call) and their labels into @p labels (room

@@ -24,6 +24,12 @@ typedef struct grader_ctx {
     int outcome_partitions; /* the R10 watermark waits for all of them */
     rv_task due[SPOT_TASKS_PER_TICK]; /* one tick's spot checks */
     char labels[SPOT_TASKS_PER_TICK][RV_SAMPLE_LABEL_SIZE];
+    /* The batch's R10 candidates, offered in one round trip (settle_spots)
+     * with their outcome IDs for the log. */
+    grader_spot *spots;
+    char (*spot_outcomes)[RV_KEY_SIZE];
+    bool *spot_late;
+    size_t spot_count, spot_cap;
 } grader_ctx;
 
 static rv_err grader_init(rv_worker *w, void **out)
@@ -49,7 +55,13 @@ static rv_err grader_init(rv_worker *w, void **out)
 
 static void grader_fini(void *ctx)
 {
-    free(ctx);
+    grader_ctx *c = ctx;
+    if (c != NULL) {
+        free(c->spots);
+        free(c->spot_outcomes);
+        free(c->spot_late);
+    }
+    free(c);
 }
 
 static rv_err send_grade(rv_producer *kp, const rv_grade *g)
@@ -77,34 +89,59 @@ static rv_err send_task(rv_producer *kp, const char *topic, const rv_task *t)
     return err;
 }
 
-/* R10: offer a successful visit to its agent-month's sample and note
- * its event time for the outcomes' watermark. */
-static rv_err offer_spot(rv_worker *w, const rv_msg *m, const rv_outcome *o,
-                         const rv_grade *g, rv_watermark_batch *wm)
+/* R10: keep a successful visit for its agent-month's sample (offered
+ * by settle_spots) and note its event time for the outcomes' watermark. */
+static rv_err collect_spot(grader_ctx *c, const rv_msg *m, const rv_outcome *o,
+                           const rv_grade *g, rv_watermark_batch *wm)
 {
+    rv_worker *w = c->w;
     if (w->policy->spot_checks.per_agent_month <= 0) {
         return RV_OK;
     }
-    grader_spot *s = malloc(sizeof(*s));
-    if (s == NULL) {
-        return RV_ERR_NOMEM;
-    }
-    rv_err err = RV_OK;
-    if (grader_spot_candidate(w->policy, w->cal, o, g, s)) {
-        bool late = false;
-        err = grader_spot_offer(w->rc, w->policy, s, &late);
-        if (err == RV_OK && late) {
-            RV_LOG(RV_LOG_WARN, "spot_check_late",
-                   RV_KV_STR("outcome_id", o->outcome_id),
-                   RV_KV_STR("month", s->label));
+    if (c->spot_count == c->spot_cap) {
+        size_t cap = c->spot_cap > 0 ? c->spot_cap * 2 : 64;
+        grader_spot *s = realloc(c->spots, cap * sizeof(*s));
+        if (s != NULL) {
+            c->spots = s;
         }
+        char(*ids)[RV_KEY_SIZE] = realloc(c->spot_outcomes, cap * sizeof(*ids));
+        if (ids != NULL) {
+            c->spot_outcomes = ids;
+        }
+        bool *late = realloc(c->spot_late, cap * sizeof(*late));
+        if (late != NULL) {
+            c->spot_late = late;
+        }
+        if (s == NULL || ids == NULL || late == NULL) {
+            return RV_ERR_NOMEM;
+        }
+        c->spot_cap = cap;
     }
-    free(s);
-    if (err == RV_OK &&
-        !rv_watermark_note(wm, m->partition, o->env.occurred_at_us)) {
+    if (grader_spot_candidate(w->policy, w->cal, o, g,
+                              &c->spots[c->spot_count])) {
+        rv_copy_str(c->spot_outcomes[c->spot_count], RV_KEY_SIZE,
+                    o->outcome_id);
+        c->spot_count++;
+    }
+    if (!rv_watermark_note(wm, m->partition, o->env.occurred_at_us)) {
         RV_LOG(RV_LOG_ERROR, "too_many_partitions",
                RV_KV_INT("max", RV_WATERMARK_PARTITIONS_MAX));
-        err = RV_ERR_FATAL;
+        return RV_ERR_FATAL;
+    }
+    return RV_OK;
+}
+
+/* The batch's R10 offers in one round trip, in message order. */
+static rv_err settle_spots(grader_ctx *c)
+{
+    rv_err err = grader_spot_offer_batch(c->w->rc, c->w->policy, c->spots,
+                                         c->spot_count, c->spot_late);
+    for (size_t i = 0; err == RV_OK && i < c->spot_count; i++) {
+        if (c->spot_late[i]) {
+            RV_LOG(RV_LOG_WARN, "spot_check_late",
+                   RV_KV_STR("outcome_id", c->spot_outcomes[i]),
+                   RV_KV_STR("month", c->spots[i].label));
+        }
     }
     return err;
 }
@@ -150,7 +187,9 @@ static rv_err grader_tick(void *ctx, rv_producer *kp)
 static rv_err grader_batch(void *ctx, const rv_msg *msgs, size_t count,
                            rv_producer *kp)
 {
-    rv_worker *w = ((const grader_ctx *)ctx)->w;
+    grader_ctx *c = ctx;
+    rv_worker *w = c->w;
+    c->spot_count = 0;
     rv_outcome *o = malloc(sizeof(*o));
     rv_task *retry = malloc(sizeof(*retry));
     rv_err err = o != NULL && retry != NULL ? RV_OK : RV_ERR_NOMEM;
@@ -170,8 +209,11 @@ static rv_err grader_batch(void *ctx, const rv_msg *msgs, size_t count,
             err = send_task(kp, TOPIC_RETRIES, retry);
         }
         if (err == RV_OK) {
-            err = offer_spot(w, &msgs[i], o, &g, &wm);
+            err = collect_spot(c, &msgs[i], o, &g, &wm);
         }
+    }
+    if (err == RV_OK) {
+        err = settle_spots(c);
     }
     if (err == RV_OK) {
         err =
