@@ -66,7 +66,7 @@ typedef struct sampler_ctx {
     rv_decision scratch;
     rv_task close_task;
     /* The batch's quota and churn offers, made in one round trip each
-     * once every message is planned (settle_offers). */
+     * once every message is planned (settle_quota, settle_churn). */
     quota_offer *quota;
     size_t quota_count, quota_cap;
     sampler_churn_offer_call *churn;

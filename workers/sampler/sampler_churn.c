@@ -180,23 +180,6 @@ rv_err sampler_churn_offer_batch(rv_redis *rc,
     return err;
 }
 
-rv_err sampler_churn_offer(rv_redis *rc, const rv_rule *rule,
-                           const sampler_event *ev, const rv_task *task,
-                           sampler_churn_result *result, char **prev_hex)
-{
-    *prev_hex = NULL;
-    char *hex = NULL;
-    rv_err err = rv_codec_encode_task_hex(task, &hex);
-    if (err != RV_OK) {
-        return err;
-    }
-    sampler_churn_offer_call call;
-    sampler_churn_offer_prepare(rule, ev, hex, &call);
-    err = sampler_churn_offer_batch(rc, &call, 1, result, prev_hex);
-    free(hex);
-    return err;
-}
-
 rv_err sampler_churn_due_list(rv_redis *rc, const rv_rule *rule, int64_t now_us,
                               sampler_churn_due *out, size_t cap, size_t *count)
 {

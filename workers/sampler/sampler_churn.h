@@ -44,18 +44,6 @@ bool sampler_churn_task(const rv_policy *p, const rv_calendar *cal,
                         const rv_rule *rule, const sampler_event *ev,
                         const char *worker, rv_task *out);
 
-/**
- * Set the customer's last purchase to @p ev if it is newer (one atomic,
- * idempotent script). On SUPERSEDED and OVERDUE, *prev_hex is the
- * previous purchase's churn task (hex; free()), else NULL.
- * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_FATAL
- */
-RV_MUSTCHECK rv_err sampler_churn_offer(rv_redis *rc, const rv_rule *rule,
-                                        const sampler_event *ev,
-                                        const rv_task *task,
-                                        sampler_churn_result *result,
-                                        char **prev_hex);
-
 /** One churn-clock offer, as text for the offer script; filled by
  *  sampler_churn_offer_prepare. */
 typedef struct sampler_churn_offer_call {
@@ -74,9 +62,12 @@ void sampler_churn_offer_prepare(const rv_rule *rule, const sampler_event *ev,
                                  char *task_hex, sampler_churn_offer_call *out);
 
 /**
- * sampler_churn_offer for @p count prepared offers in one round trip (a
- * pipeline run by Redis in the order given: the results are those of the
- * offers made one by one). results[i] and prev_hex[i] are offer i's.
+ * Set each offer's customer's last purchase to its sale if that is newer
+ * (one atomic, idempotent script an offer), @p count prepared offers in
+ * one round trip: a pipeline Redis runs in the order given, so the
+ * results are those of the offers made one by one. results[i] and
+ * prev_hex[i] are offer i's; on SUPERSEDED and OVERDUE, prev_hex[i] is
+ * the previous purchase's churn task (hex), else NULL.
  * @param prev_hex  @p count pointers; each NULL or a string to free(); all
  *                  NULL on an error
  * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_INVALID,
@@ -105,7 +96,9 @@ RV_MUSTCHECK rv_err sampler_churn_due_list(rv_redis *rc, const rv_rule *rule,
                                            size_t *count);
 
 /** Take @p d off the clock once its visit is durable, unless a newer
- *  purchase moved the clock meanwhile. @returns as sampler_churn_offer */
+ *  purchase moved the clock meanwhile.
+ *  @returns as rv_redis_eval: RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM,
+ *  RV_ERR_INVALID, RV_ERR_FATAL */
 RV_MUSTCHECK rv_err sampler_churn_fired(rv_redis *rc, const rv_rule *rule,
                                         const sampler_churn_due *d);
 
