@@ -261,6 +261,11 @@ timezone = 'UTC'
 log_timezone = 'UTC'
 # A development stack: a crash may lose the last commits, never the files.
 synchronous_commit = off
+# The record's indexes (random 32-hex keys) outgrow the default 128 MB of
+# buffers within a few hundred thousand sales; checkpoints every 1 GB of
+# WAL wrote a full page image of nearly every index page they touched.
+shared_buffers = '512MB'
+max_wal_size = '4GB'
 EOF
 }
 
