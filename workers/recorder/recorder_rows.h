@@ -175,10 +175,10 @@ RV_MUSTCHECK rv_err recorder_rows_add_index(recorder_rows *r, size_t tag,
 size_t recorder_rows_count(const recorder_rows *r, recorder_table t);
 
 /**
- * The parameters of rows @p first.. of @p t: row-major, column count per
- * row, NULL meaning SQL NULL; pass (rows * columns, this) to rv_pg_exec.
- * Borrowed until the next add, clear or free. NULL if @p first is not a
- * row.
+ * The text values of rows @p first.. of @p t: row-major, column count
+ * per row, NULL meaning SQL NULL (recorder_rows_arrays packs them into
+ * the INSERT's parameters). Borrowed until the next add, clear or free.
+ * NULL if @p first is not a row.
  */
 const char *const *recorder_rows_params(const recorder_rows *r,
                                         recorder_table t, size_t first);
