@@ -15,6 +15,8 @@
 
 #include "assigner_book.h"
 #include "rv/redis.h"
+#include "rv/sample_store.h"
+#include "sampler_churn.h"
 #include "sampler_cooldown.h"
 
 static rv_redis *rc;
@@ -351,6 +353,96 @@ static void test_scripts_booking_reads_every_counter_of_many_slots(void **state)
     assert_string_equal(book(pool, "many-last", slots, SLOTS), "none");
 }
 
+/* Issue 8: a batch of offers in one pipeline gives what the same offers
+ * one by one give: 6 draws into a bucket keeping 3, once as a batch and
+ * once singly under another label. */
+static void test_scripts_sample_offer_batch_equals_one_by_one(void **state)
+{
+    (void)state;
+    enum { N = 6 };
+    static const double u[N] = {0.9, 0.1, 0.5, 0.3, 0.7, 0.2};
+    char labels[2][64], members[N][16], payloads[N][16];
+    snprintf(labels[0], sizeof(labels[0]), "batch-%s", nonce);
+    snprintf(labels[1], sizeof(labels[1]), "single-%s", nonce);
+    rv_sample_offer o[2][N];
+    for (int l = 0; l < 2; l++) {
+        for (int i = 0; i < N; i++) {
+            snprintf(members[i], sizeof(members[i]), "m%d", i);
+            snprintf(payloads[i], sizeof(payloads[i]), "p%d", i);
+            o[l][i] = (rv_sample_offer){.ns = "itss",
+                                        .label = labels[l],
+                                        .bucket = 0,
+                                        .u = u[i],
+                                        .member = members[i],
+                                        .payload = payloads[i],
+                                        .keep = 3,
+                                        .close_us = 4000000000000000LL};
+        }
+    }
+    bool late[N];
+    char *trimmed[N];
+    assert_int_equal(rv_sample_offer_batch(rc, o[0], N, late, trimmed), RV_OK);
+    for (int i = 0; i < N; i++) {
+        bool late1 = true;
+        char *trimmed1 = NULL;
+        assert_int_equal(rv_sample_offer_one(rc, &o[1][i], &late1, &trimmed1),
+                         RV_OK);
+        assert_false(late[i]);
+        assert_false(late1);
+        assert_string_equal(trimmed[i], trimmed1);
+        free(trimmed1);
+    }
+    /* The fourth (0.3) pushes out 0.9, the fifth (0.7) itself, the sixth
+     * (0.2) 0.5. */
+    static const char *const want[N] = {"", "", "", "p0", "p4", "p2"};
+    for (int i = 0; i < N; i++) {
+        assert_string_equal(trimmed[i], want[i]);
+        free(trimmed[i]);
+    }
+}
+
+/* Issue 8: two purchases of one customer in one pipeline are taken in
+ * order: the second, within the inactivity period, supersedes the first
+ * and hands back its churn task. */
+static void test_scripts_churn_batch_keeps_a_customers_order(void **state)
+{
+    (void)state;
+    char id[] = "RIT";
+    rv_rule rule = {.id = id,
+                    .inactivity = {.after_days = 180, .lateness_hours = 0}};
+    char customer[64];
+    snprintf(customer, sizeof(customer), "churn-%s", nonce);
+    rv_envelope env[2] = {
+        {.occurred_at_us = 1700000000000000LL},
+        {.occurred_at_us = 1700000000000000LL + 86400000000LL}};
+    snprintf(env[0].event_id, sizeof(env[0].event_id), "e1-%s", nonce);
+    snprintf(env[1].event_id, sizeof(env[1].event_id), "e2-%s", nonce);
+    sampler_event ev[2] = {
+        {.kind = "sale", .env = &env[0], .customer_id = customer},
+        {.kind = "sale", .env = &env[1], .customer_id = customer}};
+    char hex[2][8] = {"0a01", "0a02"};
+    sampler_churn_offer_call calls[2];
+    for (int i = 0; i < 2; i++) {
+        sampler_churn_offer_prepare(&rule, &ev[i], hex[i], &calls[i]);
+    }
+    sampler_churn_result res[2];
+    char *prev[2];
+    assert_int_equal(sampler_churn_offer_batch(rc, calls, 2, res, prev), RV_OK);
+    assert_int_equal(res[0], SAMPLER_CHURN_NEW);
+    assert_null(prev[0]);
+    assert_int_equal(res[1], SAMPLER_CHURN_SUPERSEDED);
+    assert_non_null(prev[1]);
+    assert_string_equal(prev[1], "0a01");
+    free(prev[1]);
+    /* Re-delivered, the pair changes nothing: both are the same again
+     * or older than the last known. */
+    assert_int_equal(sampler_churn_offer_batch(rc, calls, 2, res, prev), RV_OK);
+    assert_int_equal(res[0], SAMPLER_CHURN_OLDER);
+    assert_int_equal(res[1], SAMPLER_CHURN_SAME);
+    assert_null(prev[0]);
+    assert_null(prev[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +455,8 @@ int main(void)
         cmocka_unit_test(test_scripts_booking_spreads_load_fairly),
         cmocka_unit_test(
             test_scripts_booking_reads_every_counter_of_many_slots),
+        cmocka_unit_test(test_scripts_sample_offer_batch_equals_one_by_one),
+        cmocka_unit_test(test_scripts_churn_batch_keeps_a_customers_order),
     };
     return cmocka_run_group_tests_name("it_scripts", tests, setup, teardown);
 }
