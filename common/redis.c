@@ -523,15 +523,44 @@ static rv_err run_one(rv_redis *rc, const rv_script *s,
     return err;
 }
 
-/* Append every call as EVALSHA, then read every reply. NOSCRIPT calls are
- * marked in @p noscript and left NIL in @p tmp. A memory failure while
- * flattening is remembered but the replies are still all read, so that
- * the connection stays in step. */
+/* One call's reply @p r, as pipeline() takes it: transient errors make
+ * the batch UNAVAILABLE (logged once), NOSCRIPT marks the call, anything
+ * else is flattened into @p out unless an error came first. */
+static void take_reply(rv_redis *rc, const redisReply *r, rv_redis_reply *out,
+                       bool *noscript, rv_err *err)
+{
+    if (is_transient(r)) {
+        if (*err != RV_ERR_UNAVAILABLE) {
+            log_transient(rc, r);
+        }
+        *err = RV_ERR_UNAVAILABLE;
+    } else if (is_noscript(r)) {
+        *noscript = true;
+    } else if (*err == RV_OK) {
+        *err = flatten(r, out);
+    }
+}
+
+/* Append every call as EVALSHA, then read every reply. More than one
+ * call goes inside MULTI ... EXEC, so the batch runs whole or not at all:
+ * no SCRIPT FLUSH, failover or BUSY can land between two of its calls,
+ * and a batch refused part-way is retried with none of it run (before,
+ * the calls that had run answered a retry as re-deliveries, and their
+ * first answers were lost). NOSCRIPT calls are marked in @p noscript and
+ * left NIL in @p tmp; inside a transaction that is all of them or none.
+ * A memory failure while flattening is remembered but the replies are
+ * still all read, so that the connection stays in step. */
 static rv_err pipeline(rv_redis *rc, const rv_script *s,
                        const rv_redis_call *calls, size_t call_count,
                        const char **argv, rv_redis_reply *tmp, bool *noscript)
 {
+    const char *multi[] = {"MULTI"};
+    const char *exec[] = {"EXEC"};
+    bool tx = call_count > 1;
     char numkeys[24];
+    if (tx && redisAppendCommandArgv(rc->ctx, 1, multi, NULL) != REDIS_OK) {
+        return fail_append(rc);
+    }
     for (size_t i = 0; i < call_count; i++) {
         int argc = call_argv("EVALSHA", s->sha, &calls[i], argv, numkeys,
                              sizeof(numkeys));
@@ -539,27 +568,51 @@ static rv_err pipeline(rv_redis *rc, const rv_script *s,
             return fail_append(rc);
         }
     }
+    if (tx && redisAppendCommandArgv(rc->ctx, 1, exec, NULL) != REDIS_OK) {
+        return fail_append(rc);
+    }
     rv_err err = RV_OK;
-    for (size_t i = 0; i < call_count; i++) {
-        void *r = NULL;
-        if (redisGetReply(rc->ctx, &r) != REDIS_OK || r == NULL) {
+    bool queued_noscript = false; /* refused as NOSCRIPT while queueing */
+    size_t expect = tx ? call_count + 2 : call_count;
+    for (size_t i = 0; i < expect; i++) {
+        void *v = NULL;
+        if (redisGetReply(rc->ctx, &v) != REDIS_OK || v == NULL) {
             drop_connection(rc, call_count);
             return RV_ERR_UNAVAILABLE;
         }
-        if (is_transient(r)) {
-            /* The rest of the batch is read all the same, so that the
-             * connection stays in step; the whole batch is retried (the
-             * scripts are idempotent per call). */
-            if (err != RV_ERR_UNAVAILABLE) {
+        const redisReply *r = v;
+        if (!tx) {
+            take_reply(rc, r, &tmp[i], &noscript[i], &err);
+        } else if (i + 1 < expect) {
+            /* MULTI's +OK and each call's +QUEUED. An error here (LOADING,
+             * BUSY, OOM) makes Redis refuse the EXEC: nothing runs. */
+            if (r->type == REDIS_REPLY_ERROR && is_noscript(r)) {
+                queued_noscript = true;
+            } else if (r->type == REDIS_REPLY_ERROR) {
+                if (err != RV_ERR_UNAVAILABLE) {
+                    log_transient(rc, r);
+                }
+                err = RV_ERR_UNAVAILABLE;
+            }
+        } else if (r->type == REDIS_REPLY_ARRAY && r->elements == call_count) {
+            for (size_t c = 0; c < call_count; c++) {
+                take_reply(rc, r->element[c], &tmp[c], &noscript[c], &err);
+            }
+        } else if (queued_noscript && err == RV_OK) {
+            /* Aborted for want of the script: every call is to run again
+             * once it is loaded, in order. */
+            for (size_t c = 0; c < call_count; c++) {
+                noscript[c] = true;
+            }
+        } else {
+            /* EXECABORT, a transient error, or no transaction at all:
+             * none of the calls ran. */
+            if (err != RV_ERR_UNAVAILABLE && r->type == REDIS_REPLY_ERROR) {
                 log_transient(rc, r);
             }
             err = RV_ERR_UNAVAILABLE;
-        } else if (is_noscript(r)) {
-            noscript[i] = true;
-        } else if (err == RV_OK) {
-            err = flatten(r, &tmp[i]);
         }
-        freeReplyObject(r);
+        freeReplyObject(v);
     }
     return err;
 }
@@ -602,9 +655,9 @@ rv_err rv_redis_eval_batch(rv_redis *rc, rv_script *s,
         goto out;
     }
     /* The script cache was flushed (a restart, SCRIPT FLUSH, a failover):
-     * load it again and rerun just the calls that did not run. Later
-     * calls of the batch have already run by then; our scripts are
-     * idempotent and keyed by their call, so the order does not matter. */
+     * load it again and rerun the calls that did not run, in order. In a
+     * transaction (pipeline) that is every call, so the order of the
+     * batch is kept. */
     bool loaded = false;
     for (size_t i = 0; i < call_count && err == RV_OK; i++) {
         if (!noscript[i]) {

@@ -92,9 +92,12 @@ void rv_redis_close(rv_redis *rc);
 RV_MUSTCHECK rv_err rv_redis_script_load(rv_redis *rc, rv_script *s);
 
 /**
- * Run @p s once per call, pipelined (EVALSHA; a NOSCRIPT reply loads the
- * script and runs that call again, after the rest of the batch, with EVAL
- * if it vanished once more). Loads the script first if s->sha is empty.
+ * Run @p s once per call, pipelined; more than one call as one MULTI ...
+ * EXEC transaction, so the batch runs whole and in order or not at all
+ * (a SCRIPT FLUSH, a failover or a BUSY server cannot land between two
+ * calls). EVALSHA; a NOSCRIPT reply loads the script and runs the calls
+ * again in order, with EVAL if it vanished once more. Loads the script
+ * first if s->sha is empty.
  * On RV_OK @p replies[i] holds call i's reply (a script error is an
  * RV_REPLY_ERR reply, not a failure); free them with
  * rv_redis_replies_fini(). @p call_count 0 does nothing.

@@ -441,6 +441,30 @@ static void test_scripts_churn_batch_keeps_a_customers_order(void **state)
     assert_int_equal(res[1], SAMPLER_CHURN_SAME);
     assert_null(prev[0]);
     assert_null(prev[1]);
+
+    /* The script cache flushed: the batch (one transaction) is refused
+     * whole and run again in order once the script is back. */
+    const char *flush[] = {"SCRIPT", "FLUSH"};
+    rv_redis_reply fr = {0};
+    assert_int_equal(rv_redis_command(rc, 2, flush, &fr), RV_OK);
+    rv_redis_replies_fini(&fr, 1);
+    rv_envelope later[2] = {
+        {.occurred_at_us = env[1].occurred_at_us + 86400000000LL},
+        {.occurred_at_us = env[1].occurred_at_us + 2 * 86400000000LL}};
+    snprintf(later[0].event_id, sizeof(later[0].event_id), "e3-%s", nonce);
+    snprintf(later[1].event_id, sizeof(later[1].event_id), "e4-%s", nonce);
+    char hex2[2][8] = {"0a03", "0a04"};
+    for (int i = 0; i < 2; i++) {
+        ev[i].env = &later[i];
+        sampler_churn_offer_prepare(&rule, &ev[i], hex2[i], &calls[i]);
+    }
+    assert_int_equal(sampler_churn_offer_batch(rc, calls, 2, res, prev), RV_OK);
+    assert_int_equal(res[0], SAMPLER_CHURN_SUPERSEDED);
+    assert_int_equal(res[1], SAMPLER_CHURN_SUPERSEDED);
+    assert_string_equal(prev[0], "0a02");
+    assert_string_equal(prev[1], "0a03");
+    free(prev[0]);
+    free(prev[1]);
 }
 
 int main(void)
