@@ -573,6 +573,7 @@ static rv_err pipeline(rv_redis *rc, const rv_script *s,
     }
     rv_err err = RV_OK;
     bool queued_noscript = false; /* refused as NOSCRIPT while queueing */
+    bool no_multi = false; /* MULTI refused: the calls ran (or not) alone */
     size_t expect = tx ? call_count + 2 : call_count;
     for (size_t i = 0; i < expect; i++) {
         void *v = NULL;
@@ -583,6 +584,15 @@ static rv_err pipeline(rv_redis *rc, const rv_script *s,
         const redisReply *r = v;
         if (!tx) {
             take_reply(rc, r, &tmp[i], &noscript[i], &err);
+        } else if (i == 0 && r->type == REDIS_REPLY_ERROR) {
+            /* A server that refused MULTI (LOADING, BUSY) may take the
+             * calls after it one by one: their replies are theirs, and
+             * EXEC's ("without MULTI") says nothing. */
+            no_multi = true;
+        } else if (no_multi) {
+            if (i + 1 < expect) {
+                take_reply(rc, r, &tmp[i - 1], &noscript[i - 1], &err);
+            }
         } else if (i + 1 < expect) {
             /* MULTI's +OK and each call's +QUEUED. An error here (LOADING,
              * BUSY, OOM) makes Redis refuse the EXEC: nothing runs. */
