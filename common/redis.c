@@ -453,6 +453,31 @@ rv_err rv_redis_command(rv_redis *rc, size_t argc, const char *const *argv,
     return err;
 }
 
+#define UNLINK_CHUNK 1000
+
+rv_err rv_redis_unlink(rv_redis *rc, const char *const *keys, size_t count)
+{
+    const char *argv[UNLINK_CHUNK + 1];
+    argv[0] = "UNLINK";
+    for (size_t done = 0; done < count;) {
+        size_t n = count - done < UNLINK_CHUNK ? count - done : UNLINK_CHUNK;
+        memcpy(argv + 1, keys + done, n * sizeof(*keys));
+        rv_redis_reply reply = {0};
+        rv_err err = rv_redis_command(rc, n + 1, argv, &reply);
+        if (err == RV_OK && reply.type == RV_REPLY_ERR) {
+            RV_LOG(RV_LOG_ERROR, "redis_unlink_refused",
+                   RV_KV_STR("reason", reply.str != NULL ? reply.str : ""));
+            err = RV_ERR_FATAL;
+        }
+        rv_redis_replies_fini(&reply, 1);
+        if (err != RV_OK) {
+            return err;
+        }
+        done += n;
+    }
+    return RV_OK;
+}
+
 rv_err rv_redis_script_load(rv_redis *rc, rv_script *s)
 {
     const char *argv[] = {"SCRIPT", "LOAD", s->source};

@@ -103,6 +103,7 @@ struct run_opts {
     int poll_timeout_ms;
     int flush_timeout_ms;
     int64_t backoff_max_ms;
+    void (*on_durable)(void *ctx);
 };
 
 static struct run_opts clamp_opts(const rv_runner_opts *opts)
@@ -112,6 +113,7 @@ static struct run_opts clamp_opts(const rv_runner_opts *opts)
         .poll_timeout_ms = opts->poll_timeout_ms,
         .flush_timeout_ms = opts->flush_timeout_ms,
         .backoff_max_ms = opts->backoff_max_ms,
+        .on_durable = opts->on_durable,
     };
     if (o.batch_max == 0) {
         o.batch_max = 1;
@@ -209,6 +211,9 @@ static rv_err run_batch(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
             if (err == RV_OK) {
                 is_durable = true;
                 stage = STAGE_COMMIT;
+                if (o->on_durable != NULL) {
+                    o->on_durable(ctx);
+                }
             }
         }
         if (is_durable) {

@@ -13,9 +13,15 @@
 /* Keys live 400 days: longer than any group stays open. */
 #define SAMPLE_TTL_S "34560000"
 
+/* KEYS[5], the offer's memo: its first answer when that trimmed anyone,
+ * handed back on a re-delivery (ARGV[8] its expiry, "0": no memo). */
 static rv_script offer_script = {
     .name = "sample_offer",
-    .source = "if redis.call('EXISTS', KEYS[4]) == 1 then return {'late'} end\n"
+    .source = "if ARGV[8] ~= '0' then\n"
+              "  local m = redis.call('GET', KEYS[5])\n"
+              "  if m then return {m} end\n"
+              "end\n"
+              "if redis.call('EXISTS', KEYS[4]) == 1 then return {'late'} end\n"
               "redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])\n"
               "redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"
               "local k = tonumber(ARGV[4])\n"
@@ -27,6 +33,10 @@ static rv_script offer_script = {
               "redis.call('ZREMRANGEBYRANK', KEYS[1], k, -1)\n"
               "redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])\n"
               "for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[7]) end\n"
+              "if ARGV[8] ~= '0' and #out > 1 then\n"
+              "  redis.call('SET', KEYS[5], table.concat(out, '|'), 'EX', "
+              "ARGV[8])\n"
+              "end\n"
               "return out\n",
 };
 
@@ -62,13 +72,20 @@ static void group_prefix(char *out, const char *ns, const char *label)
     snprintf(out, KEY_SIZE, "rv:ss:%s:%s", ns, label);
 }
 
+void rv_sample_memo_key(const rv_sample_offer *o,
+                        char out[RV_SAMPLE_MEMO_KEY_SIZE])
+{
+    snprintf(out, RV_SAMPLE_MEMO_KEY_SIZE, "rv:ss:%s:%s:m:%s", o->ns, o->label,
+             o->member);
+}
+
 /* One offer's keys and arguments, as text, for the offer script. */
 typedef struct offer_text {
     char zkey[KEY_SIZE + 8], pkey[KEY_SIZE + 4], open[KEY_SIZE],
-        closed[KEY_SIZE + 8];
+        closed[KEY_SIZE + 8], memo[RV_SAMPLE_MEMO_KEY_SIZE];
     char u[NUM_SIZE], keep[NUM_SIZE], close_s[NUM_SIZE];
-    const char *keys[4];
-    const char *args[7];
+    const char *keys[5];
+    const char *args[8];
 } offer_text;
 
 static void offer_prepare(const rv_sample_offer *o, offer_text *t,
@@ -83,12 +100,15 @@ static void offer_prepare(const rv_sample_offer *o, offer_text *t,
     snprintf(t->u, sizeof(t->u), "%.17g", o->u);
     snprintf(t->keep, sizeof(t->keep), "%" PRId64, o->keep);
     snprintf(t->close_s, sizeof(t->close_s), "%" PRId64, o->close_us);
-    const char *keys[] = {t->zkey, t->pkey, t->open, t->closed};
-    const char *args[] = {t->u,       o->member, o->payload,  t->keep,
-                          t->close_s, o->label,  SAMPLE_TTL_S};
+    rv_sample_memo_key(o, t->memo);
+    const char *keys[] = {t->zkey, t->pkey, t->open, t->closed, t->memo};
+    const char *args[] = {t->u,         o->member,
+                          o->payload,   t->keep,
+                          t->close_s,   o->label,
+                          SAMPLE_TTL_S, o->memo ? RV_MEMO_TTL_S_TEXT : "0"};
     memcpy(t->keys, keys, sizeof(keys));
     memcpy(t->args, args, sizeof(args));
-    *call = (rv_redis_call){4, t->keys, 7, t->args};
+    *call = (rv_redis_call){5, t->keys, 8, t->args};
 }
 
 rv_err rv_sample_offer_batch(rv_redis *rc, const rv_sample_offer *offers,

@@ -450,6 +450,7 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
             .on_reload = reload_config,
             .reload_arg = &reload,
             .on_tick = spec->tick,
+            .on_durable = spec->durable,
             .tick_ms = w.cfg.tick_ms,
             .health = w.health,
         };

@@ -80,6 +80,16 @@ RV_MUSTCHECK rv_err rv_redis_open(const char *url, int timeout_ms,
 /** RV_STATE_TTL_S as a string literal, for script sources. */
 #define RV_STATE_TTL_S_TEXT RV_STATE_TTL_STR(RV_STATE_TTL_S)
 
+/** A script's memo of its first answer to a call (seconds, wall clock;
+ *  30 days), handed back when the call comes again because its output
+ *  was lost (a crash, a failed flush). The caller deletes the memo once
+ *  that output is durable (rv_runner_opts.on_durable), so a memo lives
+ *  for about one batch; this expiry only clears the memos of a worker
+ *  that died in between. */
+#define RV_MEMO_TTL_S 2592000
+/** RV_MEMO_TTL_S as a string literal, for script arguments. */
+#define RV_MEMO_TTL_S_TEXT RV_STATE_TTL_STR(RV_MEMO_TTL_S)
+
 /** Disconnect and free. NULL is a no-op. */
 void rv_redis_close(rv_redis *rc);
 
@@ -139,6 +149,15 @@ RV_MUSTCHECK rv_err rv_redis_eval(rv_redis *rc, rv_script *s, size_t key_count,
 RV_MUSTCHECK rv_err rv_redis_command(rv_redis *rc, size_t argc,
                                      const char *const *argv,
                                      rv_redis_reply *reply);
+
+/**
+ * Delete @p count keys (borrowed) with UNLINK, up to 1000 keys a command;
+ * a key that does not exist is no error. @p count 0 does nothing.
+ * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_FATAL (Redis
+ *          refused the command)
+ */
+RV_MUSTCHECK rv_err rv_redis_unlink(rv_redis *rc, const char *const *keys,
+                                    size_t count);
 
 /** Free the strings of @p count replies and reset them to NIL, so a
  *  second call is harmless. NULL is a no-op. */

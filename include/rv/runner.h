@@ -45,6 +45,12 @@ typedef struct rv_runner_opts {
      *  RV_ERR_FATAL or RV_ERR_NOMEM stops the loop. */
     rv_err (*on_tick)(void *ctx, rv_producer *kp);
     int64_t tick_ms; /**< >= 10 when on_tick is set */
+    /** Called with the batch's @c ctx once a batch's output is flushed
+     *  (its effects durable), before its offsets are committed; at most
+     *  once a batch, never for a batch that is retried or released before
+     *  that (may be NULL). For a batch function that keeps something
+     *  only until then, such as a script's memo of its first answer. */
+    void (*on_durable)(void *ctx);
     /** Where the loop notes each failed attempt (batch or tick) and each
      *  success, for the health probe (may be NULL; borrowed). */
     struct rv_health *health;

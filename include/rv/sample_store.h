@@ -10,6 +10,7 @@
  *   rv:ss:<ns>:<label>:<bucket> zset member -> u
  *   rv:ss:<ns>:<label>:p        hash member -> payload
  *   rv:ss:<ns>:<label>:closed   the group is closed
+ *   rv:ss:<ns>:<label>:m:<member>  an offer's memo (rv_sample_offer.memo)
  * One Redis, not Redis Cluster (the scripts name keys they build). */
 #ifndef RV_SAMPLE_STORE_H
 #define RV_SAMPLE_STORE_H
@@ -37,13 +38,28 @@ typedef struct rv_sample_offer {
     const char *payload; /**< no '|' */
     int64_t keep;        /**< the bucket keeps this many smallest u */
     int64_t close_us;    /**< when the group may close (µs UTC) */
+    /** Keep the offer's answer when it trimmed anyone, and hand it back
+     *  when the offer comes again (a re-delivery), instead of answering
+     *  "nothing trimmed": for a caller that acts on what is trimmed. The
+     *  caller deletes the memo (rv_sample_memo_key, rv_redis_unlink) once
+     *  what it did with the answer is durable; else it expires after
+     *  RV_MEMO_TTL_S. The member must then be at most 100 bytes. */
+    bool memo;
 } rv_sample_offer;
+
+/** Bytes of an offer's memo key with its NUL. */
+#define RV_SAMPLE_MEMO_KEY_SIZE (RV_SAMPLE_LABEL_SIZE + 128)
+
+/** The memo key of offer @p o (its ns, label and member) into @p out. */
+void rv_sample_memo_key(const rv_sample_offer *o,
+                        char out[RV_SAMPLE_MEMO_KEY_SIZE]);
 
 /**
  * Offer one member (one atomic, idempotent script). *late is set when
  * the group was already closed (nothing changes). Members pushed out of
  * the bucket (they can no longer be chosen) are returned in @p trimmed
- * as '|'-joined payloads, "" if none.
+ * as '|'-joined payloads, "" if none. Offered again, a member already in
+ * the bucket trims nothing, unless o->memo kept the first answer.
  * @param trimmed  on RV_OK a string freed with free(), never NULL
  * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_FATAL
  */

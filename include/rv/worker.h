@@ -60,6 +60,9 @@ typedef struct rv_worker_spec {
     /** Timed work with the worker's ctx (rv_runner_opts.on_tick), or
      *  NULL; every tick.ms of wall time (config, default 1000). */
     rv_err (*tick)(void *ctx, rv_producer *kp);
+    /** Called with the worker's ctx once a batch's output is durable
+     *  (rv_runner_opts.on_durable), or NULL. */
+    void (*durable)(void *ctx);
 } rv_worker_spec;
 
 /** A running worker's clients; borrowed by the worker's callbacks. */

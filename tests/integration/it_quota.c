@@ -257,9 +257,57 @@ static size_t expected(sale *s, size_t n, const size_t take[4], char **out)
     "SELECT count(*) FROM decisions WHERE customer_id LIKE $1 AND rule_id = "  \
     "'RQ'"
 
+/* Run one Redis command @p argv (@p argc strings) on the stack's Redis;
+ * its reply as text into @p out. */
+static void redis_text(size_t argc, const char *const *argv, char *out,
+                       size_t size)
+{
+    rv_redis *rc = NULL;
+    char err[256] = "";
+    assert_int_equal(
+        rv_redis_open(need("RV_IT_REDIS_URL"), 5000, &rc, err, sizeof(err)),
+        RV_OK);
+    rv_redis_reply r = {0};
+    assert_int_equal(rv_redis_command(rc, argc, argv, &r), RV_OK);
+    snprintf(out, size, "%s", r.str != NULL ? r.str : "");
+    rv_redis_replies_fini(&r, 1);
+    rv_redis_close(rc);
+}
+
+/* UNLINK commands the stack's Redis has run: the sampler deletes its
+ * offers' memos with it once their output is durable. */
+static long unlink_calls(void)
+{
+    static char info[65536];
+    const char *argv[] = {"INFO", "commandstats"};
+    redis_text(2, argv, info, sizeof(info));
+    const char *at = strstr(info, "cmdstat_unlink:calls=");
+    return at != NULL ? strtol(at + strlen("cmdstat_unlink:calls="), NULL, 10)
+                      : 0;
+}
+
+/* Wait (up to 30 s) until no memo key matches @p pattern; how many are
+ * left. */
+static long wait_memos_gone(const char *pattern)
+{
+    long left = -1;
+    for (int i = 0; i < 300 && left != 0; i++) {
+        char keys[4096];
+        const char *argv[] = {"KEYS", pattern};
+        redis_text(2, argv, keys, sizeof(keys));
+        left = keys[0] != '\0';
+        if (left != 0) {
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return left;
+}
+
 static void test_quota_takes_the_smallest_draws_and_fills_down(void **state)
 {
     (void)state;
+    long unlinks = unlink_calls();
     static const int64_t bucket_cents[4] = {200000, 400000, 900000, 50000};
     /* Store A: 12 top, 5 mid, 5 low, 5 below: 5 + 3 + 2 (+ 0 below).
      * Store B: 2 top, 1 mid, 0 low, 20 below: 2 + 1 + 0 + 7 below. */
@@ -344,6 +392,14 @@ static void test_quota_takes_the_smallest_draws_and_fills_down(void **state)
                             "'not_selected' AND reason LIKE 'late:%%'",
              late);
     assert_int_equal(wait_count(late_sql, 1), 1);
+
+    /* The offers that pushed a sale out kept memos (their answers, for a
+     * re-delivery) until their decisions were durable, then deleted
+     * them. */
+    assert_true(unlink_calls() > unlinks);
+    char pattern[96];
+    snprintf(pattern, sizeof(pattern), "rv:ss:quota:*%s*:m:*", env.nonce);
+    assert_int_equal(wait_memos_gone(pattern), 0);
 }
 
 /* The R7 decision of sale @p id: its outcome, "" if none yet. */
@@ -384,6 +440,7 @@ static void test_churn_fires_once_after_the_last_purchase(void **state)
 {
     (void)state;
     int64_t t0 = env.base_us + 7 * DAY_US;
+    long unlinks = unlink_calls();
     char x1[RV_ID_SIZE], x2[RV_ID_SIZE], x3[RV_ID_SIZE], y1[RV_ID_SIZE];
     send_sale_of("X", "X1", "QC", 10000, t0, x1);
     send_sale_of("Y", "Y1", "QC", 10000, t0, y1);
@@ -416,6 +473,14 @@ static void test_churn_fires_once_after_the_last_purchase(void **state)
              "rule_id = 'R7' AND source_event_id = '%s'",
              y1);
     assert_int_equal(count_sql(one), 1);
+    /* X2's and X3's offers kept their answers (X1's and X2's visits) as
+     * memos until those were durable, then deleted them. */
+    assert_true(unlink_calls() > unlinks);
+    char memo[128];
+    snprintf(memo, sizeof(memo), "rv:churn:R7:m:%s", x2);
+    assert_int_equal(wait_memos_gone(memo), 0);
+    snprintf(memo, sizeof(memo), "rv:churn:R7:m:%s", x3);
+    assert_int_equal(wait_memos_gone(memo), 0);
 }
 
 /* R6: a sale of 1500 USD or more gets its follow-ups at +7 and +30 days,

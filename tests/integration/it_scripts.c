@@ -401,6 +401,57 @@ static void test_scripts_sample_offer_batch_equals_one_by_one(void **state)
     }
 }
 
+/* A quota offer made again after its decisions were lost (a sampler
+ * that died before its output was durable) hands back what it trimmed
+ * the first time, from its memo; without a memo (R10's spot checks, which
+ * act on no trim) or once the memo is deleted it trims nothing. */
+static void test_scripts_sample_offer_memo_hands_back_first_answer(void **state)
+{
+    (void)state;
+    char label[64];
+    snprintf(label, sizeof(label), "memo-%s", nonce);
+    rv_sample_offer o[2] = {{.ns = "itss",
+                             .label = label,
+                             .u = 0.5,
+                             .member = "a",
+                             .payload = "pa",
+                             .keep = 1,
+                             .close_us = 4000000000000000LL,
+                             .memo = true},
+                            {.ns = "itss",
+                             .label = label,
+                             .u = 0.2,
+                             .member = "b",
+                             .payload = "pb",
+                             .keep = 1,
+                             .close_us = 4000000000000000LL,
+                             .memo = true}};
+    bool late[2];
+    char *trimmed[2];
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(rv_sample_offer_batch(rc, o, 2, late, trimmed), RV_OK);
+        /* a is kept at first; offered again it is out at once (b is
+         * there): its own payload, not selected either way */
+        assert_string_equal(trimmed[0], round == 0 ? "" : "pa");
+        assert_string_equal(trimmed[1], "pa"); /* b pushed a out */
+        free(trimmed[0]);
+        free(trimmed[1]);
+    }
+    rv_sample_offer plain = o[1];
+    plain.memo = false;
+    assert_int_equal(rv_sample_offer_batch(rc, &plain, 1, late, trimmed),
+                     RV_OK);
+    assert_string_equal(trimmed[0], "");
+    free(trimmed[0]);
+    char key[RV_SAMPLE_MEMO_KEY_SIZE];
+    rv_sample_memo_key(&o[1], key);
+    const char *keys[] = {key};
+    assert_int_equal(rv_redis_unlink(rc, keys, 1), RV_OK);
+    assert_int_equal(rv_sample_offer_batch(rc, &o[1], 1, late, trimmed), RV_OK);
+    assert_string_equal(trimmed[0], "");
+    free(trimmed[0]);
+}
+
 /* Issue 8: two purchases of one customer in one pipeline are taken in
  * order: the second, within the inactivity period, supersedes the first
  * and hands back its churn task. */
@@ -434,8 +485,20 @@ static void test_scripts_churn_batch_keeps_a_customers_order(void **state)
     assert_non_null(prev[1]);
     assert_string_equal(prev[1], "0a01");
     free(prev[1]);
-    /* Re-delivered, the pair changes nothing: both are the same again
-     * or older than the last known. */
+    /* Re-delivered (the sampler died before its decisions were durable),
+     * the pair changes nothing, and the second hands back its first
+     * answer from its memo, so the first purchase's visit is still
+     * called off. */
+    assert_int_equal(sampler_churn_offer_batch(rc, calls, 2, res, prev), RV_OK);
+    assert_int_equal(res[0], SAMPLER_CHURN_OLDER);
+    assert_null(prev[0]);
+    assert_int_equal(res[1], SAMPLER_CHURN_SUPERSEDED);
+    assert_non_null(prev[1]);
+    assert_string_equal(prev[1], "0a01");
+    free(prev[1]);
+    /* Once the output is durable the memo is deleted: the same again. */
+    const char *memo[] = {calls[0].memo, calls[1].memo};
+    assert_int_equal(rv_redis_unlink(rc, memo, 2), RV_OK);
     assert_int_equal(sampler_churn_offer_batch(rc, calls, 2, res, prev), RV_OK);
     assert_int_equal(res[0], SAMPLER_CHURN_OLDER);
     assert_int_equal(res[1], SAMPLER_CHURN_SAME);
@@ -481,6 +544,8 @@ int main(void)
             test_scripts_booking_reads_every_counter_of_many_slots),
         cmocka_unit_test(test_scripts_sample_offer_batch_equals_one_by_one),
         cmocka_unit_test(test_scripts_churn_batch_keeps_a_customers_order),
+        cmocka_unit_test(
+            test_scripts_sample_offer_memo_hands_back_first_answer),
     };
     return cmocka_run_group_tests_name("it_scripts", tests, setup, teardown);
 }

@@ -483,7 +483,8 @@ static void test_kafka_runner_dead_letters_bad_input(void **state)
 }
 
 /* (c) A retriable error calls the batch fn again with the same batch, and
- * its offsets are committed once, after the success. */
+ * its offsets are committed once, after the success; on_durable is called
+ * once, for the attempt whose output was flushed. */
 struct retry_ctx {
     int calls;
     size_t count;
@@ -494,7 +495,18 @@ struct retry_ctx {
     rv_health *health;
     bool red_at_second_call;
     char why[160];
+    int durable_calls;      /* on_durable, once the output is flushed */
+    int calls_at_durable;   /* batch calls made by then */
+    int commits_at_durable; /* commits made by then */
 };
+
+static void note_durable(void *ctx)
+{
+    struct retry_ctx *c = ctx;
+    c->durable_calls++;
+    c->calls_at_durable = c->calls;
+    c->commits_at_durable = commit_calls;
+}
 
 static rv_err flaky_batch(void *ctx, const rv_msg *msgs, size_t count,
                           rv_producer *kp)
@@ -544,10 +556,15 @@ static void test_kafka_runner_retries_same_batch(void **state)
                            .poll_timeout_ms = 200,
                            .flush_timeout_ms = FLUSH_MS,
                            .backoff_max_ms = 1000,
-                           .health = ctx.health};
+                           .health = ctx.health,
+                           .on_durable = note_durable};
     rv_runner_stats stats = {0};
     assert_int_equal(rv_runner_run(kc, kp, flaky_batch, &ctx, &opts, &stats),
                      RV_OK);
+    /* Told once, after the retry succeeded and before the commit. */
+    assert_int_equal(ctx.durable_calls, 1);
+    assert_int_equal(ctx.calls_at_durable, 2);
+    assert_int_equal(ctx.commits_at_durable, 0);
     assert_true(ctx.red_at_second_call);
     assert_string_equal(ctx.why, "handle: unavailable (1 failures in a row)");
     assert_false(rv_health_is_red(ctx.health, NULL, 0));

@@ -71,6 +71,11 @@ typedef struct sampler_ctx {
     size_t quota_count, quota_cap;
     sampler_churn_offer_call *churn;
     size_t churn_count, churn_cap;
+    /* The memos the batch's offers kept in Redis (their first answers,
+     * for a re-delivery), deleted once the batch's output is durable
+     * (sampler_durable). */
+    char (*memo)[RV_SAMPLE_MEMO_KEY_SIZE];
+    size_t memo_count, memo_cap;
 } sampler_ctx;
 
 static rv_err sampler_init(rv_worker *w, void **out)
@@ -163,7 +168,45 @@ static void sampler_fini(void *ctx)
     offers_clear(c);
     free(c->quota);
     free(c->churn);
+    free(c->memo);
     free(c);
+}
+
+/* Note memo key @p key of this batch. */
+static rv_err memo_note(sampler_ctx *c, const char *key)
+{
+    if (!grow((void **)&c->memo, sizeof(*c->memo), c->memo_count,
+              &c->memo_cap)) {
+        return RV_ERR_NOMEM;
+    }
+    snprintf(c->memo[c->memo_count++], sizeof(*c->memo), "%s", key);
+    return RV_OK;
+}
+
+/* The batch's output is durable: its offers' memos have done their job.
+ * If they cannot be deleted now they expire (RV_MEMO_TTL_S); a memo left
+ * over only hands back the same answer, whose decisions are idempotent. */
+static void sampler_durable(void *ctx)
+{
+    sampler_ctx *c = ctx;
+    if (c->memo_count == 0) {
+        return;
+    }
+    const char **keys = malloc(c->memo_count * sizeof(*keys));
+    rv_err err = keys != NULL ? RV_OK : RV_ERR_NOMEM;
+    for (size_t i = 0; err == RV_OK && i < c->memo_count; i++) {
+        keys[i] = c->memo[i];
+    }
+    if (err == RV_OK) {
+        err = rv_redis_unlink(c->w->rc, keys, c->memo_count);
+    }
+    if (err != RV_OK) {
+        RV_LOG(RV_LOG_WARN, "memo_forget_failed",
+               RV_KV_STR("err", rv_err_str(err)),
+               RV_KV_INT("count", c->memo_count));
+    }
+    free(keys);
+    c->memo_count = 0;
 }
 
 /* Decodes one message into @p ev (its strings in c->sale or c->wo) and a
@@ -485,9 +528,14 @@ static rv_err settle_churn(sampler_ctx *c, rv_producer *kp)
             }
             err = quota_decide(c, kp, &c->cand.task, RV_DECISION_NOT_SELECTED,
                                "a later purchase of the customer is known");
-        } else if (prev[i] != NULL &&
-                   rv_codec_decode_task_hex(prev[i], &c->close_task, errstr,
-                                            sizeof(errstr)) == RV_OK) {
+            continue;
+        }
+        if (prev[i] != NULL) {
+            err = memo_note(c, c->churn[i].memo);
+        }
+        if (err == RV_OK && prev[i] != NULL &&
+            rv_codec_decode_task_hex(prev[i], &c->close_task, errstr,
+                                     sizeof(errstr)) == RV_OK) {
             err = res[i] == SAMPLER_CHURN_SUPERSEDED
                       ? quota_decide(c, kp, &c->close_task,
                                      RV_DECISION_NOT_SELECTED,
@@ -550,7 +598,8 @@ static rv_err collect_quota(sampler_ctx *c, rv_producer *kp,
             .u = c->cand.key,
             .keep = c->cand.keep,
             .close_us = c->cand.close_us,
-        }; /* its strings: settle_quota */
+            .memo = true, /* what it trims is decided now */
+        };                /* its strings: settle_quota */
     }
     return err;
 }
@@ -595,6 +644,11 @@ static rv_err settle_quota(sampler_ctx *c, rv_producer *kp)
             err = quota_decide(c, kp, &c->cand.task, RV_DECISION_NOT_SELECTED,
                                "late: its quota period had closed");
         }
+        if (err == RV_OK && trimmed[i][0] != '\0') {
+            char key[RV_SAMPLE_MEMO_KEY_SIZE];
+            rv_sample_memo_key(&offers[i], key);
+            err = memo_note(c, key);
+        }
         if (err == RV_OK) {
             err = quota_not_selected(c, kp, trimmed[i],
                                      "not among the smallest draws its tier "
@@ -628,6 +682,7 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
     sampler_ctx *c = ctx;
     size_t n = 0;
     c->held_count = 0;
+    c->memo_count = 0; /* a retry makes the same offers again */
     offers_clear(c);
     rv_watermark_batch wm = {0};
     for (size_t i = 0; i < count; i++) {
@@ -892,6 +947,7 @@ int main(int argc, char **argv)
         .needs_redis = true,
         .needs_policy = true,
         .tick = sampler_tick,
+        .durable = sampler_durable,
     };
     return rv_worker_main(argc, argv, &spec, sampler_init, sampler_batch,
                           sampler_fini);

@@ -20,6 +20,8 @@
 static rv_script offer_script = {
     .name = "churn_offer",
     .source =
+        "local m = redis.call('GET', KEYS[3])\n"
+        "if m then return {m} end\n"
         "local cur = redis.call('HMGET', KEYS[2], 't', 'task', 'ev')\n"
         "local t = tonumber(ARGV[1])\n"
         "if cur[3] == ARGV[6] then return {'same'} end\n"
@@ -31,10 +33,12 @@ static rv_script offer_script = {
         "redis.call('EXPIRE', KEYS[1], ARGV[7])\n"
         "redis.call('EXPIRE', KEYS[2], ARGV[7])\n"
         "if not cur[1] then return {'new'} end\n"
+        "local kind = 'overdue'\n"
         "if t < tonumber(cur[1]) + tonumber(ARGV[5]) then\n"
-        "  return {'superseded', cur[2]}\n"
+        "  kind = 'superseded'\n"
         "end\n"
-        "return {'overdue', cur[2]}\n",
+        "redis.call('SET', KEYS[3], kind .. '|' .. cur[2], 'EX', ARGV[8])\n"
+        "return {kind, cur[2]}\n",
 };
 
 static rv_script due_script = {
@@ -93,6 +97,8 @@ void sampler_churn_offer_prepare(const rv_rule *rule, const sampler_event *ev,
         (int64_t)(after_us + rule->inactivity.lateness_hours * US_PER_HOUR));
     snprintf(out->customer, sizeof(out->customer), "%s", ev->customer_id);
     snprintf(out->event, sizeof(out->event), "%s", ev->env->event_id);
+    snprintf(out->memo, sizeof(out->memo), "rv:churn:%s:m:%s", rule->id,
+             ev->env->event_id);
     out->hex = task_hex;
 }
 
@@ -141,17 +147,18 @@ rv_err sampler_churn_offer_batch(rv_redis *rc,
     if (count == 0) {
         return RV_OK;
     }
-    /* keys and args of call i at 2 * i and 7 * i */
-    const char **strs = malloc(count * 9 * sizeof(*strs));
+    /* keys and args of call i at 11 * i and 11 * i + 3 */
+    const char **strs = malloc(count * 11 * sizeof(*strs));
     rv_redis_call *calls = calloc(count, sizeof(*calls));
     rv_redis_reply *replies = calloc(count, sizeof(*replies));
     rv_err err =
         strs != NULL && calls != NULL && replies != NULL ? RV_OK : RV_ERR_NOMEM;
     for (size_t i = 0; err == RV_OK && i < count; i++) {
         const sampler_churn_offer_call *o = &offers[i];
-        const char **keys = strs + 9 * i, **args = keys + 2;
+        const char **keys = strs + 11 * i, **args = keys + 3;
         keys[0] = o->due;
         keys[1] = o->hkey;
+        keys[2] = o->memo;
         args[0] = o->t;
         args[1] = o->hex;
         args[2] = o->offset;
@@ -159,7 +166,8 @@ rv_err sampler_churn_offer_batch(rv_redis *rc,
         args[4] = o->after;
         args[5] = o->event;
         args[6] = CHURN_TTL_S;
-        calls[i] = (rv_redis_call){2, keys, 7, args};
+        args[7] = RV_MEMO_TTL_S_TEXT;
+        calls[i] = (rv_redis_call){3, keys, 8, args};
     }
     if (err == RV_OK) {
         err = rv_redis_eval_batch(rc, &offer_script, calls, count, replies);

@@ -7,6 +7,9 @@
  *   rv:churn:<rule>:due          zset customer -> churn time + lateness
  *   rv:churn:<rule>:c:<customer> hash ev, t (the last purchase) and task
  *                                (the churn visit it would give, hex)
+ *   rv:churn:<rule>:m:<event>    an offer's memo: its SUPERSEDED or
+ *                                OVERDUE answer, handed back when the
+ *                                sale comes again (RV_MEMO_TTL_S)
  * One Redis, not Redis Cluster. */
 #ifndef RV_SAMPLER_CHURN_H
 #define RV_SAMPLER_CHURN_H
@@ -26,7 +29,7 @@
 /** What an offered purchase did to the customer's churn clock. */
 typedef enum sampler_churn_result {
     SAMPLER_CHURN_NEW = 1,    /**< the customer's first known purchase */
-    SAMPLER_CHURN_SAME,       /**< this purchase again (re-delivery) */
+    SAMPLER_CHURN_SAME,       /**< this purchase again (re-delivered NEW) */
     SAMPLER_CHURN_OLDER,      /**< older than the last known: ignored */
     SAMPLER_CHURN_SUPERSEDED, /**< came within the inactivity period: the
                                  previous purchase's visit is off */
@@ -52,7 +55,8 @@ typedef struct sampler_churn_offer_call {
     char t[32], after[32], offset[32];
     char customer[RV_KEY_SIZE];
     char event[RV_KEY_SIZE];
-    char *hex; /**< the churn task (hex); borrowed */
+    char memo[2 * RV_KEY_SIZE + 64]; /**< the offer's memo key */
+    char *hex;                       /**< the churn task (hex); borrowed */
 } sampler_churn_offer_call;
 
 /** The offer of sale @p ev (borrowed; copied) to @p rule's clock, with
@@ -67,7 +71,11 @@ void sampler_churn_offer_prepare(const rv_rule *rule, const sampler_event *ev,
  * one round trip: a pipeline Redis runs in the order given, so the
  * results are those of the offers made one by one. results[i] and
  * prev_hex[i] are offer i's; on SUPERSEDED and OVERDUE, prev_hex[i] is
- * the previous purchase's churn task (hex), else NULL.
+ * the previous purchase's churn task (hex), else NULL. Those two answers
+ * are kept in the offer's memo (offers[i].memo) and handed back when the
+ * sale is offered again, so a sampler that died before its decisions
+ * were durable makes them on the re-delivery; the caller deletes the
+ * memos once its output is durable (rv_redis_unlink).
  * @param prev_hex  @p count pointers; each NULL or a string to free(); all
  *                  NULL on an error
  * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_INVALID,
