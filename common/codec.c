@@ -1033,24 +1033,15 @@ rv_err rv_codec_encode_decision(const rv_decision *in, uint8_t **buf,
     return pack(&m.base, buf, len);
 }
 
-rv_err rv_codec_decode_decision(const uint8_t *buf, size_t len,
-                                rv_decision *out, char *errstr,
-                                size_t errstr_size)
+/* Validate SamplingDecision @p m into *@p out (untouched on error).
+ * @returns RV_OK, RV_ERR_INVALID (errstr), RV_ERR_NOMEM */
+static rv_err decision_from_pb(const Revisit__V1__SamplingDecision *m,
+                               rv_decision *out, char *errstr,
+                               size_t errstr_size)
 {
     const char *w = "decision";
-    if (!check_len(len, w, errstr, errstr_size)) {
-        return RV_ERR_INVALID;
-    }
-    Revisit__V1__SamplingDecision *m =
-        revisit__v1__sampling_decision__unpack(NULL, len, buf);
-    if (m == NULL) {
-        rv_errf(errstr, errstr_size,
-                "decision: not a v1.SamplingDecision (%zu bytes)", len);
-        return RV_ERR_INVALID;
-    }
     rv_decision *r = calloc(1, sizeof(*r));
     if (r == NULL) {
-        revisit__v1__sampling_decision__free_unpacked(m, NULL);
         return RV_ERR_NOMEM;
     }
     bool ok =
@@ -1099,8 +1090,142 @@ rv_err rv_codec_decode_decision(const uint8_t *buf, size_t len,
         *out = *r;
     }
     free(r);
-    revisit__v1__sampling_decision__free_unpacked(m, NULL);
     return ok ? RV_OK : RV_ERR_INVALID;
+}
+
+/* Unpack @p len bytes at @p buf as a SamplingDecision, or NULL (errstr). */
+static Revisit__V1__SamplingDecision *decision_unpack(const uint8_t *buf,
+                                                      size_t len, char *errstr,
+                                                      size_t errstr_size)
+{
+    if (!check_len(len, "decision", errstr, errstr_size)) {
+        return NULL;
+    }
+    Revisit__V1__SamplingDecision *m =
+        revisit__v1__sampling_decision__unpack(NULL, len, buf);
+    if (m == NULL) {
+        rv_errf(errstr, errstr_size,
+                "decision: not a v1.SamplingDecision (%zu bytes)", len);
+    }
+    return m;
+}
+
+rv_err rv_codec_decode_decision(const uint8_t *buf, size_t len,
+                                rv_decision *out, char *errstr,
+                                size_t errstr_size)
+{
+    Revisit__V1__SamplingDecision *m =
+        decision_unpack(buf, len, errstr, errstr_size);
+    if (m == NULL) {
+        return RV_ERR_INVALID;
+    }
+    bool ok = m->n_more == 0;
+    if (!ok) {
+        rv_errf(errstr, errstr_size,
+                "decision: the message carries %zu more decisions (read it "
+                "with rv_codec_decode_decisions)",
+                m->n_more);
+    }
+    rv_err err =
+        ok ? decision_from_pb(m, out, errstr, errstr_size) : RV_ERR_INVALID;
+    revisit__v1__sampling_decision__free_unpacked(m, NULL);
+    return err;
+}
+
+rv_err rv_codec_decode_decisions(const uint8_t *buf, size_t len,
+                                 rv_decision *out, size_t cap, size_t *count,
+                                 char *errstr, size_t errstr_size)
+{
+    Revisit__V1__SamplingDecision *m =
+        decision_unpack(buf, len, errstr, errstr_size);
+    if (m == NULL) {
+        return RV_ERR_INVALID;
+    }
+    rv_err err = RV_OK;
+    if (cap == 0 || m->n_more > cap - 1) {
+        rv_errf(errstr, errstr_size,
+                "decision: the message carries %zu decisions, at most %zu "
+                "taken",
+                1 + m->n_more, cap);
+        err = RV_ERR_INVALID;
+    }
+    if (err == RV_OK) {
+        err = decision_from_pb(m, &out[0], errstr, errstr_size);
+    }
+    for (size_t i = 0; err == RV_OK && i < m->n_more; i++) {
+        const Revisit__V1__SamplingDecision *d = m->more[i];
+        if (d->n_more > 0) {
+            rv_errf(errstr, errstr_size,
+                    "decision: decision %zu of the message has a more of its "
+                    "own",
+                    i + 2);
+            err = RV_ERR_INVALID;
+            break;
+        }
+        err = decision_from_pb(d, &out[1 + i], errstr, errstr_size);
+        if (err == RV_OK &&
+            strcmp(out[1 + i].customer_id, out[0].customer_id) != 0) {
+            rv_errf(errstr, errstr_size,
+                    "decision %s: customer differs from the message's first "
+                    "decision's",
+                    out[1 + i].decision_id);
+            err = RV_ERR_INVALID;
+        }
+    }
+    if (err == RV_OK) {
+        *count = 1 + m->n_more;
+    }
+    revisit__v1__sampling_decision__free_unpacked(m, NULL);
+    return err;
+}
+
+/* Field 14 (more), wire type 2 (length-delimited). */
+#define DECISION_MORE_TAG ((14u << 3) | 2u)
+
+/* @p v as a protobuf varint at @p out (room for 10 bytes); its length. */
+static size_t put_varint(uint64_t v, uint8_t *out)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+rv_err rv_codec_join_decisions(const uint8_t *const *parts, const size_t *lens,
+                               size_t n, uint8_t **buf, size_t *len)
+{
+    if (n == 0 || n > RV_CODEC_DECISIONS_MAX) {
+        return RV_ERR_INVALID;
+    }
+    size_t total = lens[0];
+    for (size_t i = 1; i < n; i++) {
+        total += 1 + 10 + lens[i]; /* tag, length (at most), part */
+    }
+    if (total > RV_CODEC_MAX_BYTES + 11 * RV_CODEC_DECISIONS_MAX) {
+        return RV_ERR_INVALID;
+    }
+    uint8_t *out = malloc(total);
+    if (out == NULL) {
+        return RV_ERR_NOMEM;
+    }
+    memcpy(out, parts[0], lens[0]);
+    size_t at = lens[0];
+    for (size_t i = 1; i < n; i++) {
+        out[at++] = DECISION_MORE_TAG;
+        at += put_varint(lens[i], out + at);
+        memcpy(out + at, parts[i], lens[i]);
+        at += lens[i];
+    }
+    if (at > RV_CODEC_MAX_BYTES) {
+        free(out);
+        return RV_ERR_INVALID;
+    }
+    *buf = out;
+    *len = at;
+    return RV_OK;
 }
 
 /* ---- tasks as hex ------------------------------------------------------ */

@@ -81,9 +81,46 @@ RV_MUSTCHECK rv_err rv_codec_decode_task_hex(const char *hex, rv_task *out,
  *  known; u in [0, 1); rate -1 or in [0, 1]. Same contract as above. */
 RV_MUSTCHECK rv_err rv_codec_encode_decision(const rv_decision *in,
                                              uint8_t **buf, size_t *len);
+/** Decodes a message of one decision; one that carries more (`more`,
+ *  from rv_codec_join_decisions) is RV_ERR_INVALID: read it with
+ *  rv_codec_decode_decisions. */
 RV_MUSTCHECK rv_err rv_codec_decode_decision(const uint8_t *buf, size_t len,
                                              rv_decision *out, char *errstr,
                                              size_t errstr_size);
+
+/** Most decisions one visits.decisions message carries. */
+#define RV_CODEC_DECISIONS_MAX 64
+
+/**
+ * One visits.decisions message carrying @p n decisions (1 ..
+ * RV_CODEC_DECISIONS_MAX) of one customer, in order: part 0 as the
+ * message's own fields, the others as its `more`. Each part is the
+ * borrowed output of rv_codec_encode_decision; they are joined as bytes
+ * (a protobuf embedded message is its encoding behind a tag and a
+ * length), not decoded again.
+ * @param buf  on RV_OK a new buffer of *len bytes, freed with free()
+ * @returns RV_OK, RV_ERR_INVALID (@p n 0 or above RV_CODEC_DECISIONS_MAX,
+ *          or the message would exceed RV_CODEC_MAX_BYTES), RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_codec_join_decisions(const uint8_t *const *parts,
+                                            const size_t *lens, size_t n,
+                                            uint8_t **buf, size_t *len);
+
+/**
+ * Decodes a visits.decisions message of one or more decisions (from
+ * rv_codec_encode_decision or rv_codec_join_decisions) into @p out, in
+ * order; each is validated as by rv_codec_decode_decision, and a decision
+ * in `more` with a `more` of its own, or of another customer than the
+ * first, is invalid.
+ * @param out    @p cap entries; on RV_OK the first *count are filled
+ * @param count  set on RV_OK (>= 1)
+ * @returns RV_OK, RV_ERR_INVALID (as rv_codec_decode_decision, or more
+ *          than @p cap decisions; errstr names the decision), RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_codec_decode_decisions(const uint8_t *buf, size_t len,
+                                              rv_decision *out, size_t cap,
+                                              size_t *count, char *errstr,
+                                              size_t errstr_size);
 /** CaseEvent (compliance.cases): case_id, actor and text required, action
  *  ANSWER or CLOSE. Same contract as the pairs above. */
 RV_MUSTCHECK rv_err rv_codec_encode_case_event(const rv_case_event *in,

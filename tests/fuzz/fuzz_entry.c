@@ -58,10 +58,20 @@ void rv_fuzz_decoders(const uint8_t *data, size_t len)
     case 6:
         err = rv_codec_decode_alert(buf, n, &alert, errstr, sizeof(errstr));
         break;
-    case 7:
+    case 7: {
         err =
             rv_codec_decode_decision(buf, n, &decision, errstr, sizeof(errstr));
+        /* and as a message of several (issue 8) */
+        rv_decision *many = malloc(RV_CODEC_DECISIONS_MAX * sizeof(*many));
+        size_t count = 0;
+        if (many != NULL) {
+            err =
+                rv_codec_decode_decisions(buf, n, many, RV_CODEC_DECISIONS_MAX,
+                                          &count, errstr, sizeof(errstr));
+        }
+        free(many);
         break;
+    }
     case 8:
         err = rv_codec_decode_case_event(buf, n, &case_event, errstr,
                                          sizeof(errstr));

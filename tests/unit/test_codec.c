@@ -477,6 +477,109 @@ static void test_codec_decision_round_trip_and_limits(void **state)
     free(buf);
 }
 
+/* Decision @p i of customer @p customer for the join tests. */
+static void decision_of(rv_decision *d, int i, const char *customer)
+{
+    memset(d, 0, sizeof(*d));
+    char id[32];
+    snprintf(id, sizeof(id), "dec-%d", i);
+    fill_env(&d->env, id);
+    rv_copy_str(d->decision_id, sizeof(d->decision_id), id);
+    rv_copy_str(d->source_event_id, sizeof(d->source_event_id), "sale-1");
+    rv_copy_str(d->customer_id, sizeof(d->customer_id), customer);
+    rv_copy_str(d->branch_id, sizeof(d->branch_id), "West");
+    snprintf(d->rule_id, sizeof(d->rule_id), "R%d", i);
+    rv_copy_str(d->policy_version, sizeof(d->policy_version), "2025.1");
+    d->outcome = RV_DECISION_NOT_SELECTED;
+    d->u = 0.01 * i;
+    d->rate = 0.2;
+}
+
+/* Issue 8: one customer's decisions travel as one message, in order, each
+ * whole; one decoded as a single decision, a decision of another
+ * customer, a nested `more` and too many for the reader are refused. */
+static void test_codec_decisions_joined(void **state)
+{
+    (void)state;
+    enum { N = 3 };
+    rv_decision d[N], out[RV_CODEC_DECISIONS_MAX];
+    uint8_t *part[N + 1];
+    size_t plen[N + 1];
+    for (int i = 0; i < N; i++) {
+        decision_of(&d[i], i, "C-1");
+        assert_int_equal(rv_codec_encode_decision(&d[i], &part[i], &plen[i]),
+                         RV_OK);
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0, n = 0;
+    char err[200] = "";
+    assert_int_equal(rv_codec_join_decisions((const uint8_t *const *)part, plen,
+                                             N, &buf, &len),
+                     RV_OK);
+    assert_int_equal(rv_codec_decode_decisions(buf, len, out,
+                                               RV_CODEC_DECISIONS_MAX, &n, err,
+                                               sizeof(err)),
+                     RV_OK);
+    assert_int_equal(n, N);
+    for (int i = 0; i < N; i++) {
+        assert_string_equal(out[i].decision_id, d[i].decision_id);
+        assert_string_equal(out[i].rule_id, d[i].rule_id);
+        assert_string_equal(out[i].env.event_id, d[i].env.event_id);
+        assert_true(out[i].u == d[i].u);
+    }
+    assert_int_equal(rv_codec_decode_decision(buf, len, out, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    assert_non_null(strstr(err, "2 more decisions"));
+    assert_int_equal(
+        rv_codec_decode_decisions(buf, len, out, 2, &n, err, sizeof(err)),
+        RV_ERR_INVALID);
+    assert_non_null(strstr(err, "carries 3 decisions"));
+    /* A nested more: the joined message as the second part. */
+    uint8_t *nested = NULL;
+    size_t nested_len = 0;
+    const uint8_t *two[] = {part[0], buf};
+    size_t two_len[] = {plen[0], len};
+    assert_int_equal(
+        rv_codec_join_decisions(two, two_len, 2, &nested, &nested_len), RV_OK);
+    assert_int_equal(rv_codec_decode_decisions(nested, nested_len, out,
+                                               RV_CODEC_DECISIONS_MAX, &n, err,
+                                               sizeof(err)),
+                     RV_ERR_INVALID);
+    assert_non_null(strstr(err, "more of its own"));
+    free(nested);
+    free(buf);
+    /* One decision alone reads the same both ways. */
+    assert_int_equal(rv_codec_join_decisions((const uint8_t *const *)part, plen,
+                                             1, &buf, &len),
+                     RV_OK);
+    assert_int_equal(len, plen[0]);
+    assert_int_equal(rv_codec_decode_decision(buf, len, out, NULL, 0), RV_OK);
+    free(buf);
+    /* Another customer's decision in the same message. */
+    decision_of(&d[0], 7, "C-2");
+    assert_int_equal(rv_codec_encode_decision(&d[0], &part[N], &plen[N]),
+                     RV_OK);
+    const uint8_t *mixed[] = {part[1], part[N]};
+    size_t mixed_len[] = {plen[1], plen[N]};
+    assert_int_equal(rv_codec_join_decisions(mixed, mixed_len, 2, &buf, &len),
+                     RV_OK);
+    assert_int_equal(rv_codec_decode_decisions(buf, len, out,
+                                               RV_CODEC_DECISIONS_MAX, &n, err,
+                                               sizeof(err)),
+                     RV_ERR_INVALID);
+    assert_non_null(strstr(err, "customer differs"));
+    free(buf);
+    assert_int_equal(rv_codec_join_decisions(mixed, mixed_len, 0, &buf, &len),
+                     RV_ERR_INVALID);
+    assert_int_equal(rv_codec_join_decisions(mixed, mixed_len,
+                                             RV_CODEC_DECISIONS_MAX + 1, &buf,
+                                             &len),
+                     RV_ERR_INVALID);
+    for (int i = 0; i <= N; i++) {
+        free(part[i]);
+    }
+}
+
 /* Issue 6, bad input on every topic: each decoder refuses, with a
  * reason, bytes that are not protobuf, an empty message (no envelope) and
  * a 5 MB message; the worker sends each to the dead-letter topic. */
@@ -615,6 +718,7 @@ int main(void)
         cmocka_unit_test(test_codec_assignment_and_alert_round_trip),
         cmocka_unit_test(test_codec_case_event_round_trip),
         cmocka_unit_test(test_codec_decision_round_trip_and_limits),
+        cmocka_unit_test(test_codec_decisions_joined),
         cmocka_unit_test(test_codec_rejects_oversized_field),
         cmocka_unit_test(test_codec_rejects_bad_utf8_and_far_future),
     };

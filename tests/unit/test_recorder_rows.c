@@ -532,6 +532,87 @@ static void test_recorder_add_msg_decodes_by_topic(void **state)
     recorder_rows_free(NULL);
 }
 
+/* Issue 8: a visits.decisions message of one customer's decisions gives
+ * a decisions row each, all tagged with the message, and one
+ * message_index row (the first decision's event); one bad decision in it
+ * and none is added. */
+static void test_recorder_decisions_message_gives_a_row_each(void **state)
+{
+    (void)state;
+    recorder_rows *r = rows_new();
+    enum { N = 3 };
+    uint8_t *part[N];
+    size_t plen[N];
+    for (int i = 0; i < N; i++) {
+        rv_decision d = {0};
+        char id[16];
+        snprintf(id, sizeof(id), "dec-%d", i);
+        fill_env(&d.env, id);
+        rv_copy_str(d.decision_id, sizeof(d.decision_id), d.env.event_id);
+        rv_copy_str(d.source_event_id, sizeof(d.source_event_id), "sale-1");
+        rv_copy_str(d.customer_id, sizeof(d.customer_id), "C-1");
+        rv_copy_str(d.branch_id, sizeof(d.branch_id), "West");
+        snprintf(d.rule_id, sizeof(d.rule_id), "R%d", i + 1);
+        rv_copy_str(d.policy_version, sizeof(d.policy_version), "2025.1");
+        d.outcome = RV_DECISION_NOT_SELECTED;
+        d.u = i == 2 ? 0.75 : 0.25;
+        d.rate = 0.5;
+        assert_int_equal(rv_codec_encode_decision(&d, &part[i], &plen[i]),
+                         RV_OK);
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(rv_codec_join_decisions((const uint8_t *const *)part, plen,
+                                             N, &buf, &len),
+                     RV_OK);
+    rv_msg m = {.topic = "visits.decisions",
+                .partition = 1,
+                .offset = 9,
+                .timestamp_ms = -1,
+                .payload = buf,
+                .len = len};
+    char errstr[256] = "";
+    assert_int_equal(
+        recorder_rows_add_msg(r, 4, &m, NULL, errstr, sizeof(errstr)), RV_OK);
+    assert_int_equal(recorder_rows_count(r, RECORDER_DECISIONS), N);
+    for (size_t i = 0; i < N; i++) {
+        char want[16];
+        snprintf(want, sizeof(want), "R%zu", i + 1);
+        assert_string_equal(value(r, RECORDER_DECISIONS, i, "rule_id"), want);
+        assert_int_equal(recorder_rows_tag(r, RECORDER_DECISIONS, i), 4);
+    }
+    assert_int_equal(recorder_rows_count(r, RECORDER_MESSAGE_INDEX), 1);
+    assert_string_equal(value(r, RECORDER_MESSAGE_INDEX, 0, "event_id"),
+                        "dec-0");
+    free(buf);
+
+    /* The third decision's draw out of range: the message is refused
+     * whole (indexed without an event_id, dead-lettered by the caller). */
+    rv_decision bad = {0};
+    assert_int_equal(rv_codec_decode_decision(part[2], plen[2], &bad, NULL, 0),
+                     RV_OK);
+    bad.u = 1.5;
+    free(part[2]);
+    assert_int_equal(rv_codec_encode_decision(&bad, &part[2], &plen[2]), RV_OK);
+    assert_int_equal(rv_codec_join_decisions((const uint8_t *const *)part, plen,
+                                             N, &buf, &len),
+                     RV_OK);
+    m.payload = buf;
+    m.len = len;
+    m.offset = 10;
+    assert_int_equal(
+        recorder_rows_add_msg(r, 5, &m, NULL, errstr, sizeof(errstr)),
+        RV_ERR_INVALID);
+    assert_non_null(strstr(errstr, "u 1.5 outside"));
+    assert_int_equal(recorder_rows_count(r, RECORDER_DECISIONS), N);
+    assert_int_equal(recorder_rows_count(r, RECORDER_MESSAGE_INDEX), 2);
+    free(buf);
+    for (int i = 0; i < N; i++) {
+        free(part[i]);
+    }
+    recorder_rows_free(r);
+}
+
 static void test_recorder_rows_grow_past_capacity(void **state)
 {
     (void)state;
@@ -578,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_recorder_grade_assignment_alert_rows),
         cmocka_unit_test(test_recorder_dead_letter_takes_source_from_headers),
         cmocka_unit_test(test_recorder_add_msg_decodes_by_topic),
+        cmocka_unit_test(test_recorder_decisions_message_gives_a_row_each),
         cmocka_unit_test(test_recorder_rows_grow_past_capacity),
         cmocka_unit_test(test_recorder_format_ts),
     };

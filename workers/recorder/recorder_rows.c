@@ -1430,14 +1430,25 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
             err = recorder_rows_add_alert(r, tag, &rec->alert);
         }
         break;
-    case RECORDER_TOPIC_DECISIONS:
-        err = rv_codec_decode_decision(buf, len, &rec->decision, errstr,
-                                       errstr_size);
-        if (err == RV_OK) {
-            *env = &rec->decision.env;
-            err = recorder_rows_add_decision(r, tag, &rec->decision);
+    case RECORDER_TOPIC_DECISIONS: {
+        /* One customer's decisions of a sampler batch (issue 8): a row
+         * each, all tagged with the message; indexed by the first. */
+        rv_decision *ds = malloc(RV_CODEC_DECISIONS_MAX * sizeof(*ds));
+        size_t n = 0;
+        err = ds != NULL ? rv_codec_decode_decisions(buf, len, ds,
+                                                     RV_CODEC_DECISIONS_MAX, &n,
+                                                     errstr, errstr_size)
+                         : RV_ERR_NOMEM;
+        for (size_t i = 0; err == RV_OK && i < n; i++) {
+            err = recorder_rows_add_decision(r, tag, &ds[i]);
         }
+        if (err == RV_OK) {
+            rec->decision = ds[0];
+            *env = &rec->decision.env;
+        }
+        free(ds);
         break;
+    }
     case RECORDER_TOPIC_CASES:
         err = rv_codec_decode_case_event(buf, len, &rec->case_event, errstr,
                                          errstr_size);

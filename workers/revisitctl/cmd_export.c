@@ -122,19 +122,23 @@ static rv_err read_range(const job *j, rows *out, size_t *skipped)
             break;
         }
         timeouts = 0;
-        export_row row = {0};
-        rv_err rerr = export_row_build(&m, j->format, j->reveal, &row, errstr,
-                                       sizeof(errstr));
+        export_row row[EXPORT_ROWS_PER_MSG_MAX];
+        size_t n = 0;
+        rv_err rerr = export_rows_build(&m, j->format, j->reveal, row,
+                                        EXPORT_ROWS_PER_MSG_MAX, &n, errstr,
+                                        sizeof(errstr));
         if (rerr == RV_ERR_INVALID) {
             /* Dead-lettered by the workers; not a fact of the history. */
             (*skipped)++;
             continue;
         }
-        if (rerr == RV_OK && row.occurred_at_us >= j->from_us &&
-            row.occurred_at_us < j->to_us) {
-            rerr = rows_add(out, &row);
+        for (size_t i = 0; i < n; i++) {
+            if (rerr == RV_OK && row[i].occurred_at_us >= j->from_us &&
+                row[i].occurred_at_us < j->to_us) {
+                rerr = rows_add(out, &row[i]);
+            }
+            export_row_fini(&row[i]);
         }
-        export_row_fini(&row);
         if (rerr != RV_OK) {
             err = rerr;
             break;

@@ -403,15 +403,29 @@ static rv_err add_replayed(const replay *r, const char *kind, const rv_msg *m,
 {
     char fp[FP_SIZE], errstr[256] = "";
     if (strcmp(kind, "visits.decisions") == 0) {
-        rv_decision d;
-        if (rv_codec_decode_decision(m->payload, m->len, &d, errstr,
-                                     sizeof(errstr)) != RV_OK ||
-            !in_range(r, d.env.occurred_at_us)) {
-            return RV_OK;
+        /* One customer's decisions of a sampler batch (issue 8). */
+        rv_decision *ds = malloc(RV_CODEC_DECISIONS_MAX * sizeof(*ds));
+        if (ds == NULL) {
+            return RV_ERR_NOMEM;
         }
-        fp_decision(fp, d.rule_id, rv_decision_outcome_name(d.outcome), d.u,
-                    d.rate, d.task_id, d.policy_version);
-        return replay_rows_add(&out->decisions, d.decision_id, fp);
+        size_t n = 0;
+        rv_err err = RV_OK;
+        if (rv_codec_decode_decisions(m->payload, m->len, ds,
+                                      RV_CODEC_DECISIONS_MAX, &n, errstr,
+                                      sizeof(errstr)) != RV_OK) {
+            n = 0;
+        }
+        for (size_t i = 0; i < n && err == RV_OK; i++) {
+            const rv_decision *d = &ds[i];
+            if (!in_range(r, d->env.occurred_at_us)) {
+                continue;
+            }
+            fp_decision(fp, d->rule_id, rv_decision_outcome_name(d->outcome),
+                        d->u, d->rate, d->task_id, d->policy_version);
+            err = replay_rows_add(&out->decisions, d->decision_id, fp);
+        }
+        free(ds);
+        return err;
     }
     if (strcmp(kind, "visits.tasks") == 0) {
         rv_task *t = calloc(1, sizeof(*t));

@@ -6,6 +6,7 @@
  * of the topic, so header and rows cannot disagree. */
 #include "export_fmt.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -627,9 +628,38 @@ rv_err export_csv_header(const char *topic, FILE *out)
     return RV_OK;
 }
 
-rv_err export_row_build(const rv_msg *m, export_format format, bool reveal,
-                        export_row *out, char *errstr, size_t errstr_size)
+static_assert(EXPORT_ROWS_PER_MSG_MAX >= RV_CODEC_DECISIONS_MAX,
+              "a decisions message renders to at most this many rows");
+
+/* Render record @p rec (its envelope @p env) of message @p m into *@p out.
+ * @returns RV_OK, RV_ERR_NOMEM */
+static rv_err render_row(kind k, const record *rec, const rv_envelope *env,
+                         const rv_msg *m, export_format format, bool reveal,
+                         export_row *out)
 {
+    json_t *o = build(k, rec, m->topic, m->partition, m->offset, reveal);
+    char *text = NULL;
+    if (o != NULL) {
+        text = format == EXPORT_CSV ? csv_line(o, false) : ndjson_line(o);
+    }
+    json_decref(o);
+    if (text == NULL) {
+        /* The decoders passed valid UTF-8 only: what fails is memory. */
+        return RV_ERR_NOMEM;
+    }
+    out->occurred_at_us = env->occurred_at_us;
+    rv_copy_str(out->event_id, sizeof(out->event_id), env->event_id);
+    out->partition = m->partition;
+    out->offset = m->offset;
+    out->text = text;
+    return RV_OK;
+}
+
+rv_err export_rows_build(const rv_msg *m, export_format format, bool reveal,
+                         export_row *out, size_t cap, size_t *count,
+                         char *errstr, size_t errstr_size)
+{
+    *count = 0;
     kind k;
     if (!kind_of(m->topic, &k)) {
         rv_errf(errstr, errstr_size, "%s: not a history topic",
@@ -643,34 +673,56 @@ rv_err export_row_build(const rv_msg *m, export_format format, bool reveal,
         return RV_ERR_INVALID;
     }
     record *rec = malloc(sizeof(*rec));
-    if (rec == NULL) {
+    /* A decisions message carries one customer's decisions (issue 8). */
+    rv_decision *ds =
+        k == K_DECISION ? malloc(RV_CODEC_DECISIONS_MAX * sizeof(*ds)) : NULL;
+    if (rec == NULL || (k == K_DECISION && ds == NULL)) {
+        free(rec);
+        free(ds);
         return RV_ERR_NOMEM;
     }
     const rv_envelope *env = NULL;
-    json_t *o = NULL;
-    char *text = NULL;
-    rv_err err = decode(k, m->payload, m->len, rec, &env, errstr, errstr_size);
+    size_t n = 1;
+    rv_err err =
+        k == K_DECISION
+            ? rv_codec_decode_decisions(m->payload, m->len, ds,
+                                        RV_CODEC_DECISIONS_MAX, &n, errstr,
+                                        errstr_size)
+            : decode(k, m->payload, m->len, rec, &env, errstr, errstr_size);
+    if (err == RV_OK && n > cap) {
+        rv_errf(errstr, errstr_size,
+                "%s [%" PRId32 "] at %" PRId64
+                ": carries %zu records, room for %zu",
+                m->topic, m->partition, m->offset, n, cap);
+        err = RV_ERR_INVALID;
+    }
+    for (size_t i = 0; err == RV_OK && i < n; i++) {
+        if (k == K_DECISION) {
+            rec->decision = ds[i];
+            env = &rec->decision.env;
+        }
+        err = render_row(k, rec, env, m, format, reveal, &out[i]);
+        if (err == RV_OK) {
+            *count = i + 1;
+        }
+    }
     if (err != RV_OK) {
-        goto out;
+        for (size_t i = 0; i < *count; i++) {
+            export_row_fini(&out[i]);
+        }
+        *count = 0;
     }
-    o = build(k, rec, m->topic, m->partition, m->offset, reveal);
-    if (o != NULL) {
-        text = format == EXPORT_CSV ? csv_line(o, false) : ndjson_line(o);
-    }
-    if (text == NULL) {
-        /* The decoders passed valid UTF-8 only: what fails is memory. */
-        err = RV_ERR_NOMEM;
-        goto out;
-    }
-    out->occurred_at_us = env->occurred_at_us;
-    rv_copy_str(out->event_id, sizeof(out->event_id), env->event_id);
-    out->partition = m->partition;
-    out->offset = m->offset;
-    out->text = text;
-out:
-    json_decref(o);
+    free(ds);
     free(rec);
     return err;
+}
+
+rv_err export_row_build(const rv_msg *m, export_format format, bool reveal,
+                        export_row *out, char *errstr, size_t errstr_size)
+{
+    size_t count = 0;
+    return export_rows_build(m, format, reveal, out, 1, &count, errstr,
+                             errstr_size);
 }
 
 void export_row_fini(export_row *r)

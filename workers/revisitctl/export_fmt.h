@@ -86,6 +86,26 @@ RV_MUSTCHECK rv_err export_row_build(const rv_msg *m, export_format format,
                                      bool reveal, export_row *out, char *errstr,
                                      size_t errstr_size);
 
+/** Most rows one message renders to: a visits.decisions message carries
+ *  up to RV_CODEC_DECISIONS_MAX decisions (rv/codec.h). */
+#define EXPORT_ROWS_PER_MSG_MAX 64
+
+/**
+ * export_row_build for a message of one or more records: a row each, in
+ * the message's order, all with the message's partition and offset and
+ * each with its own envelope (a visits.decisions message carries one
+ * customer's decisions, issue 8; every other topic one record).
+ * @param out    @p cap rows; on RV_OK the first *count are filled, each
+ *               freed with export_row_fini()
+ * @param count  set to 0 on an error
+ * @returns as export_row_build; RV_ERR_INVALID also when the message
+ *          carries more than @p cap records (export_row_build: @p cap 1)
+ */
+RV_MUSTCHECK rv_err export_rows_build(const rv_msg *m, export_format format,
+                                      bool reveal, export_row *out, size_t cap,
+                                      size_t *count, char *errstr,
+                                      size_t errstr_size);
+
 /** Free @p r's text. NULL is a no-op. */
 void export_row_fini(export_row *r);
 

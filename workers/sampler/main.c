@@ -40,6 +40,13 @@ typedef struct quota_offer {
     char *hex; /* the candidate task; owned */
 } quota_offer;
 
+/* One decision waiting in sampler_ctx.arena. */
+typedef struct pending_decision {
+    char customer[RV_KEY_SIZE]; /* the message key */
+    size_t off, len;            /* its encoding in the arena */
+    size_t seq;                 /* the order it was made in */
+} pending_decision;
+
 typedef struct sampler_ctx {
     rv_worker *w;
     rv_task *tasks; /* batch_max candidate tasks */
@@ -76,6 +83,12 @@ typedef struct sampler_ctx {
      * (sampler_durable). */
     char (*memo)[RV_SAMPLE_MEMO_KEY_SIZE];
     size_t memo_count, memo_cap;
+    /* The decisions made so far in this batch or tick, encoded in arena,
+     * sent one message per customer at its end (decisions_send). */
+    pending_decision *pend;
+    size_t pend_count, pend_cap;
+    uint8_t *arena;
+    size_t arena_len, arena_cap;
 } sampler_ctx;
 
 static rv_err sampler_init(rv_worker *w, void **out)
@@ -136,6 +149,25 @@ static void offers_clear(sampler_ctx *c)
     c->churn_count = 0;
 }
 
+/* Room for @p need bytes in *@p arr. */
+static bool grow_bytes(uint8_t **arr, size_t need, size_t *cap)
+{
+    if (need <= *cap) {
+        return true;
+    }
+    size_t n = *cap > 0 ? *cap : 65536;
+    while (n < need) {
+        n *= 2;
+    }
+    uint8_t *p = realloc(*arr, n);
+    if (p == NULL) {
+        return false;
+    }
+    *arr = p;
+    *cap = n;
+    return true;
+}
+
 /* Room for one more element in *@p arr (of @p size bytes each). */
 static bool grow(void **arr, size_t size, size_t count, size_t *cap)
 {
@@ -169,6 +201,8 @@ static void sampler_fini(void *ctx)
     free(c->quota);
     free(c->churn);
     free(c->memo);
+    free(c->pend);
+    free(c->arena);
     free(c);
 }
 
@@ -271,16 +305,77 @@ static rv_err send_task(rv_producer *kp, const rv_task *t)
     return err;
 }
 
-static rv_err send_decision(rv_producer *kp, const rv_decision *d)
+/* Decision @p d, encoded into the batch's pending decisions; sent with
+ * the customer's others by decisions_send. */
+static rv_err send_decision(sampler_ctx *c, const rv_decision *d)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
     rv_err err = rv_codec_encode_decision(d, &buf, &len);
-    if (err == RV_OK) {
-        err = rv_producer_send(kp, TOPIC_DECISIONS, d->customer_id, buf, len,
-                               NULL, 0);
-        free(buf);
+    if (err != RV_OK) {
+        return err;
     }
+    if (!grow((void **)&c->pend, sizeof(*c->pend), c->pend_count,
+              &c->pend_cap) ||
+        !grow_bytes(&c->arena, c->arena_len + len, &c->arena_cap)) {
+        free(buf);
+        return RV_ERR_NOMEM;
+    }
+    pending_decision *p = &c->pend[c->pend_count];
+    snprintf(p->customer, sizeof(p->customer), "%s", d->customer_id);
+    p->off = c->arena_len;
+    p->len = len;
+    p->seq = c->pend_count++;
+    memcpy(c->arena + c->arena_len, buf, len);
+    c->arena_len += len;
+    free(buf);
+    return RV_OK;
+}
+
+static int by_customer_then_seq(const void *a, const void *b)
+{
+    const pending_decision *x = a, *y = b;
+    int r = strcmp(x->customer, y->customer);
+    return r != 0 ? r : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Issue 8: the pending decisions as one visits.decisions message per
+ * customer (at most RV_CODEC_DECISIONS_MAX decisions each), in the order
+ * they were made, keyed by the customer as before; the pending list is
+ * emptied either way. */
+static rv_err decisions_send(sampler_ctx *c, rv_producer *kp)
+{
+    if (c->pend_count == 0) {
+        return RV_OK;
+    }
+    qsort(c->pend, c->pend_count, sizeof(*c->pend), by_customer_then_seq);
+    const uint8_t *parts[RV_CODEC_DECISIONS_MAX];
+    size_t lens[RV_CODEC_DECISIONS_MAX];
+    rv_err err = RV_OK;
+    for (size_t i = 0; i < c->pend_count && err == RV_OK;) {
+        size_t n = 0;
+        for (; i + n < c->pend_count && n < RV_CODEC_DECISIONS_MAX &&
+               strcmp(c->pend[i + n].customer, c->pend[i].customer) == 0;
+             n++) {
+            parts[n] = c->arena + c->pend[i + n].off;
+            lens[n] = c->pend[i + n].len;
+        }
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        err = rv_codec_join_decisions(parts, lens, n, &buf, &len);
+        if (err == RV_ERR_INVALID && n > 1) {
+            n = 1; /* too big together: one message a decision */
+            err = rv_codec_join_decisions(parts, lens, n, &buf, &len);
+        }
+        if (err == RV_OK) {
+            err = rv_producer_send(kp, TOPIC_DECISIONS, c->pend[i].customer,
+                                   buf, len, NULL, 0);
+            free(buf);
+        }
+        i += n;
+    }
+    c->pend_count = 0;
+    c->arena_len = 0;
     return err;
 }
 
@@ -308,12 +403,12 @@ static rv_err hold(sampler_ctx *c, const rv_decision *d, size_t task)
 
 /* The event's decisions: not selected ones now, the others held for the
  * cooldown verdict of task @p task. */
-static rv_err route_decisions(sampler_ctx *c, rv_producer *kp, size_t task)
+static rv_err route_decisions(sampler_ctx *c, size_t task)
 {
     rv_err err = RV_OK;
     for (size_t d = 0; d < c->dec.count && err == RV_OK; d++) {
         const rv_decision *dec = &c->dec.items[d];
-        err = dec->outcome == RV_DECISION_NOT_SELECTED ? send_decision(kp, dec)
+        err = dec->outcome == RV_DECISION_NOT_SELECTED ? send_decision(c, dec)
                                                        : hold(c, dec, task);
     }
     return err;
@@ -332,17 +427,17 @@ static void suppress(rv_decision *d, const char *verdict)
 }
 
 /* Issue 3: the decision about quota task @p t, sent. */
-static rv_err quota_decide(sampler_ctx *c, rv_producer *kp, const rv_task *t,
+static rv_err quota_decide(sampler_ctx *c, const rv_task *t,
                            rv_decision_outcome outcome, const char *reason)
 {
     sampler_quota_decision(t, outcome, reason, "sampler", &c->scratch);
-    return send_decision(kp, &c->scratch);
+    return send_decision(c, &c->scratch);
 }
 
 /* Every decoded task of '|'-joined hex @p payloads is not selected, for
  * @p reason. */
-static rv_err quota_not_selected(sampler_ctx *c, rv_producer *kp,
-                                 char *payloads, const char *reason)
+static rv_err quota_not_selected(sampler_ctx *c, char *payloads,
+                                 const char *reason)
 {
     rv_err err = RV_OK;
     char *save = NULL;
@@ -355,8 +450,7 @@ static rv_err quota_not_selected(sampler_ctx *c, rv_producer *kp,
                    RV_KV_STR("reason", errstr));
             continue;
         }
-        err = quota_decide(c, kp, &c->close_task, RV_DECISION_NOT_SELECTED,
-                           reason);
+        err = quota_decide(c, &c->close_task, RV_DECISION_NOT_SELECTED, reason);
     }
     return err;
 }
@@ -375,7 +469,7 @@ static rv_err publish_verdict(sampler_ctx *c, rv_producer *kp, const rv_task *t,
     } else {
         err = send_task(kp, t);
     }
-    return err == RV_OK ? send_decision(kp, &c->scratch) : err;
+    return err == RV_OK ? send_decision(c, &c->scratch) : err;
 }
 
 /* The C4 verdict on task @p t alone ("accept", "cooldown", "optout")
@@ -472,7 +566,7 @@ static rv_err offer_schedule(sampler_ctx *c, rv_producer *kp,
                         c->schedule[0].task_id);
             suppress(&c->scratch, verdict);
         }
-        err = send_decision(kp, &c->scratch);
+        err = send_decision(c, &c->scratch);
     }
     return err;
 }
@@ -526,7 +620,7 @@ static rv_err settle_churn(sampler_ctx *c, rv_producer *kp)
                 err = RV_ERR_FATAL; /* we encoded it: a bug */
                 break;
             }
-            err = quota_decide(c, kp, &c->cand.task, RV_DECISION_NOT_SELECTED,
+            err = quota_decide(c, &c->cand.task, RV_DECISION_NOT_SELECTED,
                                "a later purchase of the customer is known");
             continue;
         }
@@ -536,14 +630,14 @@ static rv_err settle_churn(sampler_ctx *c, rv_producer *kp)
         if (err == RV_OK && prev[i] != NULL &&
             rv_codec_decode_task_hex(prev[i], &c->close_task, errstr,
                                      sizeof(errstr)) == RV_OK) {
-            err = res[i] == SAMPLER_CHURN_SUPERSEDED
-                      ? quota_decide(c, kp, &c->close_task,
-                                     RV_DECISION_NOT_SELECTED,
-                                     "the customer bought again within the "
-                                     "inactivity period")
-                      : publish_one(c, kp, &c->close_task,
-                                    "no purchase for the inactivity period "
-                                    "(R7)");
+            err =
+                res[i] == SAMPLER_CHURN_SUPERSEDED
+                    ? quota_decide(c, &c->close_task, RV_DECISION_NOT_SELECTED,
+                                   "the customer bought again within the "
+                                   "inactivity period")
+                    : publish_one(c, kp, &c->close_task,
+                                  "no purchase for the inactivity period "
+                                  "(R7)");
         }
     }
     for (size_t i = 0; prev != NULL && i < n; i++) {
@@ -557,8 +651,7 @@ static rv_err settle_churn(sampler_ctx *c, rv_producer *kp)
 /* Offer sale @p ev to the sample of every quota rule it triggers (made
  * by settle_quota); a sale whose condition fails is decided (not
  * selected) now. */
-static rv_err collect_quota(sampler_ctx *c, rv_producer *kp,
-                            const sampler_event *ev)
+static rv_err collect_quota(sampler_ctx *c, const sampler_event *ev)
 {
     const rv_policy *p = c->w->policy;
     rv_err err = RV_OK;
@@ -575,8 +668,7 @@ static rv_err collect_quota(sampler_ctx *c, rv_producer *kp,
             continue;
         }
         if (match == SAMPLER_CONDITION_FAILS) {
-            err = quota_decide(c, kp, &c->cand.task, RV_DECISION_NOT_SELECTED,
-                               why);
+            err = quota_decide(c, &c->cand.task, RV_DECISION_NOT_SELECTED, why);
             continue;
         }
         if (!grow((void **)&c->quota, sizeof(*c->quota), c->quota_count,
@@ -607,7 +699,7 @@ static rv_err collect_quota(sampler_ctx *c, rv_producer *kp,
 /* The batch's quota offers in one round trip, in message order; a sale
  * pushed out of its bucket, or one whose period had closed, is decided
  * (not selected) now, the others when the period closes. */
-static rv_err settle_quota(sampler_ctx *c, rv_producer *kp)
+static rv_err settle_quota(sampler_ctx *c)
 {
     size_t n = c->quota_count;
     if (n == 0) {
@@ -641,7 +733,7 @@ static rv_err settle_quota(sampler_ctx *c, rv_producer *kp)
                 err = RV_ERR_FATAL; /* we encoded it: a bug */
                 break;
             }
-            err = quota_decide(c, kp, &c->cand.task, RV_DECISION_NOT_SELECTED,
+            err = quota_decide(c, &c->cand.task, RV_DECISION_NOT_SELECTED,
                                "late: its quota period had closed");
         }
         if (err == RV_OK && trimmed[i][0] != '\0') {
@@ -650,7 +742,7 @@ static rv_err settle_quota(sampler_ctx *c, rv_producer *kp)
             err = memo_note(c, key);
         }
         if (err == RV_OK) {
-            err = quota_not_selected(c, kp, trimmed[i],
+            err = quota_not_selected(c, trimmed[i],
                                      "not among the smallest draws its tier "
                                      "and the tiers above can take");
         }
@@ -676,10 +768,9 @@ static void prepare_cooldown(sampler_ctx *c, size_t slot, bool register_)
         c->bypass[slot], register_, &c->calls[slot]);
 }
 
-static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
-                            rv_producer *kp)
+static rv_err plan_batch(sampler_ctx *c, const rv_msg *msgs, size_t count,
+                         rv_producer *kp)
 {
-    sampler_ctx *c = ctx;
     size_t n = 0;
     c->held_count = 0;
     c->memo_count = 0; /* a retry makes the same offers again */
@@ -695,13 +786,13 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
             selected = false;
             err = rv_worker_reject(c->w, kp, &msgs[i], errstr);
         } else if (err == RV_OK) {
-            err = route_decisions(c, kp, n);
+            err = route_decisions(c, n);
             if (err == RV_OK && c->has_schedule) {
                 err = offer_schedule(c, kp, &ev);
             }
             if (err == RV_OK && (c->has_quota || c->has_churn) &&
                 strcmp(msgs[i].topic, TOPIC_SALES) == 0) {
-                err = collect_quota(c, kp, &ev);
+                err = collect_quota(c, &ev);
                 if (err == RV_OK) {
                     err = collect_churn(c, &ev);
                 }
@@ -727,7 +818,7 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
     }
     /* The offers after every message's plan: same Redis state, one round
      * trip each instead of one per sale and rule. */
-    rv_err settled = settle_quota(c, kp);
+    rv_err settled = settle_quota(c);
     if (settled == RV_OK) {
         settled = settle_churn(c, kp);
     }
@@ -768,7 +859,7 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
     }
     rv_redis_replies_fini(c->replies, n);
     for (size_t h = 0; h < c->held_count && err == RV_OK; h++) {
-        err = send_decision(kp, &c->held[h]);
+        err = send_decision(c, &c->held[h]);
     }
     if (err == RV_OK) {
         err = rv_watermark_advance(c->w->rc, SAMPLER_WATERMARK_KEY, &wm,
@@ -844,7 +935,7 @@ static rv_err close_group(sampler_ctx *c, rv_producer *kp, const char *label)
             continue;
         }
         if (seen[b]++ >= take[b]) {
-            err = quota_decide(c, kp, &c->tasks[n], RV_DECISION_NOT_SELECTED,
+            err = quota_decide(c, &c->tasks[n], RV_DECISION_NOT_SELECTED,
                                "not taken by the quota after the tier fill");
             continue;
         }
@@ -902,9 +993,8 @@ static rv_err fire_churn(sampler_ctx *c, rv_producer *kp, const rv_rule *rule,
     return err;
 }
 
-static rv_err sampler_tick(void *ctx, rv_producer *kp)
+static rv_err run_tick(sampler_ctx *c, rv_producer *kp)
 {
-    sampler_ctx *c = ctx;
     if (!c->has_quota && !c->has_churn) {
         return RV_OK;
     }
@@ -936,6 +1026,32 @@ static rv_err sampler_tick(void *ctx, rv_producer *kp)
         }
     }
     return err;
+}
+
+/* The decisions made by a batch or a tick go out at its end, grouped by
+ * customer; those made before a failure too (they are idempotent, and a
+ * retry makes them again). */
+static rv_err with_decisions(sampler_ctx *c, rv_producer *kp, rv_err err)
+{
+    rv_err sent = decisions_send(c, kp);
+    return err != RV_OK ? err : sent;
+}
+
+static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
+                            rv_producer *kp)
+{
+    sampler_ctx *c = ctx;
+    c->pend_count = 0;
+    c->arena_len = 0;
+    return with_decisions(c, kp, plan_batch(c, msgs, count, kp));
+}
+
+static rv_err sampler_tick(void *ctx, rv_producer *kp)
+{
+    sampler_ctx *c = ctx;
+    c->pend_count = 0;
+    c->arena_len = 0;
+    return with_decisions(c, kp, run_tick(c, kp));
 }
 
 int main(int argc, char **argv)
