@@ -307,7 +307,7 @@ static rv_err send_task(rv_producer *kp, const rv_task *t)
 
 /* Decision @p d, encoded into the batch's pending decisions; sent with
  * the customer's others by decisions_send. */
-static rv_err send_decision(sampler_ctx *c, const rv_decision *d)
+static rv_err add_decision(sampler_ctx *c, const rv_decision *d)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -408,7 +408,7 @@ static rv_err route_decisions(sampler_ctx *c, size_t task)
     rv_err err = RV_OK;
     for (size_t d = 0; d < c->dec.count && err == RV_OK; d++) {
         const rv_decision *dec = &c->dec.items[d];
-        err = dec->outcome == RV_DECISION_NOT_SELECTED ? send_decision(c, dec)
+        err = dec->outcome == RV_DECISION_NOT_SELECTED ? add_decision(c, dec)
                                                        : hold(c, dec, task);
     }
     return err;
@@ -426,12 +426,12 @@ static void suppress(rv_decision *d, const char *verdict)
              optout ? "the customer opted out" : "within the cooldown");
 }
 
-/* Issue 3: the decision about quota task @p t, sent. */
+/* Issue 3: the decision about quota task @p t, added to the batch's. */
 static rv_err quota_decide(sampler_ctx *c, const rv_task *t,
                            rv_decision_outcome outcome, const char *reason)
 {
     sampler_quota_decision(t, outcome, reason, "sampler", &c->scratch);
-    return send_decision(c, &c->scratch);
+    return add_decision(c, &c->scratch);
 }
 
 /* Every decoded task of '|'-joined hex @p payloads is not selected, for
@@ -469,7 +469,7 @@ static rv_err publish_verdict(sampler_ctx *c, rv_producer *kp, const rv_task *t,
     } else {
         err = send_task(kp, t);
     }
-    return err == RV_OK ? send_decision(c, &c->scratch) : err;
+    return err == RV_OK ? add_decision(c, &c->scratch) : err;
 }
 
 /* The C4 verdict on task @p t alone ("accept", "cooldown", "optout")
@@ -566,7 +566,7 @@ static rv_err offer_schedule(sampler_ctx *c, rv_producer *kp,
                         c->schedule[0].task_id);
             suppress(&c->scratch, verdict);
         }
-        err = send_decision(c, &c->scratch);
+        err = add_decision(c, &c->scratch);
     }
     return err;
 }
@@ -859,7 +859,7 @@ static rv_err plan_batch(sampler_ctx *c, const rv_msg *msgs, size_t count,
     }
     rv_redis_replies_fini(c->replies, n);
     for (size_t h = 0; h < c->held_count && err == RV_OK; h++) {
-        err = send_decision(c, &c->held[h]);
+        err = add_decision(c, &c->held[h]);
     }
     if (err == RV_OK) {
         err = rv_watermark_advance(c->w->rc, SAMPLER_WATERMARK_KEY, &wm,
