@@ -28,8 +28,11 @@
 #define SAMPLER_WATERMARK_KEY "rv:sampler:watermark"
 /* Quota groups closed per tick at most; the rest wait for the next. */
 #define QUOTA_GROUPS_PER_TICK 8
-/* Churn visits raised per rule and tick at most. */
-#define CHURN_PER_TICK 64
+/* Churn visits raised per rule and tick at most (and at most batch_max):
+ * two round trips for them all (C4 verdicts, then off the clock). */
+#define CHURN_PER_TICK 1000
+/* Why a quota's chosen visit was selected. */
+#define QUOTA_CHOSEN "among the smallest draws its quota takes"
 
 /* A sale's offer to a quota rule's sample, waiting for the batch's
  * round trip; o's strings are label, member and hex. */
@@ -424,6 +427,17 @@ static void suppress(rv_decision *d, const char *verdict)
     size_t used = strlen(d->reason);
     snprintf(d->reason + used, sizeof(d->reason) - used, "; %s (C4)",
              optout ? "the customer opted out" : "within the cooldown");
+}
+
+/* Everything this batch or tick produced so far made durable: its queued
+ * decisions sent, then the producer flushed. Before a Redis change that
+ * stops the work from being done again (a quota group closed, a churn
+ * visit taken off the clock). */
+static rv_err make_durable(sampler_ctx *c, rv_producer *kp)
+{
+    rv_err err = decisions_send(c, kp);
+    return err == RV_OK ? rv_producer_flush(kp, (int)c->w->cfg.flush_timeout_ms)
+                        : err;
 }
 
 /* Issue 3: the decision about quota task @p t, added to the batch's. */
@@ -870,7 +884,8 @@ static rv_err plan_batch(sampler_ctx *c, const rv_msg *msgs, size_t count,
 
 /* The @p n chosen tasks in c->tasks[0..n): the C4 cooldown decides,
  * then each is published with its decision (selected or suppressed). */
-static rv_err publish_chosen(sampler_ctx *c, rv_producer *kp, size_t n)
+static rv_err publish_chosen(sampler_ctx *c, rv_producer *kp, size_t n,
+                             const char *reason)
 {
     for (size_t i = 0; i < n; i++) {
         c->bypass[i] = false;
@@ -887,8 +902,7 @@ static rv_err publish_chosen(sampler_ctx *c, rv_producer *kp, size_t n)
             err = RV_ERR_UNAVAILABLE; /* retried on the next tick */
             break;
         }
-        err = publish_verdict(c, kp, &c->tasks[i], r->str,
-                              "among the smallest draws its quota takes");
+        err = publish_verdict(c, kp, &c->tasks[i], r->str, reason);
     }
     rv_redis_replies_fini(c->replies, n);
     return err;
@@ -940,16 +954,16 @@ static rv_err close_group(sampler_ctx *c, rv_producer *kp, const char *label)
             continue;
         }
         if (++n == slots) {
-            err = publish_chosen(c, kp, n);
+            err = publish_chosen(c, kp, n, QUOTA_CHOSEN);
             n = 0;
         }
     }
     if (err == RV_OK && n > 0) {
-        err = publish_chosen(c, kp, n);
+        err = publish_chosen(c, kp, n, QUOTA_CHOSEN);
     }
     rv_sample_members_free(m, count);
     if (err == RV_OK) {
-        err = rv_producer_flush(kp, (int)c->w->cfg.flush_timeout_ms);
+        err = make_durable(c, kp);
     }
     if (err == RV_OK) {
         err = rv_sample_close(c->w->rc, SAMPLER_QUOTA_NS, label, buckets);
@@ -966,26 +980,30 @@ static rv_err close_group(sampler_ctx *c, rv_producer *kp, const char *label)
 static rv_err fire_churn(sampler_ctx *c, rv_producer *kp, const rv_rule *rule,
                          int64_t now)
 {
-    size_t n = 0;
-    rv_err err = sampler_churn_due_list(c->w->rc, rule, now, c->churn_due,
-                                        CHURN_PER_TICK, &n);
+    size_t cap = (size_t)c->w->cfg.batch_max, n = 0, k = 0;
+    rv_err err =
+        sampler_churn_due_list(c->w->rc, rule, now, c->churn_due,
+                               cap < CHURN_PER_TICK ? cap : CHURN_PER_TICK, &n);
     for (size_t i = 0; i < n && err == RV_OK; i++) {
         char errstr[160] = "";
-        if (rv_codec_decode_task_hex(c->churn_due[i].hex, &c->close_task,
-                                     errstr, sizeof(errstr)) != RV_OK) {
+        if (rv_codec_decode_task_hex(c->churn_due[i].hex, &c->tasks[k], errstr,
+                                     sizeof(errstr)) != RV_OK) {
             RV_LOG(RV_LOG_WARN, "churn_task_unreadable",
                    RV_KV_STR("customer", c->churn_due[i].customer),
                    RV_KV_STR("reason", errstr));
             continue;
         }
-        err = publish_one(c, kp, &c->close_task,
-                          "no purchase for the inactivity period (R7)");
+        k++;
+    }
+    if (err == RV_OK && k > 0) {
+        err = publish_chosen(c, kp, k,
+                             "no purchase for the inactivity period (R7)");
     }
     if (err == RV_OK && n > 0) {
-        err = rv_producer_flush(kp, (int)c->w->cfg.flush_timeout_ms);
+        err = make_durable(c, kp);
     }
-    for (size_t i = 0; i < n && err == RV_OK; i++) {
-        err = sampler_churn_fired(c->w->rc, rule, &c->churn_due[i]);
+    if (err == RV_OK) {
+        err = sampler_churn_fired(c->w->rc, rule, c->churn_due, n);
     }
     for (size_t i = 0; i < n; i++) {
         free(c->churn_due[i].hex);

@@ -226,11 +226,42 @@ rv_err sampler_churn_due_list(rv_redis *rc, const rv_rule *rule, int64_t now_us,
 }
 
 rv_err sampler_churn_fired(rv_redis *rc, const rv_rule *rule,
-                           const sampler_churn_due *d)
+                           const sampler_churn_due *due, size_t count)
 {
-    char due[KEY_SIZE];
-    snprintf(due, sizeof(due), "rv:churn:%s:due", rule->id);
-    const char *keys[] = {due};
-    const char *args[] = {d->customer, d->score};
-    return rv_redis_eval(rc, &fired_script, 1, keys, 2, args, NULL);
+    if (count == 0) {
+        return RV_OK;
+    }
+    char key[KEY_SIZE];
+    snprintf(key, sizeof(key), "rv:churn:%s:due", rule->id);
+    const char *keys[] = {key};
+    /* args of call i at 2 * i */
+    const char **args = malloc(2 * count * sizeof(*args));
+    rv_redis_call *calls = calloc(count, sizeof(*calls));
+    rv_redis_reply *replies = calloc(count, sizeof(*replies));
+    rv_err err =
+        args != NULL && calls != NULL && replies != NULL ? RV_OK : RV_ERR_NOMEM;
+    for (size_t i = 0; err == RV_OK && i < count; i++) {
+        args[2 * i] = due[i].customer;
+        args[2 * i + 1] = due[i].score;
+        calls[i] = (rv_redis_call){1, keys, 2, args + 2 * i};
+    }
+    if (err == RV_OK) {
+        err = rv_redis_eval_batch(rc, &fired_script, calls, count, replies);
+    }
+    for (size_t i = 0; err == RV_OK && i < count; i++) {
+        if (replies[i].type == RV_REPLY_ERR) {
+            RV_LOG(RV_LOG_ERROR, "redis_script_error",
+                   RV_KV_STR("script", fired_script.name),
+                   RV_KV_STR("reason",
+                             replies[i].str != NULL ? replies[i].str : ""));
+            err = RV_ERR_FATAL;
+        }
+    }
+    if (replies != NULL) {
+        rv_redis_replies_fini(replies, count);
+    }
+    free(replies);
+    free(calls);
+    free(args);
+    return err;
 }

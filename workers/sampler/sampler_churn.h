@@ -103,11 +103,14 @@ RV_MUSTCHECK rv_err sampler_churn_due_list(rv_redis *rc, const rv_rule *rule,
                                            sampler_churn_due *out, size_t cap,
                                            size_t *count);
 
-/** Take @p d off the clock once its visit is durable, unless a newer
- *  purchase moved the clock meanwhile.
- *  @returns as rv_redis_eval: RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM,
- *  RV_ERR_INVALID, RV_ERR_FATAL */
+/** Take @p count entries @p due (borrowed) off the clock once their
+ *  visits are durable, each unless a newer purchase moved the clock
+ *  meanwhile; one round trip (one MULTI ... EXEC).
+ *  @returns as rv_redis_eval_batch: RV_OK, RV_ERR_UNAVAILABLE,
+ *  RV_ERR_NOMEM, RV_ERR_INVALID; RV_ERR_FATAL (the script raised an
+ *  error: a bug) */
 RV_MUSTCHECK rv_err sampler_churn_fired(rv_redis *rc, const rv_rule *rule,
-                                        const sampler_churn_due *d);
+                                        const sampler_churn_due *due,
+                                        size_t count);
 
 #endif /* RV_SAMPLER_CHURN_H */
