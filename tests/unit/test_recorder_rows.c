@@ -534,8 +534,8 @@ static void test_recorder_add_msg_decodes_by_topic(void **state)
 
 /* Issue 8: a visits.decisions message of one customer's decisions gives
  * a decisions row each, all tagged with the message, and one
- * message_index row (the first decision's event); one bad decision in it
- * and none is added. */
+ * message_index row (the latest decision's event); one bad decision in
+ * it and none is added. */
 static void test_recorder_decisions_message_gives_a_row_each(void **state)
 {
     (void)state;
@@ -548,6 +548,7 @@ static void test_recorder_decisions_message_gives_a_row_each(void **state)
         char id[16];
         snprintf(id, sizeof(id), "dec-%d", i);
         fill_env(&d.env, id);
+        d.env.occurred_at_us += i == 1 ? 60000000 : 0; /* the latest */
         rv_copy_str(d.decision_id, sizeof(d.decision_id), d.env.event_id);
         rv_copy_str(d.source_event_id, sizeof(d.source_event_id), "sale-1");
         rv_copy_str(d.customer_id, sizeof(d.customer_id), "C-1");
@@ -581,9 +582,13 @@ static void test_recorder_decisions_message_gives_a_row_each(void **state)
         assert_string_equal(value(r, RECORDER_DECISIONS, i, "rule_id"), want);
         assert_int_equal(recorder_rows_tag(r, RECORDER_DECISIONS, i), 4);
     }
+    /* Indexed by its latest decision: replay's start offsets (the first
+     * indexed at or after a time) cover every decision it holds. */
     assert_int_equal(recorder_rows_count(r, RECORDER_MESSAGE_INDEX), 1);
     assert_string_equal(value(r, RECORDER_MESSAGE_INDEX, 0, "event_id"),
-                        "dec-0");
+                        "dec-1");
+    assert_string_equal(value(r, RECORDER_MESSAGE_INDEX, 0, "occurred_at"),
+                        "2016-11-08 12:35:56.123456+00");
     free(buf);
 
     /* The third decision's draw out of range: the message is refused

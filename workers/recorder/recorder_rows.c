@@ -1432,7 +1432,10 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
         break;
     case RECORDER_TOPIC_DECISIONS: {
         /* One customer's decisions of a sampler batch (issue 8): a row
-         * each, all tagged with the message; indexed by the first. */
+         * each, all tagged with the message; indexed by the latest in
+         * event time, so that replay_start_offsets (the first offset
+         * indexed at or after a time) never starts past a message that
+         * holds a decision of the range. */
         rv_decision *ds = malloc(RV_CODEC_DECISIONS_MAX * sizeof(*ds));
         size_t n = 0;
         err = ds != NULL ? rv_codec_decode_decisions(buf, len, ds,
@@ -1443,7 +1446,13 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
             err = recorder_rows_add_decision(r, tag, &ds[i]);
         }
         if (err == RV_OK) {
-            rec->decision = ds[0];
+            size_t latest = 0;
+            for (size_t i = 1; i < n; i++) {
+                if (ds[i].env.occurred_at_us > ds[latest].env.occurred_at_us) {
+                    latest = i;
+                }
+            }
+            rec->decision = ds[latest];
             *env = &rec->decision.env;
         }
         free(ds);

@@ -119,12 +119,13 @@ void recorder_rows_free(recorder_rows *r);
 void recorder_rows_clear(recorder_rows *r);
 
 /**
- * Decode @p m (borrowed) by its topic and append its row, plus its
- * message_index row. Messages on a ".dlq" topic are not decoded: they
- * become a dead_letters row, with reason and source taken from @p src
- * (may be NULL); without a complete, numeric source the DLQ message's
- * own coordinates stand in. Phone numbers are stored masked
- * (phone_masked) and sealed (phone_enc), never clear.
+ * Decode @p m (borrowed) by its topic and append its row (a
+ * visits.decisions message: a row per decision), plus its message_index
+ * row (for several decisions, the latest one's event_id and time). Messages on
+ * a ".dlq" topic are not decoded: they become a dead_letters row, with reason
+ * and source taken from @p src (may be NULL); without a complete, numeric
+ * source the DLQ message's own coordinates stand in. Phone numbers are stored
+ * masked (phone_masked) and sealed (phone_enc), never clear.
  * @param tag  the caller's number for @p m (its index in the batch),
  *             returned by recorder_rows_tag() for each of its rows
  * @returns RV_OK; RV_ERR_INVALID if @p m does not decode (errstr, may be
