@@ -722,6 +722,21 @@ out:
     return err;
 }
 
+rv_err rv_redis_replies_check(const rv_script *s, const rv_redis_reply *replies,
+                              size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (replies[i].type == RV_REPLY_ERR) {
+            RV_LOG(RV_LOG_ERROR, "redis_script_error",
+                   RV_KV_STR("script", s->name),
+                   RV_KV_STR("reason",
+                             replies[i].str != NULL ? replies[i].str : ""));
+            return RV_ERR_FATAL;
+        }
+    }
+    return RV_OK;
+}
+
 rv_err rv_redis_eval(rv_redis *rc, rv_script *s, size_t key_count,
                      const char *const *keys, size_t arg_count,
                      const char *const *args, rv_redis_reply *reply)
@@ -732,11 +747,10 @@ rv_err rv_redis_eval(rv_redis *rc, rv_script *s, size_t key_count,
     if (err != RV_OK) {
         return err;
     }
-    if (r.type == RV_REPLY_ERR) {
-        RV_LOG(RV_LOG_ERROR, "redis_script_error", RV_KV_STR("script", s->name),
-               RV_KV_STR("reason", r.str != NULL ? r.str : ""));
+    err = rv_redis_replies_check(s, &r, 1);
+    if (err != RV_OK) {
         rv_redis_replies_fini(&r, 1);
-        return RV_ERR_FATAL;
+        return err;
     }
     if (reply != NULL) {
         *reply = r;

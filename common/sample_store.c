@@ -132,15 +132,10 @@ rv_err rv_sample_offer_batch(rv_redis *rc, const rv_sample_offer *offers,
     if (err == RV_OK) {
         err = rv_redis_eval_batch(rc, &offer_script, calls, count, replies);
     }
+    if (err == RV_OK) {
+        err = rv_redis_replies_check(&offer_script, replies, count);
+    }
     for (size_t i = 0; err == RV_OK && i < count; i++) {
-        if (replies[i].type == RV_REPLY_ERR) {
-            RV_LOG(RV_LOG_ERROR, "redis_script_error",
-                   RV_KV_STR("script", offer_script.name),
-                   RV_KV_STR("reason",
-                             replies[i].str != NULL ? replies[i].str : ""));
-            err = RV_ERR_FATAL;
-            break;
-        }
         const char *s =
             replies[i].type == RV_REPLY_STR && replies[i].str != NULL
                 ? replies[i].str

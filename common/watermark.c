@@ -72,13 +72,7 @@ rv_err rv_watermark_advance(rv_redis *rc, const char *key,
     if (err != RV_OK) {
         return err;
     }
-    for (size_t i = 0; i < b->count; i++) {
-        if (replies[i].type == RV_REPLY_ERR) {
-            RV_LOG(RV_LOG_ERROR, "redis_script_error",
-                   RV_KV_STR("script", watermark_script.name));
-            err = RV_ERR_FATAL;
-        }
-    }
+    err = rv_redis_replies_check(&watermark_script, replies, b->count);
     rv_redis_replies_fini(replies, b->count);
     if (err == RV_OK) {
         b->count = 0;

@@ -125,6 +125,16 @@ RV_MUSTCHECK rv_err rv_redis_eval_batch(rv_redis *rc, rv_script *s,
                                         rv_redis_reply *replies);
 
 /**
+ * The script error among @p count replies of @p s, if any: the first is
+ * logged as redis_script_error (script name and Redis' reason) and
+ * RV_ERR_FATAL returned, as the scripts of revisit raise none.
+ * @returns RV_OK (no reply is an error), RV_ERR_FATAL
+ */
+RV_MUSTCHECK rv_err rv_redis_replies_check(const rv_script *s,
+                                           const rv_redis_reply *replies,
+                                           size_t count);
+
+/**
  * Run @p s once with @p key_count keys and @p arg_count args (borrowed),
  * as rv_redis_eval_batch with one call. A script error is a bug here
  * (the scripts of revisit raise none): logged as redis_script_error and

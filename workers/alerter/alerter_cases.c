@@ -74,17 +74,6 @@ static rv_script hour_script = {
 /* An agent-hour set is needed while that hour's grades still arrive. */
 #define HOUR_TTL_S "172800"
 
-/* A script reply that must be a string or integer; an error is a bug. */
-static rv_err reply_ok(const rv_script *s, const rv_redis_reply *r)
-{
-    if (r->type == RV_REPLY_ERR) {
-        RV_LOG(RV_LOG_ERROR, "redis_script_error", RV_KV_STR("script", s->name),
-               RV_KV_STR("reason", r->str != NULL ? r->str : ""));
-        return RV_ERR_FATAL;
-    }
-    return RV_OK;
-}
-
 typedef struct track_call {
     char keys[3][KEY_SIZE];
     char args[4][I64_SIZE];
@@ -153,7 +142,7 @@ rv_err alerter_cases_track(rv_redis *rc, const rv_alert *alerts, size_t n,
         err = rv_redis_eval_batch(rc, &track_script, calls, m, replies);
         if (err == RV_OK) {
             for (size_t k = 0; k < m && err == RV_OK; k++) {
-                err = reply_ok(&track_script, &replies[k]);
+                err = rv_redis_replies_check(&track_script, &replies[k], 1);
             }
             rv_redis_replies_fini(replies, m);
         }

@@ -107,11 +107,9 @@ static rv_err churn_reply(const rv_redis_reply *r, sampler_churn_result *result,
                           char **prev_hex)
 {
     *prev_hex = NULL;
-    if (r->type == RV_REPLY_ERR) {
-        RV_LOG(RV_LOG_ERROR, "redis_script_error",
-               RV_KV_STR("script", offer_script.name),
-               RV_KV_STR("reason", r->str != NULL ? r->str : ""));
-        return RV_ERR_FATAL;
+    rv_err err = rv_redis_replies_check(&offer_script, r, 1);
+    if (err != RV_OK) {
+        return err;
     }
     const char *s = r->type == RV_REPLY_STR && r->str != NULL ? r->str : "";
     static const struct {
@@ -248,14 +246,8 @@ rv_err sampler_churn_fired(rv_redis *rc, const rv_rule *rule,
     if (err == RV_OK) {
         err = rv_redis_eval_batch(rc, &fired_script, calls, count, replies);
     }
-    for (size_t i = 0; err == RV_OK && i < count; i++) {
-        if (replies[i].type == RV_REPLY_ERR) {
-            RV_LOG(RV_LOG_ERROR, "redis_script_error",
-                   RV_KV_STR("script", fired_script.name),
-                   RV_KV_STR("reason",
-                             replies[i].str != NULL ? replies[i].str : ""));
-            err = RV_ERR_FATAL;
-        }
+    if (err == RV_OK) {
+        err = rv_redis_replies_check(&fired_script, replies, count);
     }
     if (replies != NULL) {
         rv_redis_replies_fini(replies, count);
