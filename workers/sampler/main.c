@@ -152,17 +152,19 @@ static void offers_clear(sampler_ctx *c)
     c->churn_count = 0;
 }
 
-/* Room for @p need bytes in *@p arr. */
-static bool grow_bytes(uint8_t **arr, size_t need, size_t *cap)
+/* Room for @p need elements of @p size bytes in *@p arr: its capacity
+ * *@p cap doubles from @p first until it holds them. */
+static bool reserve(void **arr, size_t size, size_t need, size_t *cap,
+                    size_t first)
 {
     if (need <= *cap) {
         return true;
     }
-    size_t n = *cap > 0 ? *cap : 65536;
+    size_t n = *cap > 0 ? *cap : first;
     while (n < need) {
         n *= 2;
     }
-    uint8_t *p = realloc(*arr, n);
+    void *p = realloc(*arr, n * size);
     if (p == NULL) {
         return false;
     }
@@ -174,17 +176,7 @@ static bool grow_bytes(uint8_t **arr, size_t need, size_t *cap)
 /* Room for one more element in *@p arr (of @p size bytes each). */
 static bool grow(void **arr, size_t size, size_t count, size_t *cap)
 {
-    if (count < *cap) {
-        return true;
-    }
-    size_t n = *cap > 0 ? *cap * 2 : 64;
-    void *p = realloc(*arr, n * size);
-    if (p == NULL) {
-        return false;
-    }
-    *arr = p;
-    *cap = n;
-    return true;
+    return reserve(arr, size, count + 1, cap, 64);
 }
 
 static void sampler_fini(void *ctx)
@@ -320,7 +312,8 @@ static rv_err add_decision(sampler_ctx *c, const rv_decision *d)
     }
     if (!grow((void **)&c->pend, sizeof(*c->pend), c->pend_count,
               &c->pend_cap) ||
-        !grow_bytes(&c->arena, c->arena_len + len, &c->arena_cap)) {
+        !reserve((void **)&c->arena, 1, c->arena_len + len, &c->arena_cap,
+                 65536)) {
         free(buf);
         return RV_ERR_NOMEM;
     }
