@@ -320,9 +320,19 @@ written=$(awk '{ m = $3; sub(/messages=/, "", m); s += m } END { print s + 0 }' 
 sales_rows=$(psql_q "select count(*) from sales")
 summary=$("$ctl" report --summary)
 dlq=$(field "$summary" dlq)
-# Every message reached every worker that reads it, and the record
-# (message_index holds one row per message of every topic).
-recorded=$(psql_q "select count(*) from message_index")
+# Every message reached every worker that reads it, and the record: the
+# recorder stores each partition's next offset in the transaction of its
+# rows (recorder_offsets), so their sum is the messages it has recorded.
+recorded=$(psql_q "select coalesce(sum(next_offset), 0) from recorder_offsets
+  where group_id = 'revisit-recorder'")
+# And each of them left a row naming it (kafka_partition, kafka_offset,
+# deploy/sql/012) or a dead letter naming it (source_*). A second copy of
+# an event already recorded (a producer's retry) would leave none.
+fact_tables="sales work_orders visit_tasks task_retries assignments outcomes
+  grades alerts case_events decisions"
+with_rows=$(psql_q "select ($(for t in $fact_tables; do
+    printf '(select count(distinct (kafka_partition, kafka_offset)) from %s) + ' "$t"
+done) (select count(*) from dead_letters))")
 declare -A inputs=(
     [sampler]="sales.events service.events"
     [assigner]="visits.tasks visits.retries"
@@ -343,6 +353,9 @@ done
     lost="$lost $sales_rows sales recorded of $count;"
 [ "$recorded" -eq "$written" ] ||
     lost="$lost $recorded messages recorded of $written written;"
+[ "$with_rows" -eq "$written" ] ||
+    rv_info "warning: $with_rows of $written messages have a row naming them" \
+        "(a duplicate of a recorded event has none)"
 if [ -n "$lost" ]; then
     cat "$logs/retention.log" >&2
     rv_die "messages lost:$lost the development broker drops a" \
@@ -360,6 +373,7 @@ fig generate.rate "$(field "$gen_line" rate_per_s)" sales/s
 fig check.sales_recorded "$sales_rows" sales
 fig check.messages_written "$written" msgs
 fig check.messages_consumed_and_recorded "$recorded" msgs
+fig check.messages_with_rows "$with_rows" msgs
 # Dropped by the broker after every reader had it (else the run failed).
 fig check.dropped_after_use "$dropped" msgs
 fig check.dead_letters "${dlq:-?}" msgs
@@ -367,6 +381,10 @@ fig check.dead_letters "${dlq:-?}" msgs
 # Per worker, from first to last output (envelope produced_at, wall
 # time), and the recorder from its first row to its last (recorded_at).
 spans=$(psql_q "
+with recorded (a, b) as ($(sep=""; for t in $fact_tables; do
+    printf '%s select min(recorded_at), max(recorded_at) from %s' "$sep" "$t"
+    sep=" union all"
+done))
 select 'sampler', extract(epoch from max(produced_at) - min(produced_at))
   from decisions
 union all select 'assigner',
@@ -377,10 +395,9 @@ union all select 'grader',
   extract(epoch from max(produced_at) - min(produced_at)) from grades
 union all select 'alerter',
   extract(epoch from max(produced_at) - min(produced_at)) from alerts
-union all select 'recorder',
-  extract(epoch from max(recorded_at) - min(recorded_at)) from message_index
+union all select 'recorder', extract(epoch from max(b) - min(a)) from recorded
 union all select 'pipeline',
-  extract(epoch from (select max(recorded_at) from message_index)
+  extract(epoch from (select max(b) from recorded)
                    - (select min(produced_at) from decisions))")
 span_of() {
     awk -F'|' -v w="$1" '$1 == w { print ($2 == "" ? 0 : $2) }' <<<"$spans"
@@ -523,8 +540,8 @@ else
     # message or per batch: every worker consumes from the broker and
     # pays a flush and a commit per batch; the sampler, assigner, grader
     # and alerter call Redis (100% = one round trip per message); the
-    # recorder's rows (two a message: its table and message_index) per
-    # busy second against the probe's.
+    # recorder's rows (its tables', a row per decision) per busy second
+    # against the probe's.
     DIGITS=1
     for w in $WORKERS; do
         fig "$w.of_kafka_consume" "$(calc '100 * a / b' "${rate_of[$w]}" \

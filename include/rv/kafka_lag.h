@@ -49,7 +49,8 @@ RV_MUSTCHECK rv_err rv_kafka_partition_count(const rv_props *kafka,
  * is at or after @p ts_ms (ms since the epoch), into @p offsets[partition]
  * (at most @p cap partitions): the broker's answer to ListOffsets by
  * time; -1 where it has none (the development broker answers -1 for
- * every partition: callers fall back to the recorder's message_index).
+ * every partition: callers fall back to what the recorder recorded,
+ * recorded_start_offsets in deploy/sql/012).
  * @p ts_ms = -1 asks for the end of each partition (its high watermark),
  * which every broker answers.
  * @returns RV_OK (*count = partitions), RV_ERR_UNAVAILABLE (errstr),

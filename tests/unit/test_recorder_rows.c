@@ -133,14 +133,16 @@ static void test_recorder_insert_sql_unnests_one_array_per_column(void **state)
 {
     (void)state;
     char *sql = NULL;
-    assert_int_equal(recorder_insert_sql(RECORDER_MESSAGE_INDEX, &sql), RV_OK);
+    assert_int_equal(recorder_insert_sql(RECORDER_CASE_EVENTS, &sql), RV_OK);
     assert_string_equal(
-        sql, "INSERT INTO message_index (topic, partition, \"offset\", "
-             "event_id, occurred_at, kafka_timestamp) SELECT c1, c2::integer, "
-             "c3::bigint, c4, c5::timestamptz, c6::timestamptz FROM "
-             "unnest($1::text[], $2::text[], $3::text[], $4::text[], "
-             "$5::text[], $6::text[]) AS u(c1, c2, c3, c4, c5, c6) "
-             "ON CONFLICT DO NOTHING");
+        sql, "INSERT INTO case_events (event_id, case_id, action, actor, "
+             "text, occurred_at, causation_id, producer, produced_at, "
+             "kafka_partition, kafka_offset) SELECT c1, c2, c3, c4, c5, "
+             "c6::timestamptz, c7, c8, c9::timestamptz, c10::integer, "
+             "c11::bigint FROM unnest($1::text[], $2::text[], $3::text[], "
+             "$4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "
+             "$9::text[], $10::text[], $11::text[]) AS u(c1, c2, c3, c4, c5, "
+             "c6, c7, c8, c9, c10, c11) ON CONFLICT DO NOTHING");
     free(sql);
     assert_int_equal(recorder_insert_sql(RECORDER_TABLE_COUNT, &sql),
                      RV_ERR_INVALID);
@@ -150,27 +152,25 @@ static void test_recorder_arrays_quote_escape_and_null(void **state)
 {
     (void)state;
     recorder_rows *r = rows_new();
-    rv_msg m = {.topic = "visits.tasks", .partition = 3, .offset = 41};
-    assert_int_equal(recorder_rows_add_index(r, 0, &m, NULL), RV_OK);
+    /* Dead letters without a source: the message's own topic stands in. */
+    rv_msg m = {.topic = "visits.tasks.dlq", .partition = 3, .offset = 41};
+    const recorder_table t = RECORDER_DEAD_LETTERS;
+    assert_int_equal(recorder_rows_add_dead_letter(r, 0, &m, NULL), RV_OK);
     m.topic = "odd \"topic\" \\ {x,y}";
     m.offset = 42;
-    assert_int_equal(recorder_rows_add_index(r, 1, &m, NULL), RV_OK);
+    assert_int_equal(recorder_rows_add_dead_letter(r, 1, &m, NULL), RV_OK);
     const char *const *p = NULL;
-    assert_int_equal(recorder_rows_arrays(r, RECORDER_MESSAGE_INDEX, 0, 2, &p),
-                     RV_OK);
-    assert_string_equal(p[0],
-                        "{\"visits.tasks\",\"odd \\\"topic\\\" \\\\ {x,y}\"}");
+    assert_int_equal(recorder_rows_arrays(r, t, 0, 2, &p), RV_OK);
+    assert_string_equal(
+        p[0], "{\"visits.tasks.dlq\",\"odd \\\"topic\\\" \\\\ {x,y}\"}");
     assert_string_equal(p[1], "{\"3\",\"3\"}");
     assert_string_equal(p[2], "{\"41\",\"42\"}");
-    assert_string_equal(p[3], "{NULL,NULL}"); /* not decoded: no event_id */
+    assert_string_equal(p[7], "{NULL,NULL}"); /* no key */
     /* A sub-range; ranges past the rows or empty are refused. */
-    assert_int_equal(recorder_rows_arrays(r, RECORDER_MESSAGE_INDEX, 1, 1, &p),
-                     RV_OK);
+    assert_int_equal(recorder_rows_arrays(r, t, 1, 1, &p), RV_OK);
     assert_string_equal(p[2], "{\"42\"}");
-    assert_int_equal(recorder_rows_arrays(r, RECORDER_MESSAGE_INDEX, 1, 2, &p),
-                     RV_ERR_INVALID);
-    assert_int_equal(recorder_rows_arrays(r, RECORDER_MESSAGE_INDEX, 0, 0, &p),
-                     RV_ERR_INVALID);
+    assert_int_equal(recorder_rows_arrays(r, t, 1, 2, &p), RV_ERR_INVALID);
+    assert_int_equal(recorder_rows_arrays(r, t, 0, 0, &p), RV_ERR_INVALID);
     assert_int_equal(recorder_rows_arrays(r, RECORDER_SALES, 0, 1, &p),
                      RV_ERR_INVALID);
     recorder_rows_free(r);
@@ -222,6 +222,9 @@ static void test_recorder_sale_row_masks_phone(void **state)
                         "2016-11-08 12:34:56.123457+00");
     assert_string_equal(value(r, t, 0, "producer"), "loader/0.1.0");
     assert_null(value(r, t, 0, "causation_id"));
+    /* Built outside recorder_rows_add_msg: no message, no coordinates. */
+    assert_null(value(r, t, 0, "kafka_partition"));
+    assert_null(value(r, t, 0, "kafka_offset"));
     /* The clear number appears in no value of the row. */
     const char *const *p = recorder_rows_params(r, t, 0);
     for (size_t c = 0; c < recorder_table_column_count(t); c++) {
@@ -439,11 +442,10 @@ static void test_recorder_dead_letter_takes_source_from_headers(void **state)
     assert_string_equal(value(r, t, 0, "payload"), "\\x00ff10");
     assert_string_equal(value(r, t, 0, "kafka_timestamp"),
                         "1970-01-01 00:00:01.000000+00");
-    /* Dead letters are indexed too, without an event_id. */
-    assert_int_equal(recorder_rows_count(r, RECORDER_MESSAGE_INDEX), 1);
-    assert_null(value(r, RECORDER_MESSAGE_INDEX, 0, "event_id"));
-    assert_string_equal(value(r, RECORDER_MESSAGE_INDEX, 0, "topic"),
-                        "sales.events.dlq");
+    /* A dead letter is its row and nothing else. */
+    for (size_t other = 0; other < RECORDER_TABLE_COUNT; other++) {
+        assert_int_equal(recorder_rows_count(r, other), other == t ? 1 : 0);
+    }
 
     /* A bad source offset: the DLQ coordinates stand in, all three. */
     src.offset = "12x";
@@ -487,25 +489,27 @@ static void test_recorder_add_msg_decodes_by_topic(void **state)
     assert_int_equal(recorder_rows_count(r, RECORDER_SALES), 1);
     assert_string_equal(value(r, RECORDER_SALES, 0, "phone_masked"),
                         "138****5678");
-    assert_int_equal(recorder_rows_count(r, RECORDER_MESSAGE_INDEX), 1);
-    assert_string_equal(value(r, RECORDER_MESSAGE_INDEX, 0, "event_id"),
-                        "evt-sale-1");
-    assert_string_equal(value(r, RECORDER_MESSAGE_INDEX, 0, "occurred_at"),
-                        T_TEXT);
-    assert_string_equal(value(r, RECORDER_MESSAGE_INDEX, 0, "\"offset\""), "5");
+    /* The row names the message it came from (migration 012). */
+    assert_string_equal(value(r, RECORDER_SALES, 0, "kafka_partition"), "0");
+    assert_string_equal(value(r, RECORDER_SALES, 0, "kafka_offset"), "5");
 
-    /* The same bytes on another topic do not decode as that record: the
-     * message is indexed without an event_id and reported. */
+    /* The same bytes on another topic do not decode as that record: no
+     * row is added and the reason is reported (the caller dead-letters
+     * the message, which keeps its coordinates). */
     m.topic = "visits.grades";
     m.offset = 6;
     assert_int_equal(
         recorder_rows_add_msg(r, 1, &m, NULL, errstr, sizeof(errstr)),
         RV_ERR_INVALID);
     assert_true(strlen(errstr) > 0);
-    assert_int_equal(recorder_rows_count(r, RECORDER_GRADES), 0);
-    assert_int_equal(recorder_rows_count(r, RECORDER_MESSAGE_INDEX), 2);
-    assert_null(value(r, RECORDER_MESSAGE_INDEX, 1, "event_id"));
-    assert_int_equal(recorder_rows_tag(r, RECORDER_MESSAGE_INDEX, 1), 1);
+    for (size_t t = 0; t < RECORDER_TABLE_COUNT; t++) {
+        assert_int_equal(recorder_rows_count(r, t), t == RECORDER_SALES);
+    }
+    /* A sale added by its builder after a message: coordinates do not
+     * leak from the last message added. */
+    rv_sale s2 = make_sale();
+    assert_int_equal(recorder_rows_add_sale(r, 9, &s2), RV_OK);
+    assert_null(value(r, RECORDER_SALES, 1, "kafka_offset"));
 
     /* A tombstone and an unknown topic are rejected, not crashed on. */
     m.payload = NULL;
@@ -533,9 +537,8 @@ static void test_recorder_add_msg_decodes_by_topic(void **state)
 }
 
 /* Issue 8: a visits.decisions message of one customer's decisions gives
- * a decisions row each, all tagged with the message, and one
- * message_index row (the latest decision's event); one bad decision in
- * it and none is added. */
+ * a decisions row each, all tagged with the message and carrying its
+ * partition and offset; one bad decision in it and none is added. */
 static void test_recorder_decisions_message_gives_a_row_each(void **state)
 {
     (void)state;
@@ -581,18 +584,17 @@ static void test_recorder_decisions_message_gives_a_row_each(void **state)
         snprintf(want, sizeof(want), "R%zu", i + 1);
         assert_string_equal(value(r, RECORDER_DECISIONS, i, "rule_id"), want);
         assert_int_equal(recorder_rows_tag(r, RECORDER_DECISIONS, i), 4);
+        assert_string_equal(value(r, RECORDER_DECISIONS, i, "kafka_partition"),
+                            "1");
+        assert_string_equal(value(r, RECORDER_DECISIONS, i, "kafka_offset"),
+                            "9");
     }
-    /* Indexed by its latest decision: replay's start offsets (the first
-     * indexed at or after a time) cover every decision it holds. */
-    assert_int_equal(recorder_rows_count(r, RECORDER_MESSAGE_INDEX), 1);
-    assert_string_equal(value(r, RECORDER_MESSAGE_INDEX, 0, "event_id"),
-                        "dec-1");
-    assert_string_equal(value(r, RECORDER_MESSAGE_INDEX, 0, "occurred_at"),
+    assert_string_equal(value(r, RECORDER_DECISIONS, 1, "occurred_at"),
                         "2016-11-08 12:35:56.123456+00");
     free(buf);
 
     /* The third decision's draw out of range: the message is refused
-     * whole (indexed without an event_id, dead-lettered by the caller). */
+     * whole (no row; dead-lettered by the caller). */
     rv_decision bad = {0};
     assert_int_equal(rv_codec_decode_decision(part[2], plen[2], &bad, NULL, 0),
                      RV_OK);
@@ -610,7 +612,6 @@ static void test_recorder_decisions_message_gives_a_row_each(void **state)
         RV_ERR_INVALID);
     assert_non_null(strstr(errstr, "u 1.5 outside"));
     assert_int_equal(recorder_rows_count(r, RECORDER_DECISIONS), N);
-    assert_int_equal(recorder_rows_count(r, RECORDER_MESSAGE_INDEX), 2);
     free(buf);
     for (int i = 0; i < N; i++) {
         free(part[i]);

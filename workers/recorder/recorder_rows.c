@@ -30,8 +30,18 @@ typedef struct column {
     const char *cast; /* "" for text */
 } column;
 
-/* Every fact table ends with the envelope's columns: occurred_at,
- * causation_id, producer, produced_at (put_envelope fills them). */
+/* Every fact table ends with the envelope's columns and the Kafka
+ * coordinates of the message the row came from (migration 012; the topic
+ * is the table's own). put_envelope fills them. */
+/* clang-format off */
+#define ENVELOPE_COLS                                                          \
+    {"occurred_at", "timestamptz"},                                            \
+    {"causation_id", ""},                                                      \
+    {"producer", ""},                                                          \
+    {"produced_at", "timestamptz"},                                            \
+    {"kafka_partition", "integer"},                                            \
+    {"kafka_offset", "bigint"}
+/* clang-format on */
 
 static const column sales_cols[] = {
     {"event_id", ""},
@@ -51,26 +61,14 @@ static const column sales_cols[] = {
     {"customer_class", ""},
     {"new_customer", "boolean"},
     {"categories", "text[]"},
-    {"occurred_at", "timestamptz"},
-    {"causation_id", ""},
-    {"producer", ""},
-    {"produced_at", "timestamptz"},
+    ENVELOPE_COLS,
 };
 
 static const column work_order_cols[] = {
-    {"event_id", ""},
-    {"work_order_id", ""},
-    {"kind", ""},
-    {"customer_id", ""},
-    {"branch_id", ""},
-    {"store_id", ""},
-    {"phone_masked", ""},
-    {"phone_enc", ""},
-    {"phone_synthetic", "boolean"},
-    {"occurred_at", "timestamptz"},
-    {"causation_id", ""},
-    {"producer", ""},
-    {"produced_at", "timestamptz"},
+    {"event_id", ""},     {"work_order_id", ""}, {"kind", ""},
+    {"customer_id", ""},  {"branch_id", ""},     {"store_id", ""},
+    {"phone_masked", ""}, {"phone_enc", ""},     {"phone_synthetic", "boolean"},
+    ENVELOPE_COLS,
 };
 
 static const column task_cols[] = {
@@ -95,10 +93,7 @@ static const column task_cols[] = {
     {"sample_u", "double precision"},
     {"sample_rate", "double precision"},
     {"customer_class", ""},
-    {"occurred_at", "timestamptz"},
-    {"causation_id", ""},
-    {"producer", ""},
-    {"produced_at", "timestamptz"},
+    ENVELOPE_COLS,
 };
 
 static const column retry_cols[] = {
@@ -111,10 +106,7 @@ static const column retry_cols[] = {
     {"due_start", "timestamptz"},
     {"due_end", "timestamptz"},
     {"policy_version", ""},
-    {"occurred_at", "timestamptz"},
-    {"causation_id", ""},
-    {"producer", ""},
-    {"produced_at", "timestamptz"},
+    ENVELOPE_COLS,
 };
 
 static const column assignment_cols[] = {
@@ -136,10 +128,7 @@ static const column assignment_cols[] = {
     {"due_end", "timestamptz"},
     {"window_index", "integer"},
     {"salesperson_id", ""},
-    {"occurred_at", "timestamptz"},
-    {"causation_id", ""},
-    {"producer", ""},
-    {"produced_at", "timestamptz"},
+    ENVELOPE_COLS,
 };
 
 static const column outcome_cols[] = {
@@ -160,10 +149,7 @@ static const column outcome_cols[] = {
     {"recording_ref", ""},
     {"notes", ""},
     {"questions", "text[]"},
-    {"occurred_at", "timestamptz"},
-    {"causation_id", ""},
-    {"producer", ""},
-    {"produced_at", "timestamptz"},
+    ENVELOPE_COLS,
 };
 
 static const column grade_cols[] = {
@@ -184,62 +170,35 @@ static const column grade_cols[] = {
     {"compliance", "jsonb"},
     {"in_due_window", "boolean"},
     {"policy_version", ""},
-    {"occurred_at", "timestamptz"},
-    {"causation_id", ""},
-    {"producer", ""},
-    {"produced_at", "timestamptz"},
+    ENVELOPE_COLS,
 };
 
 static const column alert_cols[] = {
-    {"alert_id", ""},
-    {"event_id", ""},
-    {"grade_id", ""},
-    {"task_id", ""},
-    {"customer_id", ""},
-    {"branch_id", ""},
-    {"agent_id", ""},
-    {"kind", ""},
-    {"severity", ""},
-    {"route_to", ""},
-    {"evidence", ""},
-    {"policy_version", ""},
-    {"suspected", "boolean"},
-    {"deadline", "timestamptz"},
-    {"case_id", ""},
-    {"notify", ""},
-    {"attempt", "integer"},
-    {"salesperson_id", ""},
-    {"store_id", ""},
-    {"occurred_at", "timestamptz"},
-    {"causation_id", ""},
-    {"producer", ""},
-    {"produced_at", "timestamptz"},
+    {"alert_id", ""},         {"event_id", ""},
+    {"grade_id", ""},         {"task_id", ""},
+    {"customer_id", ""},      {"branch_id", ""},
+    {"agent_id", ""},         {"kind", ""},
+    {"severity", ""},         {"route_to", ""},
+    {"evidence", ""},         {"policy_version", ""},
+    {"suspected", "boolean"}, {"deadline", "timestamptz"},
+    {"case_id", ""},          {"notify", ""},
+    {"attempt", "integer"},   {"salesperson_id", ""},
+    {"store_id", ""},         ENVELOPE_COLS,
 };
 
 static const column decision_cols[] = {
-    {"decision_id", ""},
-    {"event_id", ""},
-    {"source_event_id", ""},
-    {"customer_id", ""},
-    {"branch_id", ""},
-    {"store_id", ""},
-    {"rule_id", ""},
-    {"outcome", ""},
-    {"u", "double precision"},
-    {"rate", "double precision"},
-    {"policy_version", ""},
-    {"reason", ""},
-    {"task_id", ""},
-    {"occurred_at", "timestamptz"},
-    {"causation_id", ""},
-    {"producer", ""},
-    {"produced_at", "timestamptz"},
+    {"decision_id", ""},       {"event_id", ""},
+    {"source_event_id", ""},   {"customer_id", ""},
+    {"branch_id", ""},         {"store_id", ""},
+    {"rule_id", ""},           {"outcome", ""},
+    {"u", "double precision"}, {"rate", "double precision"},
+    {"policy_version", ""},    {"reason", ""},
+    {"task_id", ""},           ENVELOPE_COLS,
 };
 
 static const column case_event_cols[] = {
-    {"event_id", ""},     {"case_id", ""},  {"action", ""},
-    {"actor", ""},        {"text", ""},     {"occurred_at", "timestamptz"},
-    {"causation_id", ""}, {"producer", ""}, {"produced_at", "timestamptz"},
+    {"event_id", ""}, {"case_id", ""}, {"action", ""},
+    {"actor", ""},    {"text", ""},    ENVELOPE_COLS,
 };
 
 static const column dead_letter_cols[] = {
@@ -252,16 +211,6 @@ static const column dead_letter_cols[] = {
     {"reason", ""},
     {"key", "bytea"},
     {"payload", "bytea"},
-    {"kafka_timestamp", "timestamptz"},
-};
-
-/* "offset" is a reserved word in SQL, hence the quotes. */
-static const column index_cols[] = {
-    {"topic", ""},
-    {"partition", "integer"},
-    {"\"offset\"", "bigint"},
-    {"event_id", ""},
-    {"occurred_at", "timestamptz"},
     {"kafka_timestamp", "timestamptz"},
 };
 
@@ -282,7 +231,6 @@ static const struct table_def {
     [RECORDER_CASE_EVENTS] = {"case_events", COLS(case_event_cols)},
     [RECORDER_DECISIONS] = {"decisions", COLS(decision_cols)},
     [RECORDER_DEAD_LETTERS] = {"dead_letters", COLS(dead_letter_cols)},
-    [RECORDER_MESSAGE_INDEX] = {"message_index", COLS(index_cols)},
 };
 #undef COLS
 
@@ -391,6 +339,10 @@ typedef struct rowset {
 struct recorder_rows {
     rowset sets[RECORDER_TABLE_COUNT];
     const rv_pii_key *key; /* borrowed: seals phone numbers */
+    /* Kafka coordinates of the message recorder_rows_add_msg is adding,
+     * -1 outside it: put_envelope writes them into every fact row. */
+    int32_t at_partition;
+    int64_t at_offset;
     /* recorder_rows_arrays' text[] literals, one per column, reused. */
     sbuf arrays[COLS_MAX];
     const char *array_params[COLS_MAX];
@@ -558,6 +510,8 @@ rv_err recorder_rows_new(const rv_pii_key *key, recorder_rows **out)
         return RV_ERR_NOMEM;
     }
     r->key = key;
+    r->at_partition = -1;
+    r->at_offset = -1;
     *out = r;
     return RV_OK;
 }
@@ -626,13 +580,20 @@ typedef struct row {
     const struct table_def *def;
     size_t col;
     rv_err err;
+    int32_t partition; /* the message's coordinates, -1: none */
+    int64_t offset;
 } row;
 
 static rv_err row_begin(recorder_rows *r, recorder_table t, row *w)
 {
     rowset *rs = &r->sets[t];
     size_t cols = tables[t].col_count;
-    *w = (row){.rs = rs, .def = &tables[t], .col = 0, .err = RV_OK};
+    *w = (row){.rs = rs,
+               .def = &tables[t],
+               .col = 0,
+               .err = RV_OK,
+               .partition = r->at_partition,
+               .offset = r->at_offset};
     if (rs->count < rs->cap) {
         return RV_OK;
     }
@@ -882,6 +843,13 @@ static void put_envelope(row *w, const rv_envelope *env)
     put_opt_str(w, env->causation_id);
     put_opt_str(w, env->producer);
     put_opt_ts(w, env->produced_at_us);
+    if (w->partition >= 0 && w->offset >= 0) {
+        put_int(w, w->partition);
+        put_int(w, w->offset);
+    } else {
+        put_null(w);
+        put_null(w);
+    }
 }
 
 /* Commit the row, or drop it on failure or a column-count mismatch (a
@@ -1319,32 +1287,6 @@ rv_err recorder_rows_add_dead_letter(recorder_rows *r, size_t tag,
     return row_end(&w, tag);
 }
 
-rv_err recorder_rows_add_index(recorder_rows *r, size_t tag, const rv_msg *m,
-                               const rv_envelope *env)
-{
-    row w;
-    rv_err err = row_begin(r, RECORDER_MESSAGE_INDEX, &w);
-    if (err != RV_OK) {
-        return err;
-    }
-    put_str(&w, m->topic);
-    put_int(&w, m->partition);
-    put_int(&w, m->offset);
-    if (env != NULL) {
-        put_str(&w, env->event_id);
-        put_ts(&w, env->occurred_at_us);
-    } else {
-        put_null(&w);
-        put_null(&w);
-    }
-    if (m->timestamp_ms >= 0) {
-        put_ts(&w, m->timestamp_ms * 1000);
-    } else {
-        put_null(&w);
-    }
-    return row_end(&w, tag);
-}
-
 /* One decoded record of any topic; large, so it lives in the caller's
  * frame once per message rather than once per kind. */
 typedef union record {
@@ -1359,12 +1301,11 @@ typedef union record {
     rv_decision decision;
 } record;
 
-/* Decode by topic and add the fact row. *env points into @p rec on RV_OK.
+/* Decode by topic into @p rec (scratch) and add the fact row(s).
  * @returns RV_OK, RV_ERR_INVALID (does not decode), RV_ERR_NOMEM,
  *          RV_ERR_FATAL */
 static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
-                       recorder_topic kind, record *rec,
-                       const rv_envelope **env, char *errstr,
+                       recorder_topic kind, record *rec, char *errstr,
                        size_t errstr_size)
 {
     const uint8_t *buf = m->payload;
@@ -1378,7 +1319,6 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
     case RECORDER_TOPIC_SALES:
         err = rv_codec_decode_sale(buf, len, &rec->sale, errstr, errstr_size);
         if (err == RV_OK) {
-            *env = &rec->sale.env;
             err = recorder_rows_add_sale(r, tag, &rec->sale);
         }
         break;
@@ -1386,7 +1326,6 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
         err = rv_codec_decode_work_order(buf, len, &rec->work_order, errstr,
                                          errstr_size);
         if (err == RV_OK) {
-            *env = &rec->work_order.env;
             err = recorder_rows_add_work_order(r, tag, &rec->work_order);
         }
         break;
@@ -1394,7 +1333,6 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
     case RECORDER_TOPIC_RETRIES:
         err = rv_codec_decode_task(buf, len, &rec->task, errstr, errstr_size);
         if (err == RV_OK) {
-            *env = &rec->task.env;
             err = kind == RECORDER_TOPIC_TASKS
                       ? recorder_rows_add_task(r, tag, &rec->task)
                       : recorder_rows_add_retry(r, tag, &rec->task);
@@ -1404,7 +1342,6 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
         err = rv_codec_decode_assignment(buf, len, &rec->assignment, errstr,
                                          errstr_size);
         if (err == RV_OK) {
-            *env = &rec->assignment.env;
             err = recorder_rows_add_assignment(r, tag, &rec->assignment);
         }
         break;
@@ -1412,30 +1349,24 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
         err = rv_codec_decode_outcome(buf, len, &rec->outcome, errstr,
                                       errstr_size);
         if (err == RV_OK) {
-            *env = &rec->outcome.env;
             err = recorder_rows_add_outcome(r, tag, &rec->outcome);
         }
         break;
     case RECORDER_TOPIC_GRADES:
         err = rv_codec_decode_grade(buf, len, &rec->grade, errstr, errstr_size);
         if (err == RV_OK) {
-            *env = &rec->grade.env;
             err = recorder_rows_add_grade(r, tag, &rec->grade);
         }
         break;
     case RECORDER_TOPIC_ALERTS:
         err = rv_codec_decode_alert(buf, len, &rec->alert, errstr, errstr_size);
         if (err == RV_OK) {
-            *env = &rec->alert.env;
             err = recorder_rows_add_alert(r, tag, &rec->alert);
         }
         break;
     case RECORDER_TOPIC_DECISIONS: {
         /* One customer's decisions of a sampler batch (issue 8): a row
-         * each, all tagged with the message; indexed by the latest in
-         * event time, so that replay_start_offsets (the first offset
-         * indexed at or after a time) never starts past a message that
-         * holds a decision of the range. */
+         * each, all tagged with the message and carrying its offset. */
         rv_decision *ds = malloc(RV_CODEC_DECISIONS_MAX * sizeof(*ds));
         size_t n = 0;
         err = ds != NULL ? rv_codec_decode_decisions(buf, len, ds,
@@ -1445,16 +1376,6 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
         for (size_t i = 0; err == RV_OK && i < n; i++) {
             err = recorder_rows_add_decision(r, tag, &ds[i]);
         }
-        if (err == RV_OK) {
-            size_t latest = 0;
-            for (size_t i = 1; i < n; i++) {
-                if (ds[i].env.occurred_at_us > ds[latest].env.occurred_at_us) {
-                    latest = i;
-                }
-            }
-            rec->decision = ds[latest];
-            *env = &rec->decision.env;
-        }
         free(ds);
         break;
     }
@@ -1462,7 +1383,6 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
         err = rv_codec_decode_case_event(buf, len, &rec->case_event, errstr,
                                          errstr_size);
         if (err == RV_OK) {
-            *env = &rec->case_event.env;
             err = recorder_rows_add_case_event(r, tag, &rec->case_event);
         }
         break;
@@ -1481,27 +1401,18 @@ rv_err recorder_rows_add_msg(recorder_rows *r, size_t tag, const rv_msg *m,
 {
     recorder_topic kind = recorder_topic_of(m->topic);
     if (kind == RECORDER_TOPIC_DLQ) {
-        rv_err err = recorder_rows_add_dead_letter(r, tag, m, src);
-        if (err == RV_OK) {
-            err = recorder_rows_add_index(r, tag, m, NULL);
-        }
-        return err;
+        return recorder_rows_add_dead_letter(r, tag, m, src);
     }
     record *rec = malloc(sizeof(*rec));
     if (rec == NULL) {
         return RV_ERR_NOMEM;
     }
-    const rv_envelope *env = NULL;
-    rv_err err = add_fact(r, tag, m, kind, rec, &env, errstr, errstr_size);
-    if (err == RV_OK || err == RV_ERR_INVALID) {
-        /* Indexed either way: the index says where every message is,
-         * and a message that did not decode has no event_id. */
-        rv_err ierr =
-            recorder_rows_add_index(r, tag, m, err == RV_OK ? env : NULL);
-        if (ierr != RV_OK) {
-            err = ierr;
-        }
-    }
+    bool coords = m->partition >= 0 && m->offset >= 0;
+    r->at_partition = coords ? m->partition : -1;
+    r->at_offset = coords ? m->offset : -1;
+    rv_err err = add_fact(r, tag, m, kind, rec, errstr, errstr_size);
+    r->at_partition = -1;
+    r->at_offset = -1;
     free(rec);
     return err;
 }

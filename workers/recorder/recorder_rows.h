@@ -31,7 +31,6 @@ typedef enum recorder_table {
     RECORDER_CASE_EVENTS,
     RECORDER_DECISIONS,
     RECORDER_DEAD_LETTERS,
-    RECORDER_MESSAGE_INDEX,
     RECORDER_TABLE_COUNT,
 } recorder_table;
 
@@ -120,18 +119,19 @@ void recorder_rows_clear(recorder_rows *r);
 
 /**
  * Decode @p m (borrowed) by its topic and append its row (a
- * visits.decisions message: a row per decision), plus its message_index
- * row (for several decisions, the latest one's event_id and time). Messages on
- * a ".dlq" topic are not decoded: they become a dead_letters row, with reason
- * and source taken from @p src (may be NULL); without a complete, numeric
- * source the DLQ message's own coordinates stand in. Phone numbers are stored
- * masked (phone_masked) and sealed (phone_enc), never clear.
+ * visits.decisions message: a row per decision), each row carrying the
+ * message's partition and offset (kafka_partition, kafka_offset,
+ * migration 012). Messages on a ".dlq" topic are not decoded: they become
+ * a dead_letters row, with reason and source taken from @p src (may be
+ * NULL); without a complete, numeric source the DLQ message's own
+ * coordinates stand in. Phone numbers are stored masked (phone_masked) and
+ * sealed (phone_enc), never clear.
  * @param tag  the caller's number for @p m (its index in the batch),
  *             returned by recorder_rows_tag() for each of its rows
  * @returns RV_OK; RV_ERR_INVALID if @p m does not decode (errstr, may be
- *          NULL, has the decoder's reason; only the message_index row was
- *          added, without event_id); RV_ERR_NOMEM; RV_ERR_FATAL (an
- *          internal column-count mismatch: a bug)
+ *          NULL, has the decoder's reason; no row was added: the caller
+ *          dead-letters it); RV_ERR_NOMEM; RV_ERR_FATAL (an internal
+ *          column-count mismatch: a bug)
  */
 RV_MUSTCHECK rv_err recorder_rows_add_msg(recorder_rows *r, size_t tag,
                                           const rv_msg *m,
@@ -140,7 +140,9 @@ RV_MUSTCHECK rv_err recorder_rows_add_msg(recorder_rows *r, size_t tag,
 
 /*
  * The per-record builders recorder_rows_add_msg uses; public for tests.
- * Each appends one row tagged @p tag from a decoded record (borrowed).
+ * Each appends one row tagged @p tag from a decoded record (borrowed);
+ * called outside recorder_rows_add_msg, the row's Kafka coordinates are
+ * NULL.
  * @returns RV_OK, RV_ERR_NOMEM, RV_ERR_FATAL (column-count mismatch, or
  *          a phone number the key could not seal: both bugs)
  */
@@ -167,10 +169,6 @@ RV_MUSTCHECK rv_err recorder_rows_add_alert(recorder_rows *r, size_t tag,
 RV_MUSTCHECK rv_err
 recorder_rows_add_dead_letter(recorder_rows *r, size_t tag, const rv_msg *m,
                               const recorder_dlq_source *src);
-/** @p env may be NULL (not decoded): event_id and occurred_at are NULL. */
-RV_MUSTCHECK rv_err recorder_rows_add_index(recorder_rows *r, size_t tag,
-                                            const rv_msg *m,
-                                            const rv_envelope *env);
 
 /** Rows of @p t so far. */
 size_t recorder_rows_count(const recorder_rows *r, recorder_table t);

@@ -33,16 +33,14 @@ rv_err replay_start_offsets(const rv_props *kafka, rv_pg *pg, const char *topic,
     ctl_time_format(from_us, from);
     const char *params[] = {topic, from};
     rv_pg_result *res = NULL;
-    /* A partition with nothing at or after the time starts after its
-     * last indexed message; one never indexed, from its beginning. */
+    /* The kafka_offset of the topic's fact table, message_index for
+     * what was recorded before migration 012 (deploy/sql/012). */
     err = rv_pg_exec(pg,
-                     "SELECT partition, coalesce(min(\"offset\") FILTER "
-                     "(WHERE occurred_at >= $2::timestamptz), "
-                     "max(\"offset\") + 1) FROM message_index "
-                     "WHERE topic = $1 GROUP BY partition",
+                     "SELECT partition_id, start_offset FROM "
+                     "recorded_start_offsets($1, $2::timestamptz)",
                      2, params, &res, errstr, sizeof(errstr));
     if (err != RV_OK) {
-        fprintf(stderr, "replay: message_index of %s: %s\n", topic, errstr);
+        fprintf(stderr, "replay: recorded offsets of %s: %s\n", topic, errstr);
         return err;
     }
     for (int p = 0; p < *count; p++) {

@@ -18,11 +18,13 @@
  * epoch, UTC) into @p offsets[partition]: the broker's offsets by time
  * (ListOffsets, Kafka timestamps in ms), else, when the broker knows none
  * (the development broker answers -1), the first offset the recorder
- * indexed at or after that time in message_index; a partition with
- * nothing indexed at or after it starts after its last indexed message,
- * one never indexed at 0. Every message of the range lies at or after
- * these offsets; callers still filter by event time. On error one line
- * "replay: ..." is on stderr.
+ * recorded at or after that time (SQL function recorded_start_offsets,
+ * deploy/sql/012: the kafka_offset of the topic's fact table, or
+ * message_index for messages recorded before); a partition with nothing
+ * recorded at or after it starts after its last recorded message, one
+ * never recorded at 0. Every message of the range
+ * lies at or after these offsets; callers still filter by event time. On
+ * error one line "replay: ..." is on stderr.
  * @param kafka       borrowed; Kafka client properties
  * @param pg          borrowed; the record, read only on the fallback
  * @param timeout_ms  bounds each broker request
