@@ -347,6 +347,7 @@ rv_err rv_runner_run(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
         if (opts->on_tick != NULL && monotonic_us() - last_tick_us >= tick_us) {
             last_tick_us = monotonic_us();
             err = run_tick(kp, opts, ctx, o.flush_timeout_ms, &tick_rl);
+            rv_hist_add(&st.tick_us, (uint64_t)(monotonic_us() - last_tick_us));
             if (err != RV_OK) {
                 goto out;
             }
@@ -366,7 +367,9 @@ rv_err rv_runner_run(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
         int64_t began_us = monotonic_us();
         err = run_batch(kc, kp, fn, ctx, &o, msgs, count, &st, &retry_rl,
                         opts->health);
-        st.busy_us += (uint64_t)(monotonic_us() - began_us);
+        uint64_t took_us = (uint64_t)(monotonic_us() - began_us);
+        st.busy_us += took_us;
+        rv_hist_add(&st.batch_us, took_us);
         if (err != RV_OK) {
             goto out;
         }

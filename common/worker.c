@@ -356,6 +356,12 @@ static rv_err apply_spec_defaults(rv_worker *w)
                                                             : RV_ERR_NOMEM;
 }
 
+/* The @p q quantile of @p h in ms. */
+static double ms_of(const rv_hist *h, double q)
+{
+    return (double)rv_hist_quantile(h, q) / 1000.0;
+}
+
 int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
                    rv_worker_init_fn init, rv_batch_fn fn,
                    rv_worker_fini_fn fini)
@@ -476,7 +482,16 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
            RV_KV_DBL("events_per_s",
                      stats.busy_us > 0
                          ? (double)stats.messages * 1e6 / (double)stats.busy_us
-                         : 0.0));
+                         : 0.0),
+           /* Where a latency tail comes from (issue 8): a message waits
+            * for its whole batch, and for any tick run before it. */
+           RV_KV_DBL("batch_p50_ms", ms_of(&stats.batch_us, 0.5)),
+           RV_KV_DBL("batch_p99_ms", ms_of(&stats.batch_us, 0.99)),
+           RV_KV_DBL("batch_max_ms", ms_of(&stats.batch_us, 1.0)),
+           RV_KV_INT("ticks", (int64_t)stats.tick_us.count),
+           RV_KV_INT("tick_busy_ms", (int64_t)(stats.tick_us.sum_us / 1000)),
+           RV_KV_DBL("tick_p99_ms", ms_of(&stats.tick_us, 0.99)),
+           RV_KV_DBL("tick_max_ms", ms_of(&stats.tick_us, 1.0)));
     rv_cfg_fini(sections, section_count, &w.kafka);
     return code;
 }

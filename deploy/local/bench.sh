@@ -429,6 +429,18 @@ for w in $WORKERS; do
         "$(span_of "$w")")" msgs/s
     fig "$w.busy_rate" "${rate_of[$w]}" msgs/s
     fig "$w.batch_busy" "${batch_ms[$w]}" ms
+    # A message waits for its whole batch and for any tick before it:
+    # where a latency tail comes from (the runner's histograms, within
+    # 25% above the true value).
+    fig "$w.batch_p50" "$(field "$line" batch_p50_ms)" ms
+    fig "$w.batch_p99" "$(field "$line" batch_p99_ms)" ms
+    fig "$w.batch_max" "$(field "$line" batch_max_ms)" ms
+    if [ "$(field "$line" ticks)" != 0 ]; then
+        fig "$w.ticks" "$(field "$line" ticks)" ticks
+        fig "$w.tick_busy" "$(field "$line" tick_busy_ms)" ms
+        fig "$w.tick_p99" "$(field "$line" tick_p99_ms)" ms
+        fig "$w.tick_max" "$(field "$line" tick_max_ms)" ms
+    fi
     fig "$w.cpu" "${cpu_s[$w]:-0}" s
     fig "$w.cpu_per_msg" "$(calc 'b > 0 ? a * 1e6 / b : 0' \
         "${cpu_s[$w]:-0}" "${msgs:-0}")" us

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "rv/err.h"
+#include "rv/hist.h"
 #include "rv/kafka.h"
 
 /**
@@ -64,6 +65,12 @@ typedef struct rv_runner_stats {
     /** Wall time spent handling batches (fn, flush, commit), µs: messages
      *  / busy_us is the worker's throughput while it had work. */
     uint64_t busy_us;
+    /** Each batch's wall time (fn, flush, commit, retries included), µs:
+     *  a batch's messages wait for all of it. */
+    rv_hist batch_us;
+    /** Each tick's wall time (on_tick and its flush), µs: no batch runs
+     *  meanwhile. count is the number of ticks. */
+    rv_hist tick_us;
 } rv_runner_stats;
 
 /**

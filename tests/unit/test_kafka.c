@@ -577,6 +577,11 @@ static void test_kafka_runner_retries_same_batch(void **state)
     assert_int_equal(stats.batches, 1);
     assert_int_equal(stats.messages, 3);
     assert_int_equal(stats.retries, 1);
+    /* The batch's time counts its retry and the 50 ms back-off before it
+     * (the shutdown line's batch_max_ms). */
+    assert_int_equal(stats.batch_us.count, 1);
+    assert_true(rv_hist_quantile(&stats.batch_us, 1.0) >= 50000);
+    assert_int_equal(stats.tick_us.count, 0);
     rv_consumer_close(kc);
     rv_producer_close(kp, FLUSH_MS);
 
