@@ -297,18 +297,21 @@ static int64_t monotonic_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* One tick and the flush of its output. @returns RV_OK (also after a
- * retriable failure, logged), RV_ERR_FATAL, RV_ERR_NOMEM. */
+/* One tick and the flush of its output; *more as on_tick set it, false
+ * after a failure (the next try waits tick_ms). @returns RV_OK (also
+ * after a retriable failure, logged), RV_ERR_FATAL, RV_ERR_NOMEM. */
 static rv_err run_tick(rv_producer *kp, const rv_runner_opts *opts, void *ctx,
-                       int flush_timeout_ms, rv_log_ratelimit *rl)
+                       int flush_timeout_ms, rv_log_ratelimit *rl, bool *more)
 {
-    rv_err err = opts->on_tick(ctx, kp);
+    *more = false;
+    rv_err err = opts->on_tick(ctx, kp, more);
     if (err == RV_OK) {
         err = rv_producer_flush(kp, flush_timeout_ms);
     }
     if (err == RV_OK) {
         rv_health_note_ok(opts->health);
     } else {
+        *more = false;
         char what[64];
         snprintf(what, sizeof(what), "tick: %s", rv_err_str(err));
         rv_health_note_failure(opts->health, what);
@@ -340,13 +343,16 @@ rv_err rv_runner_run(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
     rv_log_ratelimit tick_rl = {0};
     int64_t last_tick_us = 0;
     int64_t tick_us = (opts->tick_ms < 10 ? 10 : opts->tick_ms) * 1000;
+    bool tick_more = false; /* the last tick left due work */
     while (!rv_stop_requested()) {
         if (rv_reload_take() && opts->on_reload != NULL) {
             opts->on_reload(opts->reload_arg);
         }
-        if (opts->on_tick != NULL && monotonic_us() - last_tick_us >= tick_us) {
+        if (opts->on_tick != NULL &&
+            (tick_more || monotonic_us() - last_tick_us >= tick_us)) {
             last_tick_us = monotonic_us();
-            err = run_tick(kp, opts, ctx, o.flush_timeout_ms, &tick_rl);
+            err = run_tick(kp, opts, ctx, o.flush_timeout_ms, &tick_rl,
+                           &tick_more);
             rv_hist_add(&st.tick_us, (uint64_t)(monotonic_us() - last_tick_us));
             if (err != RV_OK) {
                 goto out;
@@ -354,8 +360,8 @@ rv_err rv_runner_run(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
         }
         const rv_msg *msgs = NULL;
         size_t count = 0;
-        err = rv_consumer_poll_batch(kc, o.batch_max, o.poll_timeout_ms, &msgs,
-                                     &count);
+        err = rv_consumer_poll_batch(
+            kc, o.batch_max, tick_more ? 0 : o.poll_timeout_ms, &msgs, &count);
         if (err != RV_OK) {
             RV_LOG(RV_LOG_ERROR, "poll_failed",
                    RV_KV_STR("err", rv_err_str(err)));

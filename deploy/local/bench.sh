@@ -492,6 +492,9 @@ if [ "$mode" = latency ]; then
 with x as (
   select extract(epoch from a.recorded_at - s.produced_at) * 1000 as d,
          extract(epoch from a.produced_at - s.produced_at) * 1000 as m,
+         extract(epoch from t.produced_at - s.produced_at) * 1000 as h1,
+         extract(epoch from a.produced_at - t.produced_at) * 1000 as h2,
+         extract(epoch from a.recorded_at - a.produced_at) * 1000 as h3,
          s.produced_at >= min(s.produced_at) over ()
                           + interval '$warmup_s seconds' as steady
   from assignments a
@@ -504,9 +507,16 @@ select count(*),
   percentile_cont(array[0.5, 0.95, 0.99]) within group (order by m),
   count(*) filter (where steady),
   percentile_cont(array[0.5, 0.95, 0.99]) within group (order by d)
+    filter (where steady),
+  percentile_cont(array[0.5, 0.99]) within group (order by h1)
+    filter (where steady),
+  percentile_cont(array[0.5, 0.99]) within group (order by h2)
+    filter (where steady),
+  percentile_cont(array[0.5, 0.99]) within group (order by h3)
     filter (where steady)
 from x")
-    IFS='|' read -r lat_n lat_p lat_max lat_m st_n st_p <<<"$lat"
+    IFS='|' read -r lat_n lat_p lat_max lat_m st_n st_p hop1 hop2 hop3 \
+        <<<"$lat"
     read -r p50 p95 p99 <<<"$(tr -d '{}' <<<"$lat_p" | tr ',' ' ')"
     read -r m50 m95 m99 <<<"$(tr -d '{}' <<<"$lat_m" | tr ',' ' ')"
     read -r s50 s95 s99 <<<"$(tr -d '{}' <<<"$st_p" | tr ',' ' ')"
@@ -525,6 +535,15 @@ from x")
     fig latency.steady_durable_p50 "$(DIGITS=1 calc a "$s50")" ms
     fig latency.steady_durable_p95 "$(DIGITS=1 calc a "$s95")" ms
     fig latency.steady_durable_p99 "$(DIGITS=1 calc a "$s99")" ms
+    # The steady figures hop by hop: the sale to its task (the sampler,
+    # with the sale's wait in sales.events), the task to its booking (the
+    # assigner, with the wait in visits.tasks), the booking to the record
+    # (the recorder, with the wait in visits.assignments).
+    for hop in sampler:"$hop1" assigner:"$hop2" recorder:"$hop3"; do
+        read -r h50 h99 <<<"$(tr -d '{}' <<<"${hop#*:}" | tr ',' ' ')"
+        fig "latency.steady_hop_${hop%%:*}_p50" "$(DIGITS=1 calc a "$h50")" ms
+        fig "latency.steady_hop_${hop%%:*}_p99" "$(DIGITS=1 calc a "$h99")" ms
+    done
 else
     # The machine's limits, with the workers stopped: one plain consumer
     # on the same topic, Redis pipelined and not, PostgreSQL multi-row

@@ -4,6 +4,7 @@
 #define RV_RUNNER_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,8 +44,12 @@ typedef struct rv_runner_opts {
      *  message comes; its output is flushed before the loop goes on. Must
      *  be idempotent like the batch function. A retriable error is logged
      *  (tick_failed, rate-limited) and the next tick tries again;
-     *  RV_ERR_FATAL or RV_ERR_NOMEM stops the loop. */
-    rv_err (*on_tick)(void *ctx, rv_producer *kp);
+     *  RV_ERR_FATAL or RV_ERR_NOMEM stops the loop. A tick does a bounded
+     *  slice of work, so that no batch waits long behind it (issue 8),
+     *  and sets *@p more (false on entry) when it left due work: the loop
+     *  then polls without waiting and ticks again after the next batch,
+     *  not @c tick_ms later. */
+    rv_err (*on_tick)(void *ctx, rv_producer *kp, bool *more);
     int64_t tick_ms; /**< >= 10 when on_tick is set */
     /** Called with the batch's @c ctx once a batch's output is flushed
      *  (its effects durable), before its offsets are committed; at most

@@ -59,7 +59,7 @@ typedef struct rv_worker_spec {
     void *extra_base;             /**< struct the extra keys fill */
     /** Timed work with the worker's ctx (rv_runner_opts.on_tick), or
      *  NULL; every tick.ms of wall time (config, default 1000). */
-    rv_err (*tick)(void *ctx, rv_producer *kp);
+    rv_err (*tick)(void *ctx, rv_producer *kp, bool *more);
     /** Called with the worker's ctx once a batch's output is durable
      *  (rv_runner_opts.on_durable), or NULL. */
     void (*durable)(void *ctx);

@@ -613,6 +613,68 @@ static rv_err stuck_batch(void *ctx, const rv_msg *msgs, size_t count,
     return c->is_stuck ? RV_ERR_UNAVAILABLE : RV_OK;
 }
 
+/* Issue 8: a tick that leaves due work (*more) is called again after the
+ * next poll, not tick_ms later, and does not starve the batches. */
+struct slice_ctx {
+    int ticks;
+    int batches;
+    int ticks_after_batch;
+};
+
+static rv_err slicing_tick(void *ctx, rv_producer *kp, bool *more)
+{
+    (void)kp;
+    struct slice_ctx *c = ctx;
+    c->ticks++;
+    if (c->batches > 0) {
+        c->ticks_after_batch++;
+        rv_stop_request();
+        return RV_OK;
+    }
+    *more = true; /* a backlog: slice after slice until the batch came */
+    return RV_OK;
+}
+
+static rv_err counting_batch(void *ctx, const rv_msg *msgs, size_t count,
+                             rv_producer *kp)
+{
+    (void)msgs;
+    (void)count;
+    (void)kp;
+    struct slice_ctx *c = ctx;
+    c->batches++;
+    return RV_OK;
+}
+
+static void test_kafka_runner_tick_slices(void **state)
+{
+    struct fx *fx = *state;
+    rv_producer *kp = open_producer(fx);
+    send_text(kp, "t.in", "k", "s1");
+    assert_int_equal(rv_producer_flush(kp, FLUSH_MS), RV_OK);
+    rv_consumer *kc = open_consumer(fx, "g.slices");
+    struct slice_ctx ctx = {0};
+    /* Ticks every minute: without slices the second tick would come
+     * after the test's time limit. */
+    rv_runner_opts opts = {.batch_max = 100,
+                           .poll_timeout_ms = 1000,
+                           .flush_timeout_ms = FLUSH_MS,
+                           .backoff_max_ms = 1000,
+                           .on_tick = slicing_tick,
+                           .tick_ms = 60000};
+    rv_runner_stats stats = {0};
+    int64_t t0 = now_ms();
+    assert_int_equal(rv_runner_run(kc, kp, counting_batch, &ctx, &opts, &stats),
+                     RV_OK);
+    assert_true(now_ms() - t0 < 30000);
+    assert_int_equal(ctx.batches, 1);
+    assert_true(ctx.ticks >= 2);
+    assert_int_equal(ctx.ticks_after_batch, 1);
+    assert_int_equal(stats.tick_us.count, (uint64_t)ctx.ticks);
+    rv_consumer_close(kc);
+    rv_producer_close(kp, FLUSH_MS);
+}
+
 static void test_kafka_runner_commit_retry_and_stop_give_up(void **state)
 {
     struct fx *fx = *state;
@@ -700,6 +762,8 @@ int main(int argc, char **argv)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_kafka_runner_commit_retry_and_stop_give_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kafka_runner_tick_slices, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("kafka", tests, NULL, NULL);
 }

@@ -21,7 +21,8 @@
 #define TOPIC_ALERTS "compliance.alerts"
 /* Findings one grade may raise: A1 kinds, visit findings, A5 rate. */
 #define ALERTS_PER_GRADE (RV_ANSWERS_MAX + 5)
-/* Escalations raised per tick; the rest wait for the next tick. */
+/* Escalations raised per tick slice; the rest come in the next slice,
+ * after the next batch (rv_runner_opts.on_tick). */
 #define ESCALATIONS_PER_TICK 256
 
 typedef struct alerter_cfg {
@@ -264,7 +265,7 @@ static rv_err alerter_batch(void *ctx, const rv_msg *msgs, size_t count,
  * unanswered gets its escalation, once: the alert is made durable before
  * the case leaves the clock, and its ID is the case's, so a crash in
  * between, or two replicas ticking together, repeat one fact. */
-static rv_err alerter_tick(void *ctx, rv_producer *kp)
+static rv_err alerter_tick(void *ctx, rv_producer *kp, bool *more)
 {
     alerter_ctx *c = ctx;
     int64_t now = rv_now_us();
@@ -287,6 +288,7 @@ static rv_err alerter_tick(void *ctx, rv_producer *kp)
     size_t n = 0;
     rv_err err =
         alerter_cases_due(c->w->rc, now, c->due, ESCALATIONS_PER_TICK, &n);
+    *more = n == ESCALATIONS_PER_TICK; /* a slice: the rest after a batch */
     for (size_t i = 0; i < n && err == RV_OK; i++) {
         alerter_escalation(&c->due[i], rv_policy_escalate_to(c->w->policy),
                            rv_policy_notify(c->w->policy, RV_SEVERITY_MAJOR),

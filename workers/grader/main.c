@@ -16,7 +16,7 @@
 #define TOPIC_GRADES "visits.grades"
 #define TOPIC_RETRIES "visits.retries"
 #define TOPIC_TASKS "visits.tasks"
-/* Spot-check tasks raised per tick at most. */
+/* Spot-check tasks raised per tick slice at most. */
 #define SPOT_TASKS_PER_TICK 256
 
 typedef struct grader_ctx {
@@ -158,7 +158,7 @@ static rv_err settle_spots(grader_ctx *c)
  * sends its chosen re-visits, then closes; the tasks are durable before
  * the month closes, and their IDs are derived, so a crash in between or
  * two replicas repeat one fact. */
-static rv_err grader_tick(void *ctx, rv_producer *kp)
+static rv_err grader_tick(void *ctx, rv_producer *kp, bool *more)
 {
     grader_ctx *c = ctx;
     rv_worker *w = c->w;
@@ -178,6 +178,9 @@ static rv_err grader_tick(void *ctx, rv_producer *kp)
     size_t n = 0, months = 0;
     err = grader_spot_due(w->rc, now, c->due, SPOT_TASKS_PER_TICK, &n,
                           c->labels, &months);
+    /* A slice: months left over (a month whose tasks did not fit waits)
+     * come after the next batch; a call that finds none ends it. */
+    *more = months > 0;
     for (size_t i = 0; i < n && err == RV_OK; i++) {
         err = send_task(kp, TOPIC_TASKS, &c->due[i]);
     }

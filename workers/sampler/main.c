@@ -26,11 +26,12 @@
 #define US_PER_DAY 86400000000LL
 /* rv/watermark.h hash of sales.events, for closing quota periods. */
 #define SAMPLER_WATERMARK_KEY "rv:sampler:watermark"
-/* Quota groups closed per tick at most; the rest wait for the next. */
-#define QUOTA_GROUPS_PER_TICK 8
-/* Churn visits raised per rule and tick at most (and at most batch_max):
- * two round trips for them all (C4 verdicts, then off the clock). */
-#define CHURN_PER_TICK 1000
+/* Churn visits raised per rule and tick slice at most (and at most
+ * batch_max): two round trips for them all (C4 verdicts, then off the
+ * clock). Slices follow each other between batches while visits are due
+ * (run_tick), so a backlog drains at full speed without holding a batch
+ * of new sales behind it for more than one slice (issue 8). */
+#define CHURN_PER_SLICE 128
 /* Why a quota's chosen visit was selected. */
 #define QUOTA_CHOSEN "among the smallest draws its quota takes"
 
@@ -68,7 +69,7 @@ typedef struct sampler_ctx {
     bool has_churn;       /* inactivity rules (R7) */
     bool has_schedule;    /* schedule rules (R6) */
     int sales_partitions; /* the watermark waits for all of them */
-    sampler_churn_due churn_due[CHURN_PER_TICK];
+    sampler_churn_due churn_due[CHURN_PER_SLICE];
     rv_task schedule[16]; /* one sale's R6 follow-ups */
     rv_sale sale;         /* the batch's current event */
     rv_work_order wo;
@@ -966,17 +967,17 @@ static rv_err close_group(sampler_ctx *c, rv_producer *kp, const char *label)
     return err;
 }
 
-/* Issue 3: every quota period the sales' event-time watermark has passed
- * (end plus lateness) closes. */
 /* R7: the churn visits of @p rule whose moment (plus lateness) the
- * watermark @p now passed: published, made durable, then off the clock. */
+ * watermark @p now passed: published, made durable, then off the clock;
+ * a slice of them at most (*full: there may be more). */
 static rv_err fire_churn(sampler_ctx *c, rv_producer *kp, const rv_rule *rule,
-                         int64_t now)
+                         int64_t now, bool *full)
 {
     size_t cap = (size_t)c->w->cfg.batch_max, n = 0, k = 0;
+    cap = cap < CHURN_PER_SLICE ? cap : CHURN_PER_SLICE;
     rv_err err =
-        sampler_churn_due_list(c->w->rc, rule, now, c->churn_due,
-                               cap < CHURN_PER_TICK ? cap : CHURN_PER_TICK, &n);
+        sampler_churn_due_list(c->w->rc, rule, now, c->churn_due, cap, &n);
+    *full = n == cap;
     for (size_t i = 0; i < n && err == RV_OK; i++) {
         char errstr[160] = "";
         if (rv_codec_decode_task_hex(c->churn_due[i].hex, &c->tasks[k], errstr,
@@ -1004,7 +1005,13 @@ static rv_err fire_churn(sampler_ctx *c, rv_producer *kp, const rv_rule *rule,
     return err;
 }
 
-static rv_err run_tick(sampler_ctx *c, rv_producer *kp)
+/* One slice of the timed work (rv_runner_opts.on_tick): one quota period
+ * the sales' event-time watermark has passed (end plus lateness) closed
+ * (issue 3), else up to CHURN_PER_SLICE churn visits of each inactivity
+ * rule; *more when due work is left, so that the runner interleaves the
+ * slices with the batches of new sales instead of holding them behind a
+ * whole backlog. */
+static rv_err run_tick(sampler_ctx *c, rv_producer *kp, bool *more)
 {
     if (!c->has_quota && !c->has_churn) {
         return RV_OK;
@@ -1019,21 +1026,21 @@ static rv_err run_tick(sampler_ctx *c, rv_producer *kp)
     if (err != RV_OK || now == 0) {
         return err;
     }
-    char labels[QUOTA_GROUPS_PER_TICK][RV_SAMPLE_LABEL_SIZE];
+    char labels[1][RV_SAMPLE_LABEL_SIZE];
     size_t n = 0;
     if (c->has_quota) {
-        err = rv_sample_due(c->w->rc, SAMPLER_QUOTA_NS, now, labels,
-                            QUOTA_GROUPS_PER_TICK, &n);
+        err = rv_sample_due(c->w->rc, SAMPLER_QUOTA_NS, now, labels, 1, &n);
     }
-    for (size_t i = 0; i < n && err == RV_OK; i++) {
-        err = close_group(c, kp, labels[i]);
-    }
-    if (n == QUOTA_GROUPS_PER_TICK) {
-        return err; /* more periods to close first: churn waits its turn */
+    if (err == RV_OK && n > 0) {
+        /* Periods close first, one a slice: churn waits its turn. */
+        *more = true;
+        return close_group(c, kp, labels[0]);
     }
     for (unsigned r = 0; r < c->w->policy->rule_count && err == RV_OK; r++) {
         if (rv_rule_is_inactivity(&c->w->policy->rules[r])) {
-            err = fire_churn(c, kp, &c->w->policy->rules[r], now);
+            bool full = false;
+            err = fire_churn(c, kp, &c->w->policy->rules[r], now, &full);
+            *more = *more || full;
         }
     }
     return err;
@@ -1057,12 +1064,12 @@ static rv_err sampler_batch(void *ctx, const rv_msg *msgs, size_t count,
     return with_decisions(c, kp, plan_batch(c, msgs, count, kp));
 }
 
-static rv_err sampler_tick(void *ctx, rv_producer *kp)
+static rv_err sampler_tick(void *ctx, rv_producer *kp, bool *more)
 {
     sampler_ctx *c = ctx;
     c->pend_count = 0;
     c->arena_len = 0;
-    return with_decisions(c, kp, run_tick(c, kp));
+    return with_decisions(c, kp, run_tick(c, kp, more));
 }
 
 int main(int argc, char **argv)
