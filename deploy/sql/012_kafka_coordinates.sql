@@ -26,26 +26,20 @@
 -- the saving on every insert.
 BEGIN;
 
-ALTER TABLE sales ADD COLUMN IF NOT EXISTS kafka_partition integer,
-    ADD COLUMN IF NOT EXISTS kafka_offset bigint;
-ALTER TABLE work_orders ADD COLUMN IF NOT EXISTS kafka_partition integer,
-    ADD COLUMN IF NOT EXISTS kafka_offset bigint;
-ALTER TABLE visit_tasks ADD COLUMN IF NOT EXISTS kafka_partition integer,
-    ADD COLUMN IF NOT EXISTS kafka_offset bigint;
-ALTER TABLE task_retries ADD COLUMN IF NOT EXISTS kafka_partition integer,
-    ADD COLUMN IF NOT EXISTS kafka_offset bigint;
-ALTER TABLE assignments ADD COLUMN IF NOT EXISTS kafka_partition integer,
-    ADD COLUMN IF NOT EXISTS kafka_offset bigint;
-ALTER TABLE outcomes ADD COLUMN IF NOT EXISTS kafka_partition integer,
-    ADD COLUMN IF NOT EXISTS kafka_offset bigint;
-ALTER TABLE grades ADD COLUMN IF NOT EXISTS kafka_partition integer,
-    ADD COLUMN IF NOT EXISTS kafka_offset bigint;
-ALTER TABLE alerts ADD COLUMN IF NOT EXISTS kafka_partition integer,
-    ADD COLUMN IF NOT EXISTS kafka_offset bigint;
-ALTER TABLE case_events ADD COLUMN IF NOT EXISTS kafka_partition integer,
-    ADD COLUMN IF NOT EXISTS kafka_offset bigint;
-ALTER TABLE decisions ADD COLUMN IF NOT EXISTS kafka_partition integer,
-    ADD COLUMN IF NOT EXISTS kafka_offset bigint;
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['sales', 'work_orders', 'visit_tasks',
+                             'task_retries', 'assignments', 'outcomes',
+                             'grades', 'alerts', 'case_events', 'decisions']
+    LOOP
+        EXECUTE format('ALTER TABLE %I '
+                       'ADD COLUMN IF NOT EXISTS kafka_partition integer, '
+                       'ADD COLUMN IF NOT EXISTS kafka_offset bigint', t);
+    END LOOP;
+END
+$$;
 
 -- Where an event-time range starts in a topic, by what the recorder
 -- recorded (`replay verify` and `replay export` on a broker that cannot

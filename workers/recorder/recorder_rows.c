@@ -30,10 +30,11 @@ typedef struct column {
     const char *cast; /* "" for text */
 } column;
 
+/* One column a line, the envelope's included. */
+/* clang-format off */
 /* Every fact table ends with the envelope's columns and the Kafka
  * coordinates of the message the row came from (migration 012; the topic
  * is the table's own). put_envelope fills them. */
-/* clang-format off */
 #define ENVELOPE_COLS                                                          \
     {"occurred_at", "timestamptz"},                                            \
     {"causation_id", ""},                                                      \
@@ -41,7 +42,6 @@ typedef struct column {
     {"produced_at", "timestamptz"},                                            \
     {"kafka_partition", "integer"},                                            \
     {"kafka_offset", "bigint"}
-/* clang-format on */
 
 static const column sales_cols[] = {
     {"event_id", ""},
@@ -65,9 +65,15 @@ static const column sales_cols[] = {
 };
 
 static const column work_order_cols[] = {
-    {"event_id", ""},     {"work_order_id", ""}, {"kind", ""},
-    {"customer_id", ""},  {"branch_id", ""},     {"store_id", ""},
-    {"phone_masked", ""}, {"phone_enc", ""},     {"phone_synthetic", "boolean"},
+    {"event_id", ""},
+    {"work_order_id", ""},
+    {"kind", ""},
+    {"customer_id", ""},
+    {"branch_id", ""},
+    {"store_id", ""},
+    {"phone_masked", ""},
+    {"phone_enc", ""},
+    {"phone_synthetic", "boolean"},
     ENVELOPE_COLS,
 };
 
@@ -174,32 +180,54 @@ static const column grade_cols[] = {
 };
 
 static const column alert_cols[] = {
-    {"alert_id", ""},         {"event_id", ""},
-    {"grade_id", ""},         {"task_id", ""},
-    {"customer_id", ""},      {"branch_id", ""},
-    {"agent_id", ""},         {"kind", ""},
-    {"severity", ""},         {"route_to", ""},
-    {"evidence", ""},         {"policy_version", ""},
-    {"suspected", "boolean"}, {"deadline", "timestamptz"},
-    {"case_id", ""},          {"notify", ""},
-    {"attempt", "integer"},   {"salesperson_id", ""},
-    {"store_id", ""},         ENVELOPE_COLS,
+    {"alert_id", ""},
+    {"event_id", ""},
+    {"grade_id", ""},
+    {"task_id", ""},
+    {"customer_id", ""},
+    {"branch_id", ""},
+    {"agent_id", ""},
+    {"kind", ""},
+    {"severity", ""},
+    {"route_to", ""},
+    {"evidence", ""},
+    {"policy_version", ""},
+    {"suspected", "boolean"},
+    {"deadline", "timestamptz"},
+    {"case_id", ""},
+    {"notify", ""},
+    {"attempt", "integer"},
+    {"salesperson_id", ""},
+    {"store_id", ""},
+    ENVELOPE_COLS,
 };
 
 static const column decision_cols[] = {
-    {"decision_id", ""},       {"event_id", ""},
-    {"source_event_id", ""},   {"customer_id", ""},
-    {"branch_id", ""},         {"store_id", ""},
-    {"rule_id", ""},           {"outcome", ""},
-    {"u", "double precision"}, {"rate", "double precision"},
-    {"policy_version", ""},    {"reason", ""},
-    {"task_id", ""},           ENVELOPE_COLS,
+    {"decision_id", ""},
+    {"event_id", ""},
+    {"source_event_id", ""},
+    {"customer_id", ""},
+    {"branch_id", ""},
+    {"store_id", ""},
+    {"rule_id", ""},
+    {"outcome", ""},
+    {"u", "double precision"},
+    {"rate", "double precision"},
+    {"policy_version", ""},
+    {"reason", ""},
+    {"task_id", ""},
+    ENVELOPE_COLS,
 };
 
 static const column case_event_cols[] = {
-    {"event_id", ""}, {"case_id", ""}, {"action", ""},
-    {"actor", ""},    {"text", ""},    ENVELOPE_COLS,
+    {"event_id", ""},
+    {"case_id", ""},
+    {"action", ""},
+    {"actor", ""},
+    {"text", ""},
+    ENVELOPE_COLS,
 };
+/* clang-format on */
 
 static const column dead_letter_cols[] = {
     {"source_topic", ""},
