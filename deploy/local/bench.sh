@@ -27,6 +27,9 @@
 #                       latency.steady_* figures (default 10)
 #   RV_BENCH_TOPICS     topics as name:partitions,... (default: sized
 #                       from N: rv_topic_spec in lib.sh)
+#   RV_BENCH_KEEP       1: stop the stack at the end but keep its data,
+#                       to query the record afterwards (stack.sh start
+#                       RV_BENCH_DIR); the next run wipes it (default 0)
 # Any other RV_* setting (say RV_KAFKA_QUEUED_MAX_MESSAGES_KBYTES) reaches
 # every worker as usual.
 set -euo pipefail
@@ -141,7 +144,12 @@ cleanup() {
         kill "$drain_pid" 2>/dev/null || true
     fi
     stop_workers
-    "$stack" stop "$bench_dir" --wipe >/dev/null 2>&1 || true
+    if [ "${RV_BENCH_KEEP:-0}" = 1 ]; then
+        "$stack" stop "$bench_dir" >/dev/null 2>&1 || true
+        rv_info "kept the record: $stack start $bench_dir"
+    else
+        "$stack" stop "$bench_dir" --wipe >/dev/null 2>&1 || true
+    fi
 }
 stop_workers
 "$stack" stop "$bench_dir" --wipe >/dev/null
