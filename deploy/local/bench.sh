@@ -386,7 +386,7 @@ done
 # when they cannot tell it was sent: an A5 call-rate finding for each
 # later grade of the agent-hour; an R7 churn visit both fired by the
 # watermark and found due by a later purchase, and its booking again
-# (7% of the messages at 1,000,000 sales: read back from Kafka, each such
+# (5.5% of the messages at 1,000,000 sales: read back from Kafka, each such
 # task's ID was recorded from an earlier offset). Loss shows in the
 # counts above, not here; this says how much is sent twice, per topic.
 # Each message of a dead-letter topic is a dead_letters row (dlq_*).
