@@ -364,6 +364,20 @@ typedef struct rowset {
 /* Most columns a table has (checked by recorder_rows_new). */
 #define COLS_MAX 40
 
+/* One decoded record of any topic (a visits.decisions message decodes
+ * into recorder_rows.decisions); large, so it is allocated once with the
+ * rows and reused for every message. */
+typedef union record {
+    rv_sale sale;
+    rv_work_order work_order;
+    rv_task task;
+    rv_assignment assignment;
+    rv_outcome outcome;
+    rv_grade grade;
+    rv_alert alert;
+    rv_case_event case_event;
+} record;
+
 struct recorder_rows {
     rowset sets[RECORDER_TABLE_COUNT];
     const rv_pii_key *key; /* borrowed: seals phone numbers */
@@ -371,6 +385,9 @@ struct recorder_rows {
      * -1 outside it: put_envelope writes them into every fact row. */
     int32_t at_partition;
     int64_t at_offset;
+    /* Decoding scratch, reused message after message. */
+    record *rec;
+    rv_decision *decisions; /* RV_CODEC_DECISIONS_MAX */
     /* recorder_rows_arrays' text[] literals, one per column, reused. */
     sbuf arrays[COLS_MAX];
     const char *array_params[COLS_MAX];
@@ -537,6 +554,12 @@ rv_err recorder_rows_new(const rv_pii_key *key, recorder_rows **out)
     if (r == NULL) {
         return RV_ERR_NOMEM;
     }
+    r->rec = malloc(sizeof(*r->rec));
+    r->decisions = malloc(RV_CODEC_DECISIONS_MAX * sizeof(*r->decisions));
+    if (r->rec == NULL || r->decisions == NULL) {
+        recorder_rows_free(r);
+        return RV_ERR_NOMEM;
+    }
     r->key = key;
     r->at_partition = -1;
     r->at_offset = -1;
@@ -576,6 +599,8 @@ void recorder_rows_free(recorder_rows *r)
     for (size_t c = 0; c < COLS_MAX; c++) {
         free(r->arrays[c].s);
     }
+    free(r->rec);
+    free(r->decisions);
     free(r);
 }
 
@@ -1315,20 +1340,6 @@ rv_err recorder_rows_add_dead_letter(recorder_rows *r, size_t tag,
     return row_end(&w, tag);
 }
 
-/* One decoded record of any topic; large, so it lives in the caller's
- * frame once per message rather than once per kind. */
-typedef union record {
-    rv_sale sale;
-    rv_work_order work_order;
-    rv_task task;
-    rv_assignment assignment;
-    rv_outcome outcome;
-    rv_grade grade;
-    rv_alert alert;
-    rv_case_event case_event;
-    rv_decision decision;
-} record;
-
 /* Decode by topic into @p rec (scratch) and add the fact row(s).
  * @returns RV_OK, RV_ERR_INVALID (does not decode), RV_ERR_NOMEM,
  *          RV_ERR_FATAL */
@@ -1395,16 +1406,13 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
     case RECORDER_TOPIC_DECISIONS: {
         /* One customer's decisions of a sampler batch (issue 8): a row
          * each, all tagged with the message and carrying its offset. */
-        rv_decision *ds = malloc(RV_CODEC_DECISIONS_MAX * sizeof(*ds));
+        rv_decision *ds = r->decisions;
         size_t n = 0;
-        err = ds != NULL ? rv_codec_decode_decisions(buf, len, ds,
-                                                     RV_CODEC_DECISIONS_MAX, &n,
-                                                     errstr, errstr_size)
-                         : RV_ERR_NOMEM;
+        err = rv_codec_decode_decisions(buf, len, ds, RV_CODEC_DECISIONS_MAX,
+                                        &n, errstr, errstr_size);
         for (size_t i = 0; err == RV_OK && i < n; i++) {
             err = recorder_rows_add_decision(r, tag, &ds[i]);
         }
-        free(ds);
         break;
     }
     case RECORDER_TOPIC_CASES:
@@ -1431,16 +1439,11 @@ rv_err recorder_rows_add_msg(recorder_rows *r, size_t tag, const rv_msg *m,
     if (kind == RECORDER_TOPIC_DLQ) {
         return recorder_rows_add_dead_letter(r, tag, m, src);
     }
-    record *rec = malloc(sizeof(*rec));
-    if (rec == NULL) {
-        return RV_ERR_NOMEM;
-    }
     bool coords = m->partition >= 0 && m->offset >= 0;
     r->at_partition = coords ? m->partition : -1;
     r->at_offset = coords ? m->offset : -1;
-    rv_err err = add_fact(r, tag, m, kind, rec, errstr, errstr_size);
+    rv_err err = add_fact(r, tag, m, kind, r->rec, errstr, errstr_size);
     r->at_partition = -1;
     r->at_offset = -1;
-    free(rec);
     return err;
 }
