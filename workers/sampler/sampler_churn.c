@@ -32,7 +32,7 @@ static rv_script offer_script = {
         "tonumber(ARGV[3])), ARGV[4])\n"
         "redis.call('EXPIRE', KEYS[1], ARGV[7])\n"
         "redis.call('EXPIRE', KEYS[2], ARGV[7])\n"
-        "if not cur[1] then return {'new'} end\n"
+        "if not cur[1] or not cur[2] then return {'new'} end\n"
         "local kind = 'overdue'\n"
         "if t < tonumber(cur[1]) + tonumber(ARGV[5]) then\n"
         "  kind = 'superseded'\n"
@@ -60,6 +60,7 @@ static rv_script fired_script = {
     .source = "local s = redis.call('ZSCORE', KEYS[1], ARGV[1])\n"
               "if s and tonumber(s) == tonumber(ARGV[2]) then\n"
               "  redis.call('ZREM', KEYS[1], ARGV[1])\n"
+              "  redis.call('HDEL', KEYS[2], 'task')\n"
               "end\n"
               "return 1\n",
 };
@@ -231,17 +232,25 @@ rv_err sampler_churn_fired(rv_redis *rc, const rv_rule *rule,
     }
     char key[KEY_SIZE];
     snprintf(key, sizeof(key), "rv:churn:%s:due", rule->id);
-    const char *keys[] = {key};
-    /* args of call i at 2 * i */
-    const char **args = malloc(2 * count * sizeof(*args));
+    /* keys and args of call i at 4 * i: the clock, the customer's hash;
+     * the customer, the score */
+    const char **strs = malloc(4 * count * sizeof(*strs));
+    char(*hkeys)[2 * KEY_SIZE] = malloc(count * sizeof(*hkeys));
     rv_redis_call *calls = calloc(count, sizeof(*calls));
     rv_redis_reply *replies = calloc(count, sizeof(*replies));
     rv_err err =
-        args != NULL && calls != NULL && replies != NULL ? RV_OK : RV_ERR_NOMEM;
+        strs != NULL && hkeys != NULL && calls != NULL && replies != NULL
+            ? RV_OK
+            : RV_ERR_NOMEM;
     for (size_t i = 0; err == RV_OK && i < count; i++) {
-        args[2 * i] = due[i].customer;
-        args[2 * i + 1] = due[i].score;
-        calls[i] = (rv_redis_call){1, keys, 2, args + 2 * i};
+        snprintf(hkeys[i], sizeof(hkeys[i]), "rv:churn:%s:c:%s", rule->id,
+                 due[i].customer);
+        const char **keys = strs + 4 * i, **args = keys + 2;
+        keys[0] = key;
+        keys[1] = hkeys[i];
+        args[0] = due[i].customer;
+        args[1] = due[i].score;
+        calls[i] = (rv_redis_call){2, keys, 2, args};
     }
     if (err == RV_OK) {
         err = rv_redis_eval_batch(rc, &fired_script, calls, count, replies);
@@ -254,6 +263,7 @@ rv_err sampler_churn_fired(rv_redis *rc, const rv_rule *rule,
     }
     free(replies);
     free(calls);
-    free(args);
+    free(hkeys);
+    free(strs);
     return err;
 }

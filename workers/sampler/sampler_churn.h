@@ -6,7 +6,10 @@
  * keeps (keys with an expiry):
  *   rv:churn:<rule>:due          zset customer -> churn time + lateness
  *   rv:churn:<rule>:c:<customer> hash ev, t (the last purchase) and task
- *                                (the churn visit it would give, hex)
+ *                                (the churn visit it would give, hex;
+ *                                gone once that visit was raised, so
+ *                                that a later purchase does not raise
+ *                                it again)
  *   rv:churn:<rule>:m:<event>    an offer's memo: its SUPERSEDED or
  *                                OVERDUE answer, handed back when the
  *                                sale comes again (RV_MEMO_TTL_S)
@@ -28,7 +31,9 @@
 
 /** What an offered purchase did to the customer's churn clock. */
 typedef enum sampler_churn_result {
-    SAMPLER_CHURN_NEW = 1,    /**< the customer's first known purchase */
+    SAMPLER_CHURN_NEW = 1,    /**< the customer's first known purchase,
+                                 or the first since the last one's visit
+                                 was raised (sampler_churn_fired) */
     SAMPLER_CHURN_SAME,       /**< this purchase again (re-delivered NEW) */
     SAMPLER_CHURN_OLDER,      /**< older than the last known: ignored */
     SAMPLER_CHURN_SUPERSEDED, /**< came within the inactivity period: the
@@ -105,7 +110,9 @@ RV_MUSTCHECK rv_err sampler_churn_due_list(rv_redis *rc, const rv_rule *rule,
 
 /** Take @p count entries @p due (borrowed) off the clock once their
  *  visits are durable, each unless a newer purchase moved the clock
- *  meanwhile; one round trip (one MULTI ... EXEC).
+ *  meanwhile, and drop the customer's pending task with it: the next
+ *  purchase starts a new clock (SAMPLER_CHURN_NEW) instead of finding
+ *  the raised visit overdue again. One round trip (one MULTI ... EXEC).
  *  @returns as rv_redis_eval_batch: RV_OK, RV_ERR_UNAVAILABLE,
  *  RV_ERR_NOMEM, RV_ERR_INVALID; RV_ERR_FATAL (the script raised an
  *  error: a bug) */
