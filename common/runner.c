@@ -147,6 +147,14 @@ static void backoff_sleep(int64_t delay_ms, int max_hits)
     }
 }
 
+/* Monotonic clock, µs: durations only. */
+static int64_t monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* What a batch is doing, for the retry and failure lines. */
 static const char *const stage_names[] = {"handle", "flush", "commit"};
 enum stage { STAGE_HANDLE, STAGE_FLUSH, STAGE_COMMIT };
@@ -206,7 +214,9 @@ static rv_err run_batch(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
             err = fn(ctx, msgs, count, kp);
             if (err == RV_OK) {
                 stage = STAGE_FLUSH;
+                int64_t t0 = monotonic_us();
                 err = rv_producer_flush(kp, o->flush_timeout_ms);
+                rv_hist_add(&st->flush_us, (uint64_t)(monotonic_us() - t0));
             }
             if (err == RV_OK) {
                 is_durable = true;
@@ -217,7 +227,9 @@ static rv_err run_batch(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
             }
         }
         if (is_durable) {
+            int64_t t0 = monotonic_us();
             err = rv_consumer_commit_batch(kc);
+            rv_hist_add(&st->commit_us, (uint64_t)(monotonic_us() - t0));
             if (err == RV_OK) {
                 rv_health_note_ok(health);
                 return RV_OK;
@@ -287,14 +299,6 @@ static rv_err run_batch(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
         }
         backoff_sleep(delay_ms, max_hits);
     }
-}
-
-/* Monotonic clock, µs: durations only. */
-static int64_t monotonic_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* One tick and the flush of its output; *more as on_tick set it, false

@@ -483,6 +483,12 @@ for w in $WORKERS; do
     fig "$w.batch_p50" "$(field "$line" batch_p50_ms)" ms
     fig "$w.batch_p99" "$(field "$line" batch_p99_ms)" ms
     fig "$w.batch_max" "$(field "$line" batch_max_ms)" ms
+    # Of which the broker's part: the flush (acknowledgement of the
+    # batch's output) and the offset commit.
+    fig "$w.flush_p50" "$(field "$line" flush_p50_ms)" ms
+    fig "$w.flush_p99" "$(field "$line" flush_p99_ms)" ms
+    fig "$w.commit_p50" "$(field "$line" commit_p50_ms)" ms
+    fig "$w.commit_p99" "$(field "$line" commit_p99_ms)" ms
     if [ "$(field "$line" ticks)" != 0 ]; then
         fig "$w.ticks" "$(field "$line" ticks)" ticks
         fig "$w.tick_busy" "$(field "$line" tick_busy_ms)" ms

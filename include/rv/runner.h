@@ -76,6 +76,12 @@ typedef struct rv_runner_stats {
     /** Each tick's wall time (on_tick and its flush), µs: no batch runs
      *  meanwhile. count is the number of ticks. */
     rv_hist tick_us;
+    /** Of a batch's time: each producer flush (the broker's
+     *  acknowledgement of its output) and each offset commit, µs; what
+     *  is left of batch_us is the batch function's own work and its
+     *  Redis or PostgreSQL round trips. */
+    rv_hist flush_us;
+    rv_hist commit_us;
 } rv_runner_stats;
 
 /**

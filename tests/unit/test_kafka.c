@@ -582,6 +582,12 @@ static void test_kafka_runner_retries_same_batch(void **state)
     assert_int_equal(stats.batch_us.count, 1);
     assert_true(rv_hist_quantile(&stats.batch_us, 1.0) >= 50000);
     assert_int_equal(stats.tick_us.count, 0);
+    /* One flush and one commit: the failed attempt stopped before its
+     * flush; both within the batch's time. */
+    assert_int_equal(stats.flush_us.count, 1);
+    assert_int_equal(stats.commit_us.count, 1);
+    assert_true(stats.flush_us.sum_us + stats.commit_us.sum_us <=
+                stats.batch_us.sum_us);
     rv_consumer_close(kc);
     rv_producer_close(kp, FLUSH_MS);
 
