@@ -141,9 +141,7 @@ rv_err alerter_cases_track(rv_redis *rc, const rv_alert *alerts, size_t n,
     if (err == RV_OK && m > 0) {
         err = rv_redis_eval_batch(rc, &track_script, calls, m, replies);
         if (err == RV_OK) {
-            for (size_t k = 0; k < m && err == RV_OK; k++) {
-                err = rv_redis_replies_check(&track_script, &replies[k], 1);
-            }
+            err = rv_redis_replies_check(&track_script, replies, m);
             rv_redis_replies_fini(replies, m);
         }
     }
