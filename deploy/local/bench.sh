@@ -27,6 +27,9 @@
 #                       latency.steady_* figures (default 10)
 #   RV_BENCH_TOPICS     topics as name:partitions,... (default: sized
 #                       from N: rv_topic_spec in lib.sh)
+#   RV_BENCH_LAG_MAX    throughput mode: messages the workers may lag
+#                       behind (all groups) before the generator waits
+#                       (default 100000)
 #   RV_BENCH_KEEP       1: stop the stack at the end but keep its data,
 #                       to query the record afterwards (stack.sh start
 #                       RV_BENCH_DIR); the next run wipes it (default 0)
@@ -39,12 +42,26 @@ set -euo pipefail
 
 WORKERS="sampler assigner agentsim grader alerter recorder"
 # Nothing may be dropped before every reader consumed it (lib.sh,
-# rv_topic_spec): sales.events holds every sale (they are all loaded
-# before the workers start); the other topics only what their readers may
-# lag behind, with a bounded number of partitions. The checks count every
-# message through every worker and into the record.
+# rv_topic_spec): sales.events holds every sale; the other topics only
+# what their readers may lag behind, with a bounded number of partitions.
+# The checks count every message through every worker and into the
+# record.
 DECISION_PARTITIONS_MAX=64
 DERIVED_PARTITIONS_MAX=12
+# The throughput run grants the generator GRANT_SALES sales at a time
+# while the workers lag fewer than LAG_MAX_MSGS messages behind, summed
+# over every consumer group (a sale the sampler has not read counts
+# once): a closed loop, so its rate is the rate the pipeline sustains to
+# the record. Loaded up front, 1,000,000 sales let the sampler run ahead
+# of the recorder, and within 3 minutes the broker dropped
+# visits.decisions messages the recorder had not read (~1.6 KB each at
+# that density, ~3,200 a partition in 5 MiB); a loop on the record's lag
+# alone let the sampler's backlog grow, and at 7 minutes visits.tasks
+# (~400 bytes, ~13,000 a partition) dropped unread messages. Even if
+# the recorder stopped, 100,000 sales behind would make ~76,000 tasks,
+# ~6,400 a partition.
+LAG_MAX_MSGS="${RV_BENCH_LAG_MAX:-100000}"
+GRANT_SALES=10000
 
 mode=throughput
 count=1000000
@@ -219,6 +236,53 @@ busy_cpu_s() {
     echo "$total"
 }
 
+# Messages not yet consumed by the workers that read them, over every
+# consumer group (the recorder's reads every topic): a sale the sampler
+# has not read counts once, though it makes ~6 messages; empty if the
+# broker did not answer.
+pipeline_lag() {
+    field "$("$ctl" wait-drained --once 2>/dev/null || true)" lag
+}
+
+# The throughput run's sales, granted to the generator (generate
+# --credit-stdin, through a FIFO) GRANT_SALES at a time while the
+# pipeline lags fewer than LAG_MAX_MSGS messages behind; sets gen_line
+# and lag_waits (the checks that found it too far behind).
+feed_sales() {
+    local fifo="$bench_dir.grants" out="$logs/generate.out" granted=0
+    local lag gen_pid
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    "$ctl" generate --count "$count" --seed "$seed" --credit-stdin \
+        <"$fifo" >"$out" &
+    gen_pid=$!
+    exec 9>"$fifo"
+    # A generator that died makes a grant fail (EPIPE), not this script.
+    trap '' PIPE
+    lag_waits=0
+    while kill -0 "$gen_pid" 2>/dev/null; do
+        workers_alive || rv_die "a worker stopped while sales were fed"
+        if [ "$granted" -lt "$count" ]; then
+            lag=$(pipeline_lag)
+            if [ -n "$lag" ] && [ "$lag" -lt "$LAG_MAX_MSGS" ]; then
+                echo "$GRANT_SALES" >&9 || true
+                granted=$((granted + GRANT_SALES))
+                sleep 1 # the grant's sales are in the lag by then
+                continue
+            fi
+            lag_waits=$((lag_waits + 1))
+        else
+            exec 9>&- # end of input: the generator finishes
+        fi
+        sleep 2
+    done
+    exec 9>&-
+    trap - PIPE
+    rm -f "$fifo"
+    wait "$gen_pid" || rv_die "generate failed (see above)"
+    gen_line=$(cat "$out")
+}
+
 # Waits until the pipeline is drained. wait-drained asks the broker for
 # every partition's offsets each second, which costs the broker CPU the
 # workers need; so first wait, cheaply, for the workers and PostgreSQL to
@@ -267,10 +331,12 @@ sample_workers() {
     done <"$workers_pids"
 }
 
-# CPU seconds (user + system) of PID $1 so far.
+# CPU seconds (user + system) of PID $1 so far; 0 for a process that
+# is gone (a PostgreSQL backend that ended since pgrep listed it).
 proc_cpu_s() {
     awk -v hz="$(getconf CLK_TCK)" '{
-        sub(/^.*\) /, ""); printf "%.1f", ($12 + $13) / hz }' "/proc/$1/stat"
+        sub(/^.*\) /, ""); printf "%.1f", ($12 + $13) / hz }' \
+        "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -278,11 +344,11 @@ rv_info "$mode run: sales=$count topics $topic_spec; logs in $logs"
 redis_cli config resetstat >/dev/null
 
 if [ "$mode" = throughput ]; then
-    # All sales first: the workers then run flat out, and the generator
-    # does not take CPU from them.
-    gen_line=$("$ctl" generate --count "$count" --seed "$seed")
-    t_workers=$(date +%s%N)
     start_workers
+    rv_wait_until 120 "every worker's partitions" workers_assigned ||
+        rv_die "the workers did not join their groups"
+    t_workers=$(date +%s%N)
+    feed_sales
     wait_drained
     t_drained=$(date +%s%N)
 else
@@ -384,11 +450,10 @@ done
 # A message without a row of its own repeats an ID already recorded:
 # the table's key keeps the first copy. The workers re-send a fact by ID
 # when they cannot tell it was sent: an A5 call-rate finding for each
-# later grade of the agent-hour; an R7 churn visit both fired by the
-# watermark and found due by a later purchase, and its booking again
-# (5.5% of the messages at 1,000,000 sales: read back from Kafka, each such
-# task's ID was recorded from an earlier offset). Loss shows in the
-# counts above, not here; this says how much is sent twice, per topic.
+# later grade of the agent-hour (until d8a6ea8 also an R7 churn visit
+# both fired by the watermark and found due by a later purchase: 5.5% of
+# the messages at 1,000,000 sales). Loss shows in the counts above, not
+# here; this says how much is sent twice, per topic.
 # Each message of a dead-letter topic is a dead_letters row (dlq_*).
 with_rows=$(psql_q "select count(*) from dead_letters")
 for topic in "${!table_of[@]}"; do
@@ -416,6 +481,10 @@ echo "# bench.sh $mode: N=$count seed=$seed on $(nproc) cores" \
     "before $load_before"
 fig bench.sales "$count" sales
 fig generate.rate "$(field "$gen_line" rate_per_s)" sales/s
+if [ "$mode" = throughput ]; then
+    # 2 s waits of the generator for the record to catch up (feed_sales)
+    fig generate.lag_waits "$lag_waits" waits
+fi
 fig check.sales_recorded "$sales_rows" sales
 fig check.messages_written "$written" msgs
 fig check.messages_consumed_and_recorded "$recorded" msgs

@@ -1,4 +1,5 @@
-/* workers/revisitctl/cmd_drain.c: `revisitctl wait-drained`. */
+/* workers/revisitctl/cmd_drain.c: `revisitctl wait-drained`, and with
+ * --once the pipeline's lag now (bench.sh's closed loop). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +64,12 @@ static int measure(const rv_props *kafka, int64_t *lag, int64_t *msgs)
 int rv_ctl_wait_drained(int argc, char **argv)
 {
     long timeout_s = 600;
+    int once = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--timeout-s") == 0 && i + 1 < argc) {
             timeout_s = strtol(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--once") == 0) {
+            once = 1;
         } else {
             fprintf(stderr, "wait-drained: unknown argument \"%s\"\n", argv[i]);
             return 64;
@@ -78,6 +82,18 @@ int rv_ctl_wait_drained(int argc, char **argv)
         return 78;
     }
     rv_log_init("revisitctl", RV_LOG_ERROR, RV_LOG_LOGFMT);
+    if (once) {
+        /* Messages not yet consumed by the workers that read them, over
+         * every group, and the messages written (high watermarks). */
+        int64_t lag = 0, msgs = 0;
+        int code = measure(&kafka, &lag, &msgs) == 0 ? 0 : 69;
+        if (code == 0) {
+            printf("lag: lag=%lld messages=%lld\n", (long long)lag,
+                   (long long)msgs);
+        }
+        rv_cfg_fini(sec, 1, &kafka);
+        return code;
+    }
     time_t deadline = time(NULL) + timeout_s;
     int64_t prev_msgs = -1;
     int zero_streak = 0, code = 1;

@@ -1,6 +1,8 @@
 /* workers/revisitctl/cmd_generate.c: `revisitctl generate`, synthetic
  * sales (generate.h) straight to sales.events, as fast as the broker
- * takes them or paced at a steady rate. */
+ * takes them, paced at a steady rate, or as a caller grants them on
+ * stdin (a closed loop: bench.sh grants more while the record keeps
+ * up). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -96,11 +98,44 @@ static rv_err send_sale(rv_producer *kp, const char *topic, const rv_sale *s)
 typedef struct gen_run {
     gen_params params;
     uint64_t count;
-    uint64_t rate; /* sales per second of wall time; 0 = unpaced */
+    uint64_t rate;     /* sales per second of wall time; 0 = unpaced */
+    bool credit_stdin; /* send only the sales granted on stdin */
+    uint64_t granted;  /* with credit_stdin: sales granted so far */
     const char *topic;
     int64_t first_us; /* produced_at of the first and the last sale */
     int64_t last_us;
 } gen_run;
+
+/* --credit-stdin: once every sale granted so far is sent, delivers them
+ * (so that the caller sees them) and reads the next grant, a line with
+ * a number of sales; end of input grants the rest.
+ * @returns RV_OK, RV_ERR_INVALID (a line that is not a number), as
+ *          flush_patiently */
+static rv_err await_credit(rv_producer *kp, gen_run *run, uint64_t sent)
+{
+    while (sent >= run->granted) {
+        rv_err err = flush_patiently(kp);
+        if (err != RV_OK) {
+            return err;
+        }
+        char line[64];
+        if (fgets(line, sizeof(line), stdin) == NULL) {
+            run->granted = run->count;
+            return RV_OK;
+        }
+        line[strcspn(line, "\r\n")] = '\0';
+        uint64_t n = 0;
+        if (parse_u64(line, UINT64_MAX / 2, &n) != 0) {
+            fprintf(stderr,
+                    "generate: bad grant \"%s\" on stdin (a number "
+                    "of sales)\n",
+                    line);
+            return RV_ERR_INVALID;
+        }
+        run->granted += n;
+    }
+    return RV_OK;
+}
 
 static rv_err produce_all(rv_producer *kp, gen_run *run)
 {
@@ -116,6 +151,16 @@ static rv_err produce_all(rv_producer *kp, gen_run *run)
     for (uint64_t i = 0; i < run->count; i++) {
         if (run->rate > 0) {
             sleep_until_us(t0 + (int64_t)(i * 1000000 / run->rate));
+        }
+        if (run->credit_stdin) {
+            err = await_credit(kp, run, i);
+            if (err != RV_OK) {
+                if (err != RV_ERR_INVALID) {
+                    fprintf(stderr, "generate: delivery failed: %s\n",
+                            rv_err_str(err));
+                }
+                goto out;
+            }
         }
         rv_sale s;
         gen_sale(&run->params, i, seen, &s);
@@ -154,8 +199,9 @@ out:
 static void generate_usage(FILE *out)
 {
     fprintf(out,
-            "usage: revisitctl generate --count N [--seed S] [--rate PER_S] "
-            "[--start YYYY-MM-DD]\n"
+            "usage: revisitctl generate --count N [--seed S] [--rate PER_S | "
+            "--credit-stdin]\n"
+            "                           [--start YYYY-MM-DD]\n"
             "                           [--per-day K] [--customers C] "
             "[--topic T]\n"
             "  N synthetic Superstore-like sales, one SaleEvent each, keyed "
@@ -164,6 +210,11 @@ static void generate_usage(FILE *out)
             "the same sales.\n"
             "  --rate: sales per second of wall time (default: as fast as "
             "the broker takes them)\n"
+            "  --credit-stdin: send only the sales granted on stdin, a "
+            "number a line; each\n"
+            "  grant's sales are delivered before the next line is read; "
+            "end of input\n"
+            "  grants the rest\n"
             "  --start: day of the first sale (default 2014-01-01); "
             "--per-day: sales per day\n"
             "  of event time (default %d); --customers: pool size "
@@ -192,6 +243,9 @@ int rv_ctl_generate(int argc, char **argv)
             have_count = 1;
         } else if (strcmp(a, "--seed") == 0) {
             bad = bad || parse_u64(v, UINT64_MAX, &run.params.seed) != 0;
+        } else if (strcmp(a, "--credit-stdin") == 0) {
+            run.credit_stdin = true;
+            continue; /* takes no value */
         } else if (strcmp(a, "--rate") == 0) {
             bad = bad || parse_u64(v, RATE_MAX, &run.rate) != 0;
         } else if (strcmp(a, "--per-day") == 0) {
@@ -216,6 +270,11 @@ int rv_ctl_generate(int argc, char **argv)
     if (!have_count) {
         fprintf(stderr, "generate: --count N is required\n");
         generate_usage(stderr);
+        return 64;
+    }
+    if (run.credit_stdin && run.rate > 0) {
+        fprintf(stderr, "generate: --rate and --credit-stdin exclude each "
+                        "other\n");
         return 64;
     }
     run.params.per_day = (uint32_t)per_day;

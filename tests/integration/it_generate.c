@@ -1,0 +1,230 @@
+/* tests/integration/it_generate.c: `revisitctl generate --credit-stdin`
+ * (workers/revisitctl/cmd_generate.c), the closed loop of bench.sh's
+ * throughput run: the binary run as a process against the local broker
+ * (RV_IT_KAFKA_BROKERS), writing to a topic of its own. It sends no more
+ * sales than were granted on stdin, each grant's sales delivered before
+ * it waits for the next; end of input grants the rest; a grant that is
+ * not a number stops it with an error. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "rv/kafka_lag.h"
+
+#define OUT_MAX 4096
+
+static struct {
+    char bin[1024];
+    char nonce[32];
+    char kafka_name[32], kafka_value[512];
+    char *kafka_names[1], *kafka_values[1];
+    rv_props kafka;
+} env;
+
+static const char *need(const char *name)
+{
+    const char *v = getenv(name);
+    if (v == NULL || v[0] == '\0') {
+        fail_msg("%s is not set: run through deploy/local/test.sh", name);
+    }
+    return v;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000,
+                          .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* A running generate: its stdin to write grants to, its stdout and
+ * stderr in files. */
+typedef struct gen_proc {
+    pid_t pid;
+    int grants; /* write end of its stdin */
+    char out_path[64], err_path[64];
+} gen_proc;
+
+static void gen_start(gen_proc *g, const char *topic, const char *count)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    snprintf(g->out_path, sizeof(g->out_path), "/tmp/it_gen_out_XXXXXX");
+    snprintf(g->err_path, sizeof(g->err_path), "/tmp/it_gen_err_XXXXXX");
+    int out_fd = mkstemp(g->out_path);
+    int err_fd = mkstemp(g->err_path);
+    assert_true(out_fd >= 0 && err_fd >= 0);
+    const char *argv[] = {env.bin,          "generate", "--count", count,
+                          "--seed",         "7",        "--topic", topic,
+                          "--credit-stdin", NULL};
+    fflush(stdout);
+    fflush(stderr);
+    g->pid = fork();
+    assert_true(g->pid >= 0);
+    if (g->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        close(fds[1]);
+        if (dup2(fds[0], STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
+            dup2(err_fd, STDERR_FILENO) < 0) {
+            _exit(127);
+        }
+        execv(env.bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[0]);
+    close(out_fd);
+    close(err_fd);
+    g->grants = fds[1];
+}
+
+static void gen_grant(gen_proc *g, const char *line)
+{
+    size_t n = strlen(line);
+    assert_int_equal(write(g->grants, line, n), (ssize_t)n);
+}
+
+/* Ends its input and waits for it; its stdout and stderr into @p out and
+ * @p err. @returns its exit status, -1 if it did not exit. */
+static int gen_finish(gen_proc *g, char *out, char *err)
+{
+    close(g->grants);
+    int status = 0;
+    assert_int_equal(waitpid(g->pid, &status, 0), g->pid);
+    const char *paths[] = {g->out_path, g->err_path};
+    char *bufs[] = {out, err};
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(paths[i], "r");
+        assert_non_null(f);
+        size_t n = fread(bufs[i], 1, OUT_MAX - 1, f);
+        bufs[i][n] = '\0';
+        fclose(f);
+        unlink(paths[i]);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Messages in @p topic (the sum of its high watermarks); 0 before the
+ * topic exists. */
+static int64_t written(const char *topic)
+{
+    const char *topics[] = {topic};
+    int64_t lag = 0, messages = 0;
+    char errstr[256] = "";
+    if (rv_kafka_group_lag(&env.kafka, "it-generate", topics, 1, 5000, &lag,
+                           &messages, errstr, sizeof(errstr)) != RV_OK) {
+        return 0;
+    }
+    return messages;
+}
+
+/* Waits (up to 20 s) for @p topic to hold @p want messages, then a
+ * further 1 s in which it must not get more. */
+static void expect_written(const char *topic, int64_t want)
+{
+    int64_t got = written(topic);
+    for (int i = 0; i < 200 && got < want; i++) {
+        sleep_ms(100);
+        got = written(topic);
+    }
+    assert_int_equal(got, want);
+    sleep_ms(1000);
+    assert_int_equal(written(topic), want);
+}
+
+/* Grants are kept to: 3, then 4 more, then the rest by end of input. */
+static void test_generate_sends_what_is_granted(void **state)
+{
+    (void)state;
+    char topic[64];
+    snprintf(topic, sizeof(topic), "it.generate.%s", env.nonce);
+    gen_proc g;
+    gen_start(&g, topic, "10");
+    gen_grant(&g, "3\n");
+    expect_written(topic, 3);
+    gen_grant(&g, "4\n");
+    expect_written(topic, 7);
+    char out[OUT_MAX], err[OUT_MAX];
+    assert_int_equal(gen_finish(&g, out, err), 0);
+    assert_non_null(strstr(out, "generate: sales=10 seed=7 "));
+    assert_int_equal(written(topic), 10);
+}
+
+/* A grant that is not a number stops it, after what was granted before
+ * was delivered. */
+static void test_generate_refuses_a_bad_grant(void **state)
+{
+    (void)state;
+    char topic[64];
+    snprintf(topic, sizeof(topic), "it.generate.bad.%s", env.nonce);
+    gen_proc g;
+    gen_start(&g, topic, "10");
+    gen_grant(&g, "2\nmore\n");
+    char out[OUT_MAX], err[OUT_MAX];
+    assert_int_equal(gen_finish(&g, out, err), 69);
+    assert_non_null(strstr(err, "bad grant \"more\""));
+    assert_int_equal(written(topic), 2);
+}
+
+/* --rate and --credit-stdin exclude each other: a usage error. */
+static void test_generate_credit_excludes_rate(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) {
+            dup2(null, STDERR_FILENO);
+        }
+        const char *argv[] = {env.bin,  "generate", "--count",        "1",
+                              "--rate", "5",        "--credit-stdin", NULL};
+        execv(env.bin, (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 64);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(env.bin, sizeof(env.bin), "%s/workers/revisitctl/revisitctl",
+             need("RV_BUILD_DIR"));
+    const char *brokers = need("RV_IT_KAFKA_BROKERS");
+    setenv("RV_KAFKA_BOOTSTRAP_SERVERS", brokers, 1);
+    snprintf(env.kafka_name, sizeof(env.kafka_name), "bootstrap.servers");
+    snprintf(env.kafka_value, sizeof(env.kafka_value), "%s", brokers);
+    env.kafka_names[0] = env.kafka_name;
+    env.kafka_values[0] = env.kafka_value;
+    env.kafka = (rv_props){1, env.kafka_names, env.kafka_values};
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(env.nonce, sizeof(env.nonce), "%lld-%d", (long long)ts.tv_sec,
+             (int)getpid());
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_generate_sends_what_is_granted),
+        cmocka_unit_test(test_generate_refuses_a_bad_grant),
+        cmocka_unit_test(test_generate_credit_excludes_rate),
+    };
+    return cmocka_run_group_tests_name("it_generate", tests, setup, NULL);
+}
