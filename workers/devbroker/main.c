@@ -18,6 +18,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "devbroker_control.h"
+#include "devbroker_sock.h"
 #include "devbroker_topics.h"
 #include "rv/cfg.h"
 #include "rv/log.h"
@@ -296,6 +297,11 @@ static int run(const struct devbroker_cfg *cfg, const devbroker_topics *topics,
     if (create_topics(mcluster, topics, (int)cfg->brokers) != RV_OK) {
         goto out;
     }
+    /* Before the address file: no client can have connected yet. */
+    int nodelay = devbroker_listeners_nodelay();
+    RV_LOG(nodelay == (int)cfg->brokers ? RV_LOG_INFO : RV_LOG_WARN,
+           "listeners_nodelay", RV_KV_INT("sockets", nodelay),
+           RV_KV_INT("brokers", cfg->brokers));
     const char *bootstraps = rd_kafka_mock_cluster_bootstraps(mcluster);
     if (write_file_atomic(cfg->bootstrap_file, bootstraps) != RV_OK) {
         goto out;
