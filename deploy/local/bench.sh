@@ -48,18 +48,18 @@ WORKERS="sampler assigner agentsim grader alerter recorder"
 # record.
 DECISION_PARTITIONS_MAX=64
 DERIVED_PARTITIONS_MAX=12
-# The throughput run grants the generator GRANT_SALES sales at a time
-# while the workers lag fewer than LAG_MAX_MSGS messages behind, summed
-# over every consumer group (a sale the sampler has not read counts
-# once): a closed loop, so its rate is the rate the pipeline sustains to
-# the record. Loaded up front, 1,000,000 sales let the sampler run ahead
-# of the recorder, and within 3 minutes the broker dropped
-# visits.decisions messages the recorder had not read (~1.6 KB each at
-# that density, ~3,200 a partition in 5 MiB); a loop on the record's lag
-# alone let the sampler's backlog grow, and at 7 minutes visits.tasks
-# (~400 bytes, ~13,000 a partition) dropped unread messages. Even if
-# the recorder stopped, 100,000 sales behind would make ~76,000 tasks,
-# ~6,400 a partition.
+# The throughput run grants the generator what the workers' lag, summed
+# over every consumer group (a sale the sampler has not read, or granted
+# and not yet sent, counts once), leaves of LAG_MAX_MSGS messages,
+# GRANT_SALES at least, each second: a closed loop, so its rate is the
+# rate the pipeline sustains to the record. Loaded up front, 1,000,000
+# sales let the sampler run ahead of the recorder, and within 3 minutes
+# the broker dropped visits.decisions messages the recorder had not read
+# (~1.6 KB each at that density, ~3,200 a partition in 5 MiB); a loop on
+# the record's lag alone let the sampler's backlog grow, and at 7
+# minutes visits.tasks (~400 bytes, ~13,000 a partition) dropped unread
+# messages. Even if the recorder stopped, 110,000 sales behind would
+# make ~84,000 tasks, ~7,000 a partition.
 LAG_MAX_MSGS="${RV_BENCH_LAG_MAX:-100000}"
 GRANT_SALES=10000
 
@@ -245,12 +245,12 @@ pipeline_lag() {
 }
 
 # The throughput run's sales, granted to the generator (generate
-# --credit-stdin, through a FIFO) GRANT_SALES at a time while the
-# pipeline lags fewer than LAG_MAX_MSGS messages behind; sets gen_line
-# and lag_waits (the checks that found it too far behind).
+# --credit-stdin, through a FIFO) as the pipeline's lag allows; sets
+# gen_line and lag_waits (the checks, a second apart, that found it too
+# far behind).
 feed_sales() {
     local fifo="$bench_dir.grants" out="$logs/generate.out" granted=0
-    local lag gen_pid
+    local lag gen_pid delivered grant
     rm -f "$fifo"
     mkfifo "$fifo"
     "$ctl" generate --count "$count" --seed "$seed" --credit-stdin \
@@ -264,23 +264,31 @@ feed_sales() {
         workers_alive || rv_die "a worker stopped while sales were fed"
         if [ "$granted" -lt "$count" ]; then
             lag=$(pipeline_lag)
-            if [ -n "$lag" ] && [ "$lag" -lt "$LAG_MAX_MSGS" ]; then
-                echo "$GRANT_SALES" >&9 || true
-                granted=$((granted + GRANT_SALES))
-                sleep 1 # the grant's sales are in the lag by then
-                continue
+            # Granted sales not in sales.events yet count as lag too.
+            delivered=$(sed -n 's/^generate: delivered=//p' "$out" |
+                tail -n 1)
+            lag=$((${lag:-LAG_MAX_MSGS} + granted - ${delivered:-0}))
+            if [ "$lag" -lt "$LAG_MAX_MSGS" ]; then
+                # What is left of the allowance, GRANT_SALES at least.
+                grant=$((LAG_MAX_MSGS - lag))
+                [ "$grant" -ge "$GRANT_SALES" ] || grant=$GRANT_SALES
+                [ "$grant" -le $((count - granted)) ] ||
+                    grant=$((count - granted))
+                echo "$grant" >&9 || true
+                granted=$((granted + grant))
+            else
+                lag_waits=$((lag_waits + 1))
             fi
-            lag_waits=$((lag_waits + 1))
         else
             exec 9>&- # end of input: the generator finishes
         fi
-        sleep 2
+        sleep 1
     done
     exec 9>&-
     trap - PIPE
     rm -f "$fifo"
     wait "$gen_pid" || rv_die "generate failed (see above)"
-    gen_line=$(cat "$out")
+    gen_line=$(grep '^generate: sales=' "$out")
 }
 
 # Waits until the pipeline is drained. wait-drained asks the broker for
@@ -482,7 +490,8 @@ echo "# bench.sh $mode: N=$count seed=$seed on $(nproc) cores" \
 fig bench.sales "$count" sales
 fig generate.rate "$(field "$gen_line" rate_per_s)" sales/s
 if [ "$mode" = throughput ]; then
-    # 2 s waits of the generator for the record to catch up (feed_sales)
+    # checks, a second apart, that found the workers too far behind to
+    # grant more sales (feed_sales)
     fig generate.lag_waits "$lag_waits" waits
 fi
 fig check.sales_recorded "$sales_rows" sales

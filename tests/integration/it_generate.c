@@ -158,7 +158,11 @@ static void test_generate_sends_what_is_granted(void **state)
     expect_written(topic, 7);
     char out[OUT_MAX], err[OUT_MAX];
     assert_int_equal(gen_finish(&g, out, err), 0);
-    assert_non_null(strstr(out, "generate: sales=10 seed=7 "));
+    /* Each wait for a grant says what was delivered before it. */
+    assert_non_null(strstr(out, "generate: delivered=0\n"
+                                "generate: delivered=3\n"
+                                "generate: delivered=7\n"
+                                "generate: sales=10 seed=7 "));
     assert_int_equal(written(topic), 10);
 }
 

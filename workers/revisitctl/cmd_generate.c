@@ -106,9 +106,10 @@ typedef struct gen_run {
     int64_t last_us;
 } gen_run;
 
-/* --credit-stdin: once every sale granted so far is sent, delivers them
- * (so that the caller sees them) and reads the next grant, a line with
- * a number of sales; end of input grants the rest.
+/* --credit-stdin: once every sale granted so far is sent, delivers them,
+ * says so on stdout ("generate: delivered=N", so that the caller knows
+ * what of its grants is in the topic) and reads the next grant, a line
+ * with a number of sales; end of input grants the rest.
  * @returns RV_OK, RV_ERR_INVALID (a line that is not a number), as
  *          flush_patiently */
 static rv_err await_credit(rv_producer *kp, gen_run *run, uint64_t sent)
@@ -118,6 +119,8 @@ static rv_err await_credit(rv_producer *kp, gen_run *run, uint64_t sent)
         if (err != RV_OK) {
             return err;
         }
+        printf("generate: delivered=%llu\n", (unsigned long long)sent);
+        fflush(stdout);
         char line[64];
         if (fgets(line, sizeof(line), stdin) == NULL) {
             run->granted = run->count;
@@ -212,9 +215,9 @@ static void generate_usage(FILE *out)
             "the broker takes them)\n"
             "  --credit-stdin: send only the sales granted on stdin, a "
             "number a line; each\n"
-            "  grant's sales are delivered before the next line is read; "
-            "end of input\n"
-            "  grants the rest\n"
+            "  grant's sales are delivered (printed: generate: "
+            "delivered=N) before the next\n"
+            "  line is read; end of input grants the rest\n"
             "  --start: day of the first sale (default 2014-01-01); "
             "--per-day: sales per day\n"
             "  of event time (default %d); --customers: pool size "
