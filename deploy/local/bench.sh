@@ -156,9 +156,13 @@ stop_workers() {
     rm -f "$workers_pids"
 }
 drain_pid=""
+gen_pid=""
 cleanup() {
     if [ -n "$drain_pid" ]; then
         kill "$drain_pid" 2>/dev/null || true
+    fi
+    if [ -n "$gen_pid" ]; then
+        kill "$gen_pid" 2>/dev/null || true
     fi
     stop_workers
     if [ "${RV_BENCH_KEEP:-0}" = 1 ]; then
@@ -250,7 +254,7 @@ pipeline_lag() {
 # far behind).
 feed_sales() {
     local fifo="$bench_dir.grants" out="$logs/generate.out" granted=0
-    local lag gen_pid delivered grant
+    local lag delivered grant
     rm -f "$fifo"
     mkfifo "$fifo"
     "$ctl" generate --count "$count" --seed "$seed" --credit-stdin \
@@ -288,6 +292,7 @@ feed_sales() {
     trap - PIPE
     rm -f "$fifo"
     wait "$gen_pid" || rv_die "generate failed (see above)"
+    gen_pid=""
     gen_line=$(grep '^generate: sales=' "$out")
 }
 

@@ -1,7 +1,7 @@
 /* workers/revisitctl/cmd_generate.c: `revisitctl generate`, synthetic
  * sales (generate.h) straight to sales.events, as fast as the broker
  * takes them, paced at a steady rate, or as a caller grants them on
- * stdin (a closed loop: bench.sh grants more while the record keeps
+ * stdin (a closed loop: bench.sh grants more while the workers keep
  * up). */
 #include <errno.h>
 #include <stdbool.h>
