@@ -24,6 +24,9 @@
 /* A batch whose effects are durable but whose commit keeps failing is
  * released after this many commit attempts (see run_batch). */
 #define COMMIT_ATTEMPTS_MAX 5
+/* A batch that took longer than this is logged (batch_slow), at most one
+ * line per RV_LOG_RATELIMIT_MS: where a latency tail comes from. */
+#define SLOW_BATCH_US 500000
 
 /* The process's only mutable globals outside log.c (STYLE §9): written
  * by the signal handler, read by the loop. */
@@ -345,6 +348,7 @@ rv_err rv_runner_run(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
     rv_err err = RV_OK;
 
     rv_log_ratelimit tick_rl = {0};
+    rv_log_ratelimit slow_rl = {0};
     int64_t last_tick_us = 0;
     int64_t tick_us = (opts->tick_ms < 10 ? 10 : opts->tick_ms) * 1000;
     bool tick_more = false; /* the last tick left due work */
@@ -380,6 +384,15 @@ rv_err rv_runner_run(rv_consumer *kc, rv_producer *kp, rv_batch_fn fn,
         uint64_t took_us = (uint64_t)(monotonic_us() - began_us);
         st.busy_us += took_us;
         rv_hist_add(&st.batch_us, took_us);
+        uint64_t suppressed = 0;
+        if (took_us > SLOW_BATCH_US &&
+            rv_log_ratelimit_allow(&slow_rl, &suppressed)) {
+            RV_LOG(RV_LOG_INFO, "batch_slow",
+                   RV_KV_INT("batch", (int64_t)st.batches + 1),
+                   RV_KV_INT("count", (int64_t)count),
+                   RV_KV_INT("took_ms", (int64_t)(took_us / 1000)),
+                   RV_KV_INT("suppressed", (int64_t)suppressed));
+        }
         if (err != RV_OK) {
             goto out;
         }
