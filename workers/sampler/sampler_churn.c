@@ -14,6 +14,10 @@
 #define US_PER_HOUR 3600000000LL
 #define KEY_SIZE (RV_KEY_SIZE + 64)
 #define NUM_SIZE 32
+/* The keys of sampler_churn.h, by rule ID (and customer, event). */
+#define DUE_KEY_FMT "rv:churn:%s:due"
+#define HASH_KEY_FMT "rv:churn:%s:c:%s"
+#define MEMO_KEY_FMT "rv:churn:%s:m:%s"
 /* Keys live 4000 days: longer than any inactivity period. */
 #define CHURN_TTL_S "345600000"
 
@@ -88,8 +92,8 @@ void sampler_churn_offer_prepare(const rv_rule *rule, const sampler_event *ev,
                                  char *task_hex, sampler_churn_offer_call *out)
 {
     int64_t after_us = rule->inactivity.after_days * US_PER_DAY;
-    snprintf(out->due, sizeof(out->due), "rv:churn:%s:due", rule->id);
-    snprintf(out->hkey, sizeof(out->hkey), "rv:churn:%s:c:%s", rule->id,
+    snprintf(out->due, sizeof(out->due), DUE_KEY_FMT, rule->id);
+    snprintf(out->hkey, sizeof(out->hkey), HASH_KEY_FMT, rule->id,
              ev->customer_id);
     snprintf(out->t, sizeof(out->t), "%" PRId64, ev->env->occurred_at_us);
     snprintf(out->after, sizeof(out->after), "%" PRId64, after_us);
@@ -98,7 +102,7 @@ void sampler_churn_offer_prepare(const rv_rule *rule, const sampler_event *ev,
         (int64_t)(after_us + rule->inactivity.lateness_hours * US_PER_HOUR));
     snprintf(out->customer, sizeof(out->customer), "%s", ev->customer_id);
     snprintf(out->event, sizeof(out->event), "%s", ev->env->event_id);
-    snprintf(out->memo, sizeof(out->memo), "rv:churn:%s:m:%s", rule->id,
+    snprintf(out->memo, sizeof(out->memo), MEMO_KEY_FMT, rule->id,
              ev->env->event_id);
     out->hex = task_hex;
 }
@@ -192,8 +196,8 @@ rv_err sampler_churn_due_list(rv_redis *rc, const rv_rule *rule, int64_t now_us,
 {
     *count = 0;
     char due[KEY_SIZE], prefix[KEY_SIZE], now[NUM_SIZE], limit[NUM_SIZE];
-    snprintf(due, sizeof(due), "rv:churn:%s:due", rule->id);
-    snprintf(prefix, sizeof(prefix), "rv:churn:%s:c:", rule->id);
+    snprintf(due, sizeof(due), DUE_KEY_FMT, rule->id);
+    snprintf(prefix, sizeof(prefix), HASH_KEY_FMT, rule->id, "");
     snprintf(now, sizeof(now), "%" PRId64, now_us);
     snprintf(limit, sizeof(limit), "%zu", cap);
     const char *keys[] = {due};
@@ -231,7 +235,7 @@ rv_err sampler_churn_fired(rv_redis *rc, const rv_rule *rule,
         return RV_OK;
     }
     char key[KEY_SIZE];
-    snprintf(key, sizeof(key), "rv:churn:%s:due", rule->id);
+    snprintf(key, sizeof(key), DUE_KEY_FMT, rule->id);
     /* keys and args of call i at 4 * i: the clock, the customer's hash;
      * the customer, the score */
     const char **strs = malloc(4 * count * sizeof(*strs));
@@ -243,7 +247,7 @@ rv_err sampler_churn_fired(rv_redis *rc, const rv_rule *rule,
             ? RV_OK
             : RV_ERR_NOMEM;
     for (size_t i = 0; err == RV_OK && i < count; i++) {
-        snprintf(hkeys[i], sizeof(hkeys[i]), "rv:churn:%s:c:%s", rule->id,
+        snprintf(hkeys[i], sizeof(hkeys[i]), HASH_KEY_FMT, rule->id,
                  due[i].customer);
         const char **keys = strs + 4 * i, **args = keys + 2;
         keys[0] = key;
