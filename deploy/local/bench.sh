@@ -26,7 +26,13 @@
 #   RV_BENCH_WARMUP_S   latency mode: seconds of sales left out of the
 #                       latency.steady_* figures (default 10)
 #   RV_BENCH_TOPICS     topics as name:partitions,... (default: sized
-#                       from N: rv_topic_spec in lib.sh)
+#                       from N: rv_topic_spec in lib.sh; latency mode:
+#                       one partition a topic)
+#   RV_DEVBROKER_BROKERS  mock brokers (default: the stack's 3;
+#                       latency mode: 1)
+#   RV_KAFKA_FETCH_WAIT_MAX_MS  how long the broker holds a worker's
+#                       empty fetch (default: the workers' 100; latency
+#                       mode: 30)
 #   RV_BENCH_LAG_MAX    throughput mode: messages the workers may lag
 #                       behind (all groups) before the generator waits
 #                       (default 100000)
@@ -134,6 +140,25 @@ cmake --build "$build_dir" -j "$(nproc)" >/dev/null
 
 topic_spec=$(rv_topic_spec "$count" "$DECISION_PARTITIONS_MAX" \
     "$DERIVED_PARTITIONS_MAX")
+if [ "$mode" = latency ]; then
+    # The development broker (librdkafka's mock cluster) walks a
+    # partition's log from its oldest message set on every fetch, and
+    # holds a fetch that finds nothing for the whole fetch.wait.max.ms
+    # (it is not woken when a message arrives). At a steady 1,000
+    # sales/s every batch writes a small message set to each partition
+    # it touches, so the logs fill with sets and the walk took 76-81% of
+    # the broker's CPU (perf), a third of the pipeline's; and each hop
+    # waited up to 100 ms on a held fetch. The readers keep up at this
+    # rate, so one broker and one partition a topic are enough (the
+    # checks below still fail the run if anything was dropped unread),
+    # and a 30 ms hold bounds that wait. Measured 60 s at 1,000/s:
+    # broker CPU 29 -> 9 s (1 broker, 1 partition), steady p99 0.8-3.9 s
+    # -> 0.46-0.48 s with the 30 ms hold (10 ms: more fetches, more CPU,
+    # p99 0.97 s; 50 ms: 0.64 s).
+    topic_spec=$(sed 's/:[0-9]*/:1/g' <<<"$topic_spec")
+    export RV_DEVBROKER_BROKERS="${RV_DEVBROKER_BROKERS:-1}"
+    export RV_KAFKA_FETCH_WAIT_MAX_MS="${RV_KAFKA_FETCH_WAIT_MAX_MS:-30}"
+fi
 topic_spec="${RV_BENCH_TOPICS:-$topic_spec}"
 
 mkdir -p "$(dirname "$bench_dir")"
@@ -658,6 +683,10 @@ from x")
     read -r m50 m95 m99 <<<"$(tr -d '{}' <<<"$lat_m" | tr ',' ' ')"
     read -r s50 s95 s99 <<<"$(tr -d '{}' <<<"$st_p" | tr ',' ' ')"
     fig latency.offered_rate "$(field "$gen_line" rate_per_s)" sales/s
+    fig latency.brokers "$RV_DEVBROKER_BROKERS" brokers
+    fig latency.partitions_per_topic "$(sed 's/^[^:]*:\([0-9]*\).*/\1/' \
+        <<<"$topic_spec")" partitions
+    fig latency.fetch_wait_max "$RV_KAFKA_FETCH_WAIT_MAX_MS" ms
     fig latency.bookings "$lat_n" bookings
     fig latency.rules_excluded "$(tr -d "'" <<<"${held:-none}")" rules
     fig latency.durable_p50 "$(DIGITS=1 calc a "$p50")" ms
