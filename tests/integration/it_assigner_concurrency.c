@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "it_common.h"
+
 #include "rv/booking.h"
 #include "rv/calendar.h"
 #include "rv/codec.h"
@@ -32,15 +34,7 @@
 
 static const char *need(const char *name)
 {
-    const char *v = getenv(name);
-    if (v == NULL || v[0] == '\0') {
-        fprintf(stderr,
-                "it_assigner_concurrency: %s is not set: run "
-                "through deploy/local/test.sh\n",
-                name);
-        exit(1);
-    }
-    return v;
+    return it_need("it_assigner_concurrency", name);
 }
 
 static int64_t now_s(void)

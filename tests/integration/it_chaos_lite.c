@@ -161,8 +161,7 @@ static void test_chaos_lite_kill9_replicas_lose_nothing(void **state)
     }
     for (int c = 0; c < CHUNKS; c++) {
         send_range(c * SALES / CHUNKS, (c + 1) * SALES / CHUNKS);
-        struct timespec ts = {1, 500 * 1000 * 1000};
-        nanosleep(&ts, NULL); /* mid-stream */
+        it_sleep_ms(1500); /* mid-stream */
         int victim = c % 2;
         kill9(samplers[victim]);
         samplers[victim] = start("sampler", victim, ++gen);

@@ -556,8 +556,7 @@ static void test_failure_class_3_postgres_outage_is_not_bad_input(void **state)
     for (int i = 10; i < 40; i++) {
         send_sale_i(customer, i);
         assert_int_equal(rv_producer_flush(env.kp, 10000), RV_OK);
-        struct timespec ts = {0, 50 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        it_sleep_ms(50);
     }
     int status = 0;
     assert_int_equal(waitpid(restart, &status, 0), restart);
@@ -626,11 +625,9 @@ static void test_failure_class_4_produce_timeouts_no_gap(void **state)
     for (int i = 1; i < SALES; i++) {
         make_sale(&s, customer, i);
         it_send_sale(kp, &s);
-        struct timespec ts = {0, 100 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        it_sleep_ms(100);
     }
-    struct timespec ts = {3, 0};
-    nanosleep(&ts, NULL); /* several timeouts and retries */
+    it_sleep_ms(3000); /* several timeouts and retries */
     for (int b = 1; b <= 3; b++) {
         char rest[64];
         snprintf(rest, sizeof(rest), "rtt %d 0", b);

@@ -22,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include "it_common.h"
+
 #include "rv/kafka_lag.h"
 
 #define OUT_MAX 4096
@@ -36,18 +38,7 @@ static struct {
 
 static const char *need(const char *name)
 {
-    const char *v = getenv(name);
-    if (v == NULL || v[0] == '\0') {
-        fail_msg("%s is not set: run through deploy/local/test.sh", name);
-    }
-    return v;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000,
-                          .tv_nsec = (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    return it_need("it_generate", name);
 }
 
 /* A running generate: its stdin to write grants to, its stdout and
@@ -136,11 +127,11 @@ static void expect_written(const char *topic, int64_t want)
 {
     int64_t got = written(topic);
     for (int i = 0; i < 200 && got < want; i++) {
-        sleep_ms(100);
+        it_sleep_ms(100);
         got = written(topic);
     }
     assert_int_equal(got, want);
-    sleep_ms(1000);
+    it_sleep_ms(1000);
     assert_int_equal(written(topic), want);
 }
 

@@ -401,8 +401,7 @@ static void test_pipeline_fixed_input_gives_exact_rows(void **state)
         if (escalations == cases) {
             break;
         }
-        struct timespec ts = {0, 100 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        it_sleep_ms(100);
     }
     assert_int_equal(escalations, cases);
     /* Each escalation happened at its case's deadline. */

@@ -68,8 +68,7 @@ static bool log_has(const char *needle)
                 return true;
             }
         }
-        struct timespec ts = {0, 200 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        it_sleep_ms(200);
     }
     return false;
 }

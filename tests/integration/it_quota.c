@@ -44,15 +44,7 @@ static struct {
 
 static const char *need(const char *name)
 {
-    const char *v = getenv(name);
-    if (v == NULL || v[0] == '\0') {
-        fprintf(stderr,
-                "it_quota: %s is not set: run through "
-                "deploy/local/test.sh\n",
-                name);
-        exit(1);
-    }
-    return v;
+    return it_need("it_quota", name);
 }
 
 static pid_t spawn(const char *name)
@@ -221,8 +213,7 @@ static int64_t wait_count(const char *sql, int64_t want)
     for (int i = 0; i < 900 && got != want; i++) {
         got = count_sql(sql);
         if (got != want) {
-            struct timespec ts = {0, 100 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+            it_sleep_ms(100);
         }
     }
     return got;
@@ -297,8 +288,7 @@ static long wait_memos_gone(const char *pattern)
         redis_text(2, argv, keys, sizeof(keys));
         left = keys[0] != '\0';
         if (left != 0) {
-            struct timespec ts = {0, 100 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+            it_sleep_ms(100);
         }
     }
     return left;
@@ -425,8 +415,7 @@ static void expect_churn(const char *id, const char *want)
     for (int i = 0; i < 900 && strcmp(got, want) != 0; i++) {
         churn_outcome(id, got, sizeof(got));
         if (strcmp(got, want) != 0) {
-            struct timespec ts = {0, 100 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+            it_sleep_ms(100);
         }
     }
     assert_string_equal(got, want);

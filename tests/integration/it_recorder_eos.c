@@ -214,8 +214,7 @@ static void test_recorder_backend_killed_retries(void **state)
                        "'client backend'",
                        0, NULL, NULL, err, sizeof(err)),
             RV_OK);
-        struct timespec ts = {0, 300 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        it_sleep_ms(300);
     }
     const char *topics[] = {"sales.events"};
     assert_int_equal(it_wait_group_lag(&env.k, group, topics, 1, 120), 0);

@@ -26,6 +26,8 @@
 
 #include <cmocka.h>
 
+#include "it_common.h"
+
 #include "rv/cfg.h"
 #include "rv/codec.h"
 #include "rv/hash.h"
@@ -39,72 +41,13 @@
 
 static const char *need(const char *name)
 {
-    const char *v = getenv(name);
-    if (v == NULL || v[0] == '\0') {
-        fail_msg("%s is not set: run through deploy/local/test.sh", name);
-    }
-    return v;
+    return it_need("it_revisitctl_case", name);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000,
-                          .tv_nsec = (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static void read_file(const char *path, char *out, size_t out_size)
-{
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    size_t n = fread(out, 1, out_size - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    unlink(path);
-}
-
-/* Run build/workers/revisitctl/revisitctl with @p args (NULL-terminated,
- * without the program name); its stdout and stderr into @p out and
- * @p err (OUT_MAX bytes each). Returns its exit status, -1 if it did not
- * exit. The broker comes from the environment (RV_KAFKA_BOOTSTRAP_SERVERS,
- * set in setup), the database from --dsn in @p args. */
+/* revisitctl with @p args (it_run_ctl), OUT_MAX bytes of output each. */
 static int run_ctl(const char *const *args, char *out, char *err)
 {
-    char bin[1024];
-    snprintf(bin, sizeof(bin), "%s/workers/revisitctl/revisitctl",
-             need("RV_BUILD_DIR"));
-    char out_path[] = "/tmp/it_case_out_XXXXXX";
-    char err_path[] = "/tmp/it_case_err_XXXXXX";
-    int out_fd = mkstemp(out_path);
-    int err_fd = mkstemp(err_path);
-    assert_true(out_fd >= 0 && err_fd >= 0);
-    char *argv[16] = {bin};
-    size_t n = 1;
-    while (args[n - 1] != NULL) {
-        assert_true(n < 15);
-        argv[n] = (char *)args[n - 1];
-        n++;
-    }
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (dup2(out_fd, STDOUT_FILENO) < 0 ||
-            dup2(err_fd, STDERR_FILENO) < 0) {
-            _exit(127);
-        }
-        execv(bin, argv);
-        _exit(127);
-    }
-    close(out_fd);
-    close(err_fd);
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    read_file(out_path, out, OUT_MAX);
-    read_file(err_path, err, OUT_MAX);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return it_run_ctl(need("RV_BUILD_DIR"), args, out, err, OUT_MAX);
 }
 
 static void exec_sql(rv_pg *pg, const char *sql)
@@ -502,26 +445,14 @@ static void read_cases(const char *group, const char *const *keys,
 static void record_cases(rv_pg *pg, const char *nonce, const char *case_id,
                          long want)
 {
-    char bin[1024], log[1024], group[128];
-    snprintf(bin, sizeof(bin), "%s/workers/recorder/revisit-recorder",
-             need("RV_BUILD_DIR"));
-    snprintf(log, sizeof(log), "%s/it_revisitctl_case_recorder.log",
-             need("RV_BUILD_DIR"));
+    char group[128];
     snprintf(group, sizeof(group), "it-case-recorder-%s", nonce);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        FILE *f = freopen(log, "w", stderr);
-        (void)f;
-        setenv("RV_PG_DSN", need("RV_IT_PG_DSN"), 1);
-        setenv("RV_GROUP_ID", group, 1);
-        setenv("RV_TOPICS", "compliance.cases", 1);
-        execl(bin, bin, (char *)NULL);
-        _exit(127);
-    }
+    const char *const settings[] = {
+        "RV_PG_DSN", need("RV_IT_PG_DSN"), "RV_GROUP_ID", group,
+        "RV_TOPICS", "compliance.cases",   NULL,
+    };
+    pid_t pid = it_spawn_worker_env(need("RV_BUILD_DIR"), "it_revisitctl_case",
+                                    "recorder", settings);
     const char *params[] = {case_id};
     long have = -1;
     for (int i = 0; i < WAIT_S * 4 && have < want; i++) {
@@ -535,7 +466,7 @@ static void record_cases(rv_pg *pg, const char *nonce, const char *case_id,
         have = strtol(rv_pg_result_value(res, 0, 0), NULL, 10);
         rv_pg_result_free(res);
         if (have < want) {
-            sleep_ms(250);
+            it_sleep_ms(250);
         }
     }
     kill(pid, SIGTERM);

@@ -32,6 +32,8 @@
 
 #include <cmocka.h>
 
+#include "it_common.h"
+
 #include "population.h"
 #include "rv/calendar.h"
 #include "rv/codec.h"
@@ -87,71 +89,13 @@ static struct {
 
 static const char *need(const char *name)
 {
-    const char *v = getenv(name);
-    if (v == NULL || v[0] == '\0') {
-        fail_msg("%s is not set: run through deploy/local/test.sh", name);
-    }
-    return v;
+    return it_need("it_revisitctl_population", name);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000,
-                          .tv_nsec = (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static void read_file(const char *path, char *out, size_t out_size)
-{
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    size_t n = fread(out, 1, out_size - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    unlink(path);
-}
-
-/* Run build/workers/revisitctl/revisitctl with @p args (NULL-terminated,
- * without the program name); stdout and stderr into @p out and @p err
- * (OUT_MAX bytes each). Returns the exit status, -1 if it did not exit.
- * Kafka and Redis come from the environment set in setup. */
+/* revisitctl with @p args (it_run_ctl), OUT_MAX bytes of output each. */
 static int run_ctl(const char *const *args, char *out, char *err)
 {
-    char bin[1024];
-    snprintf(bin, sizeof(bin), "%s/workers/revisitctl/revisitctl",
-             env.build_dir);
-    char out_path[] = "/tmp/it_pop_out_XXXXXX";
-    char err_path[] = "/tmp/it_pop_err_XXXXXX";
-    int out_fd = mkstemp(out_path);
-    int err_fd = mkstemp(err_path);
-    assert_true(out_fd >= 0 && err_fd >= 0);
-    char *argv[16] = {bin};
-    size_t n = 1;
-    while (args[n - 1] != NULL) {
-        assert_true(n < 15);
-        argv[n] = (char *)args[n - 1];
-        n++;
-    }
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (dup2(out_fd, STDOUT_FILENO) < 0 ||
-            dup2(err_fd, STDERR_FILENO) < 0) {
-            _exit(127);
-        }
-        execv(bin, argv);
-        _exit(127);
-    }
-    close(out_fd);
-    close(err_fd);
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    read_file(out_path, out, OUT_MAX);
-    read_file(err_path, err, OUT_MAX);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return it_run_ctl(env.build_dir, args, out, err, OUT_MAX);
 }
 
 static void exec_sql(const char *sql)
@@ -550,33 +494,22 @@ static void test_population_topics_carry_derived_ids(void **state)
 static void test_population_recorded_once(void **state)
 {
     (void)state;
-    char bin[1024], log[1024], group[96];
-    snprintf(bin, sizeof(bin), "%s/workers/recorder/revisit-recorder",
-             env.build_dir);
-    snprintf(log, sizeof(log), "%s/it_revisitctl_population_recorder.log",
-             env.build_dir);
+    char group[96];
     snprintf(group, sizeof(group), "it-pop-recorder-%ld-%d", (long)time(NULL),
              (int)getpid());
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        FILE *f = freopen(log, "w", stderr);
-        (void)f;
-        setenv("RV_PG_DSN", need("RV_IT_PG_DSN"), 1);
-        setenv("RV_GROUP_ID", group, 1);
-        setenv("RV_TOPICS", "visits.tasks,visits.decisions", 1);
-        execl(bin, bin, (char *)NULL);
-        _exit(127);
-    }
+    const char *const settings[] = {
+        "RV_PG_DSN", need("RV_IT_PG_DSN"), "RV_GROUP_ID",
+        group,       "RV_TOPICS",          "visits.tasks,visits.decisions",
+        NULL,
+    };
+    pid_t pid = it_spawn_worker_env(env.build_dir, "it_revisitctl_population",
+                                    "recorder", settings);
     const char *topics[] = {"visits.tasks", "visits.decisions"};
     int64_t lag = -1;
     int zero = 0;
     time_t deadline = time(NULL) + WAIT_S;
     while (time(NULL) < deadline && zero < 2) {
-        sleep_ms(500);
+        it_sleep_ms(500);
         char errstr[512] = "";
         if (rv_kafka_group_lag(&env.kafka, group, topics, 2, 5000, &lag, NULL,
                                errstr, sizeof(errstr)) == RV_OK) {

@@ -1,6 +1,7 @@
 /* tests/integration/it_stack.h: what the integration tests that run
- * workers as processes share: their settings, spawning and stopping the
- * workers, waiting for the drain, event times. Include after cmocka. */
+ * workers as processes share: spawning and stopping the workers, waiting
+ * for the drain, event times, the test stack's Kafka (settings, sleeping
+ * and running revisitctl: it_common.h). Include after cmocka. */
 #ifndef RV_IT_STACK_H
 #define RV_IT_STACK_H
 
@@ -14,44 +15,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "it_common.h"
 #include "rv/cfg.h"
 #include "rv/codec.h"
 #include "rv/kafka.h"
 #include "rv/kafka_lag.h"
-
-/* The value of setting @p name; a test that cannot reach its service
- * fails (exit 1). */
-static inline const char *it_need(const char *test, const char *name)
-{
-    const char *v = getenv(name);
-    if (v == NULL || v[0] == '\0') {
-        fprintf(stderr,
-                "%s: %s is not set: run through ctest after "
-                "deploy/local/stack.sh start, or deploy/local/test.sh\n",
-                test, name);
-        exit(1);
-    }
-    return v;
-}
 
 /* Starts worker @p name of @p build_dir, its log in
  * <build_dir>/<test>_<name>.log; it dies with the test. */
 static inline pid_t it_spawn_worker(const char *build_dir, const char *test,
                                     const char *name)
 {
-    char bin[1024], log[1024];
-    snprintf(bin, sizeof(bin), "%s/workers/%s/revisit-%s", build_dir, name,
-             name);
-    snprintf(log, sizeof(log), "%s/%s_%s.log", build_dir, test, name);
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        FILE *f = freopen(log, "w", stderr);
-        (void)f;
-        execl(bin, bin, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
+    return it_spawn_worker_env(build_dir, test, name, NULL);
 }
 
 /* SIGTERM, then wait: a worker drains and exits 0 (STYLE §9). Returns
@@ -137,8 +112,7 @@ static inline int64_t it_wait_group_lag(const it_kafka *k, const char *group,
             lag = -1;
         }
         if (lag != 0) {
-            struct timespec ts = {0, 200 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+            it_sleep_ms(200);
         }
     }
     return lag;
