@@ -7,9 +7,10 @@
 # everything it started.
 #
 # usage: bench.sh [N]                  throughput: N synthetic sales
-#                                      (default 1000000), loaded into
-#                                      sales.events before the workers
-#                                      start, then drained
+#                                      (default 1000000), fed to workers
+#                                      it has started first as fast as
+#                                      they keep up (a closed loop on
+#                                      their lag), then drained
 #        bench.sh --latency [SECONDS]  latency: sales offered at a steady
 #                                      rate (default 1,000/s) for SECONDS
 #                                      (default 60) to workers it has
@@ -26,7 +27,8 @@
 #   RV_BENCH_WARMUP_S   latency mode: seconds of sales left out of the
 #                       latency.steady_* figures (default 10)
 #   RV_BENCH_TOPICS     topics as name:partitions,... (default: sized
-#                       from N: rv_topic_spec in lib.sh; latency mode:
+#                       for the lag allowed: rv_topic_spec in lib.sh,
+#                       LAG_MAX_MSGS below; latency mode:
 #                       one partition a topic)
 #   RV_DEVBROKER_BROKERS  mock brokers (default: the stack's 3;
 #                       latency mode: 1)
@@ -35,7 +37,7 @@
 #                       mode: 30)
 #   RV_BENCH_LAG_MAX    throughput mode: messages the workers may lag
 #                       behind (all groups) before the generator waits
-#                       (default 100000)
+#                       (default 40000; the topics are sized for it)
 #   RV_BENCH_KEEP       1: stop the stack at the end but keep its data,
 #                       to query the record afterwards (stack.sh start
 #                       RV_BENCH_DIR); the next run wipes it (default 0)
@@ -48,12 +50,10 @@ set -euo pipefail
 
 WORKERS="sampler assigner agentsim grader alerter recorder"
 # Nothing may be dropped before every reader consumed it (lib.sh,
-# rv_topic_spec): sales.events holds every sale; the other topics only
-# what their readers may lag behind, with a bounded number of partitions.
-# The checks count every message through every worker and into the
-# record.
-DECISION_PARTITIONS_MAX=64
-DERIVED_PARTITIONS_MAX=12
+# rv_topic_spec): a topic holds what its readers may lag behind, with a
+# bounded number of partitions. The checks count every message through
+# every worker and into the record.
+#
 # The throughput run grants the generator what the workers' lag, summed
 # over every consumer group (a sale the sampler has not read, or granted
 # and not yet sent, counts once), leaves of LAG_MAX_MSGS messages,
@@ -64,9 +64,21 @@ DERIVED_PARTITIONS_MAX=12
 # (~1.6 KB each at that density, ~3,200 a partition in 5 MiB); a loop on
 # the record's lag alone let the sampler's backlog grow, and at 7
 # minutes visits.tasks (~400 bytes, ~13,000 a partition) dropped unread
-# messages. Even if the recorder stopped, 110,000 sales behind would
-# make ~84,000 tasks, ~7,000 a partition.
-LAG_MAX_MSGS="${RV_BENCH_LAG_MAX:-100000}"
+# messages.
+#
+# So no topic need hold more than LAG_MAX_MSGS + GRANT_SALES messages
+# (50,000): the topics are sized for that many sales, not for N. Fewer
+# partitions make fewer, larger message sets, and the development broker
+# walks a partition's sets from the oldest on every fetch: at 300,000
+# sales (against 64 partitions for visits.decisions, 12 for the others,
+# 24 for sales.events and 100,000 messages of lag) its CPU went 41.4 ->
+# 23.6 s, the pipeline 1,642 -> 1,798 sales/s. Even if the recorder
+# stopped, 50,000 sales behind would make ~38,000 tasks, ~6,400 a
+# partition of 6, and 50,000 decisions messages fit in 20 partitions
+# (~3,200 each).
+DECISION_PARTITIONS_MAX=20
+DERIVED_PARTITIONS_MAX=6
+LAG_MAX_MSGS="${RV_BENCH_LAG_MAX:-40000}"
 GRANT_SALES=10000
 
 mode=throughput
@@ -138,7 +150,9 @@ cmake -S "$RV_ROOT" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
     -DRV_SANITIZE= -DRV_BUILD_TESTS=OFF -DRV_INTEGRATION_TESTS=OFF >/dev/null
 cmake --build "$build_dir" -j "$(nproc)" >/dev/null
 
-topic_spec=$(rv_topic_spec "$count" "$DECISION_PARTITIONS_MAX" \
+held_sales=$((LAG_MAX_MSGS + GRANT_SALES))
+[ "$count" -ge "$held_sales" ] || held_sales=$count
+topic_spec=$(rv_topic_spec "$held_sales" "$DECISION_PARTITIONS_MAX" \
     "$DERIVED_PARTITIONS_MAX")
 if [ "$mode" = latency ]; then
     # The development broker (librdkafka's mock cluster) walks a
