@@ -28,11 +28,19 @@
 #define PG_PARAMS_MAX 65535
 #define PG_NOTICE_MAX 512
 
+/* Statements prepared on one connection, and the longest name. */
+#define PG_PREPARED_MAX 32
+#define PG_NAME_SIZE 64
+
 struct rv_pg {
     PGconn *conn;
     rv_log_ratelimit notice_rl;
     rv_log_ratelimit reconnect_rl;
     char sqlstate[6]; /* of the last failed exec, "" otherwise */
+    /* rv_pg_exec_prepared's statements on this session; a reset
+     * forgets them (the server did). */
+    char prepared[PG_PREPARED_MAX][PG_NAME_SIZE];
+    size_t prepared_count;
 };
 
 struct rv_pg_result {
@@ -148,6 +156,7 @@ static rv_err reset_broken(rv_pg *pg, char *errstr, size_t errstr_size,
 {
     copy_message(errstr, errstr_size, why, PQerrorMessage(pg->conn));
     PQreset(pg->conn);
+    pg->prepared_count = 0; /* a new session has none */
     uint64_t suppressed = 0;
     if (PQstatus(pg->conn) == CONNECTION_OK) {
         RV_LOG0(RV_LOG_WARN, "pg_reconnected");
@@ -177,31 +186,36 @@ static bool is_conflict_state(const char *state)
            strcmp(state, "40P01") == 0;   /* deadlock_detected */
 }
 
-rv_err rv_pg_exec(rv_pg *pg, const char *sql, size_t param_count,
-                  const char *const *params, rv_pg_result **out, char *errstr,
-                  size_t errstr_size)
+/* Check the arguments every exec shares. */
+static rv_err check_args(rv_pg *pg, const char *sql, size_t param_count,
+                         const char *const *params, char *errstr,
+                         size_t errstr_size)
 {
-    rv_err err = RV_ERR_INVALID;
-    PGresult *res = NULL;
-    rv_pg_result *result = NULL;
     if (pg == NULL || sql == NULL || (param_count > 0 && params == NULL)) {
         rv_errf(errstr, errstr_size, "pg: exec without connection or SQL");
-        goto out;
+        return RV_ERR_INVALID;
     }
     pg->sqlstate[0] = '\0';
     if (param_count > PG_PARAMS_MAX) {
         rv_errf(errstr, errstr_size, "pg: %zu parameters exceed limit %d",
                 param_count, PG_PARAMS_MAX);
-        goto out;
+        return RV_ERR_INVALID;
     }
     if (PQstatus(pg->conn) == CONNECTION_BAD) {
         /* An earlier reset failed: try again, and still report the
          * statement as not run so the caller restarts its unit. */
-        err = reset_broken(pg, errstr, errstr_size, "pg: connection down");
-        goto out;
+        return reset_broken(pg, errstr, errstr_size, "pg: connection down");
     }
-    res = PQexecParams(pg->conn, sql, (int)param_count, NULL, params, NULL,
-                       NULL, 0);
+    return RV_OK;
+}
+
+/* What libpq answered (@p res, owned; NULL when it could not allocate
+ * one), as rv_pg_exec reports it; on RV_OK @p out (if not NULL) takes
+ * the result. */
+static rv_err finish(rv_pg *pg, PGresult *res, rv_pg_result **out, char *errstr,
+                     size_t errstr_size)
+{
+    rv_err err = RV_ERR_INVALID;
     if (PQstatus(pg->conn) == CONNECTION_BAD) {
         err = reset_broken(pg, errstr, errstr_size, "pg: connection lost");
         goto out;
@@ -214,7 +228,7 @@ rv_err rv_pg_exec(rv_pg *pg, const char *sql, size_t param_count,
     ExecStatusType status = PQresultStatus(res);
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
         if (out != NULL) {
-            result = malloc(sizeof(*result));
+            rv_pg_result *result = malloc(sizeof(*result));
             if (result == NULL) {
                 err = RV_ERR_NOMEM;
                 goto out;
@@ -256,6 +270,61 @@ rv_err rv_pg_exec(rv_pg *pg, const char *sql, size_t param_count,
 out:
     PQclear(res);
     return err;
+}
+
+rv_err rv_pg_exec(rv_pg *pg, const char *sql, size_t param_count,
+                  const char *const *params, rv_pg_result **out, char *errstr,
+                  size_t errstr_size)
+{
+    rv_err err = check_args(pg, sql, param_count, params, errstr, errstr_size);
+    if (err != RV_OK) {
+        return err;
+    }
+    PGresult *res = PQexecParams(pg->conn, sql, (int)param_count, NULL, params,
+                                 NULL, NULL, 0);
+    return finish(pg, res, out, errstr, errstr_size);
+}
+
+static bool is_prepared(const rv_pg *pg, const char *name)
+{
+    for (size_t i = 0; i < pg->prepared_count; i++) {
+        if (strcmp(pg->prepared[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+rv_err rv_pg_exec_prepared(rv_pg *pg, const char *name, const char *sql,
+                           size_t param_count, const char *const *params,
+                           rv_pg_result **out, char *errstr, size_t errstr_size)
+{
+    rv_err err = check_args(pg, sql, param_count, params, errstr, errstr_size);
+    if (err != RV_OK) {
+        return err;
+    }
+    if (name == NULL || name[0] == '\0' || strlen(name) >= PG_NAME_SIZE) {
+        rv_errf(errstr, errstr_size, "pg: statement name empty or over %d",
+                PG_NAME_SIZE - 1);
+        return RV_ERR_INVALID;
+    }
+    if (!is_prepared(pg, name)) {
+        if (pg->prepared_count == PG_PREPARED_MAX) {
+            rv_errf(errstr, errstr_size,
+                    "pg: %s: more than %d prepared statements", name,
+                    PG_PREPARED_MAX);
+            return RV_ERR_INVALID;
+        }
+        PGresult *res = PQprepare(pg->conn, name, sql, (int)param_count, NULL);
+        err = finish(pg, res, NULL, errstr, errstr_size);
+        if (err != RV_OK) {
+            return err;
+        }
+        rv_errf(pg->prepared[pg->prepared_count++], PG_NAME_SIZE, "%s", name);
+    }
+    PGresult *res =
+        PQexecPrepared(pg->conn, name, (int)param_count, params, NULL, NULL, 0);
+    return finish(pg, res, out, errstr, errstr_size);
 }
 
 const char *rv_pg_sqlstate(const rv_pg *pg)

@@ -40,6 +40,20 @@ RV_MUSTCHECK rv_err rv_pg_exec(rv_pg *pg, const char *sql, size_t param_count,
                                char *errstr, size_t errstr_size);
 
 /**
+ * rv_pg_exec for a statement run many times: @p sql is parsed and
+ * planned once a session, as prepared statement @p name (borrowed; under
+ * 64 bytes, one name for one @p sql on a connection; 32 names at most),
+ * then only executed. A reset connection prepares it again. Same
+ * parameters, result and errors as rv_pg_exec, and RV_ERR_INVALID for a
+ * bad name or a 33rd statement.
+ */
+RV_MUSTCHECK rv_err rv_pg_exec_prepared(rv_pg *pg, const char *name,
+                                        const char *sql, size_t param_count,
+                                        const char *const *params,
+                                        rv_pg_result **out, char *errstr,
+                                        size_t errstr_size);
+
+/**
  * Run @p sql, which may hold several statements separated by ';' and no
  * parameters (a migration file), in one round trip (PQexec). Statements
  * outside an explicit transaction commit one by one.

@@ -188,6 +188,95 @@ static void test_pg_terminated_session_reconnects(void **state)
     rv_pg_close(pg);
 }
 
+/* Adds $1 and $2 as prepared statement "it_add"; the sum as a number. */
+static long add_prepared(rv_pg *pg, const char *a, const char *b,
+                         rv_err *err_out)
+{
+    rv_pg_result *res = NULL;
+    char errstr[512] = "";
+    *err_out = rv_pg_exec_prepared(pg, "it_add", "SELECT $1::int + $2::int", 2,
+                                   (const char *[]){a, b}, &res, errstr,
+                                   sizeof(errstr));
+    long sum = -1;
+    if (*err_out == RV_OK) {
+        assert_int_equal(rv_pg_result_rows(res), 1);
+        sum = strtol(rv_pg_result_value(res, 0, 0), NULL, 10);
+    }
+    rv_pg_result_free(res);
+    return sum;
+}
+
+/* How many statements this session has prepared under @p name. */
+static long prepared_count(rv_pg *pg, const char *name)
+{
+    rv_pg_result *res = NULL;
+    char errstr[512] = "";
+    assert_int_equal(rv_pg_exec(pg,
+                                "SELECT count(*) FROM pg_prepared_statements "
+                                "WHERE name = $1",
+                                1, (const char *[]){name}, &res, errstr,
+                                sizeof(errstr)),
+                     RV_OK);
+    long n = strtol(rv_pg_result_value(res, 0, 0), NULL, 10);
+    rv_pg_result_free(res);
+    return n;
+}
+
+static void test_pg_prepared_statement(void **state)
+{
+    (void)state;
+    rv_pg *pg = open_pg();
+    rv_err err = RV_ERR_INVALID;
+    assert_int_equal(prepared_count(pg, "it_add"), 0);
+    assert_int_equal(add_prepared(pg, "2", "40", &err), 42);
+    assert_int_equal(err, RV_OK);
+    /* Prepared once; the second call only executes, with its own values. */
+    assert_int_equal(add_prepared(pg, "1", "1", &err), 2);
+    assert_int_equal(prepared_count(pg, "it_add"), 1);
+
+    /* A rolled-back transaction keeps the session's statement. */
+    char errstr[512] = "";
+    assert_int_equal(
+        rv_pg_exec(pg, "BEGIN", 0, NULL, NULL, errstr, sizeof(errstr)), RV_OK);
+    assert_int_equal(add_prepared(pg, "3", "4", &err), 7);
+    assert_int_equal(
+        rv_pg_exec(pg, "ROLLBACK", 0, NULL, NULL, errstr, sizeof(errstr)),
+        RV_OK);
+    assert_int_equal(add_prepared(pg, "5", "5", &err), 10);
+
+    /* A bad value is the statement's error, as with rv_pg_exec. */
+    assert_int_equal(add_prepared(pg, "x", "1", &err), -1);
+    assert_int_equal(err, RV_ERR_INVALID);
+    assert_string_equal(rv_pg_sqlstate(pg), "22P02");
+
+    /* A new session (the old one killed) prepares it again. */
+    char pid[32];
+    query_one(pg, "SELECT pg_backend_pid()", pid, sizeof(pid));
+    rv_pg *admin = open_pg();
+    assert_int_equal(
+        rv_pg_exec(admin, "SELECT pg_terminate_backend($1::int, 5000)", 1,
+                   (const char *[]){pid}, NULL, errstr, sizeof(errstr)),
+        RV_OK);
+    rv_pg_close(admin);
+    assert_int_equal(add_prepared(pg, "1", "2", &err), -1);
+    assert_int_equal(err, RV_ERR_UNAVAILABLE);
+    assert_int_equal(add_prepared(pg, "1", "2", &err), 3);
+    assert_int_equal(err, RV_OK);
+    assert_int_equal(prepared_count(pg, "it_add"), 1);
+
+    /* Names: empty, too long. */
+    char long_name[80];
+    memset(long_name, 'n', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0';
+    assert_int_equal(rv_pg_exec_prepared(pg, "", "SELECT 1", 0, NULL, NULL,
+                                         errstr, sizeof(errstr)),
+                     RV_ERR_INVALID);
+    assert_int_equal(rv_pg_exec_prepared(pg, long_name, "SELECT 1", 0, NULL,
+                                         NULL, errstr, sizeof(errstr)),
+                     RV_ERR_INVALID);
+    rv_pg_close(pg);
+}
+
 static void test_pg_open_failure_hides_password(void **state)
 {
     (void)state;
@@ -209,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_pg_exec_with_text_params),
         cmocka_unit_test(test_pg_sql_error_is_invalid_with_sqlstate),
         cmocka_unit_test(test_pg_terminated_session_reconnects),
+        cmocka_unit_test(test_pg_prepared_statement),
         cmocka_unit_test(test_pg_open_failure_hides_password),
     };
     return cmocka_run_group_tests_name("it_pg", tests, NULL, NULL);

@@ -129,10 +129,15 @@ static rv_err insert_rows(recorder *rec, recorder_table t, size_t first,
     if (err != RV_OK) {
         return err == RV_ERR_NOMEM ? err : RV_ERR_FATAL;
     }
+    /* Prepared once a session: PostgreSQL parsed, analysed and planned
+     * each batch's INSERTs again, 13% of the recorder's backend at 1,000
+     * sales/s (perf, issue 8). */
+    char name[32];
+    snprintf(name, sizeof(name), "recorder_insert_%d", (int)t);
     rv_pg_result *res = NULL;
-    err =
-        rv_pg_exec(rec->pg, rec->insert_sql[t], recorder_table_column_count(t),
-                   params, &res, errstr, errstr_size);
+    err = rv_pg_exec_prepared(rec->pg, name, rec->insert_sql[t],
+                              recorder_table_column_count(t), params, &res,
+                              errstr, errstr_size);
     if (err == RV_OK) {
         *inserted += (uint64_t)rv_pg_result_affected(res);
     }
