@@ -220,7 +220,20 @@ static void test_cases_merge_within_period(void **state)
     assert_string_not_equal(a4.case_id, a1.case_id);
     assert_string_not_equal(a4.case_id, a3.case_id);
     rv_alert done[] = {a1, a3, a4};
+    int64_t late = 0;
+    for (size_t i = 0; i < 3; i++) {
+        late = done[i].deadline_us > late ? done[i].deadline_us : late;
+    }
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(due_count(late, done[i].case_id, NULL), 1);
+    }
     assert_int_equal(alerter_cases_escalated(rc, done, 3, TTL_S), RV_OK);
+    /* All three off the clock in the one call, for good. */
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(due_count(late, done[i].case_id, NULL), 0);
+    }
+    assert_string_equal(raise_alert(&g4).case_id, a4.case_id);
+    assert_int_equal(due_count(late, a4.case_id, NULL), 0);
 }
 
 /* A2: the branch's answer stops the clock for good: neither a later nor

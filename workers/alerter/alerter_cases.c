@@ -154,12 +154,18 @@ rv_err alerter_cases_track(rv_redis *rc, const rv_alert *alerts, size_t n,
     return err;
 }
 
+/* The key that keeps @p case_id off the clock. */
+static void off_key(const char *case_id, char out[KEY_SIZE])
+{
+    snprintf(out, KEY_SIZE, "rv:caseoff:%s", case_id);
+}
+
 /* Take @p case_id off the clock with @p why. */
 static rv_err case_off(rv_redis *rc, const char *case_id, const char *why,
                        int64_t ttl_s)
 {
     char off[KEY_SIZE], ttl[I64_SIZE];
-    snprintf(off, sizeof(off), "rv:caseoff:%s", case_id);
+    off_key(case_id, off);
     snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_s);
     const char *keys[] = {ALERTER_DUE_KEY, off};
     const char *args[] = {case_id, ttl, why};
@@ -234,10 +240,40 @@ rv_err alerter_cases_due(rv_redis *rc, int64_t now_us, rv_alert *first,
 rv_err alerter_cases_escalated(rv_redis *rc, const rv_alert *first, size_t n,
                                int64_t ttl_s)
 {
-    rv_err err = RV_OK;
-    for (size_t i = 0; i < n && err == RV_OK; i++) {
-        err = case_off(rc, first[i].case_id, "escalated", ttl_s);
+    if (n == 0) {
+        return RV_OK;
     }
+    /* One round trip for the slice (up to 256 cases), not one a case. */
+    struct off_call {
+        char key[KEY_SIZE];
+        const char *keys[2];
+        const char *args[3];
+    } *oc = calloc(n, sizeof(*oc));
+    rv_redis_call *calls = calloc(n, sizeof(*calls));
+    rv_redis_reply *replies = calloc(n, sizeof(*replies));
+    rv_err err =
+        oc != NULL && calls != NULL && replies != NULL ? RV_OK : RV_ERR_NOMEM;
+    char ttl[I64_SIZE];
+    snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_s);
+    for (size_t i = 0; err == RV_OK && i < n; i++) {
+        off_key(first[i].case_id, oc[i].key);
+        oc[i].keys[0] = ALERTER_DUE_KEY;
+        oc[i].keys[1] = oc[i].key;
+        oc[i].args[0] = first[i].case_id;
+        oc[i].args[1] = ttl;
+        oc[i].args[2] = "escalated";
+        calls[i] = (rv_redis_call){2, oc[i].keys, 3, oc[i].args};
+    }
+    if (err == RV_OK) {
+        err = rv_redis_eval_batch(rc, &off_script, calls, n, replies);
+        if (err == RV_OK) {
+            err = rv_redis_replies_check(&off_script, replies, n);
+            rv_redis_replies_fini(replies, n);
+        }
+    }
+    free(oc);
+    free(calls);
+    free(replies);
     return err;
 }
 

@@ -56,8 +56,10 @@ RV_MUSTCHECK rv_err alerter_cases_due(rv_redis *rc, int64_t now_us,
                                       size_t *count);
 
 /** Take the @p n cases of @p first (their case_id) off the clock for
- *  good: an earlier alert arriving later never puts them back.
- *  @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_FATAL */
+ *  good, in one Redis round trip: an earlier alert arriving later never
+ *  puts them back.
+ *  @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_NOMEM, RV_ERR_INVALID,
+ *           RV_ERR_FATAL */
 RV_MUSTCHECK rv_err alerter_cases_escalated(rv_redis *rc, const rv_alert *first,
                                             size_t n, int64_t ttl_s);
 
