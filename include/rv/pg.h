@@ -66,9 +66,10 @@ RV_MUSTCHECK rv_err rv_pg_exec_script(rv_pg *pg, const char *sql, char *errstr,
 
 /**
  * SQLSTATE (5 characters, e.g. "23505") of the server error behind the
- * last rv_pg_exec that failed, "" if the last call succeeded or failed
- * without a server error. Borrowed from @p pg until its next call. Lets a
- * caller tell a bad row (class 22, 23) from a bad statement or schema.
+ * last rv_pg_exec or rv_pg_exec_prepared that failed, "" if the last
+ * call succeeded or failed without a server error. Borrowed from @p pg
+ * until its next call. Lets a caller tell a bad row (class 22, 23) from a
+ * bad statement or schema.
  */
 const char *rv_pg_sqlstate(const rv_pg *pg);
 
