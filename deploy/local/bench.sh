@@ -167,8 +167,8 @@ if [ "$mode" = latency ]; then
     # checks below still fail the run if anything was dropped unread),
     # and a 30 ms hold bounds that wait. Measured 60 s at 1,000/s:
     # broker CPU 29 -> 9 s (1 broker, 1 partition), steady p99 0.8-3.9 s
-    # -> 0.46-0.48 s with the 30 ms hold (10 ms: more fetches, more CPU,
-    # p99 0.97 s; 50 ms: 0.64 s).
+    # -> 0.43-0.60 s in seven runs with the 30 ms hold (10 ms: more
+    # fetches, more CPU, p99 0.97 s; 20 ms: 0.56 s; 50 ms: 0.64 s).
     topic_spec=$(sed 's/:[0-9]*/:1/g' <<<"$topic_spec")
     export RV_DEVBROKER_BROKERS="${RV_DEVBROKER_BROKERS:-1}"
     export RV_KAFKA_FETCH_WAIT_MAX_MS="${RV_KAFKA_FETCH_WAIT_MAX_MS:-30}"
