@@ -5,7 +5,6 @@
  * sales than were granted on stdin, each grant's sales delivered before
  * it waits for the next; end of input grants the rest; a grant that is
  * not a number stops it with an error. */
-#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,18 +20,15 @@
 
 #include <cmocka.h>
 
-#include "it_common.h"
-
-#include "rv/kafka_lag.h"
+#include "it_stack.h"
 
 #define OUT_MAX 4096
 
 static struct {
+    const char *build_dir;
     char bin[1024];
     char nonce[32];
-    char kafka_name[32], kafka_value[512];
-    char *kafka_names[1], *kafka_values[1];
-    rv_props kafka;
+    it_kafka kafka;
 } env;
 
 static const char *need(const char *name)
@@ -61,12 +56,8 @@ static void gen_start(gen_proc *g, const char *topic, const char *count)
     const char *argv[] = {env.bin,          "generate", "--count", count,
                           "--seed",         "7",        "--topic", topic,
                           "--credit-stdin", NULL};
-    fflush(stdout);
-    fflush(stderr);
-    g->pid = fork();
-    assert_true(g->pid >= 0);
+    g->pid = it_fork();
     if (g->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
         close(fds[1]);
         if (dup2(fds[0], STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
             dup2(err_fd, STDERR_FILENO) < 0) {
@@ -94,16 +85,8 @@ static int gen_finish(gen_proc *g, char *out, char *err)
     close(g->grants);
     int status = 0;
     assert_int_equal(waitpid(g->pid, &status, 0), g->pid);
-    const char *paths[] = {g->out_path, g->err_path};
-    char *bufs[] = {out, err};
-    for (int i = 0; i < 2; i++) {
-        FILE *f = fopen(paths[i], "r");
-        assert_non_null(f);
-        size_t n = fread(bufs[i], 1, OUT_MAX - 1, f);
-        bufs[i][n] = '\0';
-        fclose(f);
-        unlink(paths[i]);
-    }
+    it_read_file(g->out_path, out, OUT_MAX);
+    it_read_file(g->err_path, err, OUT_MAX);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -114,8 +97,8 @@ static int64_t written(const char *topic)
     const char *topics[] = {topic};
     int64_t lag = 0, messages = 0;
     char errstr[256] = "";
-    if (rv_kafka_group_lag(&env.kafka, "it-generate", topics, 1, 5000, &lag,
-                           &messages, errstr, sizeof(errstr)) != RV_OK) {
+    if (rv_kafka_group_lag(&env.kafka.props, "it-generate", topics, 1, 5000,
+                           &lag, &messages, errstr, sizeof(errstr)) != RV_OK) {
         return 0;
     }
     return messages;
@@ -177,36 +160,19 @@ static void test_generate_refuses_a_bad_grant(void **state)
 static void test_generate_credit_excludes_rate(void **state)
 {
     (void)state;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) {
-            dup2(null, STDERR_FILENO);
-        }
-        const char *argv[] = {env.bin,  "generate", "--count",        "1",
-                              "--rate", "5",        "--credit-stdin", NULL};
-        execv(env.bin, (char *const *)argv);
-        _exit(127);
-    }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 64);
+    const char *args[] = {"generate", "--count",        "1", "--rate",
+                          "5",        "--credit-stdin", NULL};
+    char out[OUT_MAX], err[OUT_MAX];
+    assert_int_equal(it_run_ctl(env.build_dir, args, out, err, OUT_MAX), 64);
 }
 
 static int setup(void **state)
 {
     (void)state;
+    env.build_dir = need("RV_BUILD_DIR");
     snprintf(env.bin, sizeof(env.bin), "%s/workers/revisitctl/revisitctl",
-             need("RV_BUILD_DIR"));
-    const char *brokers = need("RV_IT_KAFKA_BROKERS");
-    setenv("RV_KAFKA_BOOTSTRAP_SERVERS", brokers, 1);
-    snprintf(env.kafka_name, sizeof(env.kafka_name), "bootstrap.servers");
-    snprintf(env.kafka_value, sizeof(env.kafka_value), "%s", brokers);
-    env.kafka_names[0] = env.kafka_name;
-    env.kafka_values[0] = env.kafka_value;
-    env.kafka = (rv_props){1, env.kafka_names, env.kafka_values};
+             env.build_dir);
+    it_kafka_init(&env.kafka, "it_generate");
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(env.nonce, sizeof(env.nonce), "%lld-%d", (long long)ts.tv_sec,
