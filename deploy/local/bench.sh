@@ -26,6 +26,13 @@
 #   RV_BENCH_TIMEOUT_S  longest wait for the drain (default 3600)
 #   RV_BENCH_WARMUP_S   latency mode: seconds of sales left out of the
 #                       latency.steady_* figures (default 10)
+#   RV_BENCH_PER_DAY    latency mode: sales per day of event time
+#                       (default RV_BENCH_RATE x 43,200: a day's sales
+#                       span 12 hours, so event time passes as fast as
+#                       wall time; 700, the generator's default, packs a
+#                       week of event time into ~5 s)
+#   RV_BENCH_CUSTOMERS  latency mode: customer pool (default 166,666,
+#                       the pool of the default 1,000,000-sale run)
 #   RV_BENCH_TOPICS     topics as name:partitions,... (default: sized
 #                       for the lag allowed: rv_topic_spec in lib.sh,
 #                       LAG_MAX_MSGS below; latency mode:
@@ -34,7 +41,7 @@
 #                       latency mode: 1)
 #   RV_KAFKA_FETCH_WAIT_MAX_MS  how long the broker holds a worker's
 #                       empty fetch (default: the workers' 100; latency
-#                       mode: 30)
+#                       mode: 15)
 #   RV_BENCH_LAG_MAX    throughput mode: messages the workers may lag
 #                       behind (all groups) before the generator waits
 #                       (default 40000; the topics are sized for it)
@@ -118,6 +125,18 @@ ctl="$build_dir/workers/revisitctl/revisitctl"
 if [ "$mode" = latency ]; then
     [ "$seconds" -ge 1 ] || rv_die "--latency needs at least 1 second"
     count=$((rate * seconds))
+    # Sales offered in real time: event time passes as fast as wall time
+    # (a day's sales span 12 hours in the generator). With the
+    # generator's default 700 a day, a week of event time passed every
+    # ~5 s of the run, and every 5 s the sampler closed the four regions'
+    # weekly R4 quota periods at once (270-775 members each, ~2,500
+    # decisions), which a real week does once: those bursts made the
+    # 300-700 ms peaks of the latency tail. RV_BENCH_PER_DAY=700 still
+    # measures that.
+    per_day="${RV_BENCH_PER_DAY:-$((rate * 43200))}"
+    customers="${RV_BENCH_CUSTOMERS:-166666}"
+    [[ "$per_day" =~ ^[0-9]+$ && "$customers" =~ ^[0-9]+$ ]] ||
+        rv_die "RV_BENCH_PER_DAY and RV_BENCH_CUSTOMERS must be whole numbers"
 fi
 [ "$count" -ge 1 ] || rv_die "N must be at least 1"
 cd "$RV_ROOT"
@@ -165,13 +184,17 @@ if [ "$mode" = latency ]; then
     # waited up to 100 ms on a held fetch. The readers keep up at this
     # rate, so one broker and one partition a topic are enough (the
     # checks below still fail the run if anything was dropped unread),
-    # and a 30 ms hold bounds that wait. Measured 60 s at 1,000/s:
+    # and a 15 ms hold bounds that wait. Measured 60 s at 1,000/s:
     # broker CPU 29 -> 9 s (1 broker, 1 partition), steady p99 0.8-3.9 s
-    # -> 0.43-0.60 s in seven runs with the 30 ms hold (10 ms: more
-    # fetches, more CPU, p99 0.97 s; 20 ms: 0.56 s; 50 ms: 0.64 s).
+    # -> 0.43-0.60 s with a 30 ms hold, while a week of event time
+    # passed every 5 s (see per_day above). In real time (event time as
+    # fast as wall time), steady p99 by hold: 30 ms 110 ms, 20 ms 93 ms,
+    # 15 ms 74-100 ms (four runs), 10 ms 70 ms, 5 ms 89 ms; the broker's
+    # CPU 15, 18, 22, 26, 29 s: shorter holds mean more fetches, each
+    # walking the partition's log.
     topic_spec=$(sed 's/:[0-9]*/:1/g' <<<"$topic_spec")
     export RV_DEVBROKER_BROKERS="${RV_DEVBROKER_BROKERS:-1}"
-    export RV_KAFKA_FETCH_WAIT_MAX_MS="${RV_KAFKA_FETCH_WAIT_MAX_MS:-30}"
+    export RV_KAFKA_FETCH_WAIT_MAX_MS="${RV_KAFKA_FETCH_WAIT_MAX_MS:-15}"
 fi
 topic_spec="${RV_BENCH_TOPICS:-$topic_spec}"
 
@@ -407,8 +430,9 @@ else
     start_workers
     rv_wait_until 120 "every worker's partitions" workers_assigned ||
         rv_die "the workers did not join their groups"
-    gen_line=$("$ctl" generate --count "$count" --seed "$seed" \
-        --rate "$rate")
+    gen_line=$(env -u RV_KAFKA_FETCH_WAIT_MAX_MS "$ctl" generate \
+        --count "$count" --seed "$seed" --rate "$rate" \
+        --per-day "$per_day" --customers "$customers")
     wait_drained
 fi
 sample_workers
@@ -697,6 +721,9 @@ from x")
     read -r m50 m95 m99 <<<"$(tr -d '{}' <<<"$lat_m" | tr ',' ' ')"
     read -r s50 s95 s99 <<<"$(tr -d '{}' <<<"$st_p" | tr ',' ' ')"
     fig latency.offered_rate "$(field "$gen_line" rate_per_s)" sales/s
+    fig latency.event_time_pace "$(DIGITS=1 calc 'a / 43200 / b' \
+        "$per_day" "$rate")" "event s per wall s"
+    fig latency.customers "$customers" customers
     fig latency.brokers "$RV_DEVBROKER_BROKERS" brokers
     fig latency.partitions_per_topic "$(sed 's/^[^:]*:\([0-9]*\).*/\1/' \
         <<<"$topic_spec")" partitions

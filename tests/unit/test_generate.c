@@ -98,12 +98,38 @@ static void test_generate_fields_are_valid(void **state)
     gen_params bad = p;
     bad.per_day = 0;
     assert_int_equal(gen_params_check(&bad), RV_ERR_INVALID);
+    bad.per_day = GEN_PER_DAY_MAX + 1;
+    assert_int_equal(gen_params_check(&bad), RV_ERR_INVALID);
     bad = p;
     bad.customers = 0;
     assert_int_equal(gen_params_check(&bad), RV_ERR_INVALID);
     bad = p;
     bad.start_day = -1;
     assert_int_equal(gen_params_check(&bad), RV_ERR_INVALID);
+}
+
+/* At the most sales a day, event time passes 100 us a sale from 13:00
+ * UTC, still strictly increasing, and the day ends where the next one
+ * starts. */
+static void test_generate_most_per_day(void **state)
+{
+    (void)state;
+    gen_params p = params(3);
+    p.per_day = GEN_PER_DAY_MAX;
+    assert_int_equal(gen_params_check(&p), RV_OK);
+    rv_sale s;
+    int64_t open_us = (p.start_day * 86400 + 13 * 3600) * 1000000LL;
+    gen_sale(&p, 0, NULL, &s);
+    assert_int_equal(s.env.occurred_at_us, open_us);
+    gen_sale(&p, 1, NULL, &s);
+    assert_int_equal(s.env.occurred_at_us, open_us + 100);
+    gen_sale(&p, 10000, NULL, &s);
+    assert_int_equal(s.env.occurred_at_us, open_us + 1000000);
+    gen_sale(&p, GEN_PER_DAY_MAX - 1, NULL, &s);
+    assert_int_equal(s.env.occurred_at_us,
+                     open_us + 12 * 3600 * 1000000LL - 100);
+    gen_sale(&p, GEN_PER_DAY_MAX, NULL, &s);
+    assert_int_equal(s.env.occurred_at_us, open_us + 86400 * 1000000LL);
 }
 
 /* Orders of the sample: median USD 152, mean 459, p99 4,211, 6.6% at
@@ -228,6 +254,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generate_same_seed_same_sales),
         cmocka_unit_test(test_generate_fields_are_valid),
+        cmocka_unit_test(test_generate_most_per_day),
         cmocka_unit_test(test_generate_one_phone_per_customer),
         cmocka_unit_test(test_generate_amounts_like_superstore),
         cmocka_unit_test(test_generate_repeat_customers_and_branches),

@@ -220,8 +220,9 @@ static void generate_usage(FILE *out)
             "  line is read; end of input grants the rest\n"
             "  --start: day of the first sale (default 2014-01-01); "
             "--per-day: sales per day\n"
-            "  of event time (default %d); --customers: pool size "
-            "(default N / %d).\n"
+            "  of event time, spread over 13:00-01:00 UTC (default %d); "
+            "--customers: pool size\n"
+            "  (default N / %d).\n"
             "  Prints: generate: sales= seed= elapsed_s= rate_per_s= "
             "first_produced_us= last_produced_us=\n",
             GEN_PER_DAY_DEFAULT, GEN_ORDERS_PER_CUSTOMER);
