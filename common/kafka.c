@@ -19,6 +19,8 @@
 #define QUEUE_FULL_POLL_MS 100
 /* The first allocation of a batch's arrays; they double up to max_msgs. */
 #define BATCH_INITIAL_CAP 64
+/* How long rv_producer_open waits for the cluster's topics (see there). */
+#define PRODUCER_METADATA_WAIT_MS 1000
 /* Longest decimal int64 plus sign and NUL. */
 #define INT64_TEXT_BYTES 24
 
@@ -227,6 +229,26 @@ rv_err rv_producer_open(const rv_props *kafka, const char *client_id,
         goto out;
     }
     conf = NULL; /* rd_kafka_new owns it now */
+    /* Learn every topic's partitions and leaders now. librdkafka 2.0.2
+     * queries a topic's leader when the first message to it is produced,
+     * but with no broker connected yet it skips the query, and the
+     * topic's messages then wait for the main thread's 1 s topic scan:
+     * the first batch of every worker took ~0.9 s (issue 8, bench.sh
+     * --latency, fac=NOINFO "metadata information unknown" in the debug
+     * log). A full metadata answer fills librdkafka's cache, from which
+     * a topic produced to later takes its leader at once. A cluster that
+     * does not answer in time is no error: the producer learns as
+     * before. */
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t merr =
+        rd_kafka_metadata(kp->rk, 1, NULL, &md, PRODUCER_METADATA_WAIT_MS);
+    if (merr == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_metadata_destroy(md);
+    } else {
+        RV_LOG(RV_LOG_INFO, "producer_metadata_deferred",
+               RV_KV_STR("client", kp->client_id),
+               RV_KV_STR("err", rd_kafka_err2name(merr)));
+    }
     *out = kp;
     kp = NULL;
     err = RV_OK;

@@ -63,7 +63,11 @@ const char *rv_msg_header(const rv_msg *m, const char *name, char *buf,
 /**
  * Open an idempotent producer (enable.idempotence=true, acks=all), with
  * @p kafka properties (borrowed; at least bootstrap.servers) applied on
- * top. librdkafka logs go through rv_log.
+ * top. librdkafka logs go through rv_log. Waits up to 1,000 ms for the
+ * cluster's topic metadata, so that the first message to a topic is sent
+ * at once (not after librdkafka's 1 s topic scan); a cluster that does
+ * not answer in time is logged (producer_metadata_deferred), not an
+ * error.
  * @param client_id  e.g. "sampler"; borrowed
  * @param out        on RV_OK the producer, closed with rv_producer_close()
  * @returns RV_OK, RV_ERR_INVALID (a bad property; errstr names it),
