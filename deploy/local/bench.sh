@@ -41,7 +41,7 @@
 #                       latency mode: 1)
 #   RV_KAFKA_FETCH_WAIT_MAX_MS  how long the broker holds a worker's
 #                       empty fetch (default: the workers' 100; latency
-#                       mode: 15)
+#                       mode: 10)
 #   RV_BENCH_LAG_MAX    throughput mode: messages the workers may lag
 #                       behind (all groups) before the generator waits
 #                       (default 40000; the topics are sized for it)
@@ -184,17 +184,18 @@ if [ "$mode" = latency ]; then
     # waited up to 100 ms on a held fetch. The readers keep up at this
     # rate, so one broker and one partition a topic are enough (the
     # checks below still fail the run if anything was dropped unread),
-    # and a 15 ms hold bounds that wait. Measured 60 s at 1,000/s:
+    # and a 10 ms hold bounds that wait. Measured 60 s at 1,000/s:
     # broker CPU 29 -> 9 s (1 broker, 1 partition), steady p99 0.8-3.9 s
     # -> 0.43-0.60 s with a 30 ms hold, while a week of event time
     # passed every 5 s (see per_day above). In real time (event time as
-    # fast as wall time), steady p99 by hold: 30 ms 110 ms, 20 ms 93 ms,
-    # 15 ms 74-100 ms (four runs), 10 ms 70 ms, 5 ms 89 ms; the broker's
-    # CPU 15, 18, 22, 26, 29 s: shorter holds mean more fetches, each
-    # walking the partition's log.
+    # fast as wall time) and with producers that know their topics from
+    # the start (rv_producer_open), steady p99 by hold: 15 ms 78-133 ms
+    # (six runs), 10 ms 58-90 ms (four runs), 7 ms 91 ms; broker CPU
+    # 22-24, 25-28, 31 s: shorter holds mean more fetches, each walking
+    # the partition's log.
     topic_spec=$(sed 's/:[0-9]*/:1/g' <<<"$topic_spec")
     export RV_DEVBROKER_BROKERS="${RV_DEVBROKER_BROKERS:-1}"
-    export RV_KAFKA_FETCH_WAIT_MAX_MS="${RV_KAFKA_FETCH_WAIT_MAX_MS:-15}"
+    export RV_KAFKA_FETCH_WAIT_MAX_MS="${RV_KAFKA_FETCH_WAIT_MAX_MS:-10}"
 fi
 topic_spec="${RV_BENCH_TOPICS:-$topic_spec}"
 
