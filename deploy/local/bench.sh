@@ -124,6 +124,8 @@ ctl="$build_dir/workers/revisitctl/revisitctl"
 [[ "$warmup_s" =~ ^[0-9]+$ ]] || rv_die "RV_BENCH_WARMUP_S must be whole seconds"
 if [ "$mode" = latency ]; then
     [ "$seconds" -ge 1 ] || rv_die "--latency needs at least 1 second"
+    [ "$warmup_s" -lt "$seconds" ] ||
+        rv_die "RV_BENCH_WARMUP_S ($warmup_s) leaves no steady sales in a ${seconds} s run"
     count=$((rate * seconds))
     # Sales offered in real time: event time passes as fast as wall time
     # (a day's sales span 12 hours in the generator). With the
