@@ -229,16 +229,16 @@ rv_err rv_producer_open(const rv_props *kafka, const char *client_id,
         goto out;
     }
     conf = NULL; /* rd_kafka_new owns it now */
-    /* Learn every topic's partitions and leaders now. librdkafka 2.0.2
-     * queries a topic's leader when the first message to it is produced,
-     * but with no broker connected yet it skips the query, and the
-     * topic's messages then wait for the main thread's 1 s topic scan:
-     * the first batch of every worker took ~0.9 s (issue 8, bench.sh
-     * --latency, fac=NOINFO "metadata information unknown" in the debug
-     * log). A full metadata answer fills librdkafka's cache, from which
-     * a topic produced to later takes its leader at once. A cluster that
-     * does not answer in time is no error: the producer learns as
-     * before. */
+    /* Learn every topic's partitions and leaders now. In librdkafka
+     * 2.0.2, rd_kafka_producev creates a topic it has not seen without
+     * querying its leader (rd_kafka_topic_new0, unlike
+     * rd_kafka_topic_new), so the topic's first messages wait for the
+     * main thread's 1 s topic scan to ask for its metadata: the first
+     * batch of every worker took ~0.9 s (issue 8, bench.sh --latency;
+     * fac=NOINFO "metadata information unknown" in the debug log). A
+     * full metadata answer fills librdkafka's cache, from which a topic
+     * produced to later takes its leader at once. A cluster that does
+     * not answer in time is no error: the producer learns as before. */
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t merr =
         rd_kafka_metadata(kp->rk, 1, NULL, &md, PRODUCER_METADATA_WAIT_MS);
