@@ -230,7 +230,7 @@ rv_err rv_producer_open(const rv_props *kafka, const char *client_id,
     }
     conf = NULL; /* rd_kafka_new owns it now */
     /* Learn every topic's partitions and leaders now. In librdkafka
-     * 2.0.2, rd_kafka_producev creates a topic it has not seen without
+     * 2.0.2, rd_kafka_produceva creates a topic it has not seen without
      * querying its leader (rd_kafka_topic_new0, unlike
      * rd_kafka_topic_new), so the topic's first messages wait for the
      * main thread's 1 s topic scan to ask for its metadata: the first
