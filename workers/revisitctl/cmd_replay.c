@@ -40,6 +40,16 @@
 #define PARTITIONS_MAX 256
 #define KAFKA_TIMEOUT_MS 10000
 #define FP_SIZE 512
+/* The replay's workers read a range that is all in the broker already, so
+ * one partition can be read to its end seconds before another; a
+ * partition silent for the watermark's idle time stops holding the
+ * watermark back, and a 2 s idle let the watermark run ahead of where the
+ * live workers (60 s idle) had it: a demo's replay once closed two R7
+ * churn clocks the live run had not (decisions "missing" from the
+ * record). 10 s makes that skew far less likely, at 8 s more a replay;
+ * it still rests on wall time (the live watermark is not recorded). */
+#define REPLAY_WATERMARK_IDLE_S 10
+#define REPLAY_WATERMARK_IDLE_MS "10000"
 
 typedef struct stage {
     const char *worker;        /* "sampler" */
@@ -197,7 +207,7 @@ static rv_err start_stage(replay *r, stage *s)
         setenv("RV_REDIS_URL", redis_url, 1);
         setenv("RV_PRODUCE_TOPIC_PREFIX", r->prefix, 1);
         setenv("RV_POLICY_PATH", r->policy_path, 1);
-        setenv("RV_WATERMARK_IDLE_MS", "2000", 1);
+        setenv("RV_WATERMARK_IDLE_MS", REPLAY_WATERMARK_IDLE_MS, 1);
         setenv("RV_TICK_MS", "200", 1);
         setenv("RV_ALERTER_CLOCK", "event", 1);
         setenv("RV_LOG_LEVEL", "warn", 1);
@@ -222,8 +232,11 @@ static const char *const replay_outputs[] = {
     "visits.outcomes",   "compliance.cases"};
 
 /* Until the replay's output topics have not grown for QUIET_S seconds
- * (or @p deadline passes). */
-#define QUIET_S 3
+ * (or @p deadline passes): longer than the watermark's idle time, so a
+ * partition with nothing in the range has stopped holding the watermark
+ * back (and the closes behind it are out) before the replay is called
+ * done. */
+#define QUIET_S (REPLAY_WATERMARK_IDLE_S + 1)
 static rv_err wait_quiet(const replay *r, time_t deadline)
 {
     size_t n = sizeof(replay_outputs) / sizeof(replay_outputs[0]);
