@@ -49,7 +49,6 @@
  * record). 10 s makes that skew far less likely, at 8 s more a replay;
  * it still rests on wall time (the live watermark is not recorded). */
 #define REPLAY_WATERMARK_IDLE_S 10
-#define REPLAY_WATERMARK_IDLE_MS "10000"
 
 typedef struct stage {
     const char *worker;        /* "sampler" */
@@ -207,7 +206,10 @@ static rv_err start_stage(replay *r, stage *s)
         setenv("RV_REDIS_URL", redis_url, 1);
         setenv("RV_PRODUCE_TOPIC_PREFIX", r->prefix, 1);
         setenv("RV_POLICY_PATH", r->policy_path, 1);
-        setenv("RV_WATERMARK_IDLE_MS", REPLAY_WATERMARK_IDLE_MS, 1);
+        char idle_ms[24];
+        snprintf(idle_ms, sizeof(idle_ms), "%d",
+                 REPLAY_WATERMARK_IDLE_S * 1000);
+        setenv("RV_WATERMARK_IDLE_MS", idle_ms, 1);
         setenv("RV_TICK_MS", "200", 1);
         setenv("RV_ALERTER_CLOCK", "event", 1);
         setenv("RV_LOG_LEVEL", "warn", 1);
