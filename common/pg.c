@@ -11,6 +11,7 @@
 #include "rv/pg.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -320,7 +321,7 @@ rv_err rv_pg_exec_prepared(rv_pg *pg, const char *name, const char *sql,
         if (err != RV_OK) {
             return err;
         }
-        rv_errf(pg->prepared[pg->prepared_count++], PG_NAME_SIZE, "%s", name);
+        snprintf(pg->prepared[pg->prepared_count++], PG_NAME_SIZE, "%s", name);
     }
     PGresult *res =
         PQexecPrepared(pg->conn, name, (int)param_count, params, NULL, NULL, 0);

@@ -135,7 +135,8 @@ if [ "$mode" = latency ]; then
     # decisions), which a real week does once: those bursts made the
     # 300-700 ms peaks of the latency tail. RV_BENCH_PER_DAY=700 still
     # measures that.
-    # (The generator takes up to 432,000,000 a day, 10,000 sales/s.)
+    # (The generator takes up to 432,000,000 a day, 10,000 sales/s:
+    # GEN_PER_DAY_MAX in workers/revisitctl/generate.h.)
     per_day=$((rate * 43200 < 432000000 ? rate * 43200 : 432000000))
     per_day="${RV_BENCH_PER_DAY:-$per_day}"
     customers="${RV_BENCH_CUSTOMERS:-166666}"

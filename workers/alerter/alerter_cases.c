@@ -154,22 +154,38 @@ rv_err alerter_cases_track(rv_redis *rc, const rv_alert *alerts, size_t n,
     return err;
 }
 
-/* The key that keeps @p case_id off the clock. */
-static void off_key(const char *case_id, char out[KEY_SIZE])
+/* One call of off_script: its keys and arguments, and the storage they
+ * point to (with @p case_id, @p ttl and @p why, borrowed). */
+typedef struct off_call {
+    char key[KEY_SIZE];
+    const char *keys[2];
+    const char *args[3];
+} off_call;
+
+/* Fill @p oc to take @p case_id off the clock with @p why for @p ttl
+ * (seconds, as text); @returns the call, pointing into @p oc. */
+static rv_redis_call off_call_set(off_call *oc, const char *case_id,
+                                  const char *ttl, const char *why)
 {
-    snprintf(out, KEY_SIZE, "rv:caseoff:%s", case_id);
+    snprintf(oc->key, sizeof(oc->key), "rv:caseoff:%s", case_id);
+    oc->keys[0] = ALERTER_DUE_KEY;
+    oc->keys[1] = oc->key;
+    oc->args[0] = case_id;
+    oc->args[1] = ttl;
+    oc->args[2] = why;
+    return (rv_redis_call){2, oc->keys, 3, oc->args};
 }
 
 /* Take @p case_id off the clock with @p why. */
 static rv_err case_off(rv_redis *rc, const char *case_id, const char *why,
                        int64_t ttl_s)
 {
-    char off[KEY_SIZE], ttl[I64_SIZE];
-    off_key(case_id, off);
+    char ttl[I64_SIZE];
     snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_s);
-    const char *keys[] = {ALERTER_DUE_KEY, off};
-    const char *args[] = {case_id, ttl, why};
-    return rv_redis_eval(rc, &off_script, 2, keys, 3, args, NULL);
+    off_call oc;
+    rv_redis_call c = off_call_set(&oc, case_id, ttl, why);
+    return rv_redis_eval(rc, &off_script, c.key_count, c.keys, c.arg_count,
+                         c.args, NULL);
 }
 
 rv_err alerter_cases_act(rv_redis *rc, const rv_case_event *e, int64_t ttl_s)
@@ -244,11 +260,7 @@ rv_err alerter_cases_escalated(rv_redis *rc, const rv_alert *first, size_t n,
         return RV_OK;
     }
     /* One round trip for the slice (up to 256 cases), not one a case. */
-    struct off_call {
-        char key[KEY_SIZE];
-        const char *keys[2];
-        const char *args[3];
-    } *oc = calloc(n, sizeof(*oc));
+    off_call *oc = calloc(n, sizeof(*oc));
     rv_redis_call *calls = calloc(n, sizeof(*calls));
     rv_redis_reply *replies = calloc(n, sizeof(*replies));
     rv_err err =
@@ -256,13 +268,7 @@ rv_err alerter_cases_escalated(rv_redis *rc, const rv_alert *first, size_t n,
     char ttl[I64_SIZE];
     snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_s);
     for (size_t i = 0; err == RV_OK && i < n; i++) {
-        off_key(first[i].case_id, oc[i].key);
-        oc[i].keys[0] = ALERTER_DUE_KEY;
-        oc[i].keys[1] = oc[i].key;
-        oc[i].args[0] = first[i].case_id;
-        oc[i].args[1] = ttl;
-        oc[i].args[2] = "escalated";
-        calls[i] = (rv_redis_call){2, oc[i].keys, 3, oc[i].args};
+        calls[i] = off_call_set(&oc[i], first[i].case_id, ttl, "escalated");
     }
     if (err == RV_OK) {
         err = rv_redis_eval_batch(rc, &off_script, calls, n, replies);
