@@ -158,8 +158,8 @@ rv_err rv_watermark_get(rv_redis *rc, const char *key,
         }
         seen++;
         all = all == 0 || e[i].max_us < all ? e[i].max_us : all;
-        bool is_active =
-            o->idle_us <= 0 || o->now_us - e[i].wall_us < o->idle_us;
+        bool is_active = o->hold_silent || o->idle_us <= 0 ||
+                         o->now_us - e[i].wall_us < o->idle_us;
         if (is_active && (active == 0 || e[i].max_us < active)) {
             active = e[i].max_us;
         }

@@ -47,6 +47,10 @@ static const rv_cfg_key common_keys[] = {
      INT64_C(86400000), 0,
      "a partition without messages this long no longer holds the "
      "event-time watermark back; 0 = never"},
+    {"watermark.hold.silent", RV_CFG_BOOL, F(watermark_hold_silent), "false", 0,
+     0, 0,
+     "true: a partition once heard from holds the event-time watermark "
+     "back however long it is silent (replays: their input is finite)"},
     {"startup.wait.ms", RV_CFG_INT, F(startup_wait_ms), "60000", 0, 3600000, 0,
      "how long start-up retries a Redis or PostgreSQL server that does "
      "not answer (restarting), ms; 0 = fail at once"},

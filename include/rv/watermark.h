@@ -3,7 +3,8 @@
  * and the watermark is the lowest of them over the partitions that are
  * active. A partition with no message for the idle time (wall clock) does
  * not hold the watermark back while others move; partitions never heard
- * from hold it back for the idle time after the first message. One hash
+ * from hold it back for the idle time after the first message (with
+ * hold_silent, a partition heard from never stops holding it). One hash
  * per use, e.g. "rv:alerter:watermark". */
 #ifndef RV_WATERMARK_H
 #define RV_WATERMARK_H
@@ -48,6 +49,12 @@ typedef struct rv_watermark_opts {
     int partitions;  /**< of the topic; each must be heard from (or idle) */
     int64_t idle_us; /**< a partition silent this long is idle; 0 = never */
     int64_t now_us;  /**< wall clock, µs */
+    /** true: a partition once heard from holds the watermark back however
+     *  long it is silent; idle_us then only releases partitions never
+     *  heard from. For a replay, whose input is finite and all in the
+     *  broker: a partition read to its end before another must not let
+     *  the watermark pass where the live workers had it. */
+    bool hold_silent;
 } rv_watermark_opts;
 
 /**

@@ -39,6 +39,9 @@ typedef struct rv_worker_cfg {
     /** A partition silent this long no longer holds an event-time
      *  watermark back (rv/watermark.h); 0 = never. */
     int64_t watermark_idle_ms;
+    /** A partition once heard from holds the watermark back however long
+     *  it is silent (rv_watermark_opts.hold_silent; a replay's). */
+    bool watermark_hold_silent;
     /** How long start-up waits for Redis and PostgreSQL to answer (a
      *  server restarting as a replica starts), ms; 0 = not at all. */
     int64_t startup_wait_ms;

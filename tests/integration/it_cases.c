@@ -277,7 +277,8 @@ static rv_err advance(const char *key, int32_t partition, int64_t t_us,
  * @p wall_s, idle after 10 s. */
 static int64_t watermark(const char *key, int partitions, int64_t wall_s)
 {
-    const rv_watermark_opts o = {partitions, 10 * 1000000LL, wall_s * 1000000};
+    const rv_watermark_opts o = {partitions, 10 * 1000000LL, wall_s * 1000000,
+                                 false};
     int64_t wm = -1;
     assert_int_equal(rv_watermark_get(rc, key, &o, &wm), RV_OK);
     return wm;
@@ -334,6 +335,19 @@ static void test_cases_watermark_skips_idle_partitions(void **state)
     /* Partition 1 speaks again: it counts again at once. */
     assert_int_equal(advance(key, 1, 4000, 201), RV_OK);
     assert_int_equal(watermark(key, 2, 201), 4000);
+    /* hold_silent (a replay): partition 1, silent for 99 s while 0 moves
+     * on, still holds the watermark back... */
+    assert_int_equal(advance(key, 0, 12000, 300), RV_OK);
+    rv_watermark_opts held = {2, 10 * 1000000LL, 300 * 1000000LL, true};
+    int64_t wm = -1;
+    assert_int_equal(rv_watermark_get(rc, key, &held, &wm), RV_OK);
+    assert_int_equal(wm, 4000);
+    assert_int_equal(watermark(key, 2, 300), 12000); /* (not held: idle) */
+    /* ...while a partition never heard from is still released after the
+     * idle time. */
+    held.partitions = 3;
+    assert_int_equal(rv_watermark_get(rc, key, &held, &wm), RV_OK);
+    assert_int_equal(wm, 4000);
     del_key(key);
 }
 

@@ -273,6 +273,7 @@ static rv_err alerter_tick(void *ctx, rv_producer *kp, bool *more)
         const rv_watermark_opts wo = {
             .partitions = c->grade_partitions,
             .idle_us = c->w->cfg.watermark_idle_ms * 1000,
+            .hold_silent = c->w->cfg.watermark_hold_silent,
             .now_us = now,
         };
         rv_err err =

@@ -169,6 +169,7 @@ static rv_err grader_tick(void *ctx, rv_producer *kp, bool *more)
     const rv_watermark_opts wo = {
         .partitions = c->outcome_partitions,
         .idle_us = w->cfg.watermark_idle_ms * 1000,
+        .hold_silent = w->cfg.watermark_hold_silent,
         .now_us = rv_now_us(),
     };
     rv_err err = rv_watermark_get(w->rc, GRADER_WATERMARK_KEY, &wo, &now);

@@ -40,15 +40,14 @@
 #define PARTITIONS_MAX 256
 #define KAFKA_TIMEOUT_MS 10000
 #define FP_SIZE 512
-/* The replay's workers read a range that is all in the broker already, so
- * one partition can be read to its end seconds before another; a
- * partition silent for the watermark's idle time stops holding the
- * watermark back, and a 2 s idle let the watermark run ahead of where the
- * live workers (60 s idle) had it: a demo's replay once closed two R7
- * churn clocks the live run had not (decisions "missing" from the
- * record). 10 s makes that skew far less likely, at 8 s more a replay;
- * it still rests on wall time (the live watermark is not recorded). */
-#define REPLAY_WATERMARK_IDLE_S 10
+/* The replay's workers' watermark idle time: how long a partition with
+ * nothing in the range holds the watermark back. Partitions heard from
+ * hold it however long they are silent (watermark.hold.silent): the range
+ * is all in the broker already, so one partition can be read to its end
+ * before another, and once it fell silent the watermark ran ahead of
+ * where the live workers had it (demo replays closed two and four R7
+ * churn clocks the live run had not: decisions "missing"). */
+#define REPLAY_WATERMARK_IDLE_S 2
 
 typedef struct stage {
     const char *worker;        /* "sampler" */
@@ -210,6 +209,7 @@ static rv_err start_stage(replay *r, stage *s)
         snprintf(idle_ms, sizeof(idle_ms), "%d",
                  REPLAY_WATERMARK_IDLE_S * 1000);
         setenv("RV_WATERMARK_IDLE_MS", idle_ms, 1);
+        setenv("RV_WATERMARK_HOLD_SILENT", "true", 1);
         setenv("RV_TICK_MS", "200", 1);
         setenv("RV_ALERTER_CLOCK", "event", 1);
         setenv("RV_LOG_LEVEL", "warn", 1);

@@ -1019,6 +1019,7 @@ static rv_err run_tick(sampler_ctx *c, rv_producer *kp, bool *more)
     const rv_watermark_opts wo = {
         .partitions = c->sales_partitions,
         .idle_us = c->w->cfg.watermark_idle_ms * 1000,
+        .hold_silent = c->w->cfg.watermark_hold_silent,
         .now_us = rv_now_us(),
     };
     int64_t now = 0;
