@@ -151,6 +151,45 @@ static rv_err exec_sql(recorder *rec, const char *sql, char *errstr,
     return rv_pg_exec(rec->pg, sql, 0, NULL, NULL, errstr, errstr_size);
 }
 
+/* The offsets upsert, prepared once a session: a row per partition from
+ * three arrays (topics, partitions, next offsets), as the fact rows are
+ * sent, so PostgreSQL plans it once rather than a VALUES list a batch. */
+static const char offsets_sql[] =
+    "INSERT INTO recorder_offsets (group_id, topic, partition, next_offset) "
+    "SELECT $1, u.topic, u.partition, u.next_offset "
+    "FROM unnest($2::text[], $3::integer[], $4::bigint[]) "
+    "AS u(topic, partition, next_offset) "
+    "ON CONFLICT (group_id, topic, partition) DO UPDATE SET "
+    "next_offset = GREATEST(recorder_offsets.next_offset, "
+    "EXCLUDED.next_offset), updated_at = now()";
+
+/* Appends @p s to @p buf (capacity @p size, used @p *used) as a quoted
+ * element of an array literal: '"' and '\\' escaped. False when full. */
+static bool put_array_text(char *buf, size_t size, size_t *used, const char *s)
+{
+    size_t u = *used;
+    if (u + 1 >= size) {
+        return false;
+    }
+    buf[u++] = '"';
+    for (; *s != '\0'; s++) {
+        if (u + 3 >= size) {
+            return false;
+        }
+        if (*s == '"' || *s == '\\') {
+            buf[u++] = '\\';
+        }
+        buf[u++] = *s;
+    }
+    if (u + 1 >= size) {
+        return false;
+    }
+    buf[u++] = '"';
+    buf[u] = '\0';
+    *used = u;
+    return true;
+}
+
 /* The next offset of every partition of the batch, one row each (a batch
  * holds a partition's messages in order, but several times: ON CONFLICT
  * DO UPDATE may not touch one row twice in a statement, so the batch is
@@ -163,6 +202,7 @@ static rv_err store_offsets(recorder *rec, const rv_msg *msgs, size_t count,
     static int32_t part[OFFSETS_MAX];
     static int64_t next[OFFSETS_MAX];
     size_t n = 0;
+    size_t topics_size = 8;
     for (size_t i = 0; i < count; i++) {
         size_t j = 0;
         while (j < n && !(part[j] == msgs[i].partition &&
@@ -176,6 +216,7 @@ static rv_err store_offsets(recorder *rec, const rv_msg *msgs, size_t count,
             topic[n] = msgs[i].topic;
             part[n] = msgs[i].partition;
             next[n++] = msgs[i].offset + 1;
+            topics_size += 2 * strlen(msgs[i].topic) + 3;
         } else if (msgs[i].offset + 1 > next[j]) {
             next[j] = msgs[i].offset + 1;
         }
@@ -183,41 +224,44 @@ static rv_err store_offsets(recorder *rec, const rv_msg *msgs, size_t count,
     if (n == 0) {
         return RV_OK;
     }
-    size_t size = 256 + n * 48;
-    char *sql = malloc(size);
-    const char **params = calloc(n * 4, sizeof(*params));
-    char(*nums)[2][24] = calloc(n, sizeof(*nums));
+    /* An int32 takes 11 characters at most, an int64 20, and a comma. */
+    size_t parts_size = 3 + n * 12, nexts_size = 3 + n * 21;
+    char *topics = malloc(topics_size);
+    char *parts = malloc(parts_size);
+    char *nexts = malloc(nexts_size);
     rv_err err =
-        sql != NULL && params != NULL && nums != NULL ? RV_OK : RV_ERR_NOMEM;
-    size_t used = 0;
+        topics != NULL && parts != NULL && nexts != NULL ? RV_OK : RV_ERR_NOMEM;
+    size_t tu = 0, pu = 0, nu = 0;
     if (err == RV_OK) {
-        used = (size_t)snprintf(sql, size,
-                                "INSERT INTO recorder_offsets (group_id, "
-                                "topic, partition, next_offset) VALUES ");
+        topics[tu++] = '{';
+        parts[pu++] = '{';
+        nexts[nu++] = '{';
     }
     for (size_t j = 0; err == RV_OK && j < n; j++) {
-        snprintf(nums[j][0], sizeof(nums[j][0]), "%d", (int)part[j]);
-        snprintf(nums[j][1], sizeof(nums[j][1]), "%lld", (long long)next[j]);
-        params[4 * j] = rec->group;
-        params[4 * j + 1] = topic[j];
-        params[4 * j + 2] = nums[j][0];
-        params[4 * j + 3] = nums[j][1];
-        used += (size_t)snprintf(sql + used, size - used,
-                                 "%s($%zu, $%zu, $%zu::integer, $%zu::bigint)",
-                                 j > 0 ? ", " : "", 4 * j + 1, 4 * j + 2,
-                                 4 * j + 3, 4 * j + 4);
+        const char *sep = j > 0 ? "," : "";
+        if (j > 0) {
+            topics[tu++] = ',';
+        }
+        if (!put_array_text(topics, topics_size, &tu, topic[j])) {
+            err = RV_ERR_FATAL; /* sized above: cannot happen */
+            break;
+        }
+        pu += (size_t)snprintf(parts + pu, parts_size - pu, "%s%d", sep,
+                               (int)part[j]);
+        nu += (size_t)snprintf(nexts + nu, nexts_size - nu, "%s%lld", sep,
+                               (long long)next[j]);
     }
     if (err == RV_OK) {
-        snprintf(sql + used, size - used,
-                 " ON CONFLICT (group_id, topic, partition) DO UPDATE SET "
-                 "next_offset = GREATEST(recorder_offsets.next_offset, "
-                 "EXCLUDED.next_offset), updated_at = now()");
-        err =
-            rv_pg_exec(rec->pg, sql, n * 4, params, NULL, errstr, errstr_size);
+        snprintf(topics + tu, topics_size - tu, "}");
+        snprintf(parts + pu, parts_size - pu, "}");
+        snprintf(nexts + nu, nexts_size - nu, "}");
+        const char *params[] = {rec->group, topics, parts, nexts};
+        err = rv_pg_exec_prepared(rec->pg, "recorder_offsets", offsets_sql, 4,
+                                  params, NULL, errstr, errstr_size);
     }
-    free(sql);
-    free(params);
-    free(nums);
+    free(topics);
+    free(parts);
+    free(nexts);
     return err;
 }
 
