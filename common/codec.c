@@ -147,6 +147,28 @@ static bool channel_ok(int c, const char *what, char *errstr,
     return true;
 }
 
+/* A call's start inside the event-time range (the grader dates retries
+ * and R10 months by it, the alerter its A5 hour) and its talk time within
+ * RV_TALK_TIME_MAX_S: the record keeps both, and a value it cannot hold
+ * left a grade without its outcome (issue 6). */
+static bool call_ok(const char *what, const char *id, int64_t started_at_us,
+                    uint32_t talk_time_s, char *errstr, size_t errstr_size)
+{
+    if (started_at_us < RV_CODEC_MIN_TIME_US ||
+        started_at_us >= RV_CODEC_MAX_TIME_US) {
+        rv_errf(errstr, errstr_size,
+                "%s %s: started_at_us %lld outside [1990-01-01, 2100-01-01)",
+                what, id, (long long)started_at_us);
+        return false;
+    }
+    if (talk_time_s > RV_TALK_TIME_MAX_S) {
+        rv_errf(errstr, errstr_size, "%s %s: talk_time_s %u over %d (a day)",
+                what, id, talk_time_s, RV_TALK_TIME_MAX_S);
+        return false;
+    }
+    return true;
+}
+
 static bool answers_from_pb(rv_answer *dst, size_t *count, size_t n,
                             Revisit__V1__Answer **src, const char *what,
                             char *errstr, size_t errstr_size)
@@ -428,9 +450,9 @@ rv_err rv_codec_decode_task(const uint8_t *buf, size_t len, rv_task *out,
         ok = cp(r->reasons[i], RV_REASON_SIZE, m->reasons[i], w, "reason", true,
                 errstr, errstr_size);
     }
-    if (ok && (m->attempt < 1 || m->attempt > 9)) {
-        rv_errf(errstr, errstr_size, "task %s: attempt %u outside 1..9",
-                r->task_id, m->attempt);
+    if (ok && (m->attempt < 1 || m->attempt > RV_ATTEMPTS_MAX)) {
+        rv_errf(errstr, errstr_size, "task %s: attempt %u outside 1..%d",
+                r->task_id, m->attempt, RV_ATTEMPTS_MAX);
         ok = false;
     }
     if (ok && (m->due_start_us <= 0 || m->due_end_us <= m->due_start_us)) {
@@ -724,11 +746,13 @@ rv_err rv_codec_decode_outcome(const uint8_t *buf, size_t len, rv_outcome *out,
                 m->satisfaction);
         ok = false;
     }
-    if (ok && (m->attempt < 1 || m->attempt > 9)) {
-        rv_errf(errstr, errstr_size, "outcome %s: attempt %u outside 1..9",
-                r->outcome_id, m->attempt);
+    if (ok && (m->attempt < 1 || m->attempt > RV_ATTEMPTS_MAX)) {
+        rv_errf(errstr, errstr_size, "outcome %s: attempt %u outside 1..%d",
+                r->outcome_id, m->attempt, RV_ATTEMPTS_MAX);
         ok = false;
     }
+    ok = ok && call_ok("outcome", r->outcome_id, m->started_at_us,
+                       m->talk_time_s, errstr, errstr_size);
     if (ok) {
         r->attempt = m->attempt;
         r->disposition = (rv_disposition)m->disposition;
@@ -839,6 +863,13 @@ rv_err rv_codec_decode_grade(const uint8_t *buf, size_t len, rv_grade *out,
                 r->grade_id, (int)m->verdict);
         ok = false;
     }
+    if (ok && (m->attempt < 1 || m->attempt > RV_ATTEMPTS_MAX)) {
+        rv_errf(errstr, errstr_size, "grade %s: attempt %u outside 1..%d",
+                r->grade_id, m->attempt, RV_ATTEMPTS_MAX);
+        ok = false;
+    }
+    ok = ok && call_ok("grade", r->grade_id, m->started_at_us, m->talk_time_s,
+                       errstr, errstr_size);
     if (ok) {
         r->attempt = m->attempt;
         r->verdict = (rv_verdict)m->verdict;

@@ -29,6 +29,12 @@
  *  sampler and was refused only by PostgreSQL, issue 6). */
 #define RV_LINES_MAX 100000
 #define RV_ANSWERS_MAX 8
+/** Most attempts of one visit a message may carry: the policy's
+ *  grading.max_phone_attempts is 1..10 (C2; the default policy: 2). */
+#define RV_ATTEMPTS_MAX 10
+/** Longest talk time an outcome or grade may report, seconds: a day.
+ *  Longer is a producer's bug (the record keeps it in an integer). */
+#define RV_TALK_TIME_MAX_S 86400
 /** Schema version written in every envelope. */
 #define RV_SCHEMA_VERSION 1
 

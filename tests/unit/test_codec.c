@@ -165,6 +165,8 @@ static void test_codec_outcome_and_grade_round_trip(void **state)
     o.disposition = RV_DISP_ANSWERED;
     o.satisfaction = 5;
     o.channel = RV_CHANNEL_PHONE;
+    o.started_at_us = o.env.occurred_at_us;
+    o.talk_time_s = RV_TALK_TIME_MAX_S;
     rv_copy_str(o.answers[0].question_id, sizeof(o.answers[0].question_id),
                 "a1.password_known");
     rv_copy_str(o.answers[0].value, sizeof(o.answers[0].value), "yes");
@@ -185,6 +187,36 @@ static void test_codec_outcome_and_grade_round_trip(void **state)
                      RV_ERR_INVALID);
     free(buf);
     assert_non_null(strstr(err, "satisfaction 6"));
+    o.satisfaction = 5;
+
+    /* What the record cannot hold, or the grader could not date, is
+     * refused here rather than graded and then refused by PostgreSQL. */
+    o.talk_time_s = RV_TALK_TIME_MAX_S + 1;
+    assert_int_equal(rv_codec_encode_outcome(&o, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_outcome(buf, len, &o2, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    free(buf);
+    assert_non_null(strstr(err, "talk_time_s 86401"));
+    o.talk_time_s = 60;
+    const int64_t bad_starts[] = {0, RV_CODEC_MIN_TIME_US - 1,
+                                  RV_CODEC_MAX_TIME_US, -(1LL << 62)};
+    for (size_t i = 0; i < sizeof(bad_starts) / sizeof(bad_starts[0]); i++) {
+        o.started_at_us = bad_starts[i];
+        assert_int_equal(rv_codec_encode_outcome(&o, &buf, &len), RV_OK);
+        assert_int_equal(
+            rv_codec_decode_outcome(buf, len, &o2, err, sizeof(err)),
+            RV_ERR_INVALID);
+        free(buf);
+        assert_non_null(strstr(err, "started_at_us"));
+    }
+    o.started_at_us = o.env.occurred_at_us;
+    o.attempt = RV_ATTEMPTS_MAX + 1;
+    assert_int_equal(rv_codec_encode_outcome(&o, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_outcome(buf, len, &o2, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    free(buf);
+    assert_non_null(strstr(err, "attempt 11 outside 1..10"));
+    o.attempt = 1;
 
     rv_grade g = {0}, g2 = {0};
     fill_env(&g.env, "g-1");
@@ -202,6 +234,7 @@ static void test_codec_outcome_and_grade_round_trip(void **state)
     g.issue_raised = true;
     g.talk_time_s = 42;
     g.started_at_us = 1467738000000000;
+    g.attempt = 1;
     rv_copy_str(g.issue_text, sizeof(g.issue_text), "送货太慢");
     rv_copy_str(g.salesperson_id, sizeof(g.salesperson_id), "s-7");
     assert_int_equal(rv_codec_encode_grade(&g, &buf, &len), RV_OK);
@@ -223,6 +256,29 @@ static void test_codec_outcome_and_grade_round_trip(void **state)
                      RV_ERR_INVALID);
     free(buf);
     assert_non_null(strstr(err, "channel 0"));
+    g.channel = RV_CHANNEL_SMS;
+
+    /* A grade's call is checked as its outcome's: attempt, start, talk. */
+    g.attempt = 0;
+    assert_int_equal(rv_codec_encode_grade(&g, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_grade(buf, len, &g2, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    free(buf);
+    assert_non_null(strstr(err, "attempt 0"));
+    g.attempt = 1;
+    g.started_at_us = 0;
+    assert_int_equal(rv_codec_encode_grade(&g, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_grade(buf, len, &g2, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    free(buf);
+    assert_non_null(strstr(err, "started_at_us 0"));
+    g.started_at_us = 1467738000000000;
+    g.talk_time_s = UINT32_MAX;
+    assert_int_equal(rv_codec_encode_grade(&g, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_grade(buf, len, &g2, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    free(buf);
+    assert_non_null(strstr(err, "talk_time_s 4294967295"));
 
     /* The new dispositions and their fields travel (issue 5). */
     o.satisfaction = -1;

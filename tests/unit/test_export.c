@@ -215,6 +215,7 @@ static void test_export_outcome_masks_notes(void **state)
     o->disposition = RV_DISP_SMS_REPLY;
     o->satisfaction = -1;
     o->channel = RV_CHANNEL_SMS;
+    o->started_at_us = o->env.occurred_at_us;
     uint8_t *buf = NULL;
     size_t len = 0;
     assert_int_equal(rv_codec_encode_outcome(o, &buf, &len), RV_OK);
