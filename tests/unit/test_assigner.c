@@ -331,6 +331,21 @@ static void test_assigner_r3_no_independent_agent_is_unbooked(void **state)
     rv_policy_free(p);
 }
 
+/* C2 (seed 001 §六.8): the policy's attempts (2) may be booked, a third
+ * is refused with a reason for the dead letter. */
+static void test_assigner_task_past_attempts_is_refused(void **state)
+{
+    fixture *fx = *state;
+    rv_task t = west_task("task-9");
+    char why[160] = "";
+    t.attempt = 2;
+    assert_true(assigner_task_ok(fx->policy, &t, why, sizeof(why)));
+    t.attempt = 3;
+    assert_false(assigner_task_ok(fx->policy, &t, why, sizeof(why)));
+    assert_string_equal(why, "task task-9: attempt 3 beyond "
+                             "grading.max_phone_attempts 2 (C2)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_assigner_call_and_label),
         cmocka_unit_test(test_assigner_r3_never_salesperson_nor_branch),
         cmocka_unit_test(test_assigner_r3_no_independent_agent_is_unbooked),
+        cmocka_unit_test(test_assigner_task_past_attempts_is_refused),
     };
     return cmocka_run_group_tests_name("assigner", tests, fixture_setup,
                                        fixture_teardown);

@@ -136,3 +136,17 @@ size_t assigner_slots(const rv_policy *p, const rv_calendar *cal,
     }
     return n;
 }
+
+bool assigner_task_ok(const rv_policy *p, const rv_task *task, char *why,
+                      size_t why_size)
+{
+    if ((int64_t)task->attempt > p->grading.max_phone_attempts) {
+        rv_errf(why, why_size,
+                "task %s: attempt %u beyond grading.max_phone_attempts %lld "
+                "(C2)",
+                task->task_id, task->attempt,
+                (long long)p->grading.max_phone_attempts);
+        return false;
+    }
+    return true;
+}

@@ -3,6 +3,7 @@
 #ifndef RV_ASSIGNER_SLOTS_H
 #define RV_ASSIGNER_SLOTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,5 +47,19 @@ typedef struct assigner_slot {
 size_t assigner_slots(const rv_policy *p, const rv_calendar *cal,
                       const rv_task *task, assigner_slot *out, size_t cap,
                       const char **pool, char *why, size_t why_size);
+
+/**
+ * Whether @p task may be booked at all under @p p: its attempt is at most
+ * the policy's grading.max_phone_attempts (C2, seed 001 §六.8: a second
+ * call after an unanswered first one, never a third with the default 2).
+ * A task past it is a producer's bug, not a visit to make: the caller
+ * dead-letters it with @p why. A task produced under a policy that
+ * allowed more attempts, read after the policy lowered them, is refused
+ * too (the policy in force decides).
+ * @param why  on false, the reason (for the dead letter)
+ * @returns true when the task may be booked
+ */
+bool assigner_task_ok(const rv_policy *p, const rv_task *task, char *why,
+                      size_t why_size);
 
 #endif /* RV_ASSIGNER_SLOTS_H */

@@ -239,6 +239,10 @@ static rv_err assigner_batch(void *ctx, const rv_msg *msgs, size_t count,
         pending *it = &c->items[n];
         rv_err err = rv_codec_decode_task(msgs[i].payload, msgs[i].len,
                                           &it->task, errstr, sizeof(errstr));
+        if (err == RV_OK && !assigner_task_ok(c->w->policy, &it->task, errstr,
+                                              sizeof(errstr))) {
+            err = RV_ERR_INVALID;
+        }
         if (err != RV_OK) {
             err = rv_worker_reject(c->w, kp, &msgs[i], errstr);
             if (err != RV_OK) {
