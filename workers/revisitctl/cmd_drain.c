@@ -1,14 +1,19 @@
 /* workers/revisitctl/cmd_drain.c: `revisitctl wait-drained`, and with
  * --once the pipeline's lag now (bench.sh's closed loop). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "ctl.h"
+#include "ctl_args.h"
 #include "rv/cfg.h"
 #include "rv/kafka_lag.h"
 #include "rv/log.h"
+
+/* The longest wait-drained waits: a day. */
+#define TIMEOUT_S_MAX 86400
 
 /* Every worker's default consumer group and input topics. */
 static const struct {
@@ -61,18 +66,42 @@ static int measure(const rv_props *kafka, int64_t *lag, int64_t *msgs)
     return 0;
 }
 
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: revisitctl wait-drained [--timeout-s N] [--once]\n"
+            "  wait until no consumer group has lag, for N seconds "
+            "(1..%d,\n"
+            "  default 600); --once: print the lag now\n"
+            "  exit status: 0 drained, 1 still lagging, 64 bad "
+            "arguments, 69 Kafka\n"
+            "  failed, 78 configuration\n",
+            TIMEOUT_S_MAX);
+}
+
 int rv_ctl_wait_drained(int argc, char **argv)
 {
-    long timeout_s = 600;
+    uint64_t timeout_s = 600;
     int once = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--timeout-s") == 0 && i + 1 < argc) {
-            timeout_s = strtol(argv[++i], NULL, 10);
+        char errstr[256] = "";
+        rv_err err = RV_OK;
+        if (ctl_arg_is_help(argv[i])) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--timeout-s") == 0) {
+            err = ctl_arg_u64(argc, argv, &i, 1, TIMEOUT_S_MAX, &timeout_s,
+                              errstr, sizeof(errstr));
         } else if (strcmp(argv[i], "--once") == 0) {
             once = 1;
         } else {
-            fprintf(stderr, "wait-drained: unknown argument \"%s\"\n", argv[i]);
-            return 64;
+            rv_errf(errstr, sizeof(errstr), "unknown argument \"%s\"", argv[i]);
+            err = RV_ERR_INVALID;
+        }
+        if (err != RV_OK) {
+            fprintf(stderr, "wait-drained: %s\n", errstr);
+            usage(stderr);
+            return CTL_EX_USAGE;
         }
     }
     static const rv_cfg_key no_keys[] = {{0}};
@@ -94,7 +123,7 @@ int rv_ctl_wait_drained(int argc, char **argv)
         rv_cfg_fini(sec, 1, &kafka);
         return code;
     }
-    time_t deadline = time(NULL) + timeout_s;
+    time_t deadline = time(NULL) + (time_t)timeout_s;
     int64_t prev_msgs = -1;
     int zero_streak = 0, code = 1;
     while (time(NULL) < deadline) {
@@ -117,7 +146,8 @@ int rv_ctl_wait_drained(int argc, char **argv)
         sleep_ms(1000);
     }
     if (code != 0) {
-        fprintf(stderr, "wait-drained: still lagging after %ld s\n", timeout_s);
+        fprintf(stderr, "wait-drained: still lagging after %llu s\n",
+                (unsigned long long)timeout_s);
     }
     rv_cfg_fini(sec, 1, &kafka);
     return code;
