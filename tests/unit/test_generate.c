@@ -10,6 +10,7 @@
 
 #include "generate.h"
 #include "rv/calendar.h"
+#include "rv/codec.h"
 
 #define SALES 20000
 
@@ -130,6 +131,53 @@ static void test_generate_most_per_day(void **state)
                      open_us + 12 * 3600 * 1000000LL - 100);
     gen_sale(&p, GEN_PER_DAY_MAX, NULL, &s);
     assert_int_equal(s.env.occurred_at_us, open_us + 86400 * 1000000LL);
+}
+
+/* Every sale of a stream lies in the event times the pipeline takes
+ * (rv/codec.h), or the stream is refused: a first day outside them, or a
+ * count that runs past the end (the last day's sales run to 01:00). */
+static void test_generate_stays_in_event_time_range(void **state)
+{
+    (void)state;
+    gen_params p = params(9);
+    int64_t first = 0, last = 0;
+    assert_int_equal(rv_calendar_day_parse("1990-01-01", &first), RV_OK);
+    assert_int_equal(rv_calendar_day_parse("2099-12-31", &last), RV_OK);
+    p.start_day = first;
+    assert_int_equal(gen_params_check(&p), RV_OK);
+    rv_sale s;
+    gen_sale(&p, 0, NULL, &s);
+    assert_true(s.env.occurred_at_us >= RV_CODEC_MIN_TIME_US);
+    p.start_day = first - 1;
+    assert_int_equal(gen_params_check(&p), RV_ERR_INVALID);
+    assert_int_equal(rv_calendar_day_parse("1970-01-01", &p.start_day), RV_OK);
+    assert_int_equal(gen_params_check(&p), RV_ERR_INVALID);
+    assert_int_equal(rv_calendar_day_parse("2200-01-01", &p.start_day), RV_OK);
+    assert_int_equal(gen_params_check(&p), RV_ERR_INVALID);
+    p.start_day = last + 1;
+    assert_int_equal(gen_params_check(&p), RV_ERR_INVALID);
+
+    /* The last day: its sales before midnight fit, the rest do not. */
+    p.start_day = last;
+    assert_int_equal(gen_params_check(&p), RV_OK);
+    assert_int_equal(gen_count_check(&p, 0), RV_OK);
+    uint64_t fit = 0;
+    while (fit < p.per_day) {
+        gen_sale(&p, fit, NULL, &s);
+        if (s.env.occurred_at_us >= RV_CODEC_MAX_TIME_US) {
+            break;
+        }
+        fit++;
+    }
+    assert_true(fit > 0 && fit < p.per_day);
+    assert_int_equal(gen_count_check(&p, fit), RV_OK);
+    assert_int_equal(gen_count_check(&p, fit + 1), RV_ERR_INVALID);
+    assert_int_equal(gen_count_check(&p, UINT64_MAX / 2), RV_ERR_INVALID);
+    /* From 2014: a million sales at 700 a day end in 2017. */
+    p = params(9);
+    assert_int_equal(gen_count_check(&p, 1000000), RV_OK);
+    p.per_day = 1;
+    assert_int_equal(gen_count_check(&p, UINT64_MAX / 2), RV_ERR_INVALID);
 }
 
 /* Orders of the sample: median USD 152, mean 459, p99 4,211, 6.6% at
@@ -255,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_generate_same_seed_same_sales),
         cmocka_unit_test(test_generate_fields_are_valid),
         cmocka_unit_test(test_generate_most_per_day),
+        cmocka_unit_test(test_generate_stays_in_event_time_range),
         cmocka_unit_test(test_generate_one_phone_per_customer),
         cmocka_unit_test(test_generate_amounts_like_superstore),
         cmocka_unit_test(test_generate_repeat_customers_and_branches),

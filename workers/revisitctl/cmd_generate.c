@@ -3,7 +3,6 @@
  * takes them, paced at a steady rate, or as a caller grants them on
  * stdin (a closed loop: bench.sh grants more while the workers keep
  * up). */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +11,8 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "ctl_args.h"
+#include "ctl_time.h"
 #include "generate.h"
 #include "rv/calendar.h"
 #include "rv/cfg.h"
@@ -49,22 +50,6 @@ static rv_err flush_patiently(rv_producer *kp)
                 (waited_ms + FLUSH_TIMEOUT_MS) / 1000);
     }
     return err;
-}
-
-/* Decimal digits only, no sign, at most @p max. @returns 0 or -1. */
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    if (s[0] < '0' || s[0] > '9') {
-        return -1;
-    }
-    errno = 0;
-    char *end = NULL;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > max) {
-        return -1;
-    }
-    *out = v;
-    return 0;
 }
 
 static void sleep_until_us(int64_t at_us)
@@ -128,7 +113,7 @@ static rv_err await_credit(rv_producer *kp, gen_run *run, uint64_t sent)
         }
         line[strcspn(line, "\r\n")] = '\0';
         uint64_t n = 0;
-        if (parse_u64(line, UINT64_MAX / 2, &n) != 0) {
+        if (ctl_parse_u64(line, 0, UINT64_MAX / 2, &n) != RV_OK) {
             fprintf(stderr,
                     "generate: bad grant \"%s\" on stdin (a number "
                     "of sales)\n",
@@ -201,6 +186,9 @@ out:
 
 static void generate_usage(FILE *out)
 {
+    char min_text[CTL_TIME_SIZE], max_text[CTL_TIME_SIZE];
+    ctl_time_format(RV_CODEC_MIN_TIME_US, min_text);
+    ctl_time_format(RV_CODEC_MAX_TIME_US, max_text);
     fprintf(out,
             "usage: revisitctl generate --count N [--seed S] [--rate PER_S | "
             "--credit-stdin]\n"
@@ -218,14 +206,17 @@ static void generate_usage(FILE *out)
             "  grant's sales are delivered (printed: generate: "
             "delivered=N) before the next\n"
             "  line is read; end of input grants the rest\n"
-            "  --start: day of the first sale (default 2014-01-01); "
-            "--per-day: sales per day\n"
-            "  of event time, spread over 13:00-01:00 UTC (default %d); "
-            "--customers: pool size\n"
-            "  (default N / %d).\n"
+            "  --start: day of the first sale (default 2014-01-01); every "
+            "sale's event time\n"
+            "  must lie in [%s, %s), what the pipeline takes;\n"
+            "  --per-day: sales per day of event time, spread over "
+            "13:00-01:00 UTC\n"
+            "  (1..%d, default %d); --customers: pool size (1..%llu, "
+            "default N / %d).\n"
             "  Prints: generate: sales= seed= elapsed_s= rate_per_s= "
             "first_produced_us= last_produced_us=\n",
-            GEN_PER_DAY_DEFAULT, GEN_ORDERS_PER_CUSTOMER);
+            min_text, max_text, GEN_PER_DAY_MAX, GEN_PER_DAY_DEFAULT,
+            (unsigned long long)GEN_CUSTOMERS_MAX, GEN_ORDERS_PER_CUSTOMER);
 }
 
 int rv_ctl_generate(int argc, char **argv)
@@ -237,49 +228,53 @@ int rv_ctl_generate(int argc, char **argv)
     int have_count = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int bad = v == NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        char errstr[256] = "";
+        rv_err err = RV_OK;
+        if (ctl_arg_is_help(a)) {
             generate_usage(stdout);
             return 0;
         } else if (strcmp(a, "--count") == 0) {
-            bad = bad || parse_u64(v, UINT64_MAX / 2, &run.count) != 0;
+            err = ctl_arg_u64(argc, argv, &i, 0, UINT64_MAX / 2, &run.count,
+                              errstr, sizeof(errstr));
             have_count = 1;
         } else if (strcmp(a, "--seed") == 0) {
-            bad = bad || parse_u64(v, UINT64_MAX, &run.params.seed) != 0;
+            err = ctl_arg_u64(argc, argv, &i, 0, UINT64_MAX, &run.params.seed,
+                              errstr, sizeof(errstr));
         } else if (strcmp(a, "--credit-stdin") == 0) {
             run.credit_stdin = true;
-            continue; /* takes no value */
         } else if (strcmp(a, "--rate") == 0) {
-            bad = bad || parse_u64(v, RATE_MAX, &run.rate) != 0;
+            err = ctl_arg_u64(argc, argv, &i, 0, RATE_MAX, &run.rate, errstr,
+                              sizeof(errstr));
         } else if (strcmp(a, "--per-day") == 0) {
-            bad = bad || parse_u64(v, GEN_PER_DAY_MAX, &per_day) != 0;
+            err = ctl_arg_u64(argc, argv, &i, 1, GEN_PER_DAY_MAX, &per_day,
+                              errstr, sizeof(errstr));
         } else if (strcmp(a, "--customers") == 0) {
-            bad = bad || parse_u64(v, GEN_CUSTOMERS_MAX, &customers) != 0;
+            err = ctl_arg_u64(argc, argv, &i, 1, GEN_CUSTOMERS_MAX, &customers,
+                              errstr, sizeof(errstr));
         } else if (strcmp(a, "--start") == 0) {
-            start = v;
+            err = ctl_arg_value(argc, argv, &i, &start, errstr, sizeof(errstr));
         } else if (strcmp(a, "--topic") == 0) {
-            run.topic = v;
+            err = ctl_arg_value(argc, argv, &i, &run.topic, errstr,
+                                sizeof(errstr));
         } else {
-            fprintf(stderr, "generate: unknown argument \"%s\"\n", a);
+            rv_errf(errstr, sizeof(errstr), "unknown argument \"%s\"", a);
+            err = RV_ERR_INVALID;
+        }
+        if (err != RV_OK) {
+            fprintf(stderr, "generate: %s\n", errstr);
             generate_usage(stderr);
-            return 64;
+            return CTL_EX_USAGE;
         }
-        if (bad) {
-            fprintf(stderr, "generate: %s needs a valid value\n", a);
-            return 64;
-        }
-        i++;
     }
     if (!have_count) {
         fprintf(stderr, "generate: --count N is required\n");
         generate_usage(stderr);
-        return 64;
+        return CTL_EX_USAGE;
     }
     if (run.credit_stdin && run.rate > 0) {
         fprintf(stderr, "generate: --rate and --credit-stdin exclude each "
                         "other\n");
-        return 64;
+        return CTL_EX_USAGE;
     }
     run.params.per_day = (uint32_t)per_day;
     run.params.customers = customers > 0
@@ -290,14 +285,28 @@ int rv_ctl_generate(int argc, char **argv)
     if (run.params.customers > GEN_CUSTOMERS_MAX) {
         run.params.customers = GEN_CUSTOMERS_MAX;
     }
-    if (start == NULL ||
-        rv_calendar_day_parse(start, &run.params.start_day) != RV_OK ||
+    /* The pipeline dead-letters a sale outside these times (rv/codec.h). */
+    char min_text[CTL_TIME_SIZE], max_text[CTL_TIME_SIZE];
+    ctl_time_format(RV_CODEC_MIN_TIME_US, min_text);
+    ctl_time_format(RV_CODEC_MAX_TIME_US, max_text);
+    if (rv_calendar_day_parse(start, &run.params.start_day) != RV_OK ||
         gen_params_check(&run.params) != RV_OK) {
         fprintf(stderr,
-                "generate: bad --start \"%s\" (YYYY-MM-DD, 1970..9999), "
-                "--per-day (1..%d) or --customers (1..%llu)\n",
-                start, GEN_PER_DAY_MAX, (unsigned long long)GEN_CUSTOMERS_MAX);
-        return 64;
+                "generate: bad --start \"%s\": a day YYYY-MM-DD whose sales "
+                "(13:00-01:00 UTC) the pipeline takes, event times in "
+                "[%s, %s)\n",
+                start, min_text, max_text);
+        return CTL_EX_USAGE;
+    }
+    if (gen_count_check(&run.params, run.count) != RV_OK) {
+        fprintf(stderr,
+                "generate: %llu sales from %s at %llu a day run past %s, "
+                "the last event time the pipeline takes ([%s, %s)): a "
+                "smaller --count, an earlier --start or a larger "
+                "--per-day\n",
+                (unsigned long long)run.count, start,
+                (unsigned long long)per_day, max_text, min_text, max_text);
+        return CTL_EX_USAGE;
     }
 
     static const rv_cfg_key no_keys[] = {{0}};

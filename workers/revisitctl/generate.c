@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rv/calendar.h"
+#include "rv/codec.h"
 #include "rv/hash.h"
 
 #define TWO_PI 6.283185307179586
@@ -27,8 +28,12 @@
 /* Synthetic numbers: "555" and 7 digits, a stride prime to 10^7. */
 #define PHONE_SPACE 10000000ULL
 #define PHONE_STRIDE 3456789ULL
-/* 9999-12-31 as days since the epoch. */
-#define DAY_MAX 2932896
+#define DAY_US (86400 * 1000000LL)
+/* The days whose first sale (13:00) the pipeline takes: from the day of
+ * RV_CODEC_MIN_TIME_US to the day before RV_CODEC_MAX_TIME_US (both
+ * midnights). */
+#define DAY_MIN (RV_CODEC_MIN_TIME_US / DAY_US)
+#define DAY_END (RV_CODEC_MAX_TIME_US / DAY_US)
 
 /* What a draw is for: each its own stream. */
 enum {
@@ -172,8 +177,33 @@ static size_t pick(const weighted *w, size_t n, uint64_t h)
 rv_err gen_params_check(const gen_params *p)
 {
     if (p->per_day < 1 || p->per_day > GEN_PER_DAY_MAX || p->customers < 1 ||
-        p->customers > GEN_CUSTOMERS_MAX || p->start_day < 0 ||
-        p->start_day > DAY_MAX) {
+        p->customers > GEN_CUSTOMERS_MAX || p->start_day < DAY_MIN ||
+        p->start_day >= DAY_END) {
+        return RV_ERR_INVALID;
+    }
+    return RV_OK;
+}
+
+/* occurred_at of sale @p index; its day must be before DAY_END (no
+ * overflow). */
+static int64_t occurred_at_us(const gen_params *p, uint64_t index)
+{
+    int64_t day = p->start_day + (int64_t)(index / p->per_day);
+    int64_t slot = (int64_t)(index % p->per_day);
+    return day * DAY_US + DAY_OPEN_S * 1000000LL +
+           slot * (DAY_LENGTH_US / p->per_day);
+}
+
+rv_err gen_count_check(const gen_params *p, uint64_t count)
+{
+    if (count == 0) {
+        return RV_OK;
+    }
+    /* Days past the first, compared before they are added: a count near
+     * 2^63 must not wrap the day. */
+    uint64_t days = (count - 1) / p->per_day;
+    if (days >= (uint64_t)(DAY_END - p->start_day) ||
+        occurred_at_us(p, count - 1) >= RV_CODEC_MAX_TIME_US) {
         return RV_ERR_INVALID;
     }
     return RV_OK;
@@ -256,11 +286,8 @@ void gen_sale(const gen_params *p, uint64_t index, uint8_t *seen, rv_sale *out)
     char event_id[RV_ID_SIZE];
     const char *parts[] = {"synthetic", s.order_id};
     rv_id_derive(event_id, 2, parts);
-    int64_t day = p->start_day + (int64_t)(index / p->per_day);
-    int64_t slot = (int64_t)(index % p->per_day);
-    int64_t at_us = (day * 86400 + DAY_OPEN_S) * 1000000LL +
-                    slot * (DAY_LENGTH_US / p->per_day);
-    rv_envelope_fill(&s.env, event_id, at_us, "revisitctl-generate", "");
+    rv_envelope_fill(&s.env, event_id, occurred_at_us(p, index),
+                     "revisitctl-generate", "");
     s.env.produced_at_us = 0;
 
     /* The customer and what belongs to it. */

@@ -35,11 +35,23 @@ typedef struct gen_params {
 
 /**
  * Check @p p.
- * @returns RV_OK, RV_ERR_INVALID (per_day or customers out of range,
- *          start_day before 1970 or after 9999)
+ * @returns RV_OK, RV_ERR_INVALID (per_day or customers out of range, or
+ *          start_day outside the event times the pipeline takes, from the
+ *          day of RV_CODEC_MIN_TIME_US to the day before
+ *          RV_CODEC_MAX_TIME_US: [1990-01-01, 2100-01-01) in rv/codec.h)
  * Threads: no shared state.
  */
 RV_MUSTCHECK rv_err gen_params_check(const gen_params *p);
+
+/**
+ * Check that the first @p count sales of @p p (borrowed, checked by
+ * gen_params_check) all occur before RV_CODEC_MAX_TIME_US, so that no
+ * sale of the stream is dead-lettered for its time (the last day's sales
+ * run to 01:00 the next day). Any count works, 0 too.
+ * @returns RV_OK, RV_ERR_INVALID (the stream runs past)
+ * Threads: no shared state.
+ */
+RV_MUSTCHECK rv_err gen_count_check(const gen_params *p, uint64_t count);
 
 /** Bytes of the seen-customers set of @p p (one bit per customer), for
  *  gen_sale's @p seen. */
