@@ -15,6 +15,7 @@
 
 #include "audit_fmt.h"
 #include "ctl.h"
+#include "ctl_args.h"
 #include "ctl_time.h"
 #include "rv/hash.h"
 #include "rv/pg.h"
@@ -406,23 +407,28 @@ int rv_ctl_replay_report(int argc, char **argv)
     audit a = {0};
     const char *from = NULL, *to = NULL, *dsn = NULL;
     for (int i = 1; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(argv[i], "--help") == 0) {
+        char errstr[256] = "";
+        rv_err err = RV_OK;
+        if (ctl_arg_is_help(argv[i])) {
             usage(stdout);
             return 0;
-        } else if (strcmp(argv[i], "--from") == 0 && v != NULL) {
-            from = argv[++i];
-        } else if (strcmp(argv[i], "--to") == 0 && v != NULL) {
-            to = argv[++i];
-        } else if (strcmp(argv[i], "--verify") == 0 && v != NULL) {
-            a.verify_path = argv[++i];
-        } else if (strcmp(argv[i], "--dsn") == 0 && v != NULL) {
-            dsn = argv[++i];
+        } else if (strcmp(argv[i], "--from") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &from, errstr, sizeof(errstr));
+        } else if (strcmp(argv[i], "--to") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &to, errstr, sizeof(errstr));
+        } else if (strcmp(argv[i], "--verify") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &a.verify_path, errstr,
+                                sizeof(errstr));
+        } else if (strcmp(argv[i], "--dsn") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &dsn, errstr, sizeof(errstr));
         } else {
-            fprintf(stderr, "replay report: unknown argument \"%s\"\n",
-                    argv[i]);
+            rv_errf(errstr, sizeof(errstr), "unknown argument \"%s\"", argv[i]);
+            err = RV_ERR_INVALID;
+        }
+        if (err != RV_OK) {
+            fprintf(stderr, "replay report: %s\n", errstr);
             usage(stderr);
-            return 64;
+            return CTL_EX_USAGE;
         }
     }
     int64_t from_us = 0, to_us = 0;

@@ -5,7 +5,6 @@
  * and commit cost, what PostgreSQL takes in multi-row INSERT ... ON
  * CONFLICT DO NOTHING (the recorder's statement) on a table shaped like
  * visit_tasks; and whether the development broker dropped messages. */
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctl_args.h"
 #include "rv/cfg.h"
 #include "rv/hash.h"
 #include "rv/kafka.h"
@@ -31,22 +31,6 @@
 /* Round trips of the per-batch probe, and its topic. */
 #define RTT_ROUNDS 100
 #define RTT_TOPIC "revisit.bench.probe"
-
-/* Decimal digits only, no sign, @p min..@p max. @returns 0 or -1. */
-static int parse_range(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    if (s == NULL || s[0] < '0' || s[0] > '9') {
-        return -1;
-    }
-    errno = 0;
-    char *end = NULL;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max) {
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
 
 static double mono_s(void)
 {
@@ -218,28 +202,35 @@ int rv_ctl_bench_kafka(int argc, char **argv)
 {
     const char *topic = "sales.events";
     uint64_t batch = BATCH_DEFAULT, timeout_s = 600, rounds = RTT_ROUNDS;
+    static const char usage[] =
+        "usage: revisitctl bench-kafka [--topic T] [--batch N] "
+        "[--timeout-s S] [--round-trips R]\n";
     for (int i = 1; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int bad = 0;
-        if (strcmp(argv[i], "--topic") == 0 && v != NULL) {
-            topic = v;
+        char errstr[256] = "";
+        rv_err err = RV_OK;
+        if (ctl_arg_is_help(argv[i])) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--topic") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &topic, errstr, sizeof(errstr));
         } else if (strcmp(argv[i], "--round-trips") == 0) {
-            bad = parse_range(v, 0, 100000, &rounds);
+            err = ctl_arg_u64(argc, argv, &i, 0, 100000, &rounds, errstr,
+                              sizeof(errstr));
         } else if (strcmp(argv[i], "--batch") == 0) {
-            bad = parse_range(v, 1, 100000, &batch);
+            err = ctl_arg_u64(argc, argv, &i, 1, 100000, &batch, errstr,
+                              sizeof(errstr));
         } else if (strcmp(argv[i], "--timeout-s") == 0) {
-            bad = parse_range(v, 1, 86400, &timeout_s);
+            err = ctl_arg_u64(argc, argv, &i, 1, 86400, &timeout_s, errstr,
+                              sizeof(errstr));
         } else {
-            fprintf(stderr,
-                    "usage: revisitctl bench-kafka [--topic T] [--batch N] "
-                    "[--timeout-s S] [--round-trips R]\n");
-            return 64;
+            rv_errf(errstr, sizeof(errstr), "unknown argument \"%s\"", argv[i]);
+            err = RV_ERR_INVALID;
         }
-        if (bad) {
-            fprintf(stderr, "bench-kafka: %s needs a valid value\n", argv[i]);
-            return 64;
+        if (err != RV_OK) {
+            fprintf(stderr, "bench-kafka: %s\n", errstr);
+            fputs(usage, stderr);
+            return CTL_EX_USAGE;
         }
-        i++;
     }
     static const rv_cfg_key no_keys[] = {{0}};
     rv_cfg_section sec[] = {{no_keys, NULL}};
@@ -276,9 +267,13 @@ static const char *const all_topics[] = {
  * watermark is still 0. */
 int rv_ctl_bench_retention(int argc, char **argv)
 {
+    if (argc > 1 && ctl_arg_is_help(argv[1])) {
+        printf("usage: revisitctl bench-retention\n");
+        return 0;
+    }
     if (argc > 1) {
         fprintf(stderr, "bench-retention: unknown argument \"%s\"\n", argv[1]);
-        return 64;
+        return CTL_EX_USAGE;
     }
     static const rv_cfg_key no_keys[] = {{0}};
     rv_cfg_section sec[] = {{no_keys, NULL}};
@@ -554,25 +549,32 @@ int rv_ctl_bench_pg(int argc, char **argv)
 {
     const char *dsn_arg = NULL;
     uint64_t rows = PG_ROWS_DEFAULT, batch = BATCH_DEFAULT;
+    static const char usage[] =
+        "usage: revisitctl bench-pg [--rows N] [--batch B] [--dsn DSN]\n";
     for (int i = 1; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int bad = 0;
-        if (strcmp(argv[i], "--dsn") == 0 && v != NULL) {
-            dsn_arg = v;
+        char errstr[256] = "";
+        rv_err err = RV_OK;
+        if (ctl_arg_is_help(argv[i])) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--dsn") == 0) {
+            err =
+                ctl_arg_value(argc, argv, &i, &dsn_arg, errstr, sizeof(errstr));
         } else if (strcmp(argv[i], "--rows") == 0) {
-            bad = parse_range(v, 1, PG_ROWS_MAX, &rows);
+            err = ctl_arg_u64(argc, argv, &i, 1, PG_ROWS_MAX, &rows, errstr,
+                              sizeof(errstr));
         } else if (strcmp(argv[i], "--batch") == 0) {
-            bad = parse_range(v, 1, BATCH_MAX, &batch);
+            err = ctl_arg_u64(argc, argv, &i, 1, BATCH_MAX, &batch, errstr,
+                              sizeof(errstr));
         } else {
-            fprintf(stderr, "usage: revisitctl bench-pg [--rows N] "
-                            "[--batch B] [--dsn DSN]\n");
-            return 64;
+            rv_errf(errstr, sizeof(errstr), "unknown argument \"%s\"", argv[i]);
+            err = RV_ERR_INVALID;
         }
-        if (bad) {
-            fprintf(stderr, "bench-pg: %s needs a valid value\n", argv[i]);
-            return 64;
+        if (err != RV_OK) {
+            fprintf(stderr, "bench-pg: %s\n", errstr);
+            fputs(usage, stderr);
+            return CTL_EX_USAGE;
         }
-        i++;
     }
     const char *dsn = rv_ctl_dsn("bench-pg", dsn_arg);
     if (dsn == NULL) {

@@ -258,7 +258,7 @@ static int parse_opts(int argc, char **argv, const char *const *allowed,
         } else if (i + 1 < argc) {
             value = argv[++i];
         } else {
-            fprintf(stderr, "revisitctl case %s: %s needs a value\n", sub,
+            fprintf(stderr, "revisitctl case %s: \"%s\" needs a value\n", sub,
                     def->name);
             return -1;
         }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_args.h"
 #include "ctl_time.h"
 #include "export_fmt.h"
 #include "replay_offsets.h"
@@ -195,27 +196,33 @@ int rv_ctl_replay_export(int argc, char **argv)
     job j = {0};
     const char *from = NULL, *to = NULL, *format = NULL, *dsn = NULL;
     for (int i = 1; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(argv[i], "--help") == 0) {
+        char errstr[256] = "";
+        rv_err err = RV_OK;
+        if (ctl_arg_is_help(argv[i])) {
             usage(stdout);
             return 0;
-        } else if (strcmp(argv[i], "--topic") == 0 && v != NULL) {
-            j.topic = argv[++i];
-        } else if (strcmp(argv[i], "--from") == 0 && v != NULL) {
-            from = argv[++i];
-        } else if (strcmp(argv[i], "--to") == 0 && v != NULL) {
-            to = argv[++i];
-        } else if (strcmp(argv[i], "--format") == 0 && v != NULL) {
-            format = argv[++i];
+        } else if (strcmp(argv[i], "--topic") == 0) {
+            err =
+                ctl_arg_value(argc, argv, &i, &j.topic, errstr, sizeof(errstr));
+        } else if (strcmp(argv[i], "--from") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &from, errstr, sizeof(errstr));
+        } else if (strcmp(argv[i], "--to") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &to, errstr, sizeof(errstr));
+        } else if (strcmp(argv[i], "--format") == 0) {
+            err =
+                ctl_arg_value(argc, argv, &i, &format, errstr, sizeof(errstr));
         } else if (strcmp(argv[i], "--reveal") == 0) {
             j.reveal = true;
-        } else if (strcmp(argv[i], "--dsn") == 0 && v != NULL) {
-            dsn = argv[++i];
+        } else if (strcmp(argv[i], "--dsn") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &dsn, errstr, sizeof(errstr));
         } else {
-            fprintf(stderr, "replay export: unknown argument \"%s\"\n",
-                    argv[i]);
+            rv_errf(errstr, sizeof(errstr), "unknown argument \"%s\"", argv[i]);
+            err = RV_ERR_INVALID;
+        }
+        if (err != RV_OK) {
+            fprintf(stderr, "replay export: %s\n", errstr);
             usage(stderr);
-            return 64;
+            return CTL_EX_USAGE;
         }
     }
     if (j.topic == NULL || !export_topic_known(j.topic)) {

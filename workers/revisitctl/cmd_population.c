@@ -171,7 +171,8 @@ static int parse_opts(int argc, char **argv, pop_opts *o)
             return -1;
         }
         if (i + 1 >= argc) {
-            fprintf(stderr, "revisitctl sample-population: %s needs a value\n",
+            fprintf(stderr,
+                    "revisitctl sample-population: \"%s\" needs a value\n",
                     arg);
             return -1;
         }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_args.h"
 #include "rv/booking.h"
 #include "rv/log.h"
 #include "rv/pg.h"
@@ -142,6 +143,18 @@ static rv_err write_counters(counters *cnt, rv_redis *rc, size_t *written)
     return err;
 }
 
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: revisitctl rebuild-state [--dsn DSN] [--redis-url "
+                 "URL] [--policy PATH]\n"
+                 "  restore every booking and capacity counter of the "
+                 "assigner in Redis\n"
+                 "  from PostgreSQL; DSN, URL and PATH default to "
+                 "$RV_PG_DSN, $RV_REDIS_URL\n"
+                 "  and $RV_POLICY_PATH (else "
+                 "deploy/policy/default.yaml)\n");
+}
+
 int rv_ctl_rebuild_state(int argc, char **argv)
 {
     const char *dsn = getenv("RV_PG_DSN");
@@ -151,16 +164,26 @@ int rv_ctl_rebuild_state(int argc, char **argv)
         policy_path = "deploy/policy/default.yaml";
     }
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--dsn") == 0 && i + 1 < argc) {
-            dsn = argv[++i];
-        } else if (strcmp(argv[i], "--redis-url") == 0 && i + 1 < argc) {
-            url = argv[++i];
-        } else if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc) {
-            policy_path = argv[++i];
+        char errstr[256] = "";
+        rv_err err = RV_OK;
+        if (ctl_arg_is_help(argv[i])) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--dsn") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &dsn, errstr, sizeof(errstr));
+        } else if (strcmp(argv[i], "--redis-url") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &url, errstr, sizeof(errstr));
+        } else if (strcmp(argv[i], "--policy") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &policy_path, errstr,
+                                sizeof(errstr));
         } else {
-            fprintf(stderr, "rebuild-state: unknown argument \"%s\"\n",
-                    argv[i]);
-            return 64;
+            rv_errf(errstr, sizeof(errstr), "unknown argument \"%s\"", argv[i]);
+            err = RV_ERR_INVALID;
+        }
+        if (err != RV_OK) {
+            fprintf(stderr, "rebuild-state: %s\n", errstr);
+            usage(stderr);
+            return CTL_EX_USAGE;
         }
     }
     if (dsn == NULL || url == NULL) {

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctl_args.h"
 #include "ctl_time.h"
 #include "replay_diff.h"
 #include "replay_offsets.h"
@@ -40,6 +41,10 @@
 #define PARTITIONS_MAX 256
 #define KAFKA_TIMEOUT_MS 10000
 #define FP_SIZE 512
+/* --redis-db: any index Redis may have ("databases" in redis.conf);
+ * --timeout-s: a day at most. */
+#define REDIS_DB_MAX INT_MAX
+#define TIMEOUT_S_MAX 86400
 /* The replay's workers' watermark idle time: how long a partition with
  * nothing in the range holds the watermark back. Partitions heard from
  * hold it however long they are silent (watermark.hold.silent): the range
@@ -962,36 +967,50 @@ int rv_ctl_replay(int argc, char **argv)
     bool replace = false;
     r.policy_path = getenv("RV_POLICY_PATH");
     for (int i = 2; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(argv[i], "--from") == 0 && v != NULL) {
-            from = argv[++i];
-        } else if (strcmp(argv[i], "--to") == 0 && v != NULL) {
-            to = argv[++i];
-        } else if (strcmp(argv[i], "--policy") == 0 && v != NULL) {
-            r.policy_path = argv[++i];
-        } else if (strcmp(argv[i], "--redis-db") == 0 && v != NULL) {
-            r.redis_db = atoi(argv[++i]);
-        } else if (strcmp(argv[i], "--timeout-s") == 0 && v != NULL) {
-            r.timeout_s = atoi(argv[++i]);
-        } else if (strcmp(argv[i], "--bin-dir") == 0 && v != NULL) {
-            bin_dir = argv[++i];
-        } else if (strcmp(argv[i], "--dsn") == 0 && v != NULL) {
-            dsn = argv[++i];
-        } else if (is_rebuild && strcmp(argv[i], "--schema") == 0 &&
-                   v != NULL) {
-            schema = argv[++i];
-        } else if (is_rebuild && strcmp(argv[i], "--live-schema") == 0 &&
-                   v != NULL) {
-            live = argv[++i];
-        } else if (is_rebuild && strcmp(argv[i], "--sql-dir") == 0 &&
-                   v != NULL) {
-            sql_dir = argv[++i];
+        char errstr[256] = "";
+        rv_err err = RV_OK;
+        uint64_t n = 0;
+        if (ctl_arg_is_help(argv[i])) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--from") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &from, errstr, sizeof(errstr));
+        } else if (strcmp(argv[i], "--to") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &to, errstr, sizeof(errstr));
+        } else if (strcmp(argv[i], "--policy") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &r.policy_path, errstr,
+                                sizeof(errstr));
+        } else if (strcmp(argv[i], "--redis-db") == 0) {
+            err = ctl_arg_u64(argc, argv, &i, 0, REDIS_DB_MAX, &n, errstr,
+                              sizeof(errstr));
+            r.redis_db = (int)n;
+        } else if (strcmp(argv[i], "--timeout-s") == 0) {
+            err = ctl_arg_u64(argc, argv, &i, 1, TIMEOUT_S_MAX, &n, errstr,
+                              sizeof(errstr));
+            r.timeout_s = (int)n;
+        } else if (strcmp(argv[i], "--bin-dir") == 0) {
+            err =
+                ctl_arg_value(argc, argv, &i, &bin_dir, errstr, sizeof(errstr));
+        } else if (strcmp(argv[i], "--dsn") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &dsn, errstr, sizeof(errstr));
+        } else if (is_rebuild && strcmp(argv[i], "--schema") == 0) {
+            err =
+                ctl_arg_value(argc, argv, &i, &schema, errstr, sizeof(errstr));
+        } else if (is_rebuild && strcmp(argv[i], "--live-schema") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &live, errstr, sizeof(errstr));
+        } else if (is_rebuild && strcmp(argv[i], "--sql-dir") == 0) {
+            err =
+                ctl_arg_value(argc, argv, &i, &sql_dir, errstr, sizeof(errstr));
         } else if (is_rebuild && strcmp(argv[i], "--replace") == 0) {
             replace = true;
         } else {
-            fprintf(stderr, "replay: unknown argument \"%s\"\n", argv[i]);
+            rv_errf(errstr, sizeof(errstr), "unknown argument \"%s\"", argv[i]);
+            err = RV_ERR_INVALID;
+        }
+        if (err != RV_OK) {
+            fprintf(stderr, "replay: %s\n", errstr);
             usage(stderr);
-            return 64;
+            return CTL_EX_USAGE;
         }
     }
     if (from == NULL || to == NULL || ctl_time_parse(from, &r.from_us) ||

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_args.h"
 #include "rv/log.h"
 #include "rv/pg.h"
 #include "rv/pii.h"
@@ -80,18 +81,24 @@ int rv_ctl_reveal_phone(int argc, char **argv)
 {
     const char *task_id = NULL, *dsn = NULL;
     for (int i = 1; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(argv[i], "--help") == 0) {
+        char errstr[256] = "";
+        rv_err err = RV_OK;
+        if (ctl_arg_is_help(argv[i])) {
             usage(stdout);
             return 0;
-        } else if (strcmp(argv[i], "--task") == 0 && v != NULL) {
-            task_id = argv[++i];
-        } else if (strcmp(argv[i], "--dsn") == 0 && v != NULL) {
-            dsn = argv[++i];
+        } else if (strcmp(argv[i], "--task") == 0) {
+            err =
+                ctl_arg_value(argc, argv, &i, &task_id, errstr, sizeof(errstr));
+        } else if (strcmp(argv[i], "--dsn") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &dsn, errstr, sizeof(errstr));
         } else {
-            fprintf(stderr, "reveal-phone: unknown argument \"%s\"\n", argv[i]);
+            rv_errf(errstr, sizeof(errstr), "unknown argument \"%s\"", argv[i]);
+            err = RV_ERR_INVALID;
+        }
+        if (err != RV_OK) {
+            fprintf(stderr, "reveal-phone: %s\n", errstr);
             usage(stderr);
-            return 64;
+            return CTL_EX_USAGE;
         }
     }
     if (task_id == NULL || task_id[0] == '\0') {

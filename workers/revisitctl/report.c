@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_args.h"
 #include "ctl_time.h"
 #include "rv/cfg.h"
 #include "rv/hash.h"
@@ -729,6 +730,8 @@ int rv_ctl_report(int argc, char **argv)
     int bands = 0;
     int cases = 0;
     for (int i = 1; i < argc; i++) {
+        char errstr[256] = "";
+        rv_err err = RV_OK;
         if (strcmp(argv[i], "--summary") == 0) {
             summary = 1;
         } else if (strcmp(argv[i], "--agents") == 0) {
@@ -741,25 +744,28 @@ int rv_ctl_report(int argc, char **argv)
             rules = 1;
         } else if (strcmp(argv[i], "--cases") == 0) {
             cases = 1;
-        } else if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
-            now = argv[++i];
-        } else if (strcmp(argv[i], "--branch") == 0 && i + 1 < argc) {
-            branch = argv[++i];
-        } else if (strcmp(argv[i], "--month") == 0 && i + 1 < argc) {
-            month = argv[++i];
+        } else if (strcmp(argv[i], "--now") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &now, errstr, sizeof(errstr));
+        } else if (strcmp(argv[i], "--branch") == 0) {
+            err =
+                ctl_arg_value(argc, argv, &i, &branch, errstr, sizeof(errstr));
+        } else if (strcmp(argv[i], "--month") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &month, errstr, sizeof(errstr));
         } else if (strncmp(argv[i], "--month=", 8) == 0) {
             month = argv[i] + 8;
-        } else if (strcmp(argv[i], "--dsn") == 0 && i + 1 < argc) {
-            dsn = argv[++i];
+        } else if (strcmp(argv[i], "--dsn") == 0) {
+            err = ctl_arg_value(argc, argv, &i, &dsn, errstr, sizeof(errstr));
         } else if (strncmp(argv[i], "--dsn=", 6) == 0) {
             dsn = argv[i] + 6;
-        } else if (strcmp(argv[i], "--help") == 0 ||
-                   strcmp(argv[i], "-h") == 0) {
+        } else if (ctl_arg_is_help(argv[i])) {
             usage(stdout);
             return 0;
         } else {
-            fprintf(stderr, "revisitctl report: unknown argument \"%s\"\n",
-                    argv[i]);
+            rv_errf(errstr, sizeof(errstr), "unknown argument \"%s\"", argv[i]);
+            err = RV_ERR_INVALID;
+        }
+        if (err != RV_OK) {
+            fprintf(stderr, "revisitctl report: %s\n", errstr);
             usage(stderr);
             return EXIT_USAGE;
         }
