@@ -161,6 +161,10 @@ static rv_err load_file(const rv_cfg_section *sections, size_t section_count,
     rv_err worst = RV_OK;
     char line[CFG_LINE_MAX];
     int lineno = 0;
+    /* fopen opens a directory for reading on Linux; fgets then fails with
+     * EISDIR, which ends the loop as end of file would: a file read as
+     * empty, the defaults taken. ferror tells the two apart. */
+    errno = 0;
     while (fgets(line, sizeof(line), f) != NULL) {
         lineno++;
         char source[512];
@@ -187,6 +191,12 @@ static rv_err load_file(const rv_cfg_section *sections, size_t section_count,
         if (err != RV_OK) {
             worst = err;
         }
+    }
+    if (ferror(f)) {
+        int saved = errno;
+        fprintf(stderr, "config: %s: cannot read: %s\n", path,
+                strerror(saved != 0 ? saved : EIO));
+        worst = RV_ERR_INVALID;
     }
     fclose(f);
     return worst;
@@ -415,7 +425,10 @@ rv_err rv_cli_parse(int argc, char **argv, rv_cli *out)
 {
     rv_cli cli = {.config_path = getenv("RV_CONFIG")};
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 >= argc) {
+            fprintf(stderr, "%s: \"-c\" needs a value (try --help)\n", argv[0]);
+            return RV_ERR_INVALID;
+        } else if (strcmp(argv[i], "-c") == 0) {
             cli.config_path = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0 ||
                    strcmp(argv[i], "-h") == 0) {

@@ -79,11 +79,51 @@ static void test_cfg_rejects_range_unknown_and_missing(void **state)
     rv_cfg_fini(sec, 1, NULL);
 }
 
+/* A path that is not a readable file is refused like a missing one
+ * (exit 78): a directory opens for reading but reads nothing, and was
+ * taken as an empty file, the defaults. */
+static void test_cfg_refuses_unreadable_file(void **state)
+{
+    (void)state;
+    struct demo_cfg c = {0};
+    rv_cfg_section sec[] = {{demo_keys, &c}};
+    setenv("RV_PG_DSN", "host=x", 1);
+    char dir[] = "/tmp/rv_cfg_dir_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(rv_cfg_load(sec, 1, dir, NULL), RV_ERR_INVALID);
+    rv_cfg_fini(sec, 1, NULL);
+    assert_int_equal(rmdir(dir), 0);
+    assert_int_equal(rv_cfg_load(sec, 1, dir, NULL), RV_ERR_INVALID);
+    rv_cfg_fini(sec, 1, NULL);
+    /* The same settings from the environment alone load. */
+    assert_int_equal(rv_cfg_load(sec, 1, NULL, NULL), RV_OK);
+    rv_cfg_fini(sec, 1, NULL);
+    unsetenv("RV_PG_DSN");
+}
+
+/* A worker's -c without its path says so, not "unknown argument". */
+static void test_cli_parse(void **state)
+{
+    (void)state;
+    char prog[] = "revisit-demo", c[] = "-c", path[] = "/etc/x.conf",
+         check[] = "--check-config";
+    char *ok[] = {prog, c, path, check};
+    rv_cli cli;
+    assert_int_equal(rv_cli_parse(4, ok, &cli), RV_OK);
+    assert_string_equal(cli.config_path, "/etc/x.conf");
+    assert_true(cli.check_config);
+    assert_false(cli.help);
+    char *missing[] = {prog, check, c};
+    assert_int_equal(rv_cli_parse(3, missing, &cli), RV_ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cfg_precedence_default_file_env),
         cmocka_unit_test(test_cfg_rejects_range_unknown_and_missing),
+        cmocka_unit_test(test_cfg_refuses_unreadable_file),
+        cmocka_unit_test(test_cli_parse),
     };
     return cmocka_run_group_tests_name("cfg", tests, NULL, NULL);
 }
