@@ -520,6 +520,15 @@ static void test_case_answer_and_close(void **state)
         "--opinion", "ok",    "--dsn",    dsn,    NULL};
     assert_int_equal(run_ctl(early, out, err), 1);
     assert_non_null(strstr(err, "has no answer in the record yet"));
+    /* An answer dated before the case opened (2016-01-04 02:00). */
+    const char *before[] = {"case",  "answer",    unanswered,
+                            "--by",  "ops:zhang", "--text",
+                            "t",     "--at",      "1995-01-01T00:00:00Z",
+                            "--dsn", dsn,         NULL};
+    assert_int_equal(run_ctl(before, out, err), 1);
+    assert_non_null(strstr(err, "opened at 2016-01-04T02:00:00Z: an answer "
+                                "at 1995-01-01T00:00:00Z would come before "
+                                "it; nothing sent"));
 
     char event_id[RV_ID_SIZE];
     derive(event_id, answered, "answer", "ops:zhang", text);
@@ -581,6 +590,20 @@ static void test_case_answer_and_close(void **state)
     assert_non_null(strstr(out, "status       closed\n"));
     assert_non_null(strstr(out, "answered     2016-01-06T08:00:00Z\n"
                                 "closed       2016-01-07T08:00:00Z\n"));
+
+    /* Closed: the same answer and close again are the same facts, as
+     * before; another answer or close is refused and adds nothing. */
+    assert_int_equal(run_ctl(answer, out, err), 0);
+    assert_int_equal(run_ctl(close, out, err), 0);
+    const char *more[] = {"case",   "answer", answered, "--by", "ops:zhang",
+                          "--text", "more",   "--dsn",  dsn,    NULL};
+    assert_int_equal(run_ctl(more, out, err), 1);
+    assert_non_null(strstr(err, "was closed at 2016-01-07T08:00:00Z"));
+    const char *reopen[] = {
+        "case",      "close",   answered, "--by", "compliance:li",
+        "--opinion", "changed", "--dsn",  dsn,    NULL};
+    assert_int_equal(run_ctl(reopen, out, err), 1);
+    assert_non_null(strstr(err, "was closed at"));
 
     snprintf(sql, sizeof(sql),
              "DELETE FROM alerts WHERE case_id IN ('%s', '%s')", answered,

@@ -165,6 +165,78 @@ static void test_case_event_build_refuses_bad_input(void **state)
     assert_int_equal(strlen(e.text), RV_NOTES_SIZE - 1);
 }
 
+/* The record's word on an answer or a close: nothing before the case
+ * opened, nothing new on a closed case, the same command again always. */
+static void test_case_event_check_against_the_record(void **state)
+{
+    (void)state;
+    const int64_t opened = 1389225600LL * 1000000; /* 2014-01-09 */
+    rv_case_event answer, close, other;
+    assert_int_equal(case_event_build("case-1", RV_CASE_ANSWER, "ops:zhang",
+                                      "t", opened + 1000000, &answer, NULL, 0),
+                     RV_OK);
+    assert_int_equal(case_event_build("case-1", RV_CASE_CLOSE, "compliance:li",
+                                      "ok", opened + 2000000, &close, NULL, 0),
+                     RV_OK);
+    char errstr[256] = "";
+    case_record r = {.exists = true, .opened_at_us = opened};
+    assert_int_equal(case_event_check(&answer, &r, errstr, sizeof(errstr)),
+                     RV_OK);
+    /* A close needs an answer first. */
+    assert_int_equal(case_event_check(&close, &r, errstr, sizeof(errstr)),
+                     RV_ERR_CONFLICT);
+    assert_non_null(strstr(errstr, "has no answer in the record yet"));
+
+    /* --at 1995 on a case opened in 2014. */
+    assert_int_equal(case_event_build("case-1", RV_CASE_ANSWER, "ops:zhang",
+                                      "t", 788918400LL * 1000000, &other, NULL,
+                                      0),
+                     RV_OK);
+    assert_int_equal(case_event_check(&other, &r, errstr, sizeof(errstr)),
+                     RV_ERR_CONFLICT);
+    assert_string_equal(errstr, "case case-1 opened at 2014-01-09T00:00:00Z: "
+                                "an answer at 1995-01-01T00:00:00Z would "
+                                "come before it");
+    r.has_event = true; /* not even as a repeat */
+    assert_int_equal(case_event_check(&other, &r, errstr, sizeof(errstr)),
+                     RV_ERR_CONFLICT);
+    r.has_event = false;
+
+    /* Answered: a close, not before the answer. */
+    r.is_answered = true;
+    r.answered_at_us = opened + 1000000;
+    assert_int_equal(case_event_check(&close, &r, errstr, sizeof(errstr)),
+                     RV_OK);
+    close.env.occurred_at_us = opened + 500000;
+    assert_int_equal(case_event_check(&close, &r, errstr, sizeof(errstr)),
+                     RV_ERR_CONFLICT);
+    assert_non_null(strstr(errstr, "first answered at"));
+    close.env.occurred_at_us = opened + 2000000;
+
+    /* Closed: nothing new, answer or close... */
+    r.is_closed = true;
+    r.closed_at_us = opened + 2000000;
+    assert_int_equal(case_event_check(&answer, &r, errstr, sizeof(errstr)),
+                     RV_ERR_CONFLICT);
+    assert_string_equal(errstr, "case case-1 was closed at "
+                                "2014-01-09T00:00:02Z: it takes no more "
+                                "events, an answer neither (only the same "
+                                "command again)");
+    assert_int_equal(case_event_check(&close, &r, errstr, sizeof(errstr)),
+                     RV_ERR_CONFLICT);
+    /* ... but the same command again is the same fact, as before. */
+    r.has_event = true;
+    assert_int_equal(case_event_check(&answer, &r, errstr, sizeof(errstr)),
+                     RV_OK);
+    assert_int_equal(case_event_check(&close, &r, errstr, sizeof(errstr)),
+                     RV_OK);
+
+    case_record none = {.exists = false};
+    assert_int_equal(case_event_check(&answer, &none, errstr, sizeof(errstr)),
+                     RV_ERR_CONFLICT);
+    assert_string_equal(errstr, "no case \"case-1\" in the record");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -172,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_ctl_time_parse_refuses_other_forms),
         cmocka_unit_test(test_case_event_build_derives_the_id),
         cmocka_unit_test(test_case_event_build_refuses_bad_input),
+        cmocka_unit_test(test_case_event_check_against_the_record),
     };
     return cmocka_run_group_tests_name("ctl_case", tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_time.h"
 #include "rv/codec.h"
 #include "rv/hash.h"
 
@@ -64,4 +65,53 @@ rv_err case_event_build(const char *case_id, rv_case_action action,
     free(buf);
     free(e);
     return err;
+}
+
+rv_err case_event_check(const rv_case_event *e, const case_record *r,
+                        char *errstr, size_t errstr_size)
+{
+    const char *sub = e->action == RV_CASE_CLOSE ? "a close" : "an answer";
+    char at[CTL_TIME_SIZE], then[CTL_TIME_SIZE];
+    ctl_time_format(e->env.occurred_at_us, at);
+    if (!r->exists) {
+        rv_errf(errstr, errstr_size, "no case \"%s\" in the record",
+                e->case_id);
+        return RV_ERR_CONFLICT;
+    }
+    if (e->env.occurred_at_us < r->opened_at_us) {
+        ctl_time_format(r->opened_at_us, then);
+        rv_errf(errstr, errstr_size,
+                "case %s opened at %s: %s at %s would come before it",
+                e->case_id, then, sub, at);
+        return RV_ERR_CONFLICT;
+    }
+    if (e->action == RV_CASE_CLOSE && r->is_answered &&
+        e->env.occurred_at_us < r->answered_at_us) {
+        ctl_time_format(r->answered_at_us, then);
+        rv_errf(errstr, errstr_size,
+                "case %s was first answered at %s: a close at %s would come "
+                "before it",
+                e->case_id, then, at);
+        return RV_ERR_CONFLICT;
+    }
+    if (r->has_event) {
+        return RV_OK; /* the same fact again: nothing new downstream */
+    }
+    if (r->is_closed) {
+        ctl_time_format(r->closed_at_us, then);
+        rv_errf(errstr, errstr_size,
+                "case %s was closed at %s: it takes no more events, %s "
+                "neither (only the same command again)",
+                e->case_id, then, sub);
+        return RV_ERR_CONFLICT;
+    }
+    if (e->action == RV_CASE_CLOSE && !r->is_answered) {
+        rv_errf(errstr, errstr_size,
+                "case %s has no answer in the record yet: the branch answers "
+                "first (revisitctl case answer), then the compliance "
+                "department closes it",
+                e->case_id);
+        return RV_ERR_CONFLICT;
+    }
+    return RV_OK;
 }

@@ -4,6 +4,7 @@
 #ifndef RV_CASE_EVENT_H
 #define RV_CASE_EVENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,5 +39,35 @@ RV_MUSTCHECK rv_err case_event_build(const char *case_id, rv_case_action action,
                                      const char *actor, const char *text,
                                      int64_t occurred_at_us, rv_case_event *out,
                                      char *errstr, size_t errstr_size);
+
+/** What the record (PostgreSQL's case_status and case_events) says of the
+ *  case of a CaseEvent about to be sent. A passive value. */
+typedef struct case_record {
+    bool exists;            /**< the case is in the record */
+    int64_t opened_at_us;   /**< its first alert's time (UTC µs) */
+    bool is_answered;       /**< it has an answer ... */
+    int64_t answered_at_us; /**< ... the first at this time */
+    bool is_closed;         /**< it has a final opinion ... */
+    int64_t closed_at_us;   /**< ... the first at this time */
+    bool has_event;         /**< an event with the new one's event_id is
+                                 recorded already: the same command again */
+} case_record;
+
+/**
+ * Whether the record @p r (borrowed) allows @p e (borrowed, from
+ * case_event_build), so that no event contradicts the case's history:
+ *  - the case exists;
+ *  - the action is not before the case opened (nor a final opinion
+ *    before the first answer): `case show` would list it first;
+ *  - the same command again (has_event) is allowed, whatever the case's
+ *    status: its event_id makes it the one fact downstream;
+ *  - otherwise nothing is added to a closed case, and a close needs an
+ *    answer first.
+ * @returns RV_OK, RV_ERR_CONFLICT (refused; @p errstr says why, naming
+ *          the case and the times, may be NULL)
+ */
+RV_MUSTCHECK rv_err case_event_check(const rv_case_event *e,
+                                     const case_record *r, char *errstr,
+                                     size_t errstr_size);
 
 #endif /* RV_CASE_EVENT_H */

@@ -123,8 +123,13 @@ static const char show_events_sql[] =
     " actor, text FROM case_events WHERE case_id = $1"
     " ORDER BY occurred_at, event_id COLLATE \"C\"";
 
+/* case_record: the times as µs; NULL answered_at / closed_at: none. */
 static const char status_sql[] =
-    "SELECT status FROM case_status WHERE case_id = $1";
+    "SELECT (extract(epoch FROM opened_at) * 1000000)::bigint,"
+    " (extract(epoch FROM answered_at) * 1000000)::bigint,"
+    " (extract(epoch FROM closed_at) * 1000000)::bigint,"
+    " EXISTS (SELECT 1 FROM case_events WHERE event_id = $2)"
+    " FROM case_status WHERE case_id = $1";
 
 /* Every option of every case command; which ones a command takes is its
  * own list. All values are borrowed from argv. */
@@ -201,9 +206,11 @@ static void usage(FILE *out)
         "  --dsn DSN  libpq connection string (default: $RV_PG_DSN); Kafka "
         "from\n"
         "           RV_KAFKA_BOOTSTRAP_SERVERS (and any RV_KAFKA_*)\n"
-        "  exit status: 0 done, 1 refused (no such case, not answered) or "
-        "failed,\n"
-        "  64 bad arguments, 78 configuration missing\n");
+        "  exit status: 0 done, 1 refused (no such case, not answered, "
+        "closed, --at\n"
+        "  before the case opened or a close before its answer) or "
+        "failed, 64 bad\n"
+        "  arguments, 78 configuration missing\n");
 }
 
 /* Parse argv[2..] of `case SUB` into @p o, taking only the options named
@@ -655,27 +662,48 @@ static int case_show(int argc, char **argv)
 
 /* ---- answer, close ---------------------------------------------------- */
 
-/* The case's status in the record ("open", "answered", "closed") into
- * @p out, or "" if there is no such case. Returns false on a database
- * error, after saying so. */
-static bool lookup_status(const char *sub, const char *dsn, const char *case_id,
-                          char *out, size_t out_size)
+/* A µs column into @p us; false for NULL (or what is not a number). */
+static bool time_col(const rv_pg_result *res, size_t col, int64_t *us)
+{
+    if (rv_pg_result_is_null(res, 0, col)) {
+        return false;
+    }
+    const char *text = rv_pg_result_value(res, 0, col);
+    errno = 0;
+    char *end = NULL;
+    long long v = strtoll(text, &end, 10);
+    if (errno != 0 || end == text) {
+        return false;
+    }
+    *us = (int64_t)v;
+    return true;
+}
+
+/* What the record says of the case of @p e into @p out (exists false if
+ * there is no such case). Returns false on a database error, after
+ * saying so. */
+static bool lookup_record(const char *sub, const char *dsn,
+                          const rv_case_event *e, case_record *out)
 {
     rv_pg *pg = connect_pg(sub, dsn);
     if (pg == NULL) {
         return false;
     }
-    const char *params[] = {case_id};
+    const char *params[] = {e->case_id, e->env.event_id};
     char errstr[512] = "";
     rv_pg_result *res = NULL;
-    bool ok = rv_pg_exec(pg, status_sql, 1, params, &res, errstr,
+    bool ok = rv_pg_exec(pg, status_sql, 2, params, &res, errstr,
                          sizeof(errstr)) == RV_OK;
     if (!ok) {
         fprintf(stderr, "revisitctl case %s: %s\n", sub, errstr);
+    } else if (rv_pg_result_rows(res) == 1) {
+        *out = (case_record){.exists = true};
+        (void)time_col(res, 0, &out->opened_at_us);
+        out->is_answered = time_col(res, 1, &out->answered_at_us);
+        out->is_closed = time_col(res, 2, &out->closed_at_us);
+        out->has_event = is_true(res, 0, 3);
     } else {
-        snprintf(out, out_size, "%s",
-                 rv_pg_result_rows(res) == 1 ? rv_pg_result_value(res, 0, 0)
-                                             : "");
+        *out = (case_record){.exists = false};
     }
     rv_pg_result_free(res);
     rv_pg_close(pg);
@@ -730,28 +758,17 @@ out:
     return code;
 }
 
-/* The record allows the action: the case exists, and a close follows an
- * answer. Says why not. */
+/* The record allows the action (case_event_check). Says why not. */
 static int check_record(const char *sub, const char *dsn,
                         const rv_case_event *e)
 {
-    char status[16] = "";
-    if (!lookup_status(sub, dsn, e->case_id, status, sizeof(status))) {
+    case_record r;
+    if (!lookup_record(sub, dsn, e, &r)) {
         return EXIT_REFUSED;
     }
-    if (status[0] == '\0') {
-        fprintf(stderr,
-                "revisitctl case %s: no case \"%s\" in the record; nothing "
-                "sent\n",
-                sub, e->case_id);
-        return EXIT_REFUSED;
-    }
-    if (e->action == RV_CASE_CLOSE && strcmp(status, "open") == 0) {
-        fprintf(stderr,
-                "revisitctl case close: case %s has no answer in the record "
-                "yet: the branch answers first (revisitctl case answer), "
-                "then the compliance department closes it; nothing sent\n",
-                e->case_id);
+    char errstr[512] = "";
+    if (case_event_check(e, &r, errstr, sizeof(errstr)) != RV_OK) {
+        fprintf(stderr, "revisitctl case %s: %s; nothing sent\n", sub, errstr);
         return EXIT_REFUSED;
     }
     return 0;

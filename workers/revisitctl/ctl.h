@@ -36,8 +36,10 @@ int rv_ctl_rebuild_state(int argc, char **argv);
  *  the compliance department's final opinion as one CaseEvent on
  *  compliance.cases, sent only after checking the case in PostgreSQL
  *  ($RV_PG_DSN or --dsn); Kafka from RV_KAFKA_*. Exit status 0 done, 1
- *  refused (no such case; close before an answer) or failed (database,
- *  delivery), 64 bad arguments, 78 configuration missing. */
+ *  refused (case_event_check: no such case; close before an answer; an
+ *  action dated before the case opened; a new action on a closed case)
+ *  or failed (database, delivery), 64 bad arguments, 78 configuration
+ *  missing. */
 int rv_ctl_case(int argc, char **argv);
 
 /** `revisitctl generate --count N [--seed S] [--rate PER_S] [--start
