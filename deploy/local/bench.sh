@@ -386,8 +386,11 @@ wait_drained() {
             break
         fi
     done
-    "$ctl" wait-drained --timeout-s "$((deadline - SECONDS + 10))" \
-        >"$logs/drain.log" &
+    # At least 1 s (wait-drained refuses 0): past the deadline it reports
+    # the lag still left.
+    drain_s=$((deadline - SECONDS + 10))
+    [ "$drain_s" -ge 1 ] || drain_s=1
+    "$ctl" wait-drained --timeout-s "$drain_s" >"$logs/drain.log" &
     drain_pid=$!
     while kill -0 "$drain_pid" 2>/dev/null; do
         if ! workers_alive; then

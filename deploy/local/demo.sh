@@ -106,7 +106,9 @@ mkdir -p "$demo_dir/logs"
 for w in $WORKERS; do
     for r in $(seq 1 "$replicas"); do
         log="$demo_dir/logs/$w-$r.log"
-        "$build_dir/workers/$w/revisit-$w" >"$log" 2>&1 &
+        # fd 9 holds the demo's lock: a worker kept by --keep must not
+        # keep it, or the next demo.sh could not stop it.
+        "$build_dir/workers/$w/revisit-$w" >"$log" 2>&1 9>&- &
         echo "$! $log" >>"$workers_pids"
     done
 done
