@@ -446,6 +446,9 @@ else
 fi
 sample_workers
 redis_stats=$(redis_cli info commandstats)
+# Kept for a closer look: time a call by command (usec_per_call), the
+# dataset's size and the append-only file's rewrites.
+redis_cli info all >"$logs/redis-info.txt" 2>&1 || true
 redis_cpu=$(proc_cpu_s "$(rv_read1 "$RV_STACK_DIR/redis.pid")")
 broker_cpu=$(proc_cpu_s "$(rv_read1 "$RV_STACK_DIR/devbroker.pid")")
 pg_cpu=0
