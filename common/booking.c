@@ -11,17 +11,21 @@ void rv_booking_key(char *out, size_t out_size, const char *pool,
     snprintf(out, out_size, "rv:{%s}:booking:%s:%u", pool, task_id, attempt);
 }
 
-void rv_booking_day_key(char *out, size_t out_size, const char *pool,
-                        const char *agent_id, int64_t day)
+void rv_booking_counters_key(char *out, size_t out_size, const char *pool,
+                             int64_t day)
 {
-    snprintf(out, out_size, "rv:{%s}:cap:%s:%" PRId64, pool, agent_id, day);
+    snprintf(out, out_size, "rv:{%s}:cap:%" PRId64, pool, day);
 }
 
-void rv_booking_window_key(char *out, size_t out_size, const char *pool,
-                           const char *agent_id, int64_t day, int window)
+void rv_booking_day_field(char *out, size_t out_size, const char *agent_id)
 {
-    snprintf(out, out_size, "rv:{%s}:cap:%s:%" PRId64 ":w%d", pool, agent_id,
-             day, window);
+    snprintf(out, out_size, RV_BOOKING_DAY_FIELD_PREFIX "%s", agent_id);
+}
+
+void rv_booking_window_field(char *out, size_t out_size, const char *agent_id,
+                             int window)
+{
+    snprintf(out, out_size, "w%d:%s", window, agent_id);
 }
 
 void rv_booking_label(char *out, size_t out_size, const rv_booked *b)

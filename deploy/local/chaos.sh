@@ -319,7 +319,8 @@ dump_record() { # dir
         where status <> 'assigned' order by 1" >"$out/contended"
     # Every booking counted once against capacity, whatever crashed
     # between the booking script and the commit (issue 6 no. 1): the sum
-    # of the (agent, day) counters in Redis against the bookings in the
+    # of the (agent, day) counters in Redis (the d: fields of the days'
+    # counters hashes, rv/booking.h) against the bookings in the
     # record. A booking counted twice takes a slot from another customer.
     local port="${RV_REDIS_URL##*:}"
     redis-cli -h 127.0.0.1 -p "${port%%/*}" EVAL "
@@ -329,8 +330,11 @@ dump_record() { # dir
                                  'COUNT', 10000)
             cur = r[1]
             for _, k in ipairs(r[2]) do
-                if not string.find(k, ':w%d+\$') then
-                    sum = sum + tonumber(redis.call('GET', k) or '0')
+                local h = redis.call('HGETALL', k)
+                for i = 1, #h, 2 do
+                    if string.sub(h[i], 1, 2) == 'd:' then
+                        sum = sum + tonumber(h[i + 1])
+                    end
                 end
             end
         until cur == '0'

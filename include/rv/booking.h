@@ -36,13 +36,23 @@ typedef struct rv_booked {
 void rv_booking_key(char *out, size_t out_size, const char *pool,
                     const char *task_id, unsigned attempt);
 
-/** The (agent, day) counter: "rv:{pool}:cap:<agent>:<day>". */
-void rv_booking_day_key(char *out, size_t out_size, const char *pool,
-                        const char *agent_id, int64_t day);
+/** The hash of one day's capacity counters in a pool:
+ *  "rv:{pool}:cap:<day>" (@p day a local day number). Its fields are
+ *  every agent's day counter (rv_booking_day_field) and window counters
+ *  (rv_booking_window_field): one key a day, so a booking reads a few
+ *  hashes rather than two keys per candidate slot (issue 8). */
+void rv_booking_counters_key(char *out, size_t out_size, const char *pool,
+                             int64_t day);
 
-/** The (agent, day, window) counter: "rv:{pool}:cap:<agent>:<day>:w<n>". */
-void rv_booking_window_key(char *out, size_t out_size, const char *pool,
-                           const char *agent_id, int64_t day, int window);
+/** Prefix of a day counter's field; the booking script writes it too. */
+#define RV_BOOKING_DAY_FIELD_PREFIX "d:"
+
+/** The (agent, day) counter's field: "d:<agent>". */
+void rv_booking_day_field(char *out, size_t out_size, const char *agent_id);
+
+/** The (agent, day, window) counter's field: "w<n>:<agent>". */
+void rv_booking_window_field(char *out, size_t out_size, const char *agent_id,
+                             int window);
 
 /** The label stored under a booking key:
  *  "agent|day|window|start_us|end_us". */

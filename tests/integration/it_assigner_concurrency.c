@@ -257,13 +257,14 @@ static void test_three_assigners_ten_thousand_tasks_twice(void **state)
                 continue;
             }
             /* The counters agree with the bookings. */
-            char key[RV_BOOKING_KEY_SIZE];
+            char key[RV_BOOKING_KEY_SIZE], field[RV_BOOKING_KEY_SIZE];
             char agent_id[8];
             snprintf(agent_id, sizeof(agent_id), "k%02d", a + 1);
-            rv_booking_day_key(key, sizeof(key), pool, agent_id, d0 + d);
-            const char *get[] = {"GET", key};
+            rv_booking_counters_key(key, sizeof(key), pool, d0 + d);
+            rv_booking_day_field(field, sizeof(field), agent_id);
+            const char *get[] = {"HGET", key, field};
             rv_redis_reply v;
-            assert_int_equal(rv_redis_command(rc, 2, get, &v), RV_OK);
+            assert_int_equal(rv_redis_command(rc, 3, get, &v), RV_OK);
             assert_int_equal(strtoll(v.str, NULL, 10), per_agent_day[a][d]);
             rv_redis_replies_fini(&v, 1);
         }

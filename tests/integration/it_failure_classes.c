@@ -170,7 +170,7 @@ static void stack_cmd(const char *verb, const char *rest)
 }
 
 /* Sum of every capacity counter of pool @p pool in Redis (day and window
- * counters alike). */
+ * counters alike: every field of every day's counters hash). */
 static int64_t capacity_sum(const char *pool)
 {
     char pattern[96], cursor[32] = "0";
@@ -186,11 +186,14 @@ static int64_t capacity_sum(const char *pool)
         char *tok = strtok_r(r.str, "|", &save); /* "cursor|key|key..." */
         snprintf(cursor, sizeof(cursor), "%s", tok);
         while ((tok = strtok_r(NULL, "|", &save)) != NULL) {
-            const char *get[] = {"GET", tok};
+            const char *hvals[] = {"HVALS", tok};
             rv_redis_reply v;
-            assert_int_equal(rv_redis_command(env.rc, 2, get, &v), RV_OK);
-            if (v.type == RV_REPLY_STR) {
-                sum += strtoll(v.str, NULL, 10);
+            assert_int_equal(rv_redis_command(env.rc, 2, hvals, &v), RV_OK);
+            assert_int_equal(v.type, RV_REPLY_STR); /* "n|n|..." */
+            char *vsave = NULL;
+            for (char *n = strtok_r(v.str, "|", &vsave); n != NULL;
+                 n = strtok_r(NULL, "|", &vsave)) {
+                sum += strtoll(n, NULL, 10);
             }
             rv_redis_replies_fini(&v, 1);
         }
@@ -199,12 +202,12 @@ static int64_t capacity_sum(const char *pool)
     return sum;
 }
 
-/* The value of Redis key @p key as an integer, 0 when absent. */
-static int64_t redis_int(const char *key)
+/* Field @p field of Redis hash @p key as an integer, 0 when absent. */
+static int64_t redis_hash_int(const char *key, const char *field)
 {
-    const char *get[] = {"GET", key};
+    const char *get[] = {"HGET", key, field};
     rv_redis_reply v;
-    assert_int_equal(rv_redis_command(env.rc, 2, get, &v), RV_OK);
+    assert_int_equal(rv_redis_command(env.rc, 3, get, &v), RV_OK);
     int64_t n = v.type == RV_REPLY_STR ? strtoll(v.str, NULL, 10) : 0;
     rv_redis_replies_fini(&v, 1);
     return n;
@@ -404,8 +407,10 @@ static void test_failure_class_1_assigner_killed_after_booking(void **state)
     rv_redis_replies_fini(&label, 1);
     assert_true(booked);
     assert_int_equal(capacity_sum("West"), before + 2);
-    rv_booking_day_key(key, sizeof(key), "West", b.agent_id, b.day);
-    assert_true(redis_int(key) >= 1);
+    char field[256];
+    rv_booking_counters_key(key, sizeof(key), "West", b.day);
+    rv_booking_day_field(field, sizeof(field), b.agent_id);
+    assert_true(redis_hash_int(key, field) >= 1);
     assert_int_equal(
         one_int("SELECT count(*) FROM assignments WHERE task_id = $1",
                 t.task_id),

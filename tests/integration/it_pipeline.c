@@ -515,7 +515,22 @@ static int cmp_item(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every assigner key of the policy's pools, with its value. */
+static void kv_add(kv_list *l, size_t *cap, const char *key, const char *value)
+{
+    if (l->count == *cap) {
+        *cap = *cap ? *cap * 2 : 256;
+        l->items = realloc(l->items, *cap * sizeof(*l->items));
+        assert_non_null(l->items);
+    }
+    size_t n = strlen(key) + strlen(value) + 2;
+    l->items[l->count] = malloc(n);
+    assert_non_null(l->items[l->count]);
+    snprintf(l->items[l->count++], n, "%s=%s", key, value);
+}
+
+/* Every assigner key of the policy's pools, with its value: a booking
+ * as "key=label", a day's counters hash (":cap:") as one
+ * "key#field=count" a field, since a hash's field order is its writer's. */
 static kv_list assigner_state(void)
 {
     static const char *const pools[] = {"West", "East", "Central", "South"};
@@ -534,18 +549,27 @@ static kv_list assigner_state(void)
             char *tok = strtok_r(reply, "|", &save);
             snprintf(cursor, sizeof(cursor), "%s", tok);
             while ((tok = strtok_r(NULL, "|", &save)) != NULL) {
-                const char *get[] = {"GET", tok};
-                char *value = redis_str(2, get);
-                assert_non_null(value);
-                if (l.count == cap) {
-                    cap = cap ? cap * 2 : 256;
-                    l.items = realloc(l.items, cap * sizeof(*l.items));
-                    assert_non_null(l.items);
+                if (strstr(tok, ":cap:") == NULL) {
+                    const char *get[] = {"GET", tok};
+                    char *value = redis_str(2, get);
+                    assert_non_null(value);
+                    kv_add(&l, &cap, tok, value);
+                    free(value);
+                    continue;
                 }
-                size_t n = strlen(tok) + strlen(value) + 2;
-                l.items[l.count] = malloc(n);
-                snprintf(l.items[l.count++], n, "%s=%s", tok, value);
-                free(value);
+                const char *hgetall[] = {"HGETALL", tok};
+                char *fields = redis_str(2, hgetall); /* "f|v|f|v..." */
+                assert_non_null(fields);
+                char *fsave = NULL;
+                for (char *f = strtok_r(fields, "|", &fsave); f != NULL;
+                     f = strtok_r(NULL, "|", &fsave)) {
+                    char *v = strtok_r(NULL, "|", &fsave);
+                    assert_non_null(v);
+                    char key[512];
+                    snprintf(key, sizeof(key), "%s#%s", tok, f);
+                    kv_add(&l, &cap, key, v);
+                }
+                free(fields);
             }
             free(reply);
         } while (strcmp(cursor, "0") != 0);

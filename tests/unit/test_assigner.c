@@ -190,6 +190,54 @@ static void test_assigner_agent_order_is_deterministic(void **state)
     assert_true(first_agent_differs > 10);
 }
 
+/* Slots over two days, an agent missing on the second: agents and days
+ * sent once, a group per (day, window) with its agents in slot order,
+ * window capacity 0 where an agent has no slot; capacities that
+ * disagree are refused. */
+static void test_assigner_call_groups(void **state)
+{
+    (void)state;
+    char ida[] = "a", idb[] = "b";
+    rv_agent ag[2] = {{.id = ida, .daily_capacity = 4},
+                      {.id = idb, .daily_capacity = 4}};
+    assigner_slot sl[5] = {
+        {&ag[1], 100, 0, 10, 20, 4, 2}, {&ag[0], 100, 0, 10, 20, 4, 2},
+        {&ag[1], 100, 1, 30, 40, 4, 2}, {&ag[0], 100, 1, 30, 40, 4, 2},
+        {&ag[1], 101, 1, 50, 60, 4, 4},
+    };
+    assigner_call call = {0};
+    rv_redis_call rc;
+    assert_int_equal(assigner_call_build(&call, "P", "t", 1, sl, 5, &rc),
+                     RV_OK);
+    assert_int_equal(rc.key_count, 3);
+    assert_string_equal(rc.keys[1], "rv:{P}:cap:100");
+    assert_string_equal(rc.keys[2], "rv:{P}:cap:101");
+    static const char *const want[] = {
+        "2",   "2",   "3",                    /* agents, days, groups */
+        "b",   "a",   "4",  "4",              /* IDs, day capacities */
+        "2",   "4",   "2",  "0",              /* window capacity b@100, b@101,
+                                                 a@100, a@101 */
+        "100", "101",                         /* day numbers */
+        "1",   "0",   "10", "20", "\x01\x02", /* day 1 window 0: b, a */
+        "1",   "1",   "30", "40", "\x01\x02", /* day 1 window 1: b, a */
+        "2",   "1",   "50", "60", "\x01",     /* day 2 window 1: b */
+    };
+    assert_int_equal(rc.arg_count, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < rc.arg_count; i++) {
+        assert_string_equal(rc.args[i], want[i]);
+    }
+    sl[3].window_capacity = 3; /* a@100 has 2 in window 0 */
+    assert_int_equal(assigner_call_build(&call, "P", "t", 1, sl, 5, &rc),
+                     RV_ERR_INVALID);
+    sl[3].window_capacity = 2;
+    sl[4].day_capacity = 5; /* b has 4 elsewhere */
+    assert_int_equal(assigner_call_build(&call, "P", "t", 1, sl, 5, &rc),
+                     RV_ERR_INVALID);
+    assert_int_equal(assigner_call_build(&call, "P", "t", 1, sl, 0, &rc),
+                     RV_ERR_INVALID);
+    assigner_call_fini(&call);
+}
+
 static void test_assigner_call_and_label(void **state)
 {
     fixture *fx = *state;
@@ -199,27 +247,48 @@ static void test_assigner_call_and_label(void **state)
     size_t n =
         assigner_slots(fx->policy, fx->cal, &t, slots, 2, &pool, NULL, 0);
     assert_int_equal(n, 2);
+    /* Two agents in the first window of the first day: one group. */
+    assert_int_equal(slots[0].day, slots[1].day);
+    assert_int_equal(slots[0].window, slots[1].window);
+    assert_ptr_not_equal(slots[0].agent, slots[1].agent);
     assigner_call call = {0};
     rv_redis_call rc;
     assert_int_equal(
         assigner_call_build(&call, pool, "task-4", 1, slots, n, &rc), RV_OK);
-    assert_int_equal(rc.key_count, 5);
-    assert_int_equal(rc.arg_count, 9);
+    assert_int_equal(rc.key_count, 2);
+    assert_int_equal(rc.arg_count, 3 + 2 * 2 + 2 * 1 + 1 + 5);
     assert_string_equal(rc.keys[0], "rv:{West}:booking:task-4:1");
-    assert_non_null(strstr(rc.keys[1], "rv:{West}:cap:"));
-    assert_non_null(strstr(rc.keys[2], ":w0"));
-    assert_string_equal(rc.args[0], "2");
-    assert_string_equal(rc.args[1], "24"); /* day capacity, R8 reserve */
-    assert_string_equal(rc.args[2], "12"); /* window capacity */
+    char day[24], key[RV_BOOKING_KEY_SIZE], num[32];
+    snprintf(day, sizeof(day), "%lld", (long long)slots[0].day);
+    rv_booking_counters_key(key, sizeof(key), "West", slots[0].day);
+    assert_string_equal(rc.keys[1], key);
+    assert_string_equal(rc.args[0], "2"); /* agents */
+    assert_string_equal(rc.args[1], "1"); /* days */
+    assert_string_equal(rc.args[2], "1"); /* groups */
+    assert_string_equal(rc.args[3], slots[0].agent->id);
+    assert_string_equal(rc.args[4], slots[1].agent->id);
+    assert_string_equal(rc.args[5], "24"); /* day capacity, R8 reserve */
+    assert_string_equal(rc.args[6], "24");
+    assert_string_equal(rc.args[7], "12"); /* window capacity */
+    assert_string_equal(rc.args[8], "12");
+    assert_string_equal(rc.args[9], day);
+    assert_string_equal(rc.args[10], "1"); /* the group's day: the 1st */
+    snprintf(num, sizeof(num), "%d", slots[0].window);
+    assert_string_equal(rc.args[11], num);
+    snprintf(num, sizeof(num), "%lld", (long long)slots[0].start_us);
+    assert_string_equal(rc.args[12], num);
+    snprintf(num, sizeof(num), "%lld", (long long)slots[0].end_us);
+    assert_string_equal(rc.args[13], num);
+    assert_string_equal(rc.args[14], "\x01\x02"); /* agents 1, 2 */
+    /* A second build into the same call reuses its buffers. */
+    assert_int_equal(
+        assigner_call_build(&call, pool, "task-5", 2, slots, 1, &rc), RV_OK);
+    assert_string_equal(rc.keys[0], "rv:{West}:booking:task-5:2");
+    assert_int_equal(rc.arg_count, 3 + 2 + 1 + 1 + 5);
+    assert_string_equal(rc.args[11], "\x01");
+    assigner_call_fini(&call);
     rv_booked b;
     bool booked = false;
-    assert_int_equal(rv_booking_parse(rc.args[3], &b, &booked), RV_OK);
-    assert_true(booked);
-    assert_string_equal(b.agent_id, slots[0].agent->id);
-    assert_int_equal(b.start_us, slots[0].start_us);
-    char day[24];
-    snprintf(day, sizeof(day), "%lld", (long long)slots[0].day);
-    assert_string_equal(rc.args[4], day);
     assigner_call_fini(&call);
     assert_int_equal(rv_booking_parse("none", &b, &booked), RV_OK);
     assert_false(booked);
@@ -357,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_assigner_no_slot_gives_reason),
         cmocka_unit_test(test_assigner_agent_order_is_deterministic),
         cmocka_unit_test(test_assigner_call_and_label),
+        cmocka_unit_test(test_assigner_call_groups),
         cmocka_unit_test(test_assigner_r3_never_salesperson_nor_branch),
         cmocka_unit_test(test_assigner_r3_no_independent_agent_is_unbooked),
         cmocka_unit_test(test_assigner_task_past_attempts_is_refused),

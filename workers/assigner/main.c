@@ -54,7 +54,8 @@ static const rv_cfg_key assigner_keys[] = {
 typedef struct assigner_ctx {
     rv_worker *w;
     pending *items;
-    assigner_call *calls;
+    assigner_call *calls; /* batch_max; buffers kept from batch to batch */
+    size_t call_cap;
     rv_redis_call *rc_calls;
     rv_redis_reply *replies;
     assigner_slot slots[ASSIGNER_SLOTS_MAX];
@@ -72,6 +73,7 @@ static rv_err assigner_init(rv_worker *w, void **out)
     c->w = w;
     c->items = calloc(n, sizeof(*c->items));
     c->calls = calloc(n, sizeof(*c->calls));
+    c->call_cap = n;
     c->rc_calls = calloc(n, sizeof(*c->rc_calls));
     c->replies = calloc(n, sizeof(*c->replies));
     if (c->items == NULL || c->calls == NULL || c->rc_calls == NULL ||
@@ -88,6 +90,9 @@ static void assigner_fini(void *ctx)
         return;
     }
     free(c->items);
+    for (size_t i = 0; c->calls != NULL && i < c->call_cap; i++) {
+        assigner_call_fini(&c->calls[i]);
+    }
     free(c->calls);
     free(c->rc_calls);
     free(c->replies);
@@ -108,13 +113,6 @@ static void maybe_crash(assigner_ctx *c)
                RV_KV_INT("bookings", c->bookings));
         fflush(NULL);
         _exit(137);
-    }
-}
-
-static void release_calls(assigner_ctx *c, size_t calls)
-{
-    for (size_t i = 0; i < calls; i++) {
-        assigner_call_fini(&c->calls[i]);
     }
 }
 
@@ -246,7 +244,6 @@ static rv_err assigner_batch(void *ctx, const rv_msg *msgs, size_t count,
         if (err != RV_OK) {
             err = rv_worker_reject(c->w, kp, &msgs[i], errstr);
             if (err != RV_OK) {
-                release_calls(c, calls);
                 return err;
             }
             continue;
@@ -263,7 +260,6 @@ static rv_err assigner_batch(void *ctx, const rv_msg *msgs, size_t count,
                                       it->task.attempt, c->slots, slot_count,
                                       &c->rc_calls[calls]);
             if (err != RV_OK) {
-                release_calls(c, calls);
                 return err;
             }
             calls++;
@@ -274,7 +270,6 @@ static rv_err assigner_batch(void *ctx, const rv_msg *msgs, size_t count,
         rv_err err = rv_redis_eval_batch(c->w->rc, &assigner_book_script,
                                          c->rc_calls, calls, c->replies);
         if (err != RV_OK) {
-            release_calls(c, calls);
             return err;
         }
         maybe_crash(c);
@@ -296,7 +291,6 @@ static rv_err assigner_batch(void *ctx, const rv_msg *msgs, size_t count,
         }
     }
     rv_redis_replies_fini(c->replies, calls);
-    release_calls(c, calls);
     return err;
 }
 

@@ -27,13 +27,17 @@ static const char *const rebuild_sql =
     " FROM assignments a JOIN visit_tasks t USING (task_id)"
     " ORDER BY a.task_id, a.attempt";
 
+/* Between a counters hash and its field in a counters entry. */
+#define FIELD_SEP '\x1f'
+
 typedef struct counters {
-    char **keys; /* one entry per booking, per counter: sorted, counted */
+    char **keys; /* one entry per booking and counter, "hash\x1ffield":
+                    sorted, counted */
     size_t count;
     size_t cap;
 } counters;
 
-static int add_key(counters *c, const char *key)
+static int add_key(counters *c, const char *hash, const char *field)
 {
     if (c->count == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 1024;
@@ -44,8 +48,16 @@ static int add_key(counters *c, const char *key)
         c->keys = k;
         c->cap = cap;
     }
-    c->keys[c->count] = strdup(key);
-    return c->keys[c->count++] != NULL ? 0 : -1;
+    size_t hl = strlen(hash), fl = strlen(field);
+    char *k = malloc(hl + fl + 2);
+    if (k == NULL) {
+        return -1;
+    }
+    memcpy(k, hash, hl);
+    k[hl] = FIELD_SEP;
+    memcpy(k + hl + 1, field, fl + 1);
+    c->keys[c->count++] = k;
+    return 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -113,13 +125,38 @@ static rv_err restore_row(const rv_policy *p, const rv_pg_result *res,
         return err;
     }
     (*bookings)++;
-    char day_key[RV_BOOKING_KEY_SIZE], win_key[RV_BOOKING_KEY_SIZE];
-    rv_booking_day_key(day_key, sizeof(day_key), pool, b.agent_id, b.day);
-    rv_booking_window_key(win_key, sizeof(win_key), pool, b.agent_id, b.day,
-                          b.window);
-    return add_key(cnt, day_key) == 0 && add_key(cnt, win_key) == 0
+    char hash[RV_BOOKING_KEY_SIZE], day_field[RV_BOOKING_KEY_SIZE],
+        win_field[RV_BOOKING_KEY_SIZE];
+    rv_booking_counters_key(hash, sizeof(hash), pool, b.day);
+    rv_booking_day_field(day_field, sizeof(day_field), b.agent_id);
+    rv_booking_window_field(win_field, sizeof(win_field), b.agent_id, b.window);
+    return add_key(cnt, hash, day_field) == 0 &&
+                   add_key(cnt, hash, win_field) == 0
                ? RV_OK
                : RV_ERR_NOMEM;
+}
+
+/* HSET @p hash @p field @p value, then the expiry the assigner's script
+ * gives the hash (issue 6 no. 5). */
+static rv_err redis_hset(rv_redis *rc, const char *hash, const char *field,
+                         const char *value)
+{
+    const char *hset[] = {"HSET", hash, field, value};
+    const char *expire[] = {"EXPIRE", hash, RV_STATE_TTL_S_TEXT};
+    rv_redis_reply reply;
+    rv_err err = rv_redis_command(rc, 4, hset, &reply);
+    for (int step = 0; step < 2 && err == RV_OK; step++) {
+        if (reply.type == RV_REPLY_ERR) {
+            fprintf(stderr, "rebuild-state: %s %s %s: %s\n",
+                    step == 0 ? "HSET" : "EXPIRE", hash, field, reply.str);
+            err = RV_ERR_UNAVAILABLE;
+        }
+        rv_redis_replies_fini(&reply, 1);
+        if (err == RV_OK && step == 0) {
+            err = rv_redis_command(rc, 3, expire, &reply);
+        }
+    }
+    return err;
 }
 
 /* Sets every counter to the number of bookings behind it. */
@@ -136,7 +173,10 @@ static rv_err write_counters(counters *cnt, rv_redis *rc, size_t *written)
         }
         char n[24];
         snprintf(n, sizeof(n), "%zu", j - i);
-        err = redis_set(rc, cnt->keys[i], n);
+        char *sep = strchr(cnt->keys[i], FIELD_SEP);
+        *sep = '\0';
+        err = redis_hset(rc, cnt->keys[i], sep + 1, n);
+        *sep = FIELD_SEP;
         (*written)++;
         i = j;
     }
