@@ -9,12 +9,15 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cyaml/cyaml.h>
+#include <openssl/evp.h>
 
 #include "rv/calendar.h"
 #include "rv/model.h"
@@ -401,6 +404,8 @@ typedef struct check {
     const char *path;
     char *errstr;
     size_t errstr_size;
+    const uint8_t *text; /* the file's bytes, read once */
+    size_t text_len;
 } check;
 
 static rv_err invalid(const check *c, const char *fmt, ...) RV_PRINTF(2, 3);
@@ -1506,16 +1511,11 @@ static rv_err load_yaml(const check *c, const cyaml_schema_value_t *schema,
         .flags = flags,
     };
     cyaml_data_t *data = NULL;
-    errno = 0;
-    cyaml_err_t cerr = cyaml_load_file(c->path, &config, schema, &data, NULL);
-    int saved_errno = errno;
+    cyaml_err_t cerr =
+        cyaml_load_data(c->text, c->text_len, &config, schema, &data, NULL);
     if (cerr == CYAML_ERR_OOM) {
         rv_errf(c->errstr, c->errstr_size, "policy %s: out of memory", c->path);
         return RV_ERR_NOMEM;
-    }
-    if (cerr == CYAML_ERR_FILE_OPEN) {
-        return invalid(c, "%s (%s)", cyaml_strerror(cerr),
-                       strerror(saved_errno));
     }
     if (cerr != CYAML_OK) {
         return invalid(c, "%s (%s)", cyaml_strerror(cerr),
@@ -1553,6 +1553,60 @@ static void add_line(const check *c)
     }
 }
 
+/* Largest policy file read, in bytes. */
+#define POLICY_FILE_MAX (4 << 20)
+
+/* Reads the whole file of @p c into a new buffer (NUL-terminated) at
+ * @p *out, @p *len bytes: every pass over the policy, and its digest,
+ * see the same bytes even while the file is being replaced. */
+static rv_err read_policy_file(const check *c, uint8_t **out, size_t *len)
+{
+    FILE *f = fopen(c->path, "rb");
+    if (f == NULL) {
+        return invalid(c, "cannot open the file (%s)", strerror(errno));
+    }
+    uint8_t *buf = malloc(POLICY_FILE_MAX + 1);
+    if (buf == NULL) {
+        fclose(f);
+        rv_errf(c->errstr, c->errstr_size, "policy %s: out of memory", c->path);
+        return RV_ERR_NOMEM;
+    }
+    size_t n = fread(buf, 1, POLICY_FILE_MAX + 1, f);
+    bool failed = ferror(f) != 0;
+    int saved_errno = errno;
+    fclose(f);
+    if (failed || n > POLICY_FILE_MAX) {
+        free(buf);
+        return failed ? invalid(c, "cannot read the file (%s)",
+                                strerror(saved_errno))
+                      : invalid(c, "the file is larger than %d bytes",
+                                POLICY_FILE_MAX);
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return RV_OK;
+}
+
+/* SHA-256 of @p len bytes at @p data as 64 lowercase hex digits. */
+static rv_err digest_hex(const uint8_t *data, size_t len,
+                         char out[RV_POLICY_DIGEST_SIZE])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    if (EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) != 1 ||
+        md_len * 2 + 1 != RV_POLICY_DIGEST_SIZE) {
+        return RV_ERR_FATAL;
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < md_len; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[2 * md_len] = '\0';
+    return RV_OK;
+}
+
 rv_err rv_policy_load(const char *path, rv_policy **out, char *errstr,
                       size_t errstr_size)
 {
@@ -1564,7 +1618,12 @@ rv_err rv_policy_load(const char *path, rv_policy **out, char *errstr,
     }
     rv_policy *p = NULL;
     num_policy *nums = NULL;
-    rv_err err = load_yaml(&c, &policy_schema, CYAML_CFG_DEFAULT, (void **)&p);
+    uint8_t *text = NULL;
+    rv_err err = read_policy_file(&c, &text, &c.text_len);
+    c.text = text;
+    if (err == RV_OK) {
+        err = load_yaml(&c, &policy_schema, CYAML_CFG_DEFAULT, (void **)&p);
+    }
     if (err == RV_OK) {
         err = load_yaml(&c, &num_policy_schema, CYAML_CFG_IGNORE_UNKNOWN_KEYS,
                         (void **)&nums);
@@ -1578,6 +1637,11 @@ rv_err rv_policy_load(const char *path, rv_policy **out, char *errstr,
             add_line(&c);
         }
     }
+    if (err == RV_OK && digest_hex(text, c.text_len, p->digest) != RV_OK) {
+        rv_errf(errstr, errstr_size, "policy %s: SHA-256 failed", c.path);
+        err = RV_ERR_FATAL;
+    }
+    free(text);
     if (err == RV_ERR_NOMEM) {
         rv_errf(errstr, errstr_size, "policy %s: out of memory", c.path);
     }

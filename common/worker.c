@@ -147,6 +147,7 @@ static rv_err open_clients(rv_worker *w)
         }
         RV_LOG(RV_LOG_INFO, "policy_loaded",
                RV_KV_STR("version", w->policy->version),
+               RV_KV_STR("digest", w->policy->digest),
                RV_KV_INT("rules", w->policy->rule_count),
                RV_KV_INT("agents", w->policy->agent_count));
     }
@@ -256,9 +257,10 @@ static int check_policy(const char *path)
     if (err != RV_OK) {
         fprintf(stderr, "config: policy.path: %s\n", errstr);
     } else {
-        printf("policy %s: version %s, %u rules, %u branches, %u agents\n",
+        printf("policy %s: version %s, %u rules, %u branches, %u agents, "
+               "sha256 %s\n",
                path, p->version, p->rule_count, p->branch_count,
-               p->agent_count);
+               p->agent_count, p->digest);
     }
     rv_calendar_free(cal);
     rv_policy_free(p);
@@ -276,7 +278,9 @@ typedef struct reload_ctx {
  * is invalid. */
 /* SIGHUP and the policy (issue 6): the file is read and checked again.
  * An invalid file changes nothing and says why; a valid one with another
- * version is reported, and takes effect when the worker restarts (each
+ * version is reported, one with other bytes under the same version is an
+ * error (policy_changed_same_version), and a change takes effect when
+ * the worker restarts (each
  * worker derives its state from the policy at start; replicas restart one
  * by one). The running policy stays in force either way. */
 static void reload_policy_check(rv_worker *w)
@@ -298,9 +302,24 @@ static void reload_policy_check(rv_worker *w)
                RV_KV_STR("path", w->cfg.policy_path),
                RV_KV_STR("running_version", w->policy->version),
                RV_KV_STR("file_version", p->version));
+    } else if (strcmp(p->digest, w->policy->digest) != 0) {
+        /* Same version, other bytes: a restart would apply other rules
+         * under a version the record already holds, and a replay of that
+         * version could no longer say which (DESIGN: same input and
+         * policy, same tasks). */
+        RV_LOG(RV_LOG_ERROR, "policy_changed_same_version",
+               RV_KV_STR("path", w->cfg.policy_path),
+               RV_KV_STR("version", p->version),
+               RV_KV_STR("running_digest", w->policy->digest),
+               RV_KV_STR("file_digest", p->digest),
+               RV_KV_STR("reason",
+                         "the file differs from the running policy but "
+                         "keeps its version: give the change a new "
+                         "version before a restart applies it"));
     } else {
         RV_LOG(RV_LOG_INFO, "policy_unchanged",
-               RV_KV_STR("version", p->version));
+               RV_KV_STR("version", p->version),
+               RV_KV_STR("digest", p->digest));
     }
     rv_calendar_free(cal);
     rv_policy_free(p);

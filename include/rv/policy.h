@@ -258,8 +258,14 @@ typedef struct rv_quality_policy {
     int64_t max_visits_per_agent_hour;
 } rv_quality_policy;
 
+/** Bytes of a policy digest: 64 hex digits and a NUL. */
+#define RV_POLICY_DIGEST_SIZE 65
+
 typedef struct rv_policy {
     char *version;
+    /** SHA-256 of the file's bytes, hex, set by rv_policy_load: two files
+     *  under one version are told apart (a comment counts). */
+    char digest[RV_POLICY_DIGEST_SIZE];
     char *salt;            /**< sampling salt (DESIGN §4) */
     int64_t cooldown_days; /**< C4: days between two visits of a customer */
     rv_grading grading;
@@ -300,9 +306,12 @@ typedef struct rv_policy {
  * at the top of deploy/policy/default.yaml.
  * @param out  on RV_OK the policy, freed with rv_policy_free(); read-only
  *             from then on (any thread may read it)
+ * The file is read once (at most 4 MiB) and its SHA-256 kept in
+ * digest.
  * @returns RV_OK, RV_ERR_INVALID (unreadable file, YAML or schema error,
  *          a failed check; errstr is one sentence naming the field, the
- *          value and the limit; never the salt), RV_ERR_NOMEM
+ *          value and the limit; never the salt), RV_ERR_NOMEM,
+ *          RV_ERR_FATAL (OpenSSL's SHA-256 failed)
  */
 RV_MUSTCHECK rv_err rv_policy_load(const char *path, rv_policy **out,
                                    char *errstr, size_t errstr_size);

@@ -144,6 +144,13 @@ static void test_policy_reload_keeps_running_policy(void **state)
     send_sale();
     assert_int_equal(it_wait_group_lag(&env.k, env.group, inputs, 2, 60), 0);
 
+    /* The same version with other rules: an error, so that no restart
+     * applies them under a version the record already holds. */
+    write_policy("rate: 0.20}", "rate: 0.25}");
+    kill(pid, SIGHUP);
+    assert_true(log_has("event=policy_changed_same_version"));
+    assert_true(log_has("version=2025.1"));
+
     /* A valid file of another version: reported, applied on restart. */
     write_policy("version: \"2025.1\"", "version: \"2025.2\"");
     kill(pid, SIGHUP);

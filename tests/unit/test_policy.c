@@ -339,6 +339,43 @@ static void test_policy_rejects_sloppy_numbers(void **state)
                    "rules[R5].due.within_hours \"0x48\"");
 }
 
+/* The digest: SHA-256 of the file's bytes, as `sha256sum` prints it;
+ * the same file gives the same digest, a one-byte change (here a
+ * comment) another. */
+static void test_policy_digest(void **state)
+{
+    (void)state;
+    char path[1024], cmd[1200], want[RV_POLICY_DIGEST_SIZE] = "";
+    default_path(path, sizeof(path));
+    snprintf(cmd, sizeof(cmd), "sha256sum '%s'", path);
+    FILE *sh = popen(cmd, "r");
+    assert_non_null(sh);
+    assert_int_equal(fscanf(sh, "%64s", want), 1);
+    pclose(sh);
+    rv_policy *a = load_default();
+    rv_policy *b = load_default();
+    assert_string_equal(a->digest, want);
+    assert_string_equal(b->digest, a->digest);
+    char *text = default_text_with("\nversion:", "\n# a comment\nversion:");
+    char tmp[] = "/tmp/rv_policy_XXXXXX";
+    int fd = mkstemp(tmp);
+    assert_true(fd >= 0);
+    size_t len = strlen(text);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    free(text);
+    rv_policy *c = NULL;
+    char errstr[512] = "";
+    assert_int_equal(rv_policy_load(tmp, &c, errstr, sizeof(errstr)), RV_OK);
+    unlink(tmp);
+    assert_string_equal(c->version, a->version);
+    assert_int_equal(strlen(c->digest), 64);
+    assert_string_not_equal(c->digest, a->digest);
+    rv_policy_free(a);
+    rv_policy_free(b);
+    rv_policy_free(c);
+}
+
 static void test_policy_missing_file(void **state)
 {
     (void)state;
@@ -357,6 +394,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy_default_header),
+        cmocka_unit_test(test_policy_digest),
         cmocka_unit_test(test_policy_default_r1_tiers),
         cmocka_unit_test(test_policy_default_r5_and_questions),
         cmocka_unit_test(test_policy_default_call_windows),
