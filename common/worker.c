@@ -259,8 +259,8 @@ static int check_policy(const char *path)
     } else {
         printf("policy %s: version %s, %u rules, %u branches, %u agents, "
                "sha256 %s\n",
-               path, p->version, p->rule_count, p->branch_count,
-               p->agent_count, p->digest);
+               path, p->version, p->rule_count, p->branch_count, p->agent_count,
+               p->digest);
     }
     rv_calendar_free(cal);
     rv_policy_free(p);
