@@ -15,13 +15,20 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #define SIV_TAG_BYTES 16
 #define SEALED_PREFIX "v1:"
 #define SEALED_PREFIX_LEN 3
 /* A key file is the hex, a line end, and nothing else. */
 #define KEY_FILE_MAX_BYTES (RV_PII_KEY_HEX_LEN + 2)
+/* The text a key check value authenticates (rv_pii_key_check_value).
+ * Never change it: every recorded value would stop matching its key. */
+#define KEY_CHECK_TEXT "revisit pii key check v1"
+#define KEY_CHECK_MAC_BYTES 32 /* SHA-256 */
 
+static_assert(RV_PII_CHECK_SIZE == 2 * KEY_CHECK_MAC_BYTES + 1,
+              "RV_PII_CHECK_SIZE holds the MAC's hex and a NUL");
 static_assert(RV_PII_SEALED_SIZE ==
                   SEALED_PREFIX_LEN +
                       4 * ((SIV_TAG_BYTES + RV_PII_PLAIN_MAX + 2) / 3) + 1,
@@ -338,4 +345,26 @@ rv_err rv_pii_open(const rv_pii_key *key, const char *sealed, char *out,
 out:
     OPENSSL_cleanse(plain, sizeof(plain));
     return err;
+}
+
+rv_err rv_pii_key_check_value(const rv_pii_key *key, char *out, size_t out_size)
+{
+    if (out_size < RV_PII_CHECK_SIZE) {
+        return RV_ERR_INVALID;
+    }
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    if (HMAC(EVP_sha256(), key->bytes, (int)sizeof(key->bytes),
+             (const unsigned char *)KEY_CHECK_TEXT, strlen(KEY_CHECK_TEXT), mac,
+             &mac_len) == NULL ||
+        mac_len != KEY_CHECK_MAC_BYTES) {
+        return RV_ERR_FATAL;
+    }
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < mac_len; i++) {
+        out[2 * i] = digits[mac[i] >> 4];
+        out[2 * i + 1] = digits[mac[i] & 0x0f];
+    }
+    out[2 * mac_len] = '\0';
+    return RV_OK;
 }

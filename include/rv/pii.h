@@ -94,4 +94,26 @@ RV_MUSTCHECK rv_err rv_pii_open(const rv_pii_key *key, const char *sealed,
                                 char *out, size_t out_size, char *errstr,
                                 size_t errstr_size);
 
+/** Bytes of a key check value's text, NUL included: 64 lowercase hex
+ *  digits of an HMAC-SHA256. */
+#define RV_PII_CHECK_SIZE 65
+
+/**
+ * The key's check value: HMAC-SHA256 keyed with the key's bytes over the
+ * fixed text "revisit pii key check v1", as lowercase hex. The record
+ * keeps the value of the key it was written with (table pii_key_check,
+ * deploy/sql/013_pii_key_check.sql), so a recorder or `reveal-phone` can
+ * tell a wrong key file before it writes or opens anything; the value
+ * reveals nothing of the key. Stable across versions: changing the text
+ * or the MAC makes every recorded value a mismatch.
+ * @param key       borrowed
+ * @param out       @p out_size bytes; RV_PII_CHECK_SIZE suffice; written
+ *                  only on RV_OK, NUL-terminated
+ * @returns RV_OK, RV_ERR_INVALID (@p out_size below RV_PII_CHECK_SIZE),
+ *          RV_ERR_FATAL (OpenSSL has no HMAC-SHA256 or it failed)
+ * Threads: as rv_pii_seal().
+ */
+RV_MUSTCHECK rv_err rv_pii_key_check_value(const rv_pii_key *key, char *out,
+                                           size_t out_size);
+
 #endif /* RV_PII_H */

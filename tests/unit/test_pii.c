@@ -1,6 +1,6 @@
 /* tests/unit/test_pii.c: personal data sealed at rest (common/pii.c):
- * AES-256-SIV round trip, determinism, wrong key, changed text, and the
- * key file's checks. */
+ * AES-256-SIV round trip, determinism, wrong key, changed text, the key
+ * file's checks, and the key check value. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -304,6 +304,49 @@ static void test_pii_key_load_refuses_bad_files(void **state)
     assert_null(key);
 }
 
+/* Pinned once with `printf 'revisit pii key check v1' | openssl dgst
+ * -sha256 -mac HMAC -macopt hexkey:KEY`: a change of the text or the MAC
+ * would make every recorded pii_key_check row a mismatch. */
+#define KEY_A_CHECK                                                            \
+    "0b3828c3dfec172182060baf89de9f8df8ad19ca45724db3d9a07cd4bf03c0b7"
+#define KEY_B_CHECK                                                            \
+    "97386138e029a44486249a6f2a7c29029e920279b36465b3caeab46f1557d97e"
+
+static void test_pii_key_check_value_is_pinned_hmac(void **state)
+{
+    (void)state;
+    rv_pii_key *a = key_of(KEY_A);
+    rv_pii_key *a2 = key_of(KEY_A "\n");
+    rv_pii_key *b = key_of(KEY_B); /* upper-case hex: the same bytes */
+    char va[RV_PII_CHECK_SIZE], va2[RV_PII_CHECK_SIZE], vb[RV_PII_CHECK_SIZE];
+    assert_int_equal(rv_pii_key_check_value(a, va, sizeof(va)), RV_OK);
+    assert_string_equal(va, KEY_A_CHECK);
+    assert_int_equal(rv_pii_key_check_value(a2, va2, sizeof(va2)), RV_OK);
+    assert_string_equal(va2, va);
+    assert_int_equal(rv_pii_key_check_value(b, vb, sizeof(vb)), RV_OK);
+    assert_string_equal(vb, KEY_B_CHECK);
+    assert_string_not_equal(va, vb);
+    assert_int_equal(strlen(va), RV_PII_CHECK_SIZE - 1);
+    rv_pii_key_free(a);
+    rv_pii_key_free(a2);
+    rv_pii_key_free(b);
+}
+
+static void test_pii_key_check_value_refuses_small_buffer(void **state)
+{
+    (void)state;
+    rv_pii_key *a = key_of(KEY_A);
+    char out[RV_PII_CHECK_SIZE + 1];
+    memset(out, 'x', sizeof(out));
+    assert_int_equal(rv_pii_key_check_value(a, out, RV_PII_CHECK_SIZE - 1),
+                     RV_ERR_INVALID);
+    assert_int_equal(out[0], 'x'); /* untouched on error */
+    assert_int_equal(rv_pii_key_check_value(a, out, 0), RV_ERR_INVALID);
+    assert_int_equal(rv_pii_key_check_value(a, out, sizeof(out)), RV_OK);
+    assert_string_equal(out, KEY_A_CHECK);
+    rv_pii_key_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +358,8 @@ int main(void)
         cmocka_unit_test(test_pii_key_parse_checks_length_and_hex),
         cmocka_unit_test(test_pii_key_load_accepts_0600_and_0400),
         cmocka_unit_test(test_pii_key_load_refuses_bad_files),
+        cmocka_unit_test(test_pii_key_check_value_is_pinned_hmac),
+        cmocka_unit_test(test_pii_key_check_value_refuses_small_buffer),
     };
     return cmocka_run_group_tests_name("pii", tests, NULL, NULL);
 }
