@@ -125,6 +125,16 @@ static bool startup_retry(const rv_worker *w, rv_err err, const char *server,
     return !rv_stop_requested();
 }
 
+bool rv_worker_startup_retry(const rv_worker *w, rv_err err, const char *server,
+                             const char *reason, int attempt,
+                             int64_t *deadline_ms)
+{
+    if (attempt == 1) {
+        *deadline_ms = monotonic_ms() + w->cfg.startup_wait_ms;
+    }
+    return startup_retry(w, err, server, reason, attempt, *deadline_ms);
+}
+
 static rv_err open_clients(rv_worker *w)
 {
     char errstr[512] = "";

@@ -109,6 +109,25 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
                    rv_worker_fini_fn fini);
 
 /**
+ * For an init function's own first statements (the recorder's key
+ * check): whether to try again after @p err, with start-up's patience
+ * for its connections. Only RV_ERR_UNAVAILABLE is retried, backing off
+ * from 100 ms, doubling up to backoff.max.ms, until startup.wait.ms after
+ * the first failure; each retry logs server_unavailable_at_start and
+ * sleeps before this returns true.
+ * @param server       "postgres", for the log line; borrowed
+ * @param reason       errstr of the failure, for the log line; borrowed
+ * @param attempt      1 at the first failure, then 2, 3, ...
+ * @param deadline_ms  caller's storage, set at attempt 1 (monotonic ms)
+ * @returns true to try again; false to give up (another error, past the
+ *          deadline, or a stop was requested)
+ * Threads: the worker's main thread.
+ */
+bool rv_worker_startup_retry(const rv_worker *w, rv_err err, const char *server,
+                             const char *reason, int attempt,
+                             int64_t *deadline_ms);
+
+/**
  * A message that cannot be decoded or validated: log message_rejected
  * (topic, partition, offset, @p reason; rate-limited) and send it to its
  * dead-letter topic with @p reason (DESIGN §3). The batch goes on.

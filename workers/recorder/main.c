@@ -12,7 +12,9 @@
  * nothing twice.
  *
  * Phone numbers reach the record masked (phone_masked) and sealed with
- * the key of pii.key.file (phone_enc, rv/pii.h); never clear. */
+ * the key of pii.key.file (phone_enc, rv/pii.h); never clear. Before it
+ * records anything the recorder checks that key against the record's
+ * (pii_key_check) and does not start with another (exit 78). */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -482,6 +484,83 @@ static bool topics_ok(const char *topics)
     return ok && n > 0;
 }
 
+/* The record's key check (deploy/sql/013_pii_key_check.sql): the first
+ * recorder writes its key's check value, every recorder compares before
+ * it records anything, so a replica or a restart with another key file
+ * cannot mix phone_enc values no one key opens. PostgreSQL not answering
+ * is retried as start-up retries its connection. Logs its own failure.
+ * @returns RV_OK; RV_ERR_INVALID (another key's record, or no table or no
+ *          right to it: exit 78); RV_ERR_UNAVAILABLE (no answer within
+ *          startup.wait.ms), RV_ERR_CONFLICT, RV_ERR_NOMEM, RV_ERR_FATAL
+ *          (exit 1) */
+static rv_err check_pii_key(rv_worker *w, const rv_pii_key *key,
+                            const char *key_file)
+{
+    char value[RV_PII_CHECK_SIZE];
+    rv_err err = rv_pii_key_check_value(key, value, sizeof(value));
+    if (err != RV_OK) {
+        RV_LOG(RV_LOG_ERROR, "pii_key_check_failed",
+               RV_KV_STR("key_file", key_file),
+               RV_KV_STR("reason", "OpenSSL HMAC-SHA256 failed"));
+        return RV_ERR_FATAL;
+    }
+    const char *params[] = {value};
+    rv_pg_result *res = NULL;
+    char errstr[512] = "";
+    int64_t inserted = 0, deadline_ms = 0;
+    for (int attempt = 1;; attempt++) {
+        rv_pg_result *ins = NULL;
+        err = rv_pg_exec(w->pg,
+                         "INSERT INTO pii_key_check (check_value) VALUES ($1) "
+                         "ON CONFLICT DO NOTHING",
+                         1, params, &ins, errstr, sizeof(errstr));
+        if (err == RV_OK) {
+            inserted = rv_pg_result_affected(ins);
+            err = rv_pg_exec(w->pg, "SELECT check_value FROM pii_key_check", 0,
+                             NULL, &res, errstr, sizeof(errstr));
+        }
+        rv_pg_result_free(ins);
+        if (!rv_worker_startup_retry(w, err, "postgres", errstr, attempt,
+                                     &deadline_ms)) {
+            break;
+        }
+    }
+    if (err == RV_OK && rv_pg_result_rows(res) != 1) {
+        rv_errf(errstr, sizeof(errstr),
+                "pii_key_check: %zu rows, expected 1 (row-level security?)",
+                rv_pg_result_rows(res));
+        err = RV_ERR_INVALID;
+    }
+    if (err != RV_OK) {
+        /* 42P01: migration 013 not applied; 42501: the recorder's user is
+         * not in revisit_writer. Either way an operator must act. */
+        RV_LOG(RV_LOG_ERROR, "pii_key_check_failed",
+               RV_KV_STR("key_file", key_file),
+               RV_KV_STR("error", rv_err_str(err)),
+               RV_KV_STR("sqlstate", rv_pg_sqlstate(w->pg)),
+               RV_KV_STR("reason", errstr));
+        goto out;
+    }
+    const char *recorded = rv_pg_result_value(res, 0, 0);
+    if (strcmp(recorded, value) != 0) {
+        /* Check values are MACs of a fixed text: they name a key without
+         * revealing it, and let an operator find the right file
+         * (README, "Personal data"). */
+        RV_LOG(RV_LOG_ERROR, "pii_key_mismatch",
+               RV_KV_STR("key_file", key_file), RV_KV_STR("key_check", value),
+               RV_KV_STR("record_key_check", recorded),
+               RV_KV_STR("reason", "pii.key.file is not the key this "
+                                   "record's phone numbers are sealed with"));
+        err = RV_ERR_INVALID;
+        goto out;
+    }
+    RV_LOG(RV_LOG_INFO, "pii_key_checked", RV_KV_STR("key_file", key_file),
+           RV_KV_STR("key_check", value), RV_KV_BOOL("first", inserted == 1));
+out:
+    rv_pg_result_free(res);
+    return err;
+}
+
 static void recorder_fini(void *ctx);
 
 static rv_err recorder_init(rv_worker *w, void **out)
@@ -501,6 +580,12 @@ static rv_err recorder_init(rv_worker *w, void **out)
                RV_KV_STR("reason", errstr));
         free(rec);
         return err == RV_ERR_NOMEM ? err : RV_ERR_INVALID; /* exit 78 */
+    }
+    err = check_pii_key(w, rec->key, rec_cfg.pii_key_file);
+    if (err != RV_OK) {
+        rv_pii_key_free(rec->key);
+        free(rec);
+        return err; /* RV_ERR_INVALID: exit 78 */
     }
     err = recorder_rows_new(rec->key, &rec->rows);
     for (size_t t = 0; err == RV_OK && t < RECORDER_TABLE_COUNT; t++) {
