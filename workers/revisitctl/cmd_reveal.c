@@ -5,7 +5,9 @@
  * revisit_reveal, and row-level security decides which tasks the user
  * can read at all), and only a holder of the recorder's key file can
  * open phone_enc. The number goes to stdout and nowhere else: never to
- * stderr, never to a log line. */
+ * stderr, never to a log line. A key file other than the one the record
+ * was written with (pii_key_check, deploy/sql/013_pii_key_check.sql) is
+ * refused before anything is opened. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,15 +29,56 @@ static void usage(FILE *out)
             "  if the PostgreSQL user ($RV_PG_DSN or --dsn) is a member of\n"
             "  role revisit_reveal (else exit 77) and may read the task.\n"
             "  Exit status: 0 printed, 1 no such task visible or no number,\n"
-            "  64 usage, 69 PostgreSQL failed, 77 refused, 78 no database "
-            "or\n"
-            "  no key file.\n");
+            "  64 usage, 69 PostgreSQL failed, 77 refused, 78 no database,\n"
+            "  no key file, or a key file other than the record's "
+            "(pii_key_check).\n");
+}
+
+/* The record's key check (deploy/sql/013_pii_key_check.sql) against
+ * @p key, so that a wrong key file is named as such rather than as a
+ * number that fails to authenticate. Returns 0 (the same key, or no
+ * check recorded: a record from before migration 013 or with nothing in
+ * it yet), 78 another key's record, 77 no right to read the check, 69
+ * PostgreSQL failed. */
+static int check_key(rv_pg *pg, const rv_pii_key *key, const char *key_file)
+{
+    char value[RV_PII_CHECK_SIZE];
+    if (rv_pii_key_check_value(key, value, sizeof(value)) != RV_OK) {
+        fprintf(stderr, "reveal-phone: OpenSSL HMAC-SHA256 failed\n");
+        return 70;
+    }
+    rv_pg_result *res = NULL;
+    char errstr[512] = "";
+    if (rv_pg_exec(pg, "SELECT check_value FROM pii_key_check", 0, NULL, &res,
+                   errstr, sizeof(errstr)) != RV_OK) {
+        const char *state = rv_pg_sqlstate(pg);
+        if (strcmp(state, "42P01") == 0) {
+            return 0; /* undefined_table: before migration 013 */
+        }
+        fprintf(stderr, "reveal-phone: pii_key_check: %s\n", errstr);
+        return strcmp(state, "42501") == 0 ? RV_CTL_EX_NOPERM : 69;
+    }
+    int code = 0;
+    if (rv_pg_result_rows(res) > 0 &&
+        strcmp(rv_pg_result_value(res, 0, 0), value) != 0) {
+        fprintf(stderr,
+                "reveal-phone: wrong key file for this record: %s (its "
+                "check value %s, the record's %s)\n",
+                key_file, value, rv_pg_result_value(res, 0, 0));
+        code = 78;
+    }
+    rv_pg_result_free(res);
+    return code;
 }
 
 /* Prints the number of @p task_id; returns the exit status. */
-static int reveal(rv_pg *pg, const rv_pii_key *key, const char *task_id)
+static int reveal(rv_pg *pg, const rv_pii_key *key, const char *key_file,
+                  const char *task_id)
 {
     int code = rv_ctl_check_reveal(pg, "reveal-phone");
+    if (code == 0) {
+        code = check_key(pg, key, key_file);
+    }
     if (code != 0) {
         return code;
     }
@@ -129,7 +172,7 @@ int rv_ctl_reveal_phone(int argc, char **argv)
         fprintf(stderr, "reveal-phone: %s\n", errstr);
         code = 69;
     } else {
-        code = reveal(pg, key, task_id);
+        code = reveal(pg, key, key_file, task_id);
     }
     rv_pg_close(pg);
     rv_pii_key_free(key);

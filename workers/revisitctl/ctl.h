@@ -118,9 +118,11 @@ int rv_ctl_replay_report(int argc, char **argv);
  *  the task's row (row-level security, 011_access.sql).
  *  @returns the exit status: 0 printed, 1 no such task visible, no
  *  sealed number, or it does not open with this key, 64 usage, 69
- *  PostgreSQL failed, 74 writing stdout failed, 77 refused (not a member
- *  of revisit_reveal, or no privilege on visit_tasks), 78 no database or
- *  no key file. */
+ *  PostgreSQL failed, 70 OpenSSL failed, 74 writing stdout failed, 77
+ *  refused (not a member of revisit_reveal, or no privilege on
+ *  visit_tasks or pii_key_check), 78 no database, no key file, or "wrong
+ *  key file for this record" (its check value is not the one in
+ *  pii_key_check, 013_pii_key_check.sql). */
 int rv_ctl_reveal_phone(int argc, char **argv);
 
 /** 0 if the PostgreSQL user of @p pg (borrowed) is a member of role
