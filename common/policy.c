@@ -17,9 +17,9 @@
 #include <string.h>
 
 #include <cyaml/cyaml.h>
-#include <openssl/evp.h>
 
 #include "rv/calendar.h"
+#include "rv/hash.h"
 #include "rv/model.h"
 
 /* Field sizes of include/rv/model.h that policy strings are copied into:
@@ -1588,25 +1588,6 @@ static rv_err read_policy_file(const check *c, uint8_t **out, size_t *len)
     return RV_OK;
 }
 
-/* SHA-256 of @p len bytes at @p data as 64 lowercase hex digits. */
-static rv_err digest_hex(const uint8_t *data, size_t len,
-                         char out[RV_POLICY_DIGEST_SIZE])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    if (EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) != 1 ||
-        md_len * 2 + 1 != RV_POLICY_DIGEST_SIZE) {
-        return RV_ERR_FATAL;
-    }
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < md_len; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[2 * md_len] = '\0';
-    return RV_OK;
-}
-
 rv_err rv_policy_load(const char *path, rv_policy **out, char *errstr,
                       size_t errstr_size)
 {
@@ -1637,9 +1618,8 @@ rv_err rv_policy_load(const char *path, rv_policy **out, char *errstr,
             add_line(&c);
         }
     }
-    if (err == RV_OK && digest_hex(text, c.text_len, p->digest) != RV_OK) {
-        rv_errf(errstr, errstr_size, "policy %s: SHA-256 failed", c.path);
-        err = RV_ERR_FATAL;
+    if (err == RV_OK) {
+        rv_sha256_hex(text, c.text_len, p->digest);
     }
     free(text);
     if (err == RV_ERR_NOMEM) {

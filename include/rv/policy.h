@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "rv/err.h"
+#include "rv/hash.h"
 
 /** R1 amount tier: [min_cents, max_cents) sampled at @c rate. */
 typedef struct rv_tier {
@@ -259,7 +260,7 @@ typedef struct rv_quality_policy {
 } rv_quality_policy;
 
 /** Bytes of a policy digest: 64 hex digits and a NUL. */
-#define RV_POLICY_DIGEST_SIZE 65
+#define RV_POLICY_DIGEST_SIZE RV_SHA256_HEX_SIZE
 
 typedef struct rv_policy {
     char *version;
@@ -310,8 +311,7 @@ typedef struct rv_policy {
  * digest.
  * @returns RV_OK, RV_ERR_INVALID (unreadable file, YAML or schema error,
  *          a failed check; errstr is one sentence naming the field, the
- *          value and the limit; never the salt), RV_ERR_NOMEM,
- *          RV_ERR_FATAL (OpenSSL's SHA-256 failed)
+ *          value and the limit; never the salt), RV_ERR_NOMEM
  */
 RV_MUSTCHECK rv_err rv_policy_load(const char *path, rv_policy **out,
                                    char *errstr, size_t errstr_size);
