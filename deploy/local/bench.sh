@@ -449,7 +449,13 @@ redis_stats=$(redis_cli info commandstats)
 # Kept for a closer look: time a call by command (usec_per_call), the
 # dataset's size and the append-only file's rewrites.
 redis_cli info all >"$logs/redis-info.txt" 2>&1 || true
-redis_cpu=$(proc_cpu_s "$(rv_read1 "$RV_STACK_DIR/redis.pid")")
+# Redis's CPU with its append-only file's rewrites: each a forked child
+# that copies the whole dataset, reaped by the server (cutime, cstime).
+redis_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{
+    sub(/^.*\) /, ""); printf "%.1f", ($12 + $13 + $14 + $15) / hz }' \
+    "/proc/$(rv_read1 "$RV_STACK_DIR/redis.pid")/stat" 2>/dev/null || echo 0)
+redis_rewrites=$(awk -F: '$1 == "aof_rewrites" { print $2 + 0 }' \
+    "$logs/redis-info.txt" 2>/dev/null || true)
 broker_cpu=$(proc_cpu_s "$(rv_read1 "$RV_STACK_DIR/devbroker.pid")")
 pg_cpu=0
 pg_master=$(head -n 1 "$RV_STACK_DIR/pg/data/postmaster.pid" 2>/dev/null) || true
@@ -663,6 +669,7 @@ rows=$(field "$(grep -h 'event=recorder_totals' "$logs/recorder.log" |
 fig recorder.rows "${rows:-0}" rows
 fig devbroker.cpu "$broker_cpu" s
 fig redis.cpu "$redis_cpu" s
+fig redis.aof_rewrites "${redis_rewrites:-0}" rewrites
 fig postgres.cpu "$pg_cpu" s
 # Everything the pipeline burnt, per sale, and the rate the machine's
 # cores would allow at that cost.

@@ -181,9 +181,14 @@ launch_redis() {
     # fd 9 holds the stack lock: no daemon may inherit it. The append-only
     # file is the persistence; RDB snapshots (--save "") are off: on top
     # of it they only doubled the forks that copy the whole dataset (17 in
-    # 9 minutes of a 1,000,000-sale bench run, ~15 s of CPU each).
+    # 9 minutes of a 1,000,000-sale bench run, ~15 s of CPU each). The
+    # file is rewritten when it has doubled and passed 512 MB, not 64 MB
+    # (Redis's default): a 150,000-sale bench run forked 8 rewrites at
+    # 64 MB, 5.8 s of CPU beside the server's 26.6 s. Durability is the
+    # same (every second); the file may grow to ~1 GB between rewrites.
     redis-server --bind 127.0.0.1 --port "$1" --dir "$REDIS_DIR" \
         --appendonly yes --appendfsync everysec --save "" \
+        --auto-aof-rewrite-min-size 512mb \
         --maxmemory-policy noeviction --daemonize yes \
         --pidfile "$REDIS_PID_FILE" --logfile "$REDIS_LOG" 9>&- ||
         rv_die "redis-server failed to start (see $REDIS_LOG)"
