@@ -62,10 +62,39 @@ static void test_replay_diff_classifies_and_lists(void **state)
     free(text);
 }
 
+/* Of an ID's rows the first added stands for it, however many rows and
+ * duplicates the sort has to move (a re-imported sale's later "not
+ * selected" must never stand for the first "selected"). */
+static void test_replay_diff_first_row_of_an_id_wins(void **state)
+{
+    (void)state;
+    replay_rows replayed = {0}, recorded = {0};
+    char id[32];
+    /* IDs in a scrambled order, each first "first" and later "later",
+     * the later rows interleaved with other IDs' first ones. */
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 2000; i++) {
+            int k = (i * 7919) % 2000;
+            snprintf(id, sizeof(id), "id%04d", k);
+            add(&replayed, id, round == 0 ? "first" : "later");
+            if (round == 0) {
+                add(&recorded, id, "first");
+            }
+        }
+    }
+    replay_counts c = replay_diff(&replayed, &recorded, "decisions", NULL);
+    assert_int_equal(c.matched, 2000);
+    assert_int_equal(c.differing, 0);
+    assert_int_equal(c.missing + c.extra, 0);
+    replay_rows_fini(&replayed);
+    replay_rows_fini(&recorded);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_diff_classifies_and_lists),
+        cmocka_unit_test(test_replay_diff_first_row_of_an_id_wins),
     };
     return cmocka_run_group_tests_name("replay_diff", tests, NULL, NULL);
 }

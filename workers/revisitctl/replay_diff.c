@@ -22,7 +22,8 @@ rv_err replay_rows_add(replay_rows *l, const char *id, const char *fp)
         free(f);
         return RV_ERR_NOMEM;
     }
-    l->items[l->count++] = (replay_row){i, f};
+    l->items[l->count] = (replay_row){i, f, l->count};
+    l->count++;
     return RV_OK;
 }
 
@@ -40,9 +41,10 @@ static int row_cmp(const void *a, const void *b)
 {
     const replay_row *x = a, *y = b;
     int c = strcmp(x->id, y->id);
-    /* Stable for equal IDs: the first added wins (pointer order is the
-     * order of addition inside one array). */
-    return c != 0 ? c : (x < y ? -1 : x > y);
+    /* Equal IDs in the order they were added: the first added wins.
+     * qsort is not stable, and the elements' addresses change as it
+     * sorts, so they cannot stand for that order. */
+    return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 static void sort_rows(replay_rows *l)

@@ -13,7 +13,8 @@
 /** One row: its ID and a canonical text of the compared fields. */
 typedef struct replay_row {
     char *id;
-    char *fp; /**< e.g. "R1|selected|0.123|0.5|<task>|2025.1" */
+    char *fp;   /**< e.g. "R1|selected|0.123|0.5|<task>|2025.1" */
+    size_t seq; /**< order of addition: of an ID's rows, the first wins */
 } replay_row;
 
 /** A growable list of rows; strings owned. Zero-initialise. */
