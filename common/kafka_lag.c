@@ -2,6 +2,7 @@
 #include "rv/kafka_lag.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,14 @@ static rv_err make_handle(const rv_props *kafka, const char *group_id,
     if (conf == NULL) {
         return RV_ERR_NOMEM;
     }
+    /* auto.offset.reset: a read whose next offset the broker deleted
+     * goes on from the log start, where rv_kafka_range_next sees the
+     * gap, rather than jumping to the end. */
     if (rd_kafka_conf_set(conf, "group.id", group_id, kerr, sizeof(kerr)) !=
             RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", kerr,
+                          sizeof(kerr)) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", kerr,
                           sizeof(kerr)) != RD_KAFKA_CONF_OK) {
         rv_errf(errstr, errstr_size, "lag: %s", kerr);
         rd_kafka_conf_destroy(conf);
@@ -235,9 +241,11 @@ rv_err rv_kafka_group_commit(const rv_props *kafka, const char *group_id,
 
 struct rv_kafka_range {
     rd_kafka_t *rk;
-    int64_t *end; /* per partition: the high watermark at open */
+    char *topic;
+    int64_t *end; /* per partition: the high watermark at open (extend) */
     int64_t *next;
     int count;
+    int64_t lost;             /* asked for, no longer in the broker */
     rd_kafka_message_t *held; /* behind the last rv_msg handed out */
 };
 
@@ -254,6 +262,7 @@ void rv_kafka_range_close(rv_kafka_range *r)
     }
     free(r->end);
     free(r->next);
+    free(r->topic);
     free(r);
 }
 
@@ -284,7 +293,10 @@ rv_err rv_kafka_range_open(const rv_props *kafka, const char *topic,
         r->count = parts->cnt;
         r->end = calloc((size_t)r->count + 1, sizeof(*r->end));
         r->next = calloc((size_t)r->count + 1, sizeof(*r->next));
-        err = r->end != NULL && r->next != NULL ? RV_OK : RV_ERR_NOMEM;
+        r->topic = strdup(topic);
+        err = r->end != NULL && r->next != NULL && r->topic != NULL
+                  ? RV_OK
+                  : RV_ERR_NOMEM;
     }
     for (int i = 0; err == RV_OK && i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
@@ -297,10 +309,14 @@ rv_err rv_kafka_range_open(const rv_props *kafka, const char *topic,
             err = RV_ERR_UNAVAILABLE;
             break;
         }
-        int64_t from = start != NULL && start[tp->partition] >= 0
-                           ? start[tp->partition]
-                           : low;
-        from = from < low ? low : from;
+        /* NULL: the whole log from offset 0; -1: from the log start. */
+        int64_t from = start == NULL               ? 0
+                       : start[tp->partition] >= 0 ? start[tp->partition]
+                                                   : low;
+        if (from < low) {
+            r->lost += low - from; /* deleted before we came */
+            from = low;
+        }
         tp->offset = from;
         r->next[tp->partition] = from;
         r->end[tp->partition] = high;
@@ -364,6 +380,13 @@ rv_err rv_kafka_range_next(rv_kafka_range *r, int timeout_ms, rv_msg *out,
             rd_kafka_message_destroy(m);
             continue;
         }
+        if (m->offset > r->next[m->partition]) {
+            /* Deleted under us (retention): the consumer went on from
+             * the log start (auto.offset.reset). Our topics are written
+             * without transactions and never compacted: offsets have no
+             * other gaps. */
+            r->lost += m->offset - r->next[m->partition];
+        }
         r->next[m->partition] = m->offset + 1;
         r->held = m;
         rd_kafka_timestamp_type_t tst;
@@ -379,4 +402,33 @@ rv_err rv_kafka_range_next(rv_kafka_range *r, int timeout_ms, rv_msg *out,
         *done = false;
         return RV_OK;
     }
+}
+
+void rv_kafka_range_follow(rv_kafka_range *r)
+{
+    for (int p = 0; p < r->count; p++) {
+        r->end[p] = INT64_MAX;
+    }
+}
+
+rv_err rv_kafka_range_end_now(rv_kafka_range *r, int timeout_ms, char *errstr,
+                              size_t errstr_size)
+{
+    for (int p = 0; p < r->count; p++) {
+        int64_t low = 0, high = 0;
+        rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(
+            r->rk, r->topic, p, &low, &high, timeout_ms);
+        if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rv_errf(errstr, errstr_size, "watermarks of %s/%d: %s", r->topic, p,
+                    rd_kafka_err2str(kerr));
+            return RV_ERR_UNAVAILABLE;
+        }
+        r->end[p] = high;
+    }
+    return RV_OK;
+}
+
+int64_t rv_kafka_range_lost(const rv_kafka_range *r)
+{
+    return r != NULL ? r->lost : 0;
 }

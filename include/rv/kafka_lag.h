@@ -52,7 +52,8 @@ RV_MUSTCHECK rv_err rv_kafka_partition_count(const rv_props *kafka,
  * every partition: callers fall back to what the recorder recorded,
  * recorded_start_offsets in deploy/sql/012).
  * @p ts_ms = -1 asks for the end of each partition (its high watermark),
- * which every broker answers.
+ * -2 for its log start (the oldest offset it still holds), which every
+ * broker answers.
  * @returns RV_OK (*count = partitions), RV_ERR_UNAVAILABLE (errstr),
  *          RV_ERR_FULL (more than @p cap partitions), RV_ERR_INVALID,
  *          RV_ERR_NOMEM
@@ -79,10 +80,14 @@ RV_MUSTCHECK rv_err rv_kafka_group_commit(const rv_props *kafka,
 typedef struct rv_kafka_range rv_kafka_range;
 
 /**
- * Open a read of every partition of @p topic from @p start[p] (NULL, or
- * -1 for a partition: its low watermark) up to the high watermarks as they
- * are now. It assigns partitions and never commits: no consumer group's
- * offsets move (a replay never disturbs the live groups).
+ * Open a read of every partition of @p topic from @p start[p] (-1 for a
+ * partition: its low watermark; NULL: offset 0 of every partition, the
+ * whole log) up to the high watermarks as they are now. It assigns
+ * partitions and never commits: no consumer group's offsets move (a
+ * replay never disturbs the live groups). Messages asked for that the
+ * broker no longer holds (deleted by retention; librdkafka's mock
+ * cluster keeps 5 MiB a partition) are skipped and counted: see
+ * rv_kafka_range_lost().
  * @param count  partitions in @p start (ignored when NULL)
  * @param out    on RV_OK, closed with rv_kafka_range_close()
  * @returns RV_OK, RV_ERR_UNAVAILABLE (errstr), RV_ERR_INVALID (partition
@@ -103,6 +108,32 @@ RV_MUSTCHECK rv_err rv_kafka_range_open(const rv_props *kafka,
  */
 RV_MUSTCHECK rv_err rv_kafka_range_next(rv_kafka_range *r, int timeout_ms,
                                         rv_msg *out, bool *done);
+
+/**
+ * Make @p r follow its topic: it no longer ends, and rv_kafka_range_next
+ * hands out what the topic gets (RV_ERR_TIMEOUT when nothing new came)
+ * until rv_kafka_range_end_now. For a topic still being written that must
+ * be read before a broker deletes its oldest messages.
+ */
+void rv_kafka_range_follow(rv_kafka_range *r);
+
+/**
+ * End every partition of @p r at its high watermark now (the writers have
+ * stopped): the read is done once it got there.
+ * @returns RV_OK, RV_ERR_UNAVAILABLE (errstr)
+ */
+RV_MUSTCHECK rv_err rv_kafka_range_end_now(rv_kafka_range *r, int timeout_ms,
+                                           char *errstr, size_t errstr_size);
+
+/**
+ * Messages of the range that the broker had deleted when the read came
+ * to them: before the log start at open, or skipped while reading (a
+ * gap in the offsets; revisit's topics are written without transactions
+ * and never compacted, so offsets have no other gaps). A reader that
+ * must see every message checks it is 0 once the range is read. 0 for
+ * NULL.
+ */
+int64_t rv_kafka_range_lost(const rv_kafka_range *r);
 
 /** Close a range. NULL is a no-op. */
 void rv_kafka_range_close(rv_kafka_range *r);
