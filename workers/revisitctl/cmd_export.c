@@ -145,6 +145,16 @@ static rv_err read_range(const job *j, rows *out, size_t *skipped)
             break;
         }
     }
+    int64_t lost = rv_kafka_range_lost(range);
+    if (err == RV_OK && lost > 0) {
+        /* Deleted between the start offsets and the read: an export
+         * never leaves out a message without saying so. */
+        fprintf(stderr,
+                "replay export: %s: the broker deleted %lld messages of "
+                "the range before they were read (retention)\n",
+                j->topic, (long long)lost);
+        err = RV_ERR_UNAVAILABLE;
+    }
     rv_kafka_range_close(range);
     if (err != RV_OK) {
         fprintf(stderr, "replay export: reading %s: %s\n", j->topic,

@@ -10,6 +10,41 @@
 #include "ctl_time.h"
 #include "rv/kafka_lag.h"
 
+/* Every offset of @p offsets (-1: none) is one the broker still holds:
+ * a range that starts before a partition's log start would silently be
+ * read from there (retention deleted the rest; the development broker
+ * keeps 5 MiB a partition), and a replay of it would lack the history
+ * the live workers had. */
+static rv_err check_retained(const rv_props *kafka, const char *topic,
+                             const int64_t *offsets, int count, int timeout_ms)
+{
+    char errstr[512] = "";
+    int64_t *low = calloc((size_t)count + 1, sizeof(*low));
+    int n = 0;
+    rv_err err =
+        low != NULL
+            ? rv_kafka_offsets_for_time(kafka, topic, -2, timeout_ms, low,
+                                        count, &n, errstr, sizeof(errstr))
+            : RV_ERR_NOMEM;
+    if (err != RV_OK) {
+        fprintf(stderr, "replay: log start of %s: %s\n", topic,
+                err == RV_ERR_NOMEM ? rv_err_str(err) : errstr);
+    }
+    for (int p = 0; err == RV_OK && p < n && p < count; p++) {
+        if (offsets[p] >= 0 && low[p] > offsets[p]) {
+            fprintf(stderr,
+                    "replay: %s/%d: the range starts at offset %lld but the "
+                    "broker holds offsets from %lld on: the messages "
+                    "before were deleted (retention; the development broker "
+                    "keeps 5 MiB a partition)\n",
+                    topic, p, (long long)offsets[p], (long long)low[p]);
+            err = RV_ERR_UNAVAILABLE;
+        }
+    }
+    free(low);
+    return err;
+}
+
 rv_err replay_start_offsets(const rv_props *kafka, rv_pg *pg, const char *topic,
                             int64_t from_us, int timeout_ms, int64_t *offsets,
                             int cap, int *count)
@@ -27,7 +62,7 @@ rv_err replay_start_offsets(const rv_props *kafka, rv_pg *pg, const char *topic,
         known = known || offsets[p] >= 0;
     }
     if (known) {
-        return RV_OK;
+        return check_retained(kafka, topic, offsets, *count, timeout_ms);
     }
     char from[CTL_TIME_SIZE];
     ctl_time_format(from_us, from);
@@ -53,5 +88,5 @@ rv_err replay_start_offsets(const rv_props *kafka, rv_pg *pg, const char *topic,
         }
     }
     rv_pg_result_free(res);
-    return RV_OK;
+    return check_retained(kafka, topic, offsets, *count, timeout_ms);
 }

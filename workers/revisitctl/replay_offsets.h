@@ -23,14 +23,18 @@
  * message_index for messages recorded before); a partition with nothing
  * recorded at or after it starts after its last recorded message, one
  * never recorded at 0. Every message of the range
- * lies at or after these offsets; callers still filter by event time. On
- * error one line "replay: ..." is on stderr.
+ * lies at or after these offsets; callers still filter by event time.
+ * RV_ERR_UNAVAILABLE when a partition's offset lies before its log start:
+ * the broker deleted messages the range needs (retention), and a read
+ * from there would silently miss them. On error one line "replay: ..."
+ * is on stderr.
  * @param kafka       borrowed; Kafka client properties
  * @param pg          borrowed; the record, read only on the fallback
  * @param timeout_ms  bounds each broker request
  * @param offsets     @p cap entries; on RV_OK entries 0..*count-1 are set
  * @param count       on RV_OK the topic's partition count
- * @returns RV_OK, RV_ERR_UNAVAILABLE (broker or database), RV_ERR_FULL
+ * @returns RV_OK, RV_ERR_UNAVAILABLE (broker, database, or messages of
+ *          the range deleted), RV_ERR_FULL
  *          (more than @p cap partitions), RV_ERR_INVALID (SQL error,
  *          bad property), RV_ERR_NOMEM
  * Threads: any; @p pg is used by one thread at a time.
