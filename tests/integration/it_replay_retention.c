@@ -17,6 +17,9 @@
  * tester's run), a different count each run. It now reads the output as
  * it is written: all matched, the same text twice.
  *
+ * And a range whose history the broker deleted is refused (exit 69):
+ * here an export of visits.decisions after 6 MiB more on one partition.
+ *
  * On a stack of its own (deploy/local/stack.sh in the build tree): the
  * shared test stack's topics must keep their history for the other
  * replay tests, which now refuse a range the broker no longer holds. */
@@ -56,6 +59,9 @@ static const char *const workers[WORKER_COUNT] = {
 /* The broker's limit a partition, and the margins the premise keeps. */
 #define BROKER_KEEPS_BYTES (5 * 1024 * 1024)
 #define PARTITIONS_MAX 64
+/* What the export check adds to one live partition: 6 MiB. */
+#define JUNK_BYTES (64 * 1024)
+#define JUNK_COUNT 96
 
 static struct {
     const char *build_dir;
@@ -254,6 +260,34 @@ static void test_replay_verify_outlives_the_broker_limit(void **state)
     assert_null(strstr(a, "decisions: matched=0 "));
     assert_int_equal(verify(b, sizeof(b)), 0);
     assert_string_equal(a, b);
+
+    /* Now the broker deletes live history: 6 MiB more on the first
+     * customer's partition of visits.decisions (bytes no worker can
+     * decode: the recorder dead-letters them). An export of the range
+     * must say so and stop (exit 69), not start from what is left. */
+    rv_producer *kp = NULL;
+    char perr[512] = "";
+    assert_int_equal(rv_producer_open(&k.props, TEST, &kp, perr, sizeof(perr)),
+                     RV_OK);
+    uint8_t *junk = calloc(1, JUNK_BYTES);
+    assert_non_null(junk);
+    for (int i = 0; i < JUNK_COUNT; i++) {
+        assert_int_equal(rv_producer_send(kp, "visits.decisions", SHARED_A,
+                                          junk, JUNK_BYTES, NULL, 0),
+                         RV_OK);
+    }
+    assert_int_equal(rv_producer_flush(kp, 30000), RV_OK);
+    rv_producer_close(kp, 10000);
+    free(junk);
+    const char *exp[] = {"replay",   "export", "--topic", "visits.decisions",
+                         "--from",   FROM,     "--to",    TO,
+                         "--format", "ndjson", NULL};
+    rc = it_run_ctl(env.build_dir, exp, a, b, sizeof(a));
+    if (rc != 69) {
+        fprintf(stderr, "%.*s\n", 4000, b);
+    }
+    assert_int_equal(rc, 69);
+    assert_non_null(strstr(b, "the messages before were deleted"));
 }
 
 int main(void)
