@@ -19,8 +19,10 @@ typedef struct rv_msg {
     const char *topic;
     int32_t partition;
     int64_t offset;
-    int64_t timestamp_ms; /**< broker/producer timestamp, ms; audit only */
-    const uint8_t *key;   /**< may be NULL */
+    /** Broker/producer timestamp, ms (-1: none): audit, and the
+     *  sampler's bound on event times ahead of it (sampler.max.ahead.ms) */
+    int64_t timestamp_ms;
+    const uint8_t *key; /**< may be NULL */
     size_t key_len;
     const uint8_t *payload; /**< may be NULL (tombstone) */
     size_t len;

@@ -455,6 +455,48 @@ static void test_pipeline_bad_message_goes_to_dlq_and_rest_flows(void **state)
                      1);
 }
 
+/* A sale of 2099 sent today is dead-lettered by the sampler with the
+ * reason (sampler.max.ahead.ms), no rule decides on it, and the sales'
+ * event-time watermark does not jump to 2099: once the other partitions
+ * had been silent for watermark.idle.ms it closed every open quota
+ * period and churn clock at once, which a replay (holding silent
+ * partitions) did not do. The customer's next sale goes through. */
+static char *redis_str(size_t argc, const char *const *argv);
+
+static void test_pipeline_far_future_sale_is_dead_lettered(void **state)
+{
+    (void)state;
+    send_sale("F1", "F", "West", 500000, "2099-12-30");
+    send_sale("F2", "F", "West", 500000, "2016-04-06");
+    assert_int_equal(rv_producer_flush(env.kp, 10000), RV_OK);
+    wait_drained();
+    assert_int_equal(count("SELECT count(*) FROM dead_letters WHERE "
+                           "convert_from(key, 'UTF8') LIKE $1 AND "
+                           "convert_from(key, 'UTF8') LIKE 'F-%' AND "
+                           "source_topic = 'sales.events' AND reason LIKE "
+                           "'%past sampler.max.ahead.ms%'"),
+                     1);
+    assert_int_equal(count("SELECT count(*) FROM decisions WHERE " MINE
+                           " AND customer_id LIKE 'F-%' AND occurred_at >= "
+                           "'2099-01-01'"),
+                     0);
+    assert_true(count("SELECT count(*) FROM decisions WHERE " MINE
+                      " AND customer_id LIKE 'F-%'") > 0);
+    const char *argv[] = {"HGETALL", "rv:sampler:watermark"};
+    char *wm = redis_str(2, argv); /* "p0|t|w0|wall|...|c|..." */
+    assert_non_null(wm);
+    char *save = NULL;
+    for (char *f = strtok_r(wm, "|", &save); f != NULL;
+         f = strtok_r(NULL, "|", &save)) {
+        char *v = strtok_r(NULL, "|", &save);
+        assert_non_null(v);
+        if (f[0] == 'p') {
+            assert_true(strtoll(v, NULL, 10) < day_noon_us("2099-01-01"));
+        }
+    }
+    free(wm);
+}
+
 /* Issue 4 shortfall: a complaint closed Friday 2016-07-01 16:00 in the
  * West must be visited within 72 h (R5), but the weekend and Independence
  * Day leave no call window: the task is recorded unassigned with the
@@ -836,6 +878,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipeline_fixed_input_gives_exact_rows),
         cmocka_unit_test(test_pipeline_bad_message_goes_to_dlq_and_rest_flows),
+        cmocka_unit_test(test_pipeline_far_future_sale_is_dead_lettered),
         cmocka_unit_test(test_pipeline_shortfall_is_recorded_and_alerted),
         cmocka_unit_test(test_pipeline_redelivery_adds_no_row),
         cmocka_unit_test(test_pipeline_decisions_do_not_depend_on_interleaving),

@@ -672,9 +672,46 @@ static void test_sampler_quota_percent(void **state)
     assert_true(c.key == sampler_quota_key(c.task.sample_u, 2500.0));
 }
 
+/* A sale dated far past the moment its message was produced (a sale of
+ * 2099 sent in 2026) is refused with a sentence; a day ahead, an old
+ * sale, a message without a timestamp or no limit pass. */
+static void test_sampler_event_time_check(void **state)
+{
+    (void)state;
+    const int64_t produced_ms = 1796174130000LL; /* 2026-12-02 */
+    const int64_t day_ms = 86400000LL;
+    char errstr[256] = "";
+    int64_t y2099_us = 4102272000000000LL; /* 2099-12-30T00:00:00Z */
+    assert_int_equal(sampler_event_time_check("e1", y2099_us, produced_ms,
+                                              day_ms, errstr, sizeof(errstr)),
+                     RV_ERR_INVALID);
+    assert_non_null(strstr(errstr, "event e1: event time "));
+    assert_non_null(strstr(errstr, "past sampler.max.ahead.ms 86400000"));
+    /* Exactly the limit ahead passes, one ms more does not. */
+    assert_int_equal(sampler_event_time_check("e2",
+                                              (produced_ms + day_ms) * 1000,
+                                              produced_ms, day_ms, NULL, 0),
+                     RV_OK);
+    assert_int_equal(sampler_event_time_check("e3",
+                                              (produced_ms + day_ms + 1) * 1000,
+                                              produced_ms, day_ms, NULL, 0),
+                     RV_ERR_INVALID);
+    /* History (the Superstore sample of 2014-2017) passes. */
+    assert_int_equal(sampler_event_time_check("e4", 1451606400000000LL,
+                                              produced_ms, day_ms, NULL, 0),
+                     RV_OK);
+    /* No timestamp from the broker, or no limit: not checked. */
+    assert_int_equal(
+        sampler_event_time_check("e5", y2099_us, -1, day_ms, NULL, 0), RV_OK);
+    assert_int_equal(
+        sampler_event_time_check("e6", y2099_us, produced_ms, 0, NULL, 0),
+        RV_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sampler_event_time_check),
         cmocka_unit_test(test_sampler_decisions_record_every_rule),
         cmocka_unit_test(test_sampler_rule_conditions),
         cmocka_unit_test(test_sampler_warranty_schedule),

@@ -4,6 +4,8 @@
  * publishes tasks and one decision per (event, rule) evaluated. Quota
  * rules (sampler_quota.h) offer each sale to their period's sample and
  * decide when the sales' event-time watermark closes the period (tick). */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,24 @@ typedef struct pending_decision {
     size_t off, len;            /* its encoding in the arena */
     size_t seq;                 /* the order it was made in */
 } pending_decision;
+
+/* The sampler's own keys (rv_worker_spec.extra_keys). */
+typedef struct sampler_cfg {
+    int64_t max_ahead_ms;
+} sampler_cfg;
+
+static sampler_cfg s_cfg;
+
+#define F(m) offsetof(sampler_cfg, m)
+static const rv_cfg_key sampler_keys[] = {
+    {"sampler.max.ahead.ms", RV_CFG_INT, F(max_ahead_ms), "86400000", 0,
+     INT64_C(31622400000), 0,
+     "a sale or work order dated more than this after its Kafka message "
+     "was produced is dead-lettered (it would move the event-time "
+     "watermark past every open period); 0 = no limit"},
+    {0},
+};
+#undef F
 
 typedef struct sampler_ctx {
     rv_worker *w;
@@ -284,6 +304,12 @@ static rv_err plan_one(sampler_ctx *c, const rv_msg *m, sampler_event *out,
                              .category_count = sale->category_count};
     }
     *out = ev;
+    err = sampler_event_time_check(ev.env->event_id, ev.env->occurred_at_us,
+                                   m->timestamp_ms, s_cfg.max_ahead_ms, errstr,
+                                   errstr_size);
+    if (err != RV_OK) {
+        return err;
+    }
     return sampler_plan(c->w->policy, c->w->cal, &ev, "sampler", task, selected,
                         bypass, &c->dec, errstr, errstr_size);
 }
@@ -1081,6 +1107,8 @@ int main(int argc, char **argv)
         .default_topics = TOPIC_SALES "," TOPIC_SERVICE,
         .needs_redis = true,
         .needs_policy = true,
+        .extra_keys = sampler_keys,
+        .extra_base = &s_cfg,
         .tick = sampler_tick,
         .durable = sampler_durable,
     };

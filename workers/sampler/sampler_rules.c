@@ -339,3 +339,22 @@ size_t sampler_schedule_tasks(const rv_policy *p, const rv_calendar *cal,
     }
     return n;
 }
+
+rv_err sampler_event_time_check(const char *id, int64_t occurred_us,
+                                int64_t produced_ms, int64_t max_ahead_ms,
+                                char *errstr, size_t errstr_size)
+{
+    if (max_ahead_ms <= 0 || produced_ms < 0) {
+        return RV_OK;
+    }
+    /* In ms, so that no product overflows: times are below 2100. */
+    int64_t ahead_ms = occurred_us / 1000 - produced_ms;
+    if (ahead_ms <= max_ahead_ms) {
+        return RV_OK;
+    }
+    rv_errf(errstr, errstr_size,
+            "event %s: event time %lld h after its message was produced, "
+            "past sampler.max.ahead.ms %lld",
+            id, (long long)(ahead_ms / 3600000), (long long)max_ahead_ms);
+    return RV_ERR_INVALID;
+}

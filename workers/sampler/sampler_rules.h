@@ -111,4 +111,23 @@ RV_MUSTCHECK rv_err sampler_plan(const rv_policy *p, const rv_calendar *cal,
                                  bool *bypass_cooldown, sampler_decisions *dec,
                                  char *errstr, size_t errstr_size);
 
+/**
+ * Refuse an event dated more than @p max_ahead_ms after its Kafka message
+ * was produced (@p produced_ms, the message's timestamp; < 0 when the
+ * broker gave none: not checked; @p max_ahead_ms 0: not checked). Such
+ * an event (a sale of 2099 sent today) would move the sales' event-time
+ * watermark past every open quota period and churn clock: once the other
+ * partitions had been silent for watermark.idle.ms, the live sampler
+ * closed them all at once, a replay (which holds silent partitions) did
+ * not. The message's timestamp is part of the input, so a replay judges
+ * it as the live run did.
+ * @param id  the event's ID, for the sentence (borrowed)
+ * @returns RV_OK, RV_ERR_INVALID (errstr: dead-letter it)
+ */
+RV_MUSTCHECK rv_err sampler_event_time_check(const char *id,
+                                             int64_t occurred_us,
+                                             int64_t produced_ms,
+                                             int64_t max_ahead_ms, char *errstr,
+                                             size_t errstr_size);
+
 #endif /* RV_SAMPLER_RULES_H */
