@@ -63,18 +63,24 @@ static char *default_text_with(const char *from, const char *to)
     return out;
 }
 
-/* Load a variant of the default policy; expect RV_ERR_INVALID with an
- * errstr containing @p expect. */
-static void expect_invalid(const char *from, const char *to, const char *expect)
+/* Writes @p text (freed here) into a new file named from @p path, a
+ * mkstemp template. */
+static void write_temp(char *path, char *text)
 {
-    char *text = default_text_with(from, to);
-    char path[] = "/tmp/rv_policy_XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     size_t len = strlen(text);
     assert_int_equal(write(fd, text, len), (ssize_t)len);
     close(fd);
     free(text);
+}
+
+/* Load a variant of the default policy; expect RV_ERR_INVALID with an
+ * errstr containing @p expect. */
+static void expect_invalid(const char *from, const char *to, const char *expect)
+{
+    char path[] = "/tmp/rv_policy_XXXXXX";
+    write_temp(path, default_text_with(from, to));
     rv_policy *p = NULL;
     char errstr[512] = "";
     rv_err err = rv_policy_load(path, &p, errstr, sizeof(errstr));
@@ -356,14 +362,8 @@ static void test_policy_digest(void **state)
     rv_policy *b = load_default();
     assert_string_equal(a->digest, want);
     assert_string_equal(b->digest, a->digest);
-    char *text = default_text_with("\nversion:", "\n# a comment\nversion:");
     char tmp[] = "/tmp/rv_policy_XXXXXX";
-    int fd = mkstemp(tmp);
-    assert_true(fd >= 0);
-    size_t len = strlen(text);
-    assert_int_equal(write(fd, text, len), (ssize_t)len);
-    close(fd);
-    free(text);
+    write_temp(tmp, default_text_with("\nversion:", "\n# a comment\nversion:"));
     rv_policy *c = NULL;
     char errstr[512] = "";
     assert_int_equal(rv_policy_load(tmp, &c, errstr, sizeof(errstr)), RV_OK);
