@@ -18,11 +18,17 @@ static void sha256_fetch(void)
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
+/* SHA-256, fetched once; the implicit fetch if that failed. */
+static const EVP_MD *sha256(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    return sha256_md != NULL ? sha256_md : EVP_sha256();
+}
+
 static void digest_parts(size_t part_count, const char *const *parts,
                          unsigned char md[32])
 {
-    pthread_once(&sha256_once, sha256_fetch);
-    const EVP_MD *type = sha256_md != NULL ? sha256_md : EVP_sha256();
+    const EVP_MD *type = sha256();
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned int md_len = 0;
     static const unsigned char sep = 0x1f;
@@ -81,9 +87,7 @@ void rv_sha256_hex(const void *buf, size_t len, char out[RV_SHA256_HEX_SIZE])
 {
     unsigned char md[32];
     unsigned int md_len = 0;
-    pthread_once(&sha256_once, sha256_fetch);
-    EVP_Digest(buf, len, md, &md_len,
-               sha256_md != NULL ? sha256_md : EVP_sha256(), NULL);
+    EVP_Digest(buf, len, md, &md_len, sha256(), NULL);
     to_hex(md, 32, out);
 }
 

@@ -65,20 +65,29 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Runs @p argv (@p argc words); an error reply is reported and
+ * RV_ERR_UNAVAILABLE. */
+static rv_err redis_run(rv_redis *rc, size_t argc, const char *const *argv)
+{
+    rv_redis_reply reply;
+    rv_err err = rv_redis_command(rc, argc, argv, &reply);
+    if (err != RV_OK) {
+        return err;
+    }
+    if (reply.type == RV_REPLY_ERR) {
+        fprintf(stderr, "rebuild-state: %s %s: %s\n", argv[0], argv[1],
+                reply.str);
+        err = RV_ERR_UNAVAILABLE;
+    }
+    rv_redis_replies_fini(&reply, 1);
+    return err;
+}
+
 static rv_err redis_set(rv_redis *rc, const char *key, const char *value)
 {
     /* With the expiry the assigner's script gives it (issue 6 no. 5). */
     const char *argv[] = {"SET", key, value, "EX", RV_STATE_TTL_S_TEXT};
-    rv_redis_reply reply;
-    rv_err err = rv_redis_command(rc, 5, argv, &reply);
-    if (err == RV_OK && reply.type == RV_REPLY_ERR) {
-        fprintf(stderr, "rebuild-state: SET %s: %s\n", key, reply.str);
-        err = RV_ERR_UNAVAILABLE;
-    }
-    if (err == RV_OK) {
-        rv_redis_replies_fini(&reply, 1);
-    }
-    return err;
+    return redis_run(rc, 5, argv);
 }
 
 /* Writes the booking of one row and queues its counters. */
@@ -143,20 +152,8 @@ static rv_err redis_hset(rv_redis *rc, const char *hash, const char *field,
 {
     const char *hset[] = {"HSET", hash, field, value};
     const char *expire[] = {"EXPIRE", hash, RV_STATE_TTL_S_TEXT};
-    rv_redis_reply reply;
-    rv_err err = rv_redis_command(rc, 4, hset, &reply);
-    for (int step = 0; step < 2 && err == RV_OK; step++) {
-        if (reply.type == RV_REPLY_ERR) {
-            fprintf(stderr, "rebuild-state: %s %s %s: %s\n",
-                    step == 0 ? "HSET" : "EXPIRE", hash, field, reply.str);
-            err = RV_ERR_UNAVAILABLE;
-        }
-        rv_redis_replies_fini(&reply, 1);
-        if (err == RV_OK && step == 0) {
-            err = rv_redis_command(rc, 3, expire, &reply);
-        }
-    }
-    return err;
+    rv_err err = redis_run(rc, 4, hset);
+    return err == RV_OK ? redis_run(rc, 3, expire) : err;
 }
 
 /* Sets every counter to the number of bookings behind it. */
