@@ -42,6 +42,11 @@ struct rv_pg {
      * forgets them (the server did). */
     char prepared[PG_PREPARED_MAX][PG_NAME_SIZE];
     size_t prepared_count;
+    /* rv_pg_txn_*: in a pipelined transaction, and for each statement
+     * sent in it (BEGIN first) whether its rows are counted. */
+    bool in_txn;
+    bool *counted;
+    size_t sent, counted_cap;
 };
 
 struct rv_pg_result {
@@ -145,6 +150,7 @@ void rv_pg_close(rv_pg *pg)
     if (pg->conn != NULL) {
         PQfinish(pg->conn);
     }
+    free(pg->counted);
     free(pg);
 }
 
@@ -196,6 +202,11 @@ static rv_err check_args(rv_pg *pg, const char *sql, size_t param_count,
         rv_errf(errstr, errstr_size, "pg: exec without connection or SQL");
         return RV_ERR_INVALID;
     }
+    if (pg->in_txn) {
+        rv_errf(errstr, errstr_size,
+                "pg: a pipelined transaction is open on this connection");
+        return RV_ERR_INVALID;
+    }
     pg->sqlstate[0] = '\0';
     if (param_count > PG_PARAMS_MAX) {
         rv_errf(errstr, errstr_size, "pg: %zu parameters exceed limit %d",
@@ -213,14 +224,26 @@ static rv_err check_args(rv_pg *pg, const char *sql, size_t param_count,
 /* What libpq answered (@p res, owned; NULL when it could not allocate
  * one), as rv_pg_exec reports it; on RV_OK @p out (if not NULL) takes
  * the result. */
+static rv_err classify(rv_pg *pg, PGresult *res, rv_pg_result **out,
+                       char *errstr, size_t errstr_size);
+
 static rv_err finish(rv_pg *pg, PGresult *res, rv_pg_result **out, char *errstr,
                      size_t errstr_size)
 {
-    rv_err err = RV_ERR_INVALID;
     if (PQstatus(pg->conn) == CONNECTION_BAD) {
-        err = reset_broken(pg, errstr, errstr_size, "pg: connection lost");
-        goto out;
+        PQclear(res);
+        return reset_broken(pg, errstr, errstr_size, "pg: connection lost");
     }
+    return classify(pg, res, out, errstr, errstr_size);
+}
+
+/* finish() on a connection that is still up: the result's status as an
+ * rv_err, and the SQLSTATE kept for rv_pg_sqlstate. Frees @p res unless
+ * @p out takes it. */
+static rv_err classify(rv_pg *pg, PGresult *res, rv_pg_result **out,
+                       char *errstr, size_t errstr_size)
+{
+    rv_err err = RV_ERR_INVALID;
     if (res == NULL) {
         /* Connection still fine: libpq could not allocate the result. */
         err = RV_ERR_NOMEM;
@@ -296,32 +319,56 @@ static bool is_prepared(const rv_pg *pg, const char *name)
     return false;
 }
 
-rv_err rv_pg_exec_prepared(rv_pg *pg, const char *name, const char *sql,
-                           size_t param_count, const char *const *params,
-                           rv_pg_result **out, char *errstr, size_t errstr_size)
+/* Prepare @p name unless it is; check_args has run. */
+static rv_err prepare_once(rv_pg *pg, const char *name, const char *sql,
+                           size_t param_count, char *errstr, size_t errstr_size)
 {
-    rv_err err = check_args(pg, sql, param_count, params, errstr, errstr_size);
-    if (err != RV_OK) {
-        return err;
-    }
     if (name == NULL || name[0] == '\0' || strlen(name) >= PG_NAME_SIZE) {
         rv_errf(errstr, errstr_size, "pg: statement name empty or over %d",
                 PG_NAME_SIZE - 1);
         return RV_ERR_INVALID;
     }
-    if (!is_prepared(pg, name)) {
-        if (pg->prepared_count == PG_PREPARED_MAX) {
-            rv_errf(errstr, errstr_size,
-                    "pg: %s: more than %d prepared statements", name,
-                    PG_PREPARED_MAX);
-            return RV_ERR_INVALID;
-        }
-        PGresult *res = PQprepare(pg->conn, name, sql, (int)param_count, NULL);
-        err = finish(pg, res, NULL, errstr, errstr_size);
-        if (err != RV_OK) {
-            return err;
-        }
+    if (is_prepared(pg, name)) {
+        return RV_OK;
+    }
+    if (pg->prepared_count == PG_PREPARED_MAX) {
+        rv_errf(errstr, errstr_size, "pg: %s: more than %d prepared statements",
+                name, PG_PREPARED_MAX);
+        return RV_ERR_INVALID;
+    }
+    PGresult *res = PQprepare(pg->conn, name, sql, (int)param_count, NULL);
+    rv_err err = finish(pg, res, NULL, errstr, errstr_size);
+    if (err == RV_OK) {
         snprintf(pg->prepared[pg->prepared_count++], PG_NAME_SIZE, "%s", name);
+    }
+    return err;
+}
+
+rv_err rv_pg_prepare(rv_pg *pg, const char *name, const char *sql,
+                     size_t param_count, char *errstr, size_t errstr_size)
+{
+    rv_err err = check_args(pg, sql, 0, NULL, errstr, errstr_size);
+    if (err != RV_OK) {
+        return err;
+    }
+    if (param_count > PG_PARAMS_MAX) {
+        rv_errf(errstr, errstr_size, "pg: %zu parameters exceed limit %d",
+                param_count, PG_PARAMS_MAX);
+        return RV_ERR_INVALID;
+    }
+    return prepare_once(pg, name, sql, param_count, errstr, errstr_size);
+}
+
+rv_err rv_pg_exec_prepared(rv_pg *pg, const char *name, const char *sql,
+                           size_t param_count, const char *const *params,
+                           rv_pg_result **out, char *errstr, size_t errstr_size)
+{
+    rv_err err = check_args(pg, sql, param_count, params, errstr, errstr_size);
+    if (err == RV_OK) {
+        err = prepare_once(pg, name, sql, param_count, errstr, errstr_size);
+    }
+    if (err != RV_OK) {
+        return err;
     }
     PGresult *res =
         PQexecPrepared(pg->conn, name, (int)param_count, params, NULL, NULL, 0);
@@ -396,6 +443,12 @@ void rv_pg_result_free(rv_pg_result *res)
 rv_err rv_pg_exec_script(rv_pg *pg, const char *sql, char *errstr,
                          size_t errstr_size)
 {
+    if (pg == NULL || sql == NULL || pg->in_txn) {
+        rv_errf(errstr, errstr_size,
+                "pg: script without connection, or in a "
+                "pipelined transaction");
+        return RV_ERR_INVALID;
+    }
     if (PQstatus(pg->conn) == CONNECTION_BAD) {
         return reset_broken(pg, errstr, errstr_size, "pg: connection down");
     }
@@ -418,4 +471,213 @@ rv_err rv_pg_exec_script(rv_pg *pg, const char *sql, char *errstr,
     }
     PQclear(res);
     return err;
+}
+
+/* The pipelined transaction is over, whatever state it left: forget it.
+ * A connection that is down, or that libpq would not take out of
+ * pipeline mode, is reset (the server rolls back what it held). */
+static rv_err txn_end(rv_pg *pg, rv_err err, char *errstr, size_t errstr_size)
+{
+    pg->in_txn = false;
+    pg->sent = 0;
+    if (PQstatus(pg->conn) == CONNECTION_BAD) {
+        return reset_broken(pg, errstr, errstr_size, "pg: connection lost");
+    }
+    if (PQpipelineStatus(pg->conn) != PQ_PIPELINE_OFF &&
+        PQexitPipelineMode(pg->conn) == 0) {
+        char why[256];
+        copy_message(why, sizeof(why), "pg: cannot leave pipeline mode",
+                     PQerrorMessage(pg->conn));
+        RV_LOG(RV_LOG_WARN, "pg_pipeline_reset", RV_KV_STR("reason", why));
+        return reset_broken(pg, errstr, errstr_size,
+                            "pg: cannot leave pipeline mode");
+    }
+    if (err != RV_OK && PQtransactionStatus(pg->conn) != PQTRANS_IDLE) {
+        /* BEGIN ran and a statement failed: the block is aborted. */
+        PGresult *res = PQexec(pg->conn, "ROLLBACK");
+        PQclear(res);
+        if (PQstatus(pg->conn) == CONNECTION_BAD ||
+            PQtransactionStatus(pg->conn) != PQTRANS_IDLE) {
+            char ignored[64];
+            return reset_broken(pg, ignored, sizeof(ignored),
+                                "pg: rollback failed");
+        }
+    }
+    return err;
+}
+
+/* Give up the session of a pipelined transaction: reset it. */
+static rv_err txn_drop(rv_pg *pg, char *errstr, size_t errstr_size,
+                       const char *why)
+{
+    pg->in_txn = false;
+    pg->sent = 0;
+    return reset_broken(pg, errstr, errstr_size, why);
+}
+
+/* Note one more statement sent, counted or not. */
+static rv_err txn_note(rv_pg *pg, bool counted)
+{
+    if (pg->sent == pg->counted_cap) {
+        size_t cap = pg->counted_cap > 0 ? 2 * pg->counted_cap : 32;
+        bool *grown = realloc(pg->counted, cap * sizeof(*grown));
+        if (grown == NULL) {
+            return RV_ERR_NOMEM;
+        }
+        pg->counted = grown;
+        pg->counted_cap = cap;
+    }
+    pg->counted[pg->sent++] = counted;
+    return RV_OK;
+}
+
+/* A statement was queued (@p queued: libpq's answer): push it to the
+ * server now, so that it runs while the caller builds the next. */
+static rv_err txn_sent(rv_pg *pg, int queued, bool counted, char *errstr,
+                       size_t errstr_size)
+{
+    if (queued == 0 || PQflush(pg->conn) != 0) {
+        /* Nothing committed: drop the session (PQreset also leaves
+         * pipeline mode) rather than guess what the server holds. */
+        return txn_drop(pg, errstr, errstr_size, "pg: send failed");
+    }
+    rv_err err = txn_note(pg, counted);
+    if (err != RV_OK) {
+        rv_pg_txn_abort(pg);
+    }
+    return err;
+}
+
+rv_err rv_pg_txn_begin(rv_pg *pg, char *errstr, size_t errstr_size)
+{
+    rv_err err = check_args(pg, "BEGIN", 0, NULL, errstr, errstr_size);
+    if (err != RV_OK) {
+        return err;
+    }
+    if (PQenterPipelineMode(pg->conn) == 0) {
+        copy_message(errstr, errstr_size, "pg: cannot enter pipeline mode",
+                     PQerrorMessage(pg->conn));
+        return RV_ERR_INVALID;
+    }
+    pg->in_txn = true;
+    pg->sent = 0;
+    int queued =
+        PQsendQueryParams(pg->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+    return txn_sent(pg, queued, false, errstr, errstr_size);
+}
+
+rv_err rv_pg_txn_send(rv_pg *pg, const char *name, size_t param_count,
+                      const char *const *params, bool counted, char *errstr,
+                      size_t errstr_size)
+{
+    if (pg == NULL || !pg->in_txn) {
+        rv_errf(errstr, errstr_size, "pg: no pipelined transaction open");
+        return RV_ERR_INVALID;
+    }
+    rv_err err = RV_OK;
+    if (name == NULL || !is_prepared(pg, name)) {
+        rv_errf(errstr, errstr_size, "pg: statement %s is not prepared",
+                name != NULL ? name : "(null)");
+        err = RV_ERR_INVALID;
+    } else if (param_count > PG_PARAMS_MAX ||
+               (param_count > 0 && params == NULL)) {
+        rv_errf(errstr, errstr_size, "pg: %s: bad parameters", name);
+        err = RV_ERR_INVALID;
+    }
+    if (err != RV_OK) {
+        rv_pg_txn_abort(pg);
+        return err;
+    }
+    int queued = PQsendQueryPrepared(pg->conn, name, (int)param_count, params,
+                                     NULL, NULL, 0);
+    return txn_sent(pg, queued, counted, errstr, errstr_size);
+}
+
+/* Read the answers up to the pipeline's sync: RV_OK if all succeeded
+ * (@p rows: the counted statements' rows), else the first failure. */
+static rv_err txn_read(rv_pg *pg, int64_t *rows, char *errstr,
+                       size_t errstr_size)
+{
+    rv_err err = RV_OK;
+    size_t i = 0, ends = 0;
+    for (;;) {
+        PGresult *res = PQgetResult(pg->conn);
+        if (res == NULL) {
+            /* One NULL ends each statement's answers; more than one a
+             * statement, or a lost connection, means no sync will come. */
+            if (PQstatus(pg->conn) == CONNECTION_BAD || ++ends > pg->sent) {
+                if (err == RV_OK) {
+                    copy_message(errstr, errstr_size, "pg: pipeline broken",
+                                 PQerrorMessage(pg->conn));
+                }
+                return RV_ERR_UNAVAILABLE;
+            }
+            continue;
+        }
+        ExecStatusType status = PQresultStatus(res);
+        if (status == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            return err;
+        }
+        bool counted = i < pg->sent && pg->counted[i];
+        i++;
+        if (status == PGRES_PIPELINE_ABORTED || err != RV_OK) {
+            PQclear(res); /* skipped after the first failure */
+            continue;
+        }
+        if (status == PGRES_COMMAND_OK && counted) {
+            rv_pg_result r = {res};
+            *rows += rv_pg_result_affected(&r);
+        }
+        err = classify(pg, res, NULL, errstr, errstr_size);
+    }
+}
+
+rv_err rv_pg_txn_commit(rv_pg *pg, int64_t *affected, char *errstr,
+                        size_t errstr_size)
+{
+    if (pg == NULL || !pg->in_txn) {
+        rv_errf(errstr, errstr_size, "pg: no pipelined transaction open");
+        return RV_ERR_INVALID;
+    }
+    pg->sqlstate[0] = '\0';
+    int queued =
+        PQsendQueryParams(pg->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+    rv_err err = txn_sent(pg, queued, false, errstr, errstr_size);
+    if (err != RV_OK) {
+        return err;
+    }
+    if (PQpipelineSync(pg->conn) == 0) {
+        return txn_drop(pg, errstr, errstr_size, "pg: sync failed");
+    }
+    int64_t rows = 0;
+    err = txn_read(pg, &rows, errstr, errstr_size);
+    if (err == RV_OK && PQtransactionStatus(pg->conn) != PQTRANS_IDLE) {
+        /* COMMIT answered but the block is still open: cannot be. */
+        rv_errf(errstr, errstr_size, "pg: transaction still open after COMMIT");
+        err = RV_ERR_UNAVAILABLE;
+    }
+    err = txn_end(pg, err, errstr, errstr_size);
+    if (err == RV_OK && affected != NULL) {
+        *affected = rows;
+    }
+    return err;
+}
+
+void rv_pg_txn_abort(rv_pg *pg)
+{
+    if (pg == NULL || !pg->in_txn) {
+        return;
+    }
+    char ignored[256];
+    /* ROLLBACK in the pipeline, then a sync: nothing of it commits. */
+    if (PQsendQueryParams(pg->conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) ==
+            0 ||
+        txn_note(pg, false) != RV_OK || PQpipelineSync(pg->conn) == 0) {
+        txn_drop(pg, ignored, sizeof(ignored), "pg: abort failed");
+        return;
+    }
+    int64_t rows = 0;
+    rv_err err = txn_read(pg, &rows, ignored, sizeof(ignored));
+    txn_end(pg, err == RV_OK ? RV_ERR_INVALID : err, ignored, sizeof(ignored));
 }

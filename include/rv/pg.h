@@ -54,6 +54,69 @@ RV_MUSTCHECK rv_err rv_pg_exec_prepared(rv_pg *pg, const char *name,
                                         size_t errstr_size);
 
 /**
+ * Prepare @p sql as statement @p name on this session unless it is
+ * already (see rv_pg_exec_prepared for names and limits), without running
+ * it: what rv_pg_txn_send needs before a pipelined transaction.
+ * @returns RV_OK, RV_ERR_UNAVAILABLE, RV_ERR_INVALID (SQL error, bad
+ *          name, a 33rd statement, or called inside rv_pg_txn_begin),
+ *          RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_pg_prepare(rv_pg *pg, const char *name, const char *sql,
+                                  size_t param_count, char *errstr,
+                                  size_t errstr_size);
+
+/*
+ * A pipelined transaction: BEGIN, statements, COMMIT in one round trip
+ * (libpq pipeline mode). Each statement is sent as soon as it is given,
+ * so PostgreSQL runs it while the caller builds the next one; the
+ * answers are read once, at rv_pg_txn_commit. Between rv_pg_txn_begin
+ * and rv_pg_txn_commit or rv_pg_txn_abort no other rv_pg call may run on
+ * @p pg. Either every statement commits or none does.
+ */
+
+/**
+ * Start a pipelined transaction (enter pipeline mode, send BEGIN).
+ * @returns RV_OK, RV_ERR_UNAVAILABLE (connection lost and reset),
+ *          RV_ERR_INVALID (already in one), RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_pg_txn_begin(rv_pg *pg, char *errstr,
+                                    size_t errstr_size);
+
+/**
+ * Send prepared statement @p name (prepared first with rv_pg_prepare)
+ * with @p param_count text parameters, all borrowed only for this call
+ * (libpq copies them). When @p counted, its affected rows are added to
+ * rv_pg_txn_commit's total. A statement's SQL error shows at commit.
+ * On an error the transaction is abandoned (call nothing else for it).
+ * @returns RV_OK, RV_ERR_UNAVAILABLE (send failed; connection reset),
+ *          RV_ERR_INVALID (not in a transaction, name not prepared,
+ *          too many parameters), RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_pg_txn_send(rv_pg *pg, const char *name,
+                                   size_t param_count,
+                                   const char *const *params, bool counted,
+                                   char *errstr, size_t errstr_size);
+
+/**
+ * Send COMMIT, read every answer and leave pipeline mode. On RV_OK
+ * everything committed and @p affected (may be NULL) holds the rows of
+ * the counted statements. On any error nothing committed (the
+ * transaction was rolled back) and errstr and rv_pg_sqlstate tell the
+ * first failing statement, as rv_pg_exec does.
+ * @returns RV_OK, RV_ERR_UNAVAILABLE (connection lost and reset: the
+ *          commit may or may not have happened, so the unit must be
+ *          idempotent), RV_ERR_CONFLICT, RV_ERR_INVALID, RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_pg_txn_commit(rv_pg *pg, int64_t *affected, char *errstr,
+                                     size_t errstr_size);
+
+/**
+ * Give up a transaction begun with rv_pg_txn_begin: roll back whatever
+ * was sent and leave pipeline mode. No-op outside one.
+ */
+void rv_pg_txn_abort(rv_pg *pg);
+
+/**
  * Run @p sql, which may hold several statements separated by ';' and no
  * parameters (a migration file), in one round trip (PQexec). Statements
  * outside an explicit transaction commit one by one.

@@ -3,6 +3,7 @@
  * server drops the session. Needs no schema: it only uses temp tables. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -277,6 +278,150 @@ static void test_pg_prepared_statement(void **state)
     rv_pg_close(pg);
 }
 
+/* rv_pg_txn_*: rows in it_txn (a temp table of this session). */
+static long txn_rows(rv_pg *pg, const char *where)
+{
+    char sql[128], out[32];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM it_txn WHERE %s", where);
+    query_one(pg, sql, out, sizeof(out));
+    return strtol(out, NULL, 10);
+}
+
+static void txn_prepare(rv_pg *pg)
+{
+    char errstr[512] = "";
+    assert_int_equal(rv_pg_exec(pg,
+                                "CREATE TEMP TABLE it_txn (id int PRIMARY KEY)",
+                                0, NULL, NULL, errstr, sizeof(errstr)),
+                     RV_OK);
+    assert_int_equal(
+        rv_pg_prepare(pg, "it_ins",
+                      "INSERT INTO it_txn SELECT unnest($1::int[]) "
+                      "ON CONFLICT DO NOTHING",
+                      1, errstr, sizeof(errstr)),
+        RV_OK);
+    assert_int_equal(
+        rv_pg_prepare(pg, "it_ins_strict",
+                      "INSERT INTO it_txn SELECT unnest($1::int[])", 1, errstr,
+                      sizeof(errstr)),
+        RV_OK);
+}
+
+static rv_err txn_send(rv_pg *pg, const char *name, const char *ids,
+                       bool counted)
+{
+    char errstr[512] = "";
+    return rv_pg_txn_send(pg, name, 1, (const char *[]){ids}, counted, errstr,
+                          sizeof(errstr));
+}
+
+static void test_pg_pipelined_txn(void **state)
+{
+    (void)state;
+    rv_pg *pg = open_pg();
+    txn_prepare(pg);
+    char errstr[512] = "";
+    int64_t affected = -1;
+
+    /* Commit: every statement, counted rows only. */
+    assert_int_equal(rv_pg_txn_begin(pg, errstr, sizeof(errstr)), RV_OK);
+    assert_int_equal(txn_send(pg, "it_ins", "{1,2,3}", true), RV_OK);
+    assert_int_equal(txn_send(pg, "it_ins", "{3,4}", true), RV_OK);
+    assert_int_equal(txn_send(pg, "it_ins", "{5}", false), RV_OK);
+    /* No other call while it is open. */
+    assert_int_equal(
+        rv_pg_exec(pg, "SELECT 1", 0, NULL, NULL, errstr, sizeof(errstr)),
+        RV_ERR_INVALID);
+    assert_int_equal(rv_pg_txn_commit(pg, &affected, errstr, sizeof(errstr)),
+                     RV_OK);
+    assert_int_equal(affected, 4);
+    assert_int_equal(txn_rows(pg, "true"), 5);
+
+    /* A bad value in the second statement: none of it commits, the
+     * SQLSTATE names it, and the session is usable after. */
+    assert_int_equal(rv_pg_txn_begin(pg, errstr, sizeof(errstr)), RV_OK);
+    assert_int_equal(txn_send(pg, "it_ins", "{10}", true), RV_OK);
+    assert_int_equal(txn_send(pg, "it_ins", "{x}", true), RV_OK);
+    assert_int_equal(txn_send(pg, "it_ins", "{11}", true), RV_OK);
+    errstr[0] = '\0';
+    assert_int_equal(rv_pg_txn_commit(pg, &affected, errstr, sizeof(errstr)),
+                     RV_ERR_INVALID);
+    assert_string_equal(rv_pg_sqlstate(pg), "22P02");
+    assert_non_null(strstr(errstr, "22P02"));
+    assert_int_equal(txn_rows(pg, "id IN (10, 11)"), 0);
+
+    /* A row error (unique violation) likewise. */
+    assert_int_equal(rv_pg_txn_begin(pg, errstr, sizeof(errstr)), RV_OK);
+    assert_int_equal(txn_send(pg, "it_ins", "{12}", true), RV_OK);
+    assert_int_equal(txn_send(pg, "it_ins_strict", "{1}", true), RV_OK);
+    assert_int_equal(rv_pg_txn_commit(pg, &affected, errstr, sizeof(errstr)),
+                     RV_ERR_INVALID);
+    assert_string_equal(rv_pg_sqlstate(pg), "23505");
+    assert_int_equal(txn_rows(pg, "id = 12"), 0);
+
+    /* Abort: what was sent is rolled back. */
+    assert_int_equal(rv_pg_txn_begin(pg, errstr, sizeof(errstr)), RV_OK);
+    assert_int_equal(txn_send(pg, "it_ins", "{20}", true), RV_OK);
+    rv_pg_txn_abort(pg);
+    rv_pg_txn_abort(pg); /* a no-op now */
+    assert_int_equal(txn_rows(pg, "id = 20"), 0);
+
+    /* A statement never prepared ends the transaction unsent. */
+    assert_int_equal(rv_pg_txn_begin(pg, errstr, sizeof(errstr)), RV_OK);
+    assert_int_equal(txn_send(pg, "it_ins", "{21}", true), RV_OK);
+    assert_int_equal(txn_send(pg, "it_nope", "{22}", true), RV_ERR_INVALID);
+    assert_int_equal(rv_pg_txn_commit(pg, &affected, errstr, sizeof(errstr)),
+                     RV_ERR_INVALID);
+    assert_int_equal(txn_rows(pg, "id = 21"), 0);
+
+    /* Outside a transaction, and twice begun. */
+    assert_int_equal(txn_send(pg, "it_ins", "{23}", true), RV_ERR_INVALID);
+    assert_int_equal(rv_pg_txn_begin(pg, errstr, sizeof(errstr)), RV_OK);
+    assert_int_equal(rv_pg_txn_begin(pg, errstr, sizeof(errstr)),
+                     RV_ERR_INVALID);
+    assert_int_equal(
+        rv_pg_prepare(pg, "it_other", "SELECT 1", 0, errstr, sizeof(errstr)),
+        RV_ERR_INVALID);
+    assert_int_equal(rv_pg_txn_commit(pg, &affected, errstr, sizeof(errstr)),
+                     RV_OK);
+    assert_int_equal(affected, 0);
+    assert_int_equal(txn_rows(pg, "true"), 5);
+    rv_pg_close(pg);
+}
+
+/* The session dies between the sends and the commit: UNAVAILABLE, and
+ * the next call runs on a new session out of pipeline mode. */
+static void test_pg_pipelined_txn_session_lost(void **state)
+{
+    (void)state;
+    rv_pg *pg = open_pg();
+    txn_prepare(pg);
+    char pid[32], pid2[32], errstr[512] = "";
+    query_one(pg, "SELECT pg_backend_pid()", pid, sizeof(pid));
+    assert_int_equal(rv_pg_txn_begin(pg, errstr, sizeof(errstr)), RV_OK);
+    assert_int_equal(txn_send(pg, "it_ins", "{1}", true), RV_OK);
+    rv_pg *admin = open_pg();
+    assert_int_equal(
+        rv_pg_exec(admin, "SELECT pg_terminate_backend($1::int, 5000)", 1,
+                   (const char *[]){pid}, NULL, errstr, sizeof(errstr)),
+        RV_OK);
+    rv_pg_close(admin);
+    int64_t affected = -1;
+    assert_int_equal(rv_pg_txn_commit(pg, &affected, errstr, sizeof(errstr)),
+                     RV_ERR_UNAVAILABLE);
+    assert_int_equal(affected, -1);
+    query_one(pg, "SELECT pg_backend_pid()", pid2, sizeof(pid2));
+    assert_string_not_equal(pid, pid2);
+    /* A new session: statements must be prepared again. */
+    txn_prepare(pg);
+    assert_int_equal(rv_pg_txn_begin(pg, errstr, sizeof(errstr)), RV_OK);
+    assert_int_equal(txn_send(pg, "it_ins", "{7}", true), RV_OK);
+    assert_int_equal(rv_pg_txn_commit(pg, &affected, errstr, sizeof(errstr)),
+                     RV_OK);
+    assert_int_equal(affected, 1);
+    rv_pg_close(pg);
+}
+
 static void test_pg_open_failure_hides_password(void **state)
 {
     (void)state;
@@ -299,6 +444,8 @@ int main(void)
         cmocka_unit_test(test_pg_sql_error_is_invalid_with_sqlstate),
         cmocka_unit_test(test_pg_terminated_session_reconnects),
         cmocka_unit_test(test_pg_prepared_statement),
+        cmocka_unit_test(test_pg_pipelined_txn),
+        cmocka_unit_test(test_pg_pipelined_txn_session_lost),
         cmocka_unit_test(test_pg_open_failure_hides_password),
     };
     return cmocka_run_group_tests_name("it_pg", tests, NULL, NULL);

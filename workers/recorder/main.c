@@ -122,9 +122,19 @@ static rv_err dead_letter(recorder *rec, rv_producer *kp, const rv_msg *m,
     return err;
 }
 
+/* The prepared INSERT of table @p t: its name (into @p name, 32 bytes). */
+static const char *insert_name(recorder_table t, char name[32])
+{
+    snprintf(name, 32, "recorder_insert_%d", (int)t);
+    return name;
+}
+
+/* Rows [@p first, @p first + @p n) of table @p t: run now, or, in a
+ * pipelined transaction (@p piped), sent to run while the next table's
+ * arrays are built, with their count read at commit. */
 static rv_err insert_rows(recorder *rec, recorder_table t, size_t first,
-                          size_t n, uint64_t *inserted, char *errstr,
-                          size_t errstr_size)
+                          size_t n, bool piped, uint64_t *inserted,
+                          char *errstr, size_t errstr_size)
 {
     const char *const *params = NULL;
     rv_err err = recorder_rows_arrays(rec->rows, t, first, n, &params);
@@ -135,7 +145,11 @@ static rv_err insert_rows(recorder *rec, recorder_table t, size_t first,
      * each batch's INSERTs again, 13% of the recorder's backend at 1,000
      * sales/s (perf, issue 8). */
     char name[32];
-    snprintf(name, sizeof(name), "recorder_insert_%d", (int)t);
+    insert_name(t, name);
+    if (piped) {
+        return rv_pg_txn_send(rec->pg, name, recorder_table_column_count(t),
+                              params, true, errstr, errstr_size);
+    }
     rv_pg_result *res = NULL;
     err = rv_pg_exec_prepared(rec->pg, name, rec->insert_sql[t],
                               recorder_table_column_count(t), params, &res,
@@ -145,12 +159,6 @@ static rv_err insert_rows(recorder *rec, recorder_table t, size_t first,
     }
     rv_pg_result_free(res);
     return err;
-}
-
-static rv_err exec_sql(recorder *rec, const char *sql, char *errstr,
-                       size_t errstr_size)
-{
-    return rv_pg_exec(rec->pg, sql, 0, NULL, NULL, errstr, errstr_size);
 }
 
 /* The offsets upsert, prepared once a session: a row per partition from
@@ -198,7 +206,7 @@ static bool put_array_text(char *buf, size_t size, size_t *used, const char *s)
  * de-duplicated first), stored with GREATEST so a late retry never moves
  * a partition back. */
 static rv_err store_offsets(recorder *rec, const rv_msg *msgs, size_t count,
-                            char *errstr, size_t errstr_size)
+                            bool piped, char *errstr, size_t errstr_size)
 {
     static const char *topic[OFFSETS_MAX];
     static int32_t part[OFFSETS_MAX];
@@ -258,8 +266,11 @@ static rv_err store_offsets(recorder *rec, const rv_msg *msgs, size_t count,
         snprintf(parts + pu, parts_size - pu, "}");
         snprintf(nexts + nu, nexts_size - nu, "}");
         const char *params[] = {rec->group, topics, parts, nexts};
-        err = rv_pg_exec_prepared(rec->pg, "recorder_offsets", offsets_sql, 4,
-                                  params, NULL, errstr, errstr_size);
+        err = piped ? rv_pg_txn_send(rec->pg, "recorder_offsets", 4, params,
+                                     false, errstr, errstr_size)
+                    : rv_pg_exec_prepared(rec->pg, "recorder_offsets",
+                                          offsets_sql, 4, params, NULL, errstr,
+                                          errstr_size);
     }
     free(topics);
     free(parts);
@@ -305,36 +316,53 @@ static void maybe_crash(recorder *rec)
 }
 
 /* All rows and the partitions' next offsets in one transaction, one
- * INSERT per table and chunk. */
+ * INSERT per table and chunk, pipelined (rv_pg_txn_*): one round trip a
+ * batch, and PostgreSQL inserts one table while the recorder builds the
+ * next table's arrays (issue 8). */
 static rv_err write_batch(recorder *rec, const rv_msg *msgs, size_t count,
                           char *errstr, size_t errstr_size)
 {
-    uint64_t inserted = 0;
-    rv_err err = exec_sql(rec, "BEGIN", errstr, errstr_size);
-    bool in_tx = err == RV_OK;
+    char name[32];
+    rv_err err = rv_pg_prepare(rec->pg, "recorder_offsets", offsets_sql, 4,
+                               errstr, errstr_size);
+    for (size_t t = 0; err == RV_OK && t < RECORDER_TABLE_COUNT; t++) {
+        if (recorder_rows_count(rec->rows, t) > 0) {
+            err = rv_pg_prepare(
+                rec->pg, insert_name(t, name), rec->insert_sql[t],
+                recorder_table_column_count(t), errstr, errstr_size);
+        }
+    }
+    if (err == RV_OK) {
+        err = rv_pg_txn_begin(rec->pg, errstr, errstr_size);
+    }
+    if (err != RV_OK) {
+        return err;
+    }
     for (size_t t = 0; err == RV_OK && t < RECORDER_TABLE_COUNT; t++) {
         size_t total = recorder_rows_count(rec->rows, t);
         size_t n = 0;
         for (size_t first = 0;
              err == RV_OK && (n = recorder_chunk_rows(t, total, first)) > 0;
              first += n) {
-            err = insert_rows(rec, t, first, n, &inserted, errstr, errstr_size);
+            err =
+                insert_rows(rec, t, first, n, true, NULL, errstr, errstr_size);
         }
     }
     if (err == RV_OK) {
-        err = store_offsets(rec, msgs, count, errstr, errstr_size);
+        err = store_offsets(rec, msgs, count, true, errstr, errstr_size);
     }
+    if (err != RV_OK) {
+        /* Building a statement failed before its send (no-op when a send
+         * failed: that ended the transaction already). */
+        rv_pg_txn_abort(rec->pg);
+    }
+    int64_t inserted = 0;
     if (err == RV_OK) {
-        in_tx = false; /* COMMIT ends it whatever it answers */
-        err = exec_sql(rec, "COMMIT", errstr, errstr_size);
+        err = rv_pg_txn_commit(rec->pg, &inserted, errstr, errstr_size);
     }
     if (err == RV_OK) {
         maybe_crash(rec);
-        rec->rows_inserted += inserted;
-    } else if (in_tx && err != RV_ERR_UNAVAILABLE) {
-        /* After UNAVAILABLE the session was reset: nothing to roll back. */
-        rv_err rb = exec_sql(rec, "ROLLBACK", NULL, 0);
-        (void)rb; /* a failed rollback leaves nothing to undo either */
+        rec->rows_inserted += (uint64_t)inserted;
     }
     return err;
 }
@@ -357,8 +385,8 @@ static rv_err write_rows_singly(recorder *rec, const rv_msg *msgs,
     char errstr[512];
     for (size_t t = 0; t < RECORDER_TABLE_COUNT; t++) {
         for (size_t i = 0; i < recorder_rows_count(rec->rows, t); i++) {
-            rv_err err = insert_rows(rec, t, i, 1, &rec->rows_inserted, errstr,
-                                     sizeof(errstr));
+            rv_err err = insert_rows(rec, t, i, 1, false, &rec->rows_inserted,
+                                     errstr, sizeof(errstr));
             if (err == RV_OK) {
                 continue;
             }
@@ -445,7 +473,8 @@ static rv_err record_batch(void *ctx, const rv_msg *msgs, size_t count,
         if (err == RV_OK) {
             /* Rows one by one are not one transaction: the offsets come
              * after them (at least once, and the rows are idempotent). */
-            err = store_offsets(rec, msgs, count, errstr, sizeof(errstr));
+            err =
+                store_offsets(rec, msgs, count, false, errstr, sizeof(errstr));
         }
     } else if (err != RV_OK) {
         uint64_t suppressed = 0;
