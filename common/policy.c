@@ -39,6 +39,9 @@
 
 /* Room for libcyaml's own error lines, quoted in errstr. */
 #define CYAML_DETAIL_SIZE 256
+/* An unknown key's path: steps kept, and bytes of one step. */
+#define CYAML_SEGMENTS_MAX 8
+#define CYAML_SEGMENT_SIZE 64
 
 static const char *const trigger_kinds[] = {
     "sale", "complaint",  "repair",     "account_opened",
@@ -427,11 +430,64 @@ static rv_err invalid(const check *c, const char *fmt, ...)
 }
 
 /* libcyaml explains a load error in several log lines (the problem, then
- * a backtrace of keys); keep them, joined, for errstr. */
+ * a backtrace of keys); keep them, joined, for errstr. An unknown key is
+ * also kept apart, with the backtrace as path segments (innermost
+ * first): libcyaml's own line for it is the line of the value before the
+ * key, not the key's (libcyaml 1.3 marks the last event it read). */
 typedef struct cyaml_detail {
     char text[CYAML_DETAIL_SIZE];
     size_t len;
+    char key[CYAML_SEGMENT_SIZE]; /* "Unexpected key: <key>" */
+    char segments[CYAML_SEGMENTS_MAX][CYAML_SEGMENT_SIZE];
+    size_t segment_count;
 } cyaml_detail;
+
+/* Copies the text of @p s up to @p stop (or the line's end) into @p out;
+ * false if @p s has no @p stop or it does not fit. */
+static bool copy_until(const char *s, char stop, char *out, size_t out_size)
+{
+    size_t n = strcspn(s, "\n");
+    const char *end = memchr(s, stop, n);
+    if (end == NULL || (size_t)(end - s) >= out_size) {
+        return false;
+    }
+    memcpy(out, s, (size_t)(end - s));
+    out[end - s] = '\0';
+    return true;
+}
+
+/* Keeps what an unknown key's line says of where it is: the key itself,
+ * or one step of the backtrace ("in mapping field 'rules' (...)" or "in
+ * sequence entry '5' (...)"; a bare "in mapping" adds nothing). */
+static void note_key_path(cyaml_detail *d, const char *s)
+{
+    static const char unexpected[] = "Unexpected key: ";
+    static const char field[] = "in mapping field '";
+    static const char entry[] = "in sequence entry '";
+    char seg[CYAML_SEGMENT_SIZE];
+    if (strncmp(s, unexpected, sizeof(unexpected) - 1) == 0) {
+        snprintf(d->key, sizeof(d->key), "%s", s + sizeof(unexpected) - 1);
+        d->key[strcspn(d->key, "\n")] = '\0';
+        return;
+    }
+    if (d->segment_count >= CYAML_SEGMENTS_MAX) {
+        return;
+    }
+    if (strncmp(s, field, sizeof(field) - 1) == 0 &&
+        copy_until(s + sizeof(field) - 1, '\'', seg, sizeof(seg))) {
+        snprintf(d->segments[d->segment_count++], CYAML_SEGMENT_SIZE, "%s",
+                 seg);
+    } else if (strncmp(s, entry, sizeof(entry) - 1) == 0 &&
+               copy_until(s + sizeof(entry) - 1, '\'', seg, sizeof(seg))) {
+        /* libcyaml counts the entry being read: '1' is the first. */
+        char *end = NULL;
+        unsigned long n = strtoul(seg, &end, 10);
+        if (end != seg && *end == '\0' && n >= 1 && n <= SEQ_ROSTER_MAX) {
+            snprintf(d->segments[d->segment_count++], CYAML_SEGMENT_SIZE,
+                     "[%lu]", n - 1);
+        }
+    }
+}
 
 static void collect_cyaml_log(cyaml_log_t level, void *ctx, const char *fmt,
                               va_list args) RV_PRINTF(3, 0);
@@ -457,6 +513,7 @@ static void collect_cyaml_log(cyaml_log_t level, void *ctx, const char *fmt,
     if (strncmp(s, "Backtrace:", 10) == 0) {
         return;
     }
+    note_key_path(d, s);
     size_t n = strcspn(s, "\n");
     if (n == 0) {
         return;
@@ -1496,6 +1553,30 @@ static rv_err check_numbers(const check *c, const num_policy *n)
 
 /* ---- public ---------------------------------------------------------- */
 
+/* "<path> is an unknown key (line N)": the path from libcyaml's
+ * backtrace (outermost first) and the key, the line the key's own, found
+ * with libyaml (policy_where), not libcyaml's. */
+static rv_err unknown_key(const check *c, const cyaml_detail *d)
+{
+    /* Every step and the key, each with its '.', and the NUL. */
+    char path[(CYAML_SEGMENTS_MAX + 1) * CYAML_SEGMENT_SIZE + 1];
+    size_t len = 0;
+    path[0] = '\0';
+    for (size_t i = d->segment_count; i > 0; i--) {
+        const char *seg = d->segments[i - 1];
+        len += (size_t)snprintf(path + len, sizeof(path) - len, "%s%s",
+                                len > 0 && seg[0] != '[' ? "." : "", seg);
+    }
+    snprintf(path + len, sizeof(path) - len, "%s%s", len > 0 ? "." : "",
+             d->key);
+    char shown[256];
+    int line = policy_where(c->path, path, shown, sizeof(shown));
+    if (line > 0) {
+        return invalid(c, "%s is an unknown key (line %d)", shown, line);
+    }
+    return invalid(c, "%s is an unknown key", shown);
+}
+
 /* Load @p path against @p schema into *out; a libcyaml failure becomes
  * one sentence with libcyaml's own explanation. */
 static rv_err load_yaml(const check *c, const cyaml_schema_value_t *schema,
@@ -1516,6 +1597,9 @@ static rv_err load_yaml(const check *c, const cyaml_schema_value_t *schema,
     if (cerr == CYAML_ERR_OOM) {
         rv_errf(c->errstr, c->errstr_size, "policy %s: out of memory", c->path);
         return RV_ERR_NOMEM;
+    }
+    if (cerr == CYAML_ERR_INVALID_KEY && detail.key[0] != '\0') {
+        return unknown_key(c, &detail);
     }
     if (cerr != CYAML_OK) {
         return invalid(c, "%s (%s)", cyaml_strerror(cerr),

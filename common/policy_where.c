@@ -65,8 +65,29 @@ static yaml_node_t *seq_get(yaml_document_t *doc, yaml_node_t *seq,
     return NULL;
 }
 
+/* Appends @p text to @p out (NUL-terminated, @p size bytes), cutting it. */
+static void append(char *out, size_t size, const char *text)
+{
+    if (out == NULL || size == 0) {
+        return;
+    }
+    size_t len = strlen(out);
+    if (len + 1 < size) {
+        snprintf(out + len, size - len, "%s", text);
+    }
+}
+
 int policy_line_of(const char *file, const char *field_path)
 {
+    return policy_where(file, field_path, NULL, 0);
+}
+
+int policy_where(const char *file, const char *field_path, char *shown,
+                 size_t shown_size)
+{
+    if (shown != NULL && shown_size > 0) {
+        snprintf(shown, shown_size, "%s", field_path);
+    }
     FILE *f = fopen(file, "rb");
     if (f == NULL) {
         return 0;
@@ -79,11 +100,16 @@ int policy_line_of(const char *file, const char *field_path)
     }
     yaml_parser_set_input_file(&parser, f);
     int line = 0;
+    /* The path as resolved so far, ids for indexes; it replaces @p shown
+     * only if the whole path resolves. */
+    char walked[256] = "";
+    bool resolved = false;
     if (yaml_parser_load(&parser, &doc)) {
         yaml_node_t *node = yaml_document_get_root_node(&doc);
         char path[256];
         snprintf(path, sizeof(path), "%s", field_path);
         char *save = NULL;
+        resolved = node != NULL;
         for (char *seg = strtok_r(path, ".", &save); seg != NULL && node;
              seg = strtok_r(NULL, ".", &save)) {
             char *br = strchr(seg, '[');
@@ -93,20 +119,32 @@ int policy_line_of(const char *file, const char *field_path)
             yaml_node_t *key = NULL;
             node = map_get(&doc, node, seg, &key);
             if (node == NULL) {
+                resolved = false;
                 break;
             }
+            append(walked, sizeof(walked), walked[0] != '\0' ? "." : "");
+            append(walked, sizeof(walked), seg);
             line = (int)(key != NULL ? key : node)->start_mark.line + 1;
             while (br != NULL && node != NULL) {
                 char *sel = br + 1;
                 char *close = strchr(sel, ']');
                 if (close == NULL) {
+                    resolved = false;
                     break;
                 }
                 *close = '\0';
                 node = seq_get(&doc, node, sel);
-                if (node != NULL) {
-                    line = (int)node->start_mark.line + 1;
+                if (node == NULL) {
+                    resolved = false;
+                    break;
                 }
+                line = (int)node->start_mark.line + 1;
+                yaml_node_t *id_key = NULL;
+                const char *id =
+                    scalar(&doc, map_get(&doc, node, "id", &id_key));
+                append(walked, sizeof(walked), "[");
+                append(walked, sizeof(walked), id != NULL ? id : sel);
+                append(walked, sizeof(walked), "]");
                 br = close[1] == '[' ? close + 1 : NULL;
             }
         }
@@ -114,5 +152,8 @@ int policy_line_of(const char *file, const char *field_path)
     }
     yaml_parser_delete(&parser);
     fclose(f);
+    if (resolved && shown != NULL && shown_size > 0) {
+        snprintf(shown, shown_size, "%s", walked);
+    }
     return line;
 }

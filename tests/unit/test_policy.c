@@ -253,6 +253,57 @@ static void test_policy_error_names_the_line(void **state)
                    "spot_checks.rule \"R5\" is not a rule");
 }
 
+/* The line of the first @p needle in the default policy with @p from
+ * replaced by @p to. */
+static int line_in_variant(const char *from, const char *to, const char *needle)
+{
+    char *text = default_text_with(from, to);
+    const char *at = strstr(text, needle);
+    assert_non_null(at);
+    int line = 1;
+    for (const char *p = text; p < at; p++) {
+        line += *p == '\n';
+    }
+    free(text);
+    return line;
+}
+
+/* Tester finding 9: an unknown key is named by its path and its own
+ * line; libcyaml's line was the previous value's (one line up, or more
+ * after a comment). */
+static void test_policy_unknown_key_names_its_line(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *from, *to, *needle, *path;
+    } cases[] = {
+        /* top level, after a comment */
+        {"cooldown_days: 7", "cooldown_dayz: 7", "cooldown_dayz",
+         "cooldown_dayz"},
+        /* a rule's field, found by the rule's id */
+        {"    priority: 10\n", "    priorty: 10\n", "priorty",
+         "rules[R5].priorty"},
+        /* a key added after the last field of a rule's mapping */
+        {"    priority: 10\n", "    priority: 10\n    extra_key: 1\n",
+         "extra_key", "rules[R5].extra_key"},
+        /* inside a flow mapping of a sequence */
+        {"{id: w01, branch: West, daily_capacity: 30}",
+         "{id: w01, branch: West, daily_capacty: 30}", "daily_capacty",
+         "agents[w01].daily_capacty"},
+        /* two sequences deep: a tier of R1 */
+        {"max_cents: 300000, rate: 0.20}",
+         "max_cents: 300000, rate: 0.20,\n         rat: 1}", "rat: 1",
+         "rules[R1].tiers[1].rat"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int line = line_in_variant(cases[i].from, cases[i].to, cases[i].needle);
+        char want[160];
+        snprintf(want, sizeof(want), "%s is an unknown key (line %d)",
+                 cases[i].path, line);
+        expect_invalid(cases[i].from, cases[i].to, want);
+    }
+}
+
 static void test_policy_rejects_rate_above_one(void **state)
 {
     (void)state;
@@ -313,7 +364,8 @@ static void test_policy_rejects_other_mistakes(void **state)
 {
     (void)state;
     /* libcyaml's own errors: unknown key, wrong type, broken YAML. */
-    expect_invalid("cooldown_days: 7", "cooldown_dayz: 7", "Invalid key");
+    expect_invalid("cooldown_days: 7", "cooldown_dayz: 7",
+                   "cooldown_dayz is an unknown key");
     expect_invalid("cooldown_days: 7", "cooldown_days: soon", "cooldown_days");
     expect_invalid("cooldown_days: 7", "cooldown_days: [7", "cooldown");
     expect_invalid("- \"2016-07-04\"", "- \"2016-07-40\"",
@@ -401,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_policy_default_roster),
         cmocka_unit_test(test_policy_rejects_rate_above_one),
         cmocka_unit_test(test_policy_error_names_the_line),
+        cmocka_unit_test(test_policy_unknown_key_names_its_line),
         cmocka_unit_test(test_policy_rejects_spot_checks_without_rule),
         cmocka_unit_test(test_policy_rejects_four_questions),
         cmocka_unit_test(test_policy_rejects_overlapping_tiers),
