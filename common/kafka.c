@@ -128,40 +128,217 @@ static void on_consumer_error(rd_kafka_t *rk, int err, const char *reason,
     log_kafka_error(rk, &kc->err_rl, err, reason);
 }
 
-/* Applies name=value; on failure writes errstr and returns INVALID. */
+/* Our producer settings, under the configured properties: the producer
+ * is idempotent, so a batch resent after a lost acknowledgement is
+ * written once. */
+static const char *const producer_defaults[] = {
+    "enable.idempotence", "true", "acks", "all", NULL,
+};
+
+/* Our consumer settings, under the configured properties.
+ * fetch.wait.max.ms: how long a broker holds an empty fetch; low so
+ * that a batch's last poll does not stall behind an idle partition
+ * (the mock cluster waits the full time). session.timeout.ms: a
+ * replica that died is replaced within 10 s, and a rebalance stuck
+ * behind a member that left mid-join resolves before the close wait
+ * (CLOSE_ASSIGN_WAIT_MS) runs out. queued.max.messages.kbytes: the
+ * read-ahead kept in memory, 4 MiB instead of librdkafka's 64 MiB,
+ * which made most of a worker's peak RSS (issue 8: sampler 64.6 ->
+ * 37.6 MB, recorder 100.7 -> 33.1 MB over 100,000 sales); a batch
+ * needs far less. partition.assignment.strategy: roundrobin (eager),
+ * not cooperative-sticky: librdkafka before 2.3.0 (Debian 12 ships
+ * 2.0.2) aborts in rd_kafka_sticky_assignor_state_destroy when a
+ * cooperative consumer stops before its first assignment
+ * (librdkafka issue 4312), which it_chaos_lite hit with a replica
+ * leaving during a rebalance. */
+static const char *const consumer_defaults[] = {
+    "queued.max.messages.kbytes",
+    "4096",
+    "enable.auto.commit",
+    "false",
+    "enable.auto.offset.store",
+    "false",
+    "auto.offset.reset",
+    "earliest",
+    "partition.assignment.strategy",
+    "roundrobin",
+    "fetch.wait.max.ms",
+    "100",
+    "session.timeout.ms",
+    "10000",
+    NULL,
+};
+
+/* Where conf_build's problems go: the first into errstr (and building
+ * stops), or, with a report function, each one to it (and building goes
+ * on, so that every bad property is named). */
+typedef struct conf_sink {
+    char *errstr;
+    size_t errstr_size;
+    rv_cfg_report_fn report; /* NULL: errstr, stop at the first */
+    void *report_arg;
+    /* With report: one flag a configured property, set once it was
+     * reported, so a check of two confs names it once. */
+    bool *reported;
+} conf_sink;
+
+/* Applies name=value; on failure tells @p sink (under @p key, the
+ * configuration key it came from) and returns INVALID. */
 static rv_err conf_set(rd_kafka_conf_t *conf, const char *name,
-                       const char *value, char *errstr, size_t errstr_size)
+                       const char *value, const char *key, bool *reported,
+                       const conf_sink *sink)
 {
     char kerr[256];
-    if (rd_kafka_conf_set(conf, name, value, kerr, sizeof(kerr)) !=
+    if (rd_kafka_conf_set(conf, name, value, kerr, sizeof(kerr)) ==
         RD_KAFKA_CONF_OK) {
-        rv_errf(errstr, errstr_size, "kafka.%s: %s", name, kerr);
-        return RV_ERR_INVALID;
+        return RV_OK;
     }
+    if (sink->report == NULL) {
+        rv_errf(sink->errstr, sink->errstr_size, "%s: %s", key, kerr);
+    } else if (reported == NULL || !*reported) {
+        sink->report(sink->report_arg, key, kerr);
+        if (reported != NULL) {
+            *reported = true;
+        }
+    }
+    return RV_ERR_INVALID;
+}
+
+/* The configuration of a producer (client.id @p id) or a consumer
+ * (group.id and client.id @p id): the ids, our defaults, then the
+ * configured properties on top, so that configuration may override any
+ * default. rv_producer_open, rv_consumer_open and rv_kafka_check_config
+ * all build theirs here, so a checked configuration is the one that
+ * runs. On RV_OK *out is the new conf (the caller's, destroyed by
+ * rd_kafka_new or rd_kafka_conf_destroy). */
+static rv_err conf_build(rd_kafka_type_t type, const char *id,
+                         const rv_props *kafka, const conf_sink *sink,
+                         rd_kafka_conf_t **out)
+{
+    bool is_consumer = type == RD_KAFKA_CONSUMER;
+    const char *const *defaults =
+        is_consumer ? consumer_defaults : producer_defaults;
+    rv_err worst = RV_OK;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (is_consumer) {
+        worst = conf_set(conf, "group.id", id, "group.id", NULL, sink);
+    }
+    if (worst == RV_OK && id != NULL) {
+        worst = conf_set(conf, "client.id", id, "kafka.client.id", NULL, sink);
+    }
+    for (size_t i = 0; worst == RV_OK && defaults[i] != NULL; i += 2) {
+        char key[128];
+        snprintf(key, sizeof(key), "kafka.%s", defaults[i]);
+        worst = conf_set(conf, defaults[i], defaults[i + 1], key, NULL, sink);
+    }
+    for (size_t i = 0; kafka != NULL && i < kafka->count; i++) {
+        if (worst != RV_OK && sink->report == NULL) {
+            break;
+        }
+        char key[256];
+        snprintf(key, sizeof(key), "kafka.%s", kafka->names[i]);
+        rv_err err =
+            conf_set(conf, kafka->names[i], kafka->values[i], key,
+                     sink->reported != NULL ? &sink->reported[i] : NULL, sink);
+        if (err != RV_OK) {
+            worst = err;
+        }
+    }
+    if (worst != RV_OK) {
+        rd_kafka_conf_destroy(conf);
+        return worst;
+    }
+    *out = conf;
     return RV_OK;
 }
 
-/* Applies our defaults, then the configured properties on top of them so
- * that configuration may override any default. */
-static rv_err conf_apply(rd_kafka_conf_t *conf, const char *const *defaults,
-                         const rv_props *kafka, char *errstr,
-                         size_t errstr_size)
+/* ------------------------------------------------------------------ */
+/* Configuration check */
+
+/* The check's clients log that they have no bootstrap servers (removed on
+ * purpose) and which properties belong to the other kind of client (the
+ * same properties go to both): nothing of that is a configuration
+ * problem, and the check runs before logging is set up. */
+static void on_check_log(const rd_kafka_t *rk, int level, const char *fac,
+                         const char *buf)
 {
-    for (size_t i = 0; defaults[i] != NULL; i += 2) {
-        rv_err err =
-            conf_set(conf, defaults[i], defaults[i + 1], errstr, errstr_size);
-        if (err != RV_OK) {
-            return err;
-        }
+    (void)rk;
+    (void)level;
+    (void)fac;
+    (void)buf;
+}
+
+/* One client's configuration as conf_build makes it, each refused
+ * property reported; then the client itself, created without a broker to
+ * connect to, so that rd_kafka_new checks the properties together (acks
+ * against enable.idempotence, the ssl.* files) as it will at start.
+ * @p last holds the previous client's refusal, so one shared by producer
+ * and consumer is reported once. */
+static rv_err check_client(rd_kafka_type_t type, const char *id,
+                           const rv_props *kafka, bool *reported, char *last,
+                           size_t last_size, rv_cfg_report_fn report,
+                           void *report_arg)
+{
+    const conf_sink sink = {
+        .report = report, .report_arg = report_arg, .reported = reported};
+    rd_kafka_conf_t *conf = NULL;
+    rv_err err = conf_build(type, id, kafka, &sink, &conf);
+    if (err != RV_OK) {
+        return err; /* each refused property is reported */
     }
-    for (size_t i = 0; kafka != NULL && i < kafka->count; i++) {
-        rv_err err = conf_set(conf, kafka->names[i], kafka->values[i], errstr,
-                              errstr_size);
-        if (err != RV_OK) {
-            return err;
-        }
+    char kerr[256] = "";
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", "", kerr, sizeof(kerr)) !=
+        RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        report(report_arg, "kafka.bootstrap.servers", kerr);
+        return RV_ERR_INVALID;
     }
+    rd_kafka_conf_set_log_cb(conf, on_check_log);
+    rd_kafka_t *rk = rd_kafka_new(type, conf, kerr, sizeof(kerr));
+    if (rk == NULL) {
+        rd_kafka_conf_destroy(conf); /* not taken on failure */
+        if (strcmp(kerr, last) != 0) {
+            char why[320];
+            snprintf(why, sizeof(why), "%s: %s",
+                     type == RD_KAFKA_CONSUMER ? "consumer" : "producer", kerr);
+            report(report_arg, "kafka", why);
+            snprintf(last, last_size, "%s", kerr);
+        }
+        return RV_ERR_INVALID;
+    }
+    rd_kafka_destroy(rk);
     return RV_OK;
+}
+
+rv_err rv_kafka_check_config(const rv_props *kafka, const char *client_id,
+                             const char *group_id, rv_cfg_report_fn report,
+                             void *report_arg)
+{
+    size_t count = kafka != NULL ? kafka->count : 0;
+    bool *reported = calloc(count + 1, sizeof(*reported));
+    if (reported == NULL) {
+        return RV_ERR_NOMEM;
+    }
+    rv_err worst = RV_OK;
+    char last[256] = "";
+    if (group_id == NULL || group_id[0] == '\0') {
+        report(report_arg, "group.id", "is empty");
+        worst = RV_ERR_INVALID;
+    }
+    rv_err err = check_client(RD_KAFKA_PRODUCER, client_id, kafka, reported,
+                              last, sizeof(last), report, report_arg);
+    if (err != RV_OK) {
+        worst = err;
+    }
+    if (group_id != NULL && group_id[0] != '\0') {
+        err = check_client(RD_KAFKA_CONSUMER, group_id, kafka, reported, last,
+                           sizeof(last), report, report_arg);
+        if (err != RV_OK) {
+            worst = err;
+        }
+    }
+    free(reported);
+    return worst;
 }
 
 /* ------------------------------------------------------------------ */
@@ -190,9 +367,6 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
 rv_err rv_producer_open(const rv_props *kafka, const char *client_id,
                         rv_producer **out, char *errstr, size_t errstr_size)
 {
-    static const char *const defaults[] = {
-        "enable.idempotence", "true", "acks", "all", NULL,
-    };
     rv_err err = RV_ERR_NOMEM;
     rd_kafka_conf_t *conf = NULL;
     rv_producer *kp = calloc(1, sizeof(*kp));
@@ -200,14 +374,8 @@ rv_err rv_producer_open(const rv_props *kafka, const char *client_id,
         rv_errf(errstr, errstr_size, "producer: out of memory");
         goto out;
     }
-    conf = rd_kafka_conf_new();
-    if (client_id != NULL) {
-        err = conf_set(conf, "client.id", client_id, errstr, errstr_size);
-        if (err != RV_OK) {
-            goto out;
-        }
-    }
-    err = conf_apply(conf, defaults, kafka, errstr, errstr_size);
+    const conf_sink sink = {.errstr = errstr, .errstr_size = errstr_size};
+    err = conf_build(RD_KAFKA_PRODUCER, client_id, kafka, &sink, &conf);
     if (err != RV_OK) {
         goto out;
     }
@@ -573,38 +741,6 @@ rv_err rv_consumer_open(const rv_props *kafka, const char *group_id,
                         const char *const *topics, size_t topic_count,
                         rv_consumer **out, char *errstr, size_t errstr_size)
 {
-    /* fetch.wait.max.ms: how long a broker holds an empty fetch; low so
-     * that a batch's last poll does not stall behind an idle partition
-     * (the mock cluster waits the full time). session.timeout.ms: a
-     * replica that died is replaced within 10 s, and a rebalance stuck
-     * behind a member that left mid-join resolves before the close wait
-     * (CLOSE_ASSIGN_WAIT_MS) runs out. queued.max.messages.kbytes: the
-     * read-ahead kept in memory, 4 MiB instead of librdkafka's 64 MiB,
-     * which made most of a worker's peak RSS (issue 8: sampler 64.6 ->
-     * 37.6 MB, recorder 100.7 -> 33.1 MB over 100,000 sales); a batch
-     * needs far less. partition.assignment.strategy: roundrobin (eager),
-     * not cooperative-sticky: librdkafka before 2.3.0 (Debian 12 ships
-     * 2.0.2) aborts in rd_kafka_sticky_assignor_state_destroy when a
-     * cooperative consumer stops before its first assignment
-     * (librdkafka issue 4312), which it_chaos_lite hit with a replica
-     * leaving during a rebalance. */
-    static const char *const defaults[] = {
-        "queued.max.messages.kbytes",
-        "4096",
-        "enable.auto.commit",
-        "false",
-        "enable.auto.offset.store",
-        "false",
-        "auto.offset.reset",
-        "earliest",
-        "partition.assignment.strategy",
-        "roundrobin",
-        "fetch.wait.max.ms",
-        "100",
-        "session.timeout.ms",
-        "10000",
-        NULL,
-    };
     rv_err err = RV_ERR_INVALID;
     rd_kafka_conf_t *conf = NULL;
     rd_kafka_topic_partition_list_t *subscription = NULL;
@@ -635,14 +771,8 @@ rv_err rv_consumer_open(const rv_props *kafka, const char *group_id,
     }
     kc->revoked = rd_kafka_topic_partition_list_new(4);
 
-    conf = rd_kafka_conf_new();
-    err = conf_set(conf, "group.id", group_id, errstr, errstr_size);
-    if (err == RV_OK) {
-        err = conf_set(conf, "client.id", group_id, errstr, errstr_size);
-    }
-    if (err == RV_OK) {
-        err = conf_apply(conf, defaults, kafka, errstr, errstr_size);
-    }
+    const conf_sink sink = {.errstr = errstr, .errstr_size = errstr_size};
+    err = conf_build(RD_KAFKA_CONSUMER, group_id, kafka, &sink, &conf);
     if (err != RV_OK) {
         goto out;
     }

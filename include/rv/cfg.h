@@ -50,6 +50,16 @@ typedef struct rv_props {
 } rv_props;
 
 /**
+ * Receives one problem a configuration check found (--check-config).
+ * @param arg  the caller's, passed through
+ * @param key  the configuration key it concerns, e.g. "redis.url" or
+ *             "kafka.acks"; NUL-terminated, borrowed for the call
+ * @param why  one sentence naming the value's fault and the limit, never
+ *             quoting a secret; NUL-terminated, borrowed for the call
+ */
+typedef void (*rv_cfg_report_fn)(void *arg, const char *key, const char *why);
+
+/**
  * Load every section: defaults, then the file at @p path (may be NULL;
  * lines "key = value", '#' comments), then environment variables
  * (RV_ + key upper-cased with '.' -> '_'). Keys starting with "kafka."

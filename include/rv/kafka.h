@@ -63,6 +63,32 @@ const char *rv_msg_header(const rv_msg *m, const char *name, char *buf,
                           size_t buf_size);
 
 /**
+ * Check @p kafka (borrowed) for --check-config without any broker: build
+ * the producer's (client.id @p client_id) and the consumer's (group.id
+ * and client.id @p group_id) librdkafka configuration exactly as
+ * rv_producer_open() and rv_consumer_open() do (our defaults, then
+ * @p kafka on top, each with rd_kafka_conf_set), then create each client
+ * with bootstrap.servers emptied, so that librdkafka also checks the
+ * properties together (e.g. acks against enable.idempotence, the ssl.*
+ * files), and free it; nothing connects. Each problem goes to @p report
+ * once: key "kafka.<name>" for a property or value librdkafka refuses
+ * (all of them, not only the first), "kafka" for a client librdkafka
+ * refuses to create ("producer: ..." or "consumer: ..."), "group.id" for
+ * an empty group.
+ * @param client_id  NUL-terminated, borrowed; NULL = librdkafka's default
+ * @param group_id   NUL-terminated, borrowed
+ * @param report     called once a problem, with @p report_arg
+ * @returns RV_OK (no problem), RV_ERR_INVALID (one or more reported),
+ *          RV_ERR_NOMEM
+ * Threads: any; librdkafka starts and joins its threads inside.
+ */
+RV_MUSTCHECK rv_err rv_kafka_check_config(const rv_props *kafka,
+                                          const char *client_id,
+                                          const char *group_id,
+                                          rv_cfg_report_fn report,
+                                          void *report_arg);
+
+/**
  * Open an idempotent producer (enable.idempotence=true, acks=all), with
  * @p kafka properties (borrowed; at least bootstrap.servers) applied on
  * top. librdkafka logs go through rv_log. Waits up to 1,000 ms for the

@@ -837,6 +837,143 @@ static void test_kafka_range_follow_and_lost(void **state)
     rv_producer_close(kp, FLUSH_MS);
 }
 
+/* What rv_kafka_check_config reported: "key: why" lines. */
+typedef struct problems {
+    int count;
+    char text[2048];
+} problems;
+
+static void collect(void *arg, const char *key, const char *why)
+{
+    problems *p = arg;
+    size_t len = strlen(p->text);
+    snprintf(p->text + len, sizeof(p->text) - len, "%s: %s\n", key, why);
+    p->count++;
+}
+
+/* rv_props owns non-const strings: copies of a test's literals. */
+#define PROPS_MAX 8
+typedef struct owned_props {
+    char *names[PROPS_MAX];
+    char *values[PROPS_MAX];
+    rv_props props;
+} owned_props;
+
+static void props_make(owned_props *o, const char *const *names,
+                       const char *const *values, size_t n)
+{
+    assert_true(n <= PROPS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        o->names[i] = strdup(names[i]);
+        o->values[i] = strdup(values[i]);
+        assert_non_null(o->names[i]);
+        assert_non_null(o->values[i]);
+    }
+    o->props = (rv_props){n, o->names, o->values};
+}
+
+static void props_drop(owned_props *o)
+{
+    for (size_t i = 0; i < o->props.count; i++) {
+        free(o->names[i]);
+        free(o->values[i]);
+    }
+}
+
+/* rv_kafka_check_config on @p n properties; its result, problems in *p. */
+static rv_err check_props(const char *const *names, const char *const *values,
+                          size_t n, const char *group_id, problems *p)
+{
+    owned_props o;
+    props_make(&o, names, values, n);
+    *p = (problems){0};
+    rv_err err =
+        rv_kafka_check_config(&o.props, "checker", group_id, collect, p);
+    props_drop(&o);
+    return err;
+}
+
+static void expect_problem(const problems *p, const char *want)
+{
+    if (strstr(p->text, want) == NULL) {
+        fail_msg("problems \"%s\" lack \"%s\"", p->text, want);
+    }
+}
+
+/* Tester finding 9: --check-config builds the producer's and the
+ * consumer's librdkafka configuration as the clients do (conf_build),
+ * naming every bad property once, and creates each client without a
+ * broker, so that librdkafka's checks of properties together run. No
+ * cluster: nothing connects. */
+static void test_kafka_conf_check(void **state)
+{
+    (void)state;
+    problems p = {0};
+    /* Good: none, ours, and a default overridden consistently. */
+    assert_int_equal(rv_kafka_check_config(NULL, "checker", "g", collect, &p),
+                     RV_OK);
+    static const char *const good_n[] = {"bootstrap.servers", "linger.ms",
+                                         "enable.idempotence", "acks",
+                                         "session.timeout.ms"};
+    static const char *const good_v[] = {"127.0.0.1:1", "5", "false", "1",
+                                         "30000"};
+    assert_int_equal(check_props(good_n, good_v, 5, "g", &p), RV_OK);
+    assert_int_equal(p.count, 0);
+
+    /* Every bad key and value, each once (producer and consumer). */
+    static const char *const bad_n[] = {
+        "bogus.key", "linger.ms", "auto.offset.reset", "bootstrap.servers"};
+    static const char *const bad_v[] = {"1", "abc", "sometimes", "127.0.0.1:1"};
+    assert_int_equal(check_props(bad_n, bad_v, 4, "g", &p), RV_ERR_INVALID);
+    assert_int_equal(p.count, 3);
+    expect_problem(&p, "kafka.bogus.key: No such configuration property");
+    expect_problem(&p, "kafka.linger.ms: Invalid value");
+    expect_problem(&p, "kafka.auto.offset.reset: Invalid value");
+
+    /* Accepted one by one, refused together: acks=1 against our
+     * enable.idempotence=true, which rd_kafka_new checks. Only the
+     * producer minds acks. */
+    static const char *const acks_n[] = {"acks"};
+    static const char *const acks_v[] = {"1"};
+    assert_int_equal(check_props(acks_n, acks_v, 1, "g", &p), RV_ERR_INVALID);
+    assert_int_equal(p.count, 1);
+    expect_problem(&p, "kafka: producer: `acks` must be set to `all`");
+
+    /* A file librdkafka reads when the client is created: both clients
+     * refuse it alike, said once. */
+    static const char *const ssl_n[] = {"security.protocol", "ssl.ca.location"};
+    static const char *const ssl_v[] = {"ssl", "/nonexistent/ca.pem"};
+    assert_int_equal(check_props(ssl_n, ssl_v, 2, "g", &p), RV_ERR_INVALID);
+    assert_int_equal(p.count, 1);
+    expect_problem(&p, "kafka: producer: ssl.ca.location");
+
+    /* An empty group. */
+    assert_int_equal(check_props(good_n, good_v, 1, "", &p), RV_ERR_INVALID);
+    expect_problem(&p, "group.id: is empty");
+
+    /* The clients build their configuration the same way: the first bad
+     * property stops them, named alike, before any connection. */
+    owned_props o;
+    props_make(&o, bad_n, bad_v, 4);
+    char errstr[256] = "";
+    rv_producer *kp = NULL;
+    assert_int_equal(
+        rv_producer_open(&o.props, "checker", &kp, errstr, sizeof(errstr)),
+        RV_ERR_INVALID);
+    assert_non_null(strstr(errstr, "kafka.bogus.key: No such configuration"));
+    assert_null(kp);
+    props_drop(&o);
+    props_make(&o, bad_n + 1, bad_v + 1, 3);
+    rv_consumer *kc = NULL;
+    const char *topics[] = {"t"};
+    assert_int_equal(
+        rv_consumer_open(&o.props, "g", topics, 1, &kc, errstr, sizeof(errstr)),
+        RV_ERR_INVALID);
+    assert_non_null(strstr(errstr, "kafka.linger.ms: Invalid value"));
+    assert_null(kc);
+    props_drop(&o);
+}
+
 int main(int argc, char **argv)
 {
     rv_log_init("test_kafka",
@@ -858,6 +995,7 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_kafka_range_follow_and_lost, setup,
                                         teardown),
+        cmocka_unit_test(test_kafka_conf_check),
     };
     return cmocka_run_group_tests_name("kafka", tests, NULL, NULL);
 }
