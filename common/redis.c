@@ -2,6 +2,8 @@
  * scripts run by SHA in pipelines. The only file including hiredis. */
 #include "rv/redis.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -50,6 +52,23 @@ static bool parse_port(const char *s, size_t len, int *out)
         return false;
     }
     *out = v;
+    return true;
+}
+
+/* A host name (RFC 1123 letters, digits, '-' and '.', and '_' that some
+ * names carry) or, when @p is_bracketed, an IPv6 address. */
+static bool is_host(const char *host, bool is_bracketed)
+{
+    if (is_bracketed) {
+        struct in6_addr a6;
+        return inet_pton(AF_INET6, host, &a6) == 1;
+    }
+    for (const char *c = host; *c != '\0'; c++) {
+        if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-' &&
+            *c != '_') {
+            return false;
+        }
+    }
     return true;
 }
 
@@ -129,8 +148,23 @@ static rv_err parse_url(const char *url, char *host, int *port, int *db,
     }
     memcpy(host, host_start, host_len);
     host[host_len] = '\0';
+    if (!is_host(host, host_start != s)) {
+        rv_errf(errstr, errstr_size,
+                host_start != s ? "redis: URL host in [] is not an IPv6 address"
+                                : "redis: URL host has a character other than "
+                                  "letters, digits, '.', '-' or '_'");
+        return RV_ERR_INVALID;
+    }
     *port = p;
     return RV_OK;
+}
+
+rv_err rv_redis_url_check(const char *url, char *errstr, size_t errstr_size)
+{
+    char host[REDIS_HOST_MAX + 1];
+    int port = 0;
+    int db = 0;
+    return parse_url(url, host, &port, &db, errstr, errstr_size);
 }
 
 /* ---- connection ------------------------------------------------------ */

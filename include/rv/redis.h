@@ -68,6 +68,20 @@ RV_MUSTCHECK rv_err rv_redis_open(const char *url, int timeout_ms,
                                   rv_redis **out, char *errstr,
                                   size_t errstr_size);
 
+/**
+ * Check @p url without connecting, with the parser rv_redis_open() uses:
+ * no scheme or "redis://", no credentials, a host (a name of letters,
+ * digits, '.', '-' and '_', or "[IPv6]"; 1..255 bytes), an optional port
+ * in [1, 65535] and an optional database "/N" in [0, 15]. Whether the
+ * server exists is not checked.
+ * @param url  NUL-terminated, borrowed; never quoted in errstr (a
+ *             mistyped URL may carry a password)
+ * @returns RV_OK, RV_ERR_INVALID (errstr says which part is wrong)
+ * Threads: any.
+ */
+RV_MUSTCHECK rv_err rv_redis_url_check(const char *url, char *errstr,
+                                       size_t errstr_size);
+
 /** Every key a worker's script writes expires this long after its last
  *  write (seconds, wall clock; 800 days): past any due window (at most 366
  *  working days) and any redelivery. The script that writes a key sets its

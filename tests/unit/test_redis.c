@@ -56,6 +56,60 @@ static void test_redis_open_rejects_bad_urls(void **state)
     rv_redis_close(NULL);
 }
 
+/* Tester finding 9: --check-config checks redis.url with the parser
+ * rv_redis_open uses, without connecting. */
+static void test_redis_url_check(void **state)
+{
+    (void)state;
+    static const char *const good[] = {
+        "redis://127.0.0.1:6379",
+        "127.0.0.1",
+        "localhost:6380",
+        "redis://[::1]:6379/15",
+        "redis://cache-1.example.com:1/0",
+        "redis_host:65535",
+    };
+    char errstr[256];
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        errstr[0] = '\0';
+        if (rv_redis_url_check(good[i], errstr, sizeof(errstr)) != RV_OK) {
+            fail_msg("%s refused: %s", good[i], errstr);
+        }
+    }
+    static const struct {
+        const char *url;
+        const char *want;
+    } bad[] = {
+        {"", "the URL is empty"},
+        {"http://h:1", "scheme is not redis://"},
+        {"rediss://h:1", "scheme is not redis://"},
+        {"redis://:6379", "host is empty"},
+        {"redis://h:0", "port is not a number in [1, 65535]"},
+        {"redis://h:65536", "port is not a number in [1, 65535]"},
+        {"redis://h:-1", "port is not a number"},
+        {"redis://h:12ab", "port is not a number"},
+        {"redis://h:1:2", "port is not a number"},
+        {"redis://h:6379/16", "database is not a number in [0, 15]"},
+        {"redis://h:6379/x", "database is not a number"},
+        {"redis://u:secret@h:1", "credentials"},
+        {"redis://[::1:6379", "'[' without ']'"},
+        {"redis://[zz]:1", "not an IPv6 address"},
+        {"redis://bad host:1", "a character other than"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        errstr[0] = '\0';
+        assert_int_equal(rv_redis_url_check(bad[i].url, errstr, sizeof(errstr)),
+                         RV_ERR_INVALID);
+        if (strstr(errstr, bad[i].want) == NULL) {
+            fail_msg("%s: \"%s\" lacks \"%s\"", bad[i].url, errstr,
+                     bad[i].want);
+        }
+        assert_null(strstr(errstr, "secret")); /* never quoted */
+    }
+    assert_int_equal(rv_redis_url_check(NULL, errstr, sizeof(errstr)),
+                     RV_ERR_INVALID);
+}
+
 static void test_redis_replies_fini_is_idempotent(void **state)
 {
     (void)state;
@@ -195,6 +249,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_redis_open_rejects_bad_urls),
+        cmocka_unit_test(test_redis_url_check),
         cmocka_unit_test(test_redis_replies_fini_is_idempotent),
         cmocka_unit_test(test_redis_loading_is_unavailable_not_fatal),
         cmocka_unit_test(test_redis_script_error_stays_fatal),
