@@ -2,6 +2,7 @@
 #include "rv/health.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -82,13 +83,49 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     return ret;
 }
 
+/* Whether @p address is an IPv4 address (into *out). rv_health_start and
+ * rv_health_check_address share this and is_port, so a checked config
+ * starts. */
+static bool is_address(const char *address, struct in_addr *out)
+{
+    return address != NULL && inet_pton(AF_INET, address, out) == 1;
+}
+
+/* A probe's port: 0 (none) or 1..65535. */
+static bool is_port(int64_t port)
+{
+    return port >= 0 && port <= 65535;
+}
+
+rv_err rv_health_check_address(const char *address, int64_t port,
+                               rv_cfg_report_fn report, void *report_arg)
+{
+    rv_err err = RV_OK;
+    struct in_addr a4;
+    if (!is_address(address, &a4)) {
+        char why[256];
+        snprintf(why, sizeof(why),
+                 "\"%.64s\" is not an IPv4 address (dotted decimal, e.g. "
+                 "127.0.0.1)",
+                 address != NULL ? address : "");
+        report(report_arg, "health.address", why);
+        err = RV_ERR_INVALID;
+    }
+    if (!is_port(port)) {
+        char why[128];
+        snprintf(why, sizeof(why), "%" PRId64 " is outside [0, 65535]", port);
+        report(report_arg, "health.port", why);
+        err = RV_ERR_INVALID;
+    }
+    return err;
+}
+
 rv_err rv_health_start(const char *address, int port, int red_after,
                        rv_health **out, char *errstr, size_t errstr_size)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET,
                              .sin_port = htons((uint16_t)port)};
-    if (red_after < 1 || port < 0 || port > 65535 || address == NULL ||
-        inet_pton(AF_INET, address, &sa.sin_addr) != 1) {
+    if (red_after < 1 || !is_port(port) || !is_address(address, &sa.sin_addr)) {
         rv_errf(errstr, errstr_size,
                 "health: need an IPv4 address, a port 0..65535 and "
                 "red_after >= 1");

@@ -15,7 +15,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "rv/cfg.h"
 #include "rv/compiler.h"
 #include "rv/err.h"
 
@@ -35,6 +37,21 @@ typedef struct rv_health rv_health;
 RV_MUSTCHECK rv_err rv_health_start(const char *address, int port,
                                     int red_after, rv_health **out,
                                     char *errstr, size_t errstr_size);
+
+/**
+ * Check the probe's listen address as rv_health_start() reads it, without
+ * binding: @p address (config health.address) an IPv4 address in dotted
+ * decimal form, @p port (health.port) in [0, 65535], 0 meaning no probe.
+ * Each problem goes to @p report (key "health.address" or "health.port").
+ * Whether the port is free is not checked: the running worker may hold it.
+ * @param address  NUL-terminated, borrowed; NULL is a problem
+ * @param report   called once a problem, with @p report_arg
+ * @returns RV_OK, RV_ERR_INVALID (one or more problems reported)
+ * Threads: any.
+ */
+RV_MUSTCHECK rv_err rv_health_check_address(const char *address, int64_t port,
+                                            rv_cfg_report_fn report,
+                                            void *report_arg);
 
 /** Start-up is over: no longer red for "starting". NULL is a no-op. */
 void rv_health_ready(rv_health *h);

@@ -123,11 +123,80 @@ static void test_health_without_port_and_bad_arguments(void **state)
     rv_health_stop(NULL);
 }
 
+/* What a check reported: "key: why" lines. */
+typedef struct problems {
+    int count;
+    char text[2048];
+} problems;
+
+static void collect(void *arg, const char *key, const char *why)
+{
+    problems *p = arg;
+    size_t len = strlen(p->text);
+    snprintf(p->text + len, sizeof(p->text) - len, "%s: %s\n", key, why);
+    p->count++;
+}
+
+/* Tester finding 9: --check-config checks the probe's address and port
+ * as rv_health_start reads them, without binding. */
+static void test_health_check_address(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *address;
+        int64_t port;
+    } good[] = {{"127.0.0.1", 0}, {"0.0.0.0", 65535}, {"10.1.2.3", 8080}};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        problems p = {0};
+        assert_int_equal(
+            rv_health_check_address(good[i].address, good[i].port, collect, &p),
+            RV_OK);
+        assert_int_equal(p.count, 0);
+    }
+    static const struct {
+        const char *address;
+        int64_t port;
+        const char *want;
+    } bad[] = {
+        {"localhost", 8080,
+         "health.address: \"localhost\" is not an IPv4 address"},
+        {"127.0.0.1:8080", 0, "health.address: \"127.0.0.1:8080\" is not"},
+        {"::1", 8080, "health.address: \"::1\" is not an IPv4 address"},
+        {"256.0.0.1", 8080, "health.address: \"256.0.0.1\" is not"},
+        {"", 8080, "health.address: \"\" is not"},
+        {NULL, 8080, "health.address: \"\" is not"},
+        {"127.0.0.1", -1, "health.port: -1 is outside [0, 65535]"},
+        {"127.0.0.1", 65536, "health.port: 65536 is outside [0, 65535]"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        problems p = {0};
+        assert_int_equal(
+            rv_health_check_address(bad[i].address, bad[i].port, collect, &p),
+            RV_ERR_INVALID);
+        assert_int_equal(p.count, 1);
+        if (strstr(p.text, bad[i].want) == NULL) {
+            fail_msg("got \"%s\", want \"%s\"", p.text, bad[i].want);
+        }
+    }
+    /* Both wrong: both said. */
+    problems p = {0};
+    assert_int_equal(rv_health_check_address("x", 70000, collect, &p),
+                     RV_ERR_INVALID);
+    assert_int_equal(p.count, 2);
+    /* What the check accepts, rv_health_start accepts. */
+    rv_health *h = NULL;
+    char err[256] = "";
+    assert_int_equal(rv_health_start("0.0.0.0", 0, 1, &h, err, sizeof(err)),
+                     RV_OK);
+    rv_health_stop(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_health_probe_follows_failures),
         cmocka_unit_test(test_health_without_port_and_bad_arguments),
+        cmocka_unit_test(test_health_check_address),
     };
     return cmocka_run_group_tests_name("health", tests, NULL, NULL);
 }
