@@ -253,9 +253,21 @@ static void close_all(rv_worker *w)
     w->policy = NULL;
 }
 
-/* --check-config: the policy and its calendar load. Prints the problem;
- * returns 0 or RV_CFG_EXIT_CONFIG. */
-static int check_policy(const char *path)
+/* --check-config's count of problems; each is one line on stderr. */
+typedef struct check_tally {
+    size_t problems;
+} check_tally;
+
+static void report_problem(void *arg, const char *key, const char *why)
+{
+    check_tally *tally = arg;
+    fprintf(stderr, "config: %s: %s\n", key, why);
+    tally->problems++;
+}
+
+/* --check-config: the policy and its calendar load; on success the
+ * policy's line on stdout. */
+static rv_err check_policy(const char *path, check_tally *tally)
 {
     char errstr[512] = "";
     rv_policy *p = NULL;
@@ -265,7 +277,7 @@ static int check_policy(const char *path)
         err = rv_calendar_new(p, &cal, errstr, sizeof(errstr));
     }
     if (err != RV_OK) {
-        fprintf(stderr, "config: policy.path: %s\n", errstr);
+        report_problem(tally, "policy.path", errstr);
     } else {
         printf("policy %s: version %s, %u rules, %u branches, %u agents, "
                "sha256 %s\n",
@@ -274,7 +286,51 @@ static int check_policy(const char *path)
     }
     rv_calendar_free(cal);
     rv_policy_free(p);
-    return err == RV_OK ? 0 : RV_CFG_EXIT_CONFIG;
+    return err;
+}
+
+/* The graver of two check results: out of memory, then a problem. */
+static rv_err graver(rv_err a, rv_err b)
+{
+    return a == RV_ERR_NOMEM || b == RV_OK ? a : b;
+}
+
+/* --check-config (tester finding 9): every setting start-up uses, checked
+ * the way start-up uses it but without any server, every problem
+ * reported. Returns the exit code: 0, RV_CFG_EXIT_CONFIG or 1 (out of
+ * memory). */
+static int check_config(const rv_worker *w)
+{
+    const rv_worker_spec *spec = w->spec;
+    check_tally tally = {0};
+    rv_err worst = RV_OK;
+    if (spec->needs_policy) {
+        worst = graver(worst, check_policy(w->cfg.policy_path, &tally));
+    }
+    if (spec->needs_redis) {
+        char errstr[256] = "";
+        rv_err err =
+            rv_redis_url_check(w->cfg.redis_url, errstr, sizeof(errstr));
+        if (err != RV_OK) {
+            report_problem(&tally, "redis.url", errstr);
+        }
+        worst = graver(worst, err);
+    }
+    worst = graver(worst,
+                   rv_kafka_check_config(&w->kafka, spec->name, w->cfg.group_id,
+                                         report_problem, &tally));
+    worst = graver(worst, rv_health_check_address(w->cfg.health_address,
+                                                  w->cfg.health_port,
+                                                  report_problem, &tally));
+    if (spec->check_config != NULL) {
+        worst = graver(worst, spec->check_config(spec->extra_base,
+                                                 report_problem, &tally));
+    }
+    if (worst == RV_ERR_NOMEM) {
+        fprintf(stderr, "config: out of memory while checking\n");
+        return 1;
+    }
+    return worst != RV_OK || tally.problems > 0 ? RV_CFG_EXIT_CONFIG : 0;
 }
 
 /* What a SIGHUP needs: the worker and where its config came from. */
@@ -447,7 +503,7 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
     }
     if (cli.check_config) {
         rv_cfg_print(sections, section_count, &w.kafka, stdout);
-        code = spec->needs_policy ? check_policy(w.cfg.policy_path) : 0;
+        code = check_config(&w);
         rv_cfg_fini(sections, section_count, &w.kafka);
         return code;
     }

@@ -66,6 +66,14 @@ typedef struct rv_worker_spec {
     /** Called with the worker's ctx once a batch's output is durable
      *  (rv_runner_opts.on_durable), or NULL. */
     void (*durable)(void *ctx);
+    /** --check-config: check the worker's own keys (in @p extra_base,
+     *  borrowed) as start-up will use them, without any server (the
+     *  recorder's pii.key.file), each problem to @p report with
+     *  @p report_arg; or NULL, nothing more to check.
+     *  Returns RV_OK, RV_ERR_INVALID (one or more reported),
+     *  RV_ERR_NOMEM. */
+    rv_err (*check_config)(const void *extra_base, rv_cfg_report_fn report,
+                           void *report_arg);
 } rv_worker_spec;
 
 /** A running worker's clients; borrowed by the worker's callbacks. */
@@ -96,12 +104,19 @@ typedef void (*rv_worker_fini_fn)(void *ctx);
 
 /**
  * Run a worker: parse argv (-c, --help, --check-config), load and check
- * the config (exit 78 on error), install signals, open producer, Redis,
+ * the config (exit 78 on error). --check-config then prints the effective
+ * config and checks, without any server, the policy and its calendar
+ * (needs_policy), redis.url (needs_redis), the kafka.* properties (the
+ * producer's and the consumer's librdkafka configuration), the health
+ * probe's address and the spec's own check_config; each problem is a
+ * line "config: <key>: <why>" on stderr, and the exit is 78 if there is
+ * any, else 0. Otherwise: install signals, open producer, Redis,
  * PostgreSQL, policy and calendar as the spec asks, call @p init, run the
  * consume loop with @p fn until SIGTERM/SIGINT, then drain: commit, close
  * the consumer, flush the producer, close the clients, @p fini, log
  * shutdown_complete.
- * @returns the process exit code: 0 clean, 1 fatal runtime error,
+ * @returns the process exit code: 0 clean (or --check-config found no
+ *          problem), 1 fatal runtime error or out of memory,
  *          78 configuration error
  */
 int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,

@@ -2,7 +2,8 @@
  * found accepted or answered wrongly, run as processes (revisitctl and a
  * worker, from RV_BUILD_DIR): each is a usage error naming the bad value
  * (64), a flag without its value says so, --help prints the usage (0),
- * and a worker's config path that is a directory is unreadable (78).
+ * and a worker's config path that is a directory is unreadable (78);
+ * --check-config names every bad setting (78) or passes (0).
  * Every one is refused before any service is asked. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -146,6 +147,185 @@ static void test_worker_config_path(void **state)
     assert_int_equal(rmdir(dir), 0); /* it_read_file removed err */
 }
 
+/* The worker's config and environment are the test's own: a variable
+ * of the caller's (a stack's RV_REDIS_URL, say) would override the
+ * file. */
+#define WORKER_ENV_CLEAN                                                       \
+    "env -u RV_CONFIG -u RV_REDIS_URL -u RV_PG_DSN -u RV_POLICY_PATH "         \
+    "-u RV_HEALTH_ADDRESS -u RV_HEALTH_PORT -u RV_KAFKA_BOOTSTRAP_SERVERS "    \
+    "-u RV_PII_KEY_FILE "
+
+/* Runs revisit-@p worker -c @p conf --check-config in @p dir; its exit
+ * code, stdout in @p out and stderr in @p err (OUT_MAX bytes each). */
+static int check_config(const char *worker, const char *dir, const char *conf,
+                        char *out, char *err)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd),
+             WORKER_ENV_CLEAN "%s/workers/%s/revisit-%s -c %s --check-config "
+                              ">%s/out 2>%s/err",
+             build_dir(), worker, worker, conf, dir, dir);
+    int status = system(cmd);
+    assert_true(WIFEXITED(status));
+    char path[256];
+    snprintf(path, sizeof(path), "%s/out", dir);
+    it_read_file(path, out, OUT_MAX);
+    snprintf(path, sizeof(path), "%s/err", dir);
+    it_read_file(path, err, OUT_MAX);
+    return WEXITSTATUS(status);
+}
+
+static void write_text(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+static size_t count_of(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(text, needle); p != NULL;
+         p = strstr(p + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
+static void expect_in(const char *text, const char *want)
+{
+    if (strstr(text, want) == NULL) {
+        fail_msg("wanted \"%s\" in:\n%s", want, text);
+    }
+}
+
+/* Tester finding 9: --check-config checks every setting start-up uses,
+ * without a server: the policy (an unknown key named on its own line),
+ * redis.url, the kafka.* properties, the health address, and the
+ * recorder's pii.key.file; one "config: <key>: <why>" line a problem,
+ * exit 78; 0 and the effective config when all pass. */
+static void test_worker_check_config(void **state)
+{
+    (void)state;
+    const char *src = it_need("it_revisitctl_args", "RV_SOURCE_DIR");
+    char dir[] = "/tmp/it_check_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    static char out[OUT_MAX], err[OUT_MAX], text[OUT_MAX * 8];
+    char conf[256], policy[256], key[256];
+    snprintf(conf, sizeof(conf), "%s/w.conf", dir);
+    snprintf(policy, sizeof(policy), "%s/policy.yaml", dir);
+    snprintf(key, sizeof(key), "%s/pii.key", dir);
+
+    /* Good: the sampler prints its config and the policy, exit 0. */
+    char body[1024];
+    snprintf(body, sizeof(body),
+             "policy.path = %s/deploy/policy/default.yaml\n"
+             "redis.url = redis://127.0.0.1:6379/2\n"
+             "kafka.bootstrap.servers = 127.0.0.1:1\n"
+             "kafka.linger.ms = 5\n"
+             "health.address = 127.0.0.1\n"
+             "health.port = 9464\n",
+             src);
+    write_text(conf, body, 0600);
+    assert_int_equal(check_config("sampler", dir, conf, out, err), 0);
+    expect_in(out, "redis.url = redis://127.0.0.1:6379/2");
+    expect_in(out, "kafka.linger.ms = 5");
+    expect_in(out, "policy ");
+    expect_in(out, ": version ");
+    assert_null(strstr(err, "config:"));
+
+    /* Bad: a policy with an unknown key after a comment, a port out of
+     * range, an unknown librdkafka key, a bad value, a host name for the
+     * probe. Every one is said, once, under its key. */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/deploy/policy/default.yaml", src);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t len = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    char *at = strstr(text, "\ncooldown_days: 7");
+    assert_non_null(at);
+    memcpy(at + 1, "cooldown_dayz", 13);
+    int line = 2;
+    for (const char *p = text; p < at; p++) {
+        line += *p == '\n';
+    }
+    write_text(policy, text, 0600);
+    snprintf(body, sizeof(body),
+             "policy.path = %s\n"
+             "redis.url = redis://127.0.0.1:99999\n"
+             "kafka.bootstrap.servers = 127.0.0.1:1\n"
+             "kafka.bogus.key = 1\n"
+             "kafka.linger.ms = soon\n"
+             "health.address = localhost\n",
+             policy);
+    write_text(conf, body, 0600);
+    assert_int_equal(check_config("sampler", dir, conf, out, err), 78);
+    char want[512];
+    snprintf(want, sizeof(want),
+             "config: policy.path: policy %s: cooldown_dayz is an unknown "
+             "key (line %d)\n",
+             policy, line);
+    expect_in(err, want);
+    expect_in(err, "config: redis.url: redis: URL port is not a number in "
+                   "[1, 65535]\n");
+    expect_in(err, "config: kafka.bogus.key: No such configuration "
+                   "property: \"bogus.key\"\n");
+    expect_in(err, "config: kafka.linger.ms: Invalid value");
+    expect_in(err, "config: health.address: \"localhost\" is not an IPv4 "
+                   "address");
+    assert_int_equal(count_of(err, "config: "), 5);
+
+    /* Properties librdkafka refuses only together. */
+    snprintf(body, sizeof(body),
+             "policy.path = %s/deploy/policy/default.yaml\n"
+             "kafka.bootstrap.servers = 127.0.0.1:1\n"
+             "kafka.acks = 1\n",
+             src);
+    write_text(conf, body, 0600);
+    assert_int_equal(check_config("sampler", dir, conf, out, err), 78);
+    expect_in(err, "config: kafka: producer: `acks` must be set to `all` "
+                   "when `enable.idempotence` is true\n");
+    assert_int_equal(count_of(err, "config: "), 1);
+
+    /* The recorder's key file: good, then readable by others, then too
+     * short; a bad redis.url is none of its business (it has no Redis). */
+    write_text(
+        key,
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+        "\n",
+        0600);
+    snprintf(body, sizeof(body),
+             "pg.dsn = host=/nonexistent\n"
+             "pii.key.file = %s\n"
+             "redis.url = redis://127.0.0.1:99999\n"
+             "kafka.bootstrap.servers = 127.0.0.1:1\n",
+             key);
+    write_text(conf, body, 0600);
+    assert_int_equal(check_config("recorder", dir, conf, out, err), 0);
+    expect_in(out, "pii.key.file = ");
+    assert_int_equal(chmod(key, 0644), 0);
+    assert_int_equal(check_config("recorder", dir, conf, out, err), 78);
+    expect_in(err, "config: pii.key.file: pii key file ");
+    expect_in(err, "mode 0644 lets group or others in");
+    assert_int_equal(count_of(err, "config: "), 1);
+    write_text(key, "0011\n", 0600);
+    assert_int_equal(check_config("recorder", dir, conf, out, err), 78);
+    expect_in(err, "config: pii.key.file: pii key file ");
+    expect_in(err, "4 characters, need 128 hex digits");
+    assert_int_equal(unlink(key), 0);
+    assert_int_equal(check_config("recorder", dir, conf, out, err), 78);
+    expect_in(err, "No such file or directory");
+
+    assert_int_equal(unlink(conf), 0);
+    assert_int_equal(unlink(policy), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_generate_event_time_range),
         cmocka_unit_test(test_missing_values_and_help),
         cmocka_unit_test(test_worker_config_path),
+        cmocka_unit_test(test_worker_check_config),
     };
     return cmocka_run_group_tests_name("it_revisitctl_args", tests, NULL, NULL);
 }

@@ -652,6 +652,29 @@ static void recorder_fini(void *ctx)
     free(rec);
 }
 
+/* --check-config (tester finding 9): the key file loads as start-up
+ * loads it (exists, readable, a regular file of mode 0600 or 0400, 128
+ * hex digits); whether it is the record's key needs PostgreSQL and is
+ * left to start-up (check_pii_key). */
+static rv_err recorder_check_config(const void *extra_base,
+                                    rv_cfg_report_fn report, void *report_arg)
+{
+    const recorder_cfg *cfg = extra_base;
+    rv_pii_key *key = NULL;
+    char errstr[512] = "";
+    rv_err err =
+        rv_pii_key_load(cfg->pii_key_file, &key, errstr, sizeof(errstr));
+    rv_pii_key_free(key);
+    if (err == RV_ERR_NOMEM) {
+        return err;
+    }
+    if (err != RV_OK) {
+        report(report_arg, "pii.key.file", errstr);
+        return RV_ERR_INVALID;
+    }
+    return RV_OK;
+}
+
 int main(int argc, char **argv)
 {
     static const rv_worker_spec spec = {
@@ -661,6 +684,7 @@ int main(int argc, char **argv)
         .needs_pg = true,
         .extra_keys = recorder_keys,
         .extra_base = &rec_cfg,
+        .check_config = recorder_check_config,
     };
     return rv_worker_main(argc, argv, &spec, recorder_init, record_batch,
                           recorder_fini);
