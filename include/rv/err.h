@@ -33,4 +33,32 @@ bool rv_err_is_retriable(rv_err err);
 void rv_errf(char *errstr, size_t errstr_size, const char *fmt, ...)
     RV_PRINTF(3, 4);
 
+/** Most bytes of a value rv_errquote() shows: any ID or key of
+ *  rv/model.h (at most 63 bytes) in full. */
+#define RV_ERRQUOTE_MAX_BYTES 64
+/** Bytes of a buffer that holds any rv_errquote() result in full: up to
+ *  RV_ERRQUOTE_MAX_BYTES value bytes, each escaped to at most 4, the two
+ *  quotes, the "..." of a longer value and the NUL. */
+#define RV_ERRQUOTE_SIZE (RV_ERRQUOTE_MAX_BYTES * 4 + 6)
+
+/**
+ * Quote a value from outside (a message field, a Kafka key) for an error
+ * sentence, so that whatever it holds cannot break the sentence, a log
+ * line or a header: "value" in double quotes, '"' and '\' escaped with
+ * a backslash, every other byte outside printable ASCII (0x20..0x7e:
+ * control bytes, DEL, bytes of multi-byte UTF-8) as \xHH. At most
+ * RV_ERRQUOTE_MAX_BYTES bytes of the value are shown, fewer if @p out is
+ * too small for their escapes; a value cut short ends in "..." after
+ * the closing quote. Pure function.
+ * @param out       @p out_size bytes, always NUL-terminated when
+ *                  @p out_size >= 1; RV_ERRQUOTE_SIZE holds any result,
+ *                  and below 6 bytes (too small for "...") the empty
+ *                  string
+ * @param value     @p len bytes (borrowed; may hold NUL bytes); NULL is
+ *                  quoted as the empty value ""
+ * @returns @p out, for use as an argument of rv_errf()
+ */
+const char *rv_errquote(char *out, size_t out_size, const void *value,
+                        size_t len);
+
 #endif /* RV_ERR_H */
