@@ -66,6 +66,28 @@ static void env_to_pb(const rv_envelope *in, Revisit__V1__Envelope *pb)
     pb->schema_version = in->schema_version;
 }
 
+/* An event ID is a derived ID (rv/hash.h rv_id_derive): exactly 32
+ * lowercase hex digits. Anything else is no event of ours, and would be
+ * the key of every derived ID and idempotent effect downstream (DESIGN
+ * §4; tester finding 7). */
+static bool event_id_ok(const char *id, const char *what, char *errstr,
+                        size_t errstr_size)
+{
+    const char *s = id != NULL ? id : "";
+    size_t n = strlen(s);
+    bool ok = n == RV_ID_SIZE - 1;
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
+    }
+    if (!ok) {
+        char q[RV_ERRQUOTE_SIZE];
+        rv_errf(errstr, errstr_size,
+                "%s: event_id %s is not %d lowercase hex digits", what,
+                rv_errquote(q, sizeof(q), s, n), RV_ID_SIZE - 1);
+    }
+    return ok;
+}
+
 static bool env_from_pb(const Revisit__V1__Envelope *pb, rv_envelope *out,
                         const char *what, char *errstr, size_t errstr_size)
 {
@@ -91,6 +113,9 @@ static bool env_from_pb(const Revisit__V1__Envelope *pb, rv_envelope *out,
                 "%lld)",
                 what, (long long)pb->occurred_at_us,
                 (long long)RV_CODEC_MAX_TIME_US);
+        return false;
+    }
+    if (!event_id_ok(pb->event_id, what, errstr, errstr_size)) {
         return false;
     }
     out->occurred_at_us = pb->occurred_at_us;

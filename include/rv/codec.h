@@ -23,7 +23,8 @@
  * caller, free()) and *len are set. @returns RV_OK, RV_ERR_NOMEM.
  *
  * Decoders: parse @p len bytes at @p buf (borrowed) and validate: payload
- * size within RV_CODEC_MAX_BYTES, envelope (event_id set, occurred_at in
+ * size within RV_CODEC_MAX_BYTES, envelope (event_id exactly 32 lowercase
+ * hex digits, the form of rv_id_derive, tester finding 7; occurred_at in
  * [RV_CODEC_MIN_TIME_US, RV_CODEC_MAX_TIME_US), schema_version 1), required
  * IDs non-empty,
  * every string valid UTF-8 and within its field's limit, enums known,

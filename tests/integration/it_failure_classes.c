@@ -213,11 +213,13 @@ static int64_t redis_hash_int(const char *key, const char *field)
     return n;
 }
 
-/* A West R1 phone task for customer @p customer, due in March 2016. */
-static void make_task(rv_task *t, const char *task_id, const char *customer)
+/* A West R1 phone task for customer @p customer, due in March 2016; its
+ * ID (and event ID) derived from @p name, as the sampler derives them. */
+static void make_task(rv_task *t, const char *name, const char *customer)
 {
     memset(t, 0, sizeof(*t));
-    rv_copy_str(t->task_id, sizeof(t->task_id), task_id);
+    const char *parts[] = {TEST, name};
+    rv_id_derive(t->task_id, 2, parts);
     rv_envelope_fill(&t->env, t->task_id, it_day_noon_us("2016-02-29"), "it",
                      "");
     rv_copy_str(t->customer_id, sizeof(t->customer_id), customer);
@@ -226,7 +228,7 @@ static void make_task(rv_task *t, const char *task_id, const char *customer)
     rv_copy_str(t->rule_id, sizeof(t->rule_id), "R1");
     rv_copy_str(t->reasons[0], RV_REASON_SIZE, "R1");
     t->reason_count = 1;
-    rv_copy_str(t->source_event_id, sizeof(t->source_event_id), task_id);
+    rv_copy_str(t->source_event_id, sizeof(t->source_event_id), name);
     t->due_start_us = it_day_noon_us("2016-03-01");
     t->due_end_us = it_day_noon_us("2016-03-15");
     t->channel = RV_CHANNEL_PHONE;

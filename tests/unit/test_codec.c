@@ -10,8 +10,13 @@
 
 #include "rv/codec.h"
 
-static void fill_env(rv_envelope *env, const char *id)
+/* An envelope whose event ID is derived from @p name, as every producer
+ * derives it: 32 lowercase hex digits (tester finding 7). */
+static void fill_env(rv_envelope *env, const char *name)
 {
+    char id[RV_ID_SIZE];
+    const char *parts[] = {name};
+    rv_id_derive(id, 1, parts);
     rv_envelope_fill(env, id, 1478563200000000LL, "test", "cause-1");
 }
 
@@ -41,7 +46,8 @@ static void test_codec_sale_round_trip(void **state)
     assert_int_equal(rv_codec_encode_sale(&in, &buf, &len), RV_OK);
     assert_int_equal(rv_codec_decode_sale(buf, len, &out, NULL, 0), RV_OK);
     free(buf);
-    assert_string_equal(out.env.event_id, "sale-1");
+    assert_string_equal(out.env.event_id, in.env.event_id);
+    assert_int_equal(strlen(out.env.event_id), 32);
     assert_int_equal(out.env.occurred_at_us, 1478563200000000LL);
     assert_string_equal(out.env.causation_id, "cause-1");
     assert_int_equal(out.env.schema_version, 1);
@@ -300,6 +306,80 @@ static void test_codec_outcome_and_grade_round_trip(void **state)
                      RV_ERR_INVALID);
     free(buf);
     assert_non_null(strstr(err, "disposition 12 unknown"));
+}
+
+/* Tester finding 7: an event ID is 32 lowercase hex digits (the form of
+ * rv_id_derive); any other is refused, by every decoder (one envelope
+ * check), and the reason quotes the value safely. */
+static void test_codec_event_id_must_be_32_lowercase_hex(void **state)
+{
+    (void)state;
+    rv_sale in = {0}, out = {0};
+    fill_env(&in.env, "sale-id");
+    rv_copy_str(in.order_id, sizeof(in.order_id), "O-18");
+    rv_copy_str(in.customer_id, sizeof(in.customer_id), "C-1");
+    rv_copy_str(in.branch_id, sizeof(in.branch_id), "West");
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char err[256];
+    static const struct {
+        const char *id;
+        const char *reason;
+    } bad[] = {
+        {"sale-1", "sale: event_id \"sale-1\" is not 32 lowercase hex digits"},
+        {"", "sale: event_id \"\" is not 32 lowercase hex digits"},
+        /* upper case, 31 and 33 digits, a non-hex letter */
+        {"0123456789ABCDEF0123456789abcdef", NULL},
+        {"0123456789abcdef0123456789abcde", NULL},
+        {"0123456789abcdef0123456789abcdef0", NULL},
+        {"0123456789abcdef0123456789abcdeg", NULL},
+        {" 123456789abcdef0123456789abcdef", NULL},
+        /* control bytes and a quote reach the reason escaped */
+        {"0123456789abcdef\n\"x\x1b", "sale: event_id "
+                                      "\"0123456789abcdef\\x0a\\\"x\\x1b\" "
+                                      "is not 32 lowercase hex digits"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        rv_copy_str(in.env.event_id, sizeof(in.env.event_id), bad[i].id);
+        assert_int_equal(rv_codec_encode_sale(&in, &buf, &len), RV_OK);
+        assert_int_equal(rv_codec_decode_sale(buf, len, &out, err, sizeof(err)),
+                         RV_ERR_INVALID);
+        free(buf);
+        if (bad[i].reason != NULL) {
+            assert_string_equal(err, bad[i].reason);
+        } else {
+            assert_non_null(strstr(err, "is not 32 lowercase hex digits"));
+        }
+    }
+    /* A long value is cut in the reason, never overflowing it. */
+    memset(in.env.event_id, 'z', sizeof(in.env.event_id) - 1);
+    in.env.event_id[sizeof(in.env.event_id) - 1] = '\0';
+    assert_int_equal(rv_codec_encode_sale(&in, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_sale(buf, len, &out, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    free(buf);
+    assert_non_null(strstr(err, "is not 32 lowercase hex digits"));
+    /* The same rule in every envelope (one check): a case event. */
+    rv_case_event e = {0}, e2 = {0};
+    fill_env(&e.env, "ce-id");
+    rv_copy_str(e.env.event_id, sizeof(e.env.event_id), "CE-1");
+    rv_copy_str(e.case_id, sizeof(e.case_id), "case-1");
+    rv_copy_str(e.actor, sizeof(e.actor), "ops:zhang");
+    rv_copy_str(e.text, sizeof(e.text), "done");
+    e.action = RV_CASE_ANSWER;
+    assert_int_equal(rv_codec_encode_case_event(&e, &buf, &len), RV_OK);
+    assert_int_equal(
+        rv_codec_decode_case_event(buf, len, &e2, err, sizeof(err)),
+        RV_ERR_INVALID);
+    free(buf);
+    assert_non_null(strstr(err, "event_id \"CE-1\" is not 32"));
+    /* A good ID of the same message decodes. */
+    fill_env(&in.env, "sale-id");
+    assert_int_equal(rv_codec_encode_sale(&in, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_sale(buf, len, &out, err, sizeof(err)),
+                     RV_OK);
+    free(buf);
+    assert_string_equal(out.env.event_id, in.env.event_id);
 }
 
 /* compliance.cases: a person's action on a case. */
@@ -769,6 +849,7 @@ int main(void)
         cmocka_unit_test(test_codec_every_decoder_refuses_bad_input),
         cmocka_unit_test(test_codec_sale_round_trip),
         cmocka_unit_test(test_codec_sale_rejects_negative_amount_and_garbage),
+        cmocka_unit_test(test_codec_event_id_must_be_32_lowercase_hex),
         cmocka_unit_test(test_codec_task_round_trip_and_limits),
         cmocka_unit_test(test_codec_outcome_and_grade_round_trip),
         cmocka_unit_test(test_codec_assignment_and_alert_round_trip),

@@ -96,6 +96,10 @@ static rv_msg msg_of(const char *topic, const uint8_t *buf, size_t len)
                     .len = len};
 }
 
+/* Event IDs as producers derive them: 32 lowercase hex digits. */
+#define SALE_EVENT_ID "5a1e0000000000000000000000000001"
+#define OUTCOME_EVENT_ID "0c0e0000000000000000000000000001"
+
 static void fill_env(rv_envelope *env, const char *id)
 {
     memset(env, 0, sizeof(*env));
@@ -110,7 +114,7 @@ static void fill_env(rv_envelope *env, const char *id)
 static void sale(rv_sale *s)
 {
     memset(s, 0, sizeof(*s));
-    fill_env(&s->env, "sale-1");
+    fill_env(&s->env, SALE_EVENT_ID);
     rv_copy_str(s->order_id, sizeof(s->order_id), "O-1");
     rv_copy_str(s->customer_id, sizeof(s->customer_id), "C-1");
     rv_copy_str(s->branch_id, sizeof(s->branch_id), "West");
@@ -160,17 +164,18 @@ static void test_export_sale_lines(void **state)
 
     char *json = render("sales.events", buf, len, EXPORT_NDJSON, false);
     assert_string_equal(
-        json, "{\"topic\":\"sales.events\",\"partition\":2,\"offset\":7,"
-              "\"event_id\":\"sale-1\",\"occurred_at\":\"2003-07-01T12:00:"
-              "00.123456Z\",\"produced_at\":null,\"producer\":\"test\","
-              "\"causation_id\":\"cause-1\",\"schema_version\":1,"
-              "\"order_id\":\"O-1\",\"customer_id\":\"C-1\",\"branch_id\":"
-              "\"West\",\"store_id\":\"Seattle, WA\",\"amount_cents\":150000,"
-              "\"currency\":\"USD\",\"segment\":\"Consumer\",\"phone\":"
-              "\"555***1234\",\"phone_synthetic\":false,\"line_count\":2,"
-              "\"salesperson_id\":\"\",\"gift_cents\":0,\"customer_class\":"
-              "\"\",\"new_customer\":false,\"categories\":[\"Furniture\","
-              "\"Technology\"]}\n");
+        json,
+        "{\"topic\":\"sales.events\",\"partition\":2,\"offset\":7,"
+        "\"event_id\":\"" SALE_EVENT_ID "\",\"occurred_at\":\"2003-07-01T12:00:"
+        "00.123456Z\",\"produced_at\":null,\"producer\":\"test\","
+        "\"causation_id\":\"cause-1\",\"schema_version\":1,"
+        "\"order_id\":\"O-1\",\"customer_id\":\"C-1\",\"branch_id\":"
+        "\"West\",\"store_id\":\"Seattle, WA\",\"amount_cents\":150000,"
+        "\"currency\":\"USD\",\"segment\":\"Consumer\",\"phone\":"
+        "\"555***1234\",\"phone_synthetic\":false,\"line_count\":2,"
+        "\"salesperson_id\":\"\",\"gift_cents\":0,\"customer_class\":"
+        "\"\",\"new_customer\":false,\"categories\":[\"Furniture\","
+        "\"Technology\"]}\n");
     free(json);
 
     char *header = captured(write_header, "sales.events");
@@ -182,7 +187,8 @@ static void test_export_sale_lines(void **state)
                 "customer_class,new_customer,categories\r\n");
     free(header);
     char *csv = render("sales.events", buf, len, EXPORT_CSV, false);
-    assert_string_equal(csv, "sales.events,2,7,sale-1,2003-07-01T12:00:00."
+    assert_string_equal(csv, "sales.events,2,7," SALE_EVENT_ID
+                             ",2003-07-01T12:00:00."
                              "123456Z,,test,cause-1,1,O-1,C-1,West,"
                              "\"Seattle, WA\",150000,USD,Consumer,555***1234,"
                              "false,2,,0,,false,"
@@ -201,7 +207,7 @@ static void test_export_outcome_masks_notes(void **state)
     (void)state;
     rv_outcome *o = calloc(1, sizeof(*o));
     assert_non_null(o);
-    fill_env(&o->env, "out-1");
+    fill_env(&o->env, OUTCOME_EVENT_ID);
     rv_copy_str(o->outcome_id, sizeof(o->outcome_id), "o1");
     rv_copy_str(o->assignment_id, sizeof(o->assignment_id), "a1");
     rv_copy_str(o->task_id, sizeof(o->task_id), "t1");

@@ -86,10 +86,14 @@ static void fill_env(rv_envelope *env, const char *event_id)
     env->schema_version = RV_SCHEMA_VERSION;
 }
 
+/* The sale's event ID, derived as producers derive it: 32 lowercase hex
+ * digits (the decoders refuse any other, tester finding 7). */
+#define SALE_EVENT_ID "5a1e0000000000000000000000000001"
+
 static rv_sale make_sale(void)
 {
     rv_sale s = {0};
-    fill_env(&s.env, "evt-sale-1");
+    fill_env(&s.env, SALE_EVENT_ID);
     rv_copy_str(s.env.producer, sizeof(s.env.producer), "loader/0.1.0");
     s.env.produced_at_us = T_US + 1;
     rv_copy_str(s.order_id, sizeof(s.order_id), "CA-2016-152156");
@@ -210,7 +214,7 @@ static void test_recorder_sale_row_masks_phone(void **state)
     assert_int_equal(recorder_rows_count(r, RECORDER_SALES), 1);
     assert_int_equal(recorder_rows_tag(r, RECORDER_SALES, 0), 7);
     const recorder_table t = RECORDER_SALES;
-    assert_string_equal(value(r, t, 0, "event_id"), "evt-sale-1");
+    assert_string_equal(value(r, t, 0, "event_id"), SALE_EVENT_ID);
     assert_string_equal(value(r, t, 0, "order_id"), "CA-2016-152156");
     assert_string_equal(value(r, t, 0, "amount_cents"), "26196");
     assert_string_equal(value(r, t, 0, "phone_masked"), "138****5678");
@@ -548,8 +552,8 @@ static void test_recorder_decisions_message_gives_a_row_each(void **state)
     size_t plen[N];
     for (int i = 0; i < N; i++) {
         rv_decision d = {0};
-        char id[16];
-        snprintf(id, sizeof(id), "dec-%d", i);
+        char id[RV_ID_SIZE];
+        snprintf(id, sizeof(id), "dec%029d", i); /* 32 hex digits */
         fill_env(&d.env, id);
         d.env.occurred_at_us += i == 1 ? 60000000 : 0; /* the latest */
         rv_copy_str(d.decision_id, sizeof(d.decision_id), d.env.event_id);
