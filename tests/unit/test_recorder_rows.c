@@ -485,6 +485,8 @@ static void test_recorder_add_msg_decodes_by_topic(void **state)
                 .partition = 0,
                 .offset = 5,
                 .timestamp_ms = -1,
+                .key = (const uint8_t *)s.customer_id,
+                .key_len = strlen(s.customer_id),
                 .payload = buf,
                 .len = len};
     char errstr[256] = "";
@@ -540,6 +542,74 @@ static void test_recorder_add_msg_decodes_by_topic(void **state)
     recorder_rows_free(NULL);
 }
 
+/* Tester finding 7: a message keyed by another value than its topic's
+ * field (rv/keying.h), or by nothing, adds no row and is reported for
+ * the caller to dead-letter, as one that does not decode. */
+static void test_recorder_add_msg_checks_the_key(void **state)
+{
+    (void)state;
+    recorder_rows *r = rows_new();
+    rv_sale s = make_sale();
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(rv_codec_encode_sale(&s, &buf, &len), RV_OK);
+    rv_msg m = {.topic = "sales.events",
+                .partition = 0,
+                .offset = 5,
+                .timestamp_ms = -1,
+                .key = (const uint8_t *)"CA-2016-152156", /* the order */
+                .key_len = strlen("CA-2016-152156"),
+                .payload = buf,
+                .len = len};
+    char errstr[256] = "";
+    assert_int_equal(
+        recorder_rows_add_msg(r, 0, &m, NULL, errstr, sizeof(errstr)),
+        RV_ERR_INVALID);
+    assert_string_equal(errstr, "sales.events: Kafka key \"CA-2016-152156\" "
+                                "is not the message's customer_id "
+                                "\"CG-12520\"");
+    m.key = NULL;
+    m.key_len = 0;
+    assert_int_equal(
+        recorder_rows_add_msg(r, 1, &m, NULL, errstr, sizeof(errstr)),
+        RV_ERR_INVALID);
+    assert_non_null(strstr(errstr, "Kafka key missing"));
+    for (size_t t = 0; t < RECORDER_TABLE_COUNT; t++) {
+        assert_int_equal(recorder_rows_count(r, t), 0);
+    }
+    free(buf);
+
+    /* compliance.cases is keyed by the case: its customer would not do. */
+    rv_case_event e = {0};
+    fill_env(&e.env, "0123456789abcdef0123456789abcdef");
+    rv_copy_str(e.case_id, sizeof(e.case_id),
+                "fedcba9876543210fedcba9876543210");
+    e.action = RV_CASE_ANSWER;
+    rv_copy_str(e.actor, sizeof(e.actor), "ops:zhang");
+    rv_copy_str(e.text, sizeof(e.text), "self-check done");
+    assert_int_equal(rv_codec_encode_case_event(&e, &buf, &len), RV_OK);
+    m = (rv_msg){.topic = "compliance.cases",
+                 .partition = 0,
+                 .offset = 8,
+                 .timestamp_ms = -1,
+                 .key = (const uint8_t *)"CG-12520",
+                 .key_len = 8,
+                 .payload = buf,
+                 .len = len};
+    assert_int_equal(
+        recorder_rows_add_msg(r, 2, &m, NULL, errstr, sizeof(errstr)),
+        RV_ERR_INVALID);
+    assert_non_null(strstr(errstr, "case_id"));
+    assert_int_equal(recorder_rows_count(r, RECORDER_CASE_EVENTS), 0);
+    m.key = (const uint8_t *)e.case_id;
+    m.key_len = strlen(e.case_id);
+    assert_int_equal(
+        recorder_rows_add_msg(r, 3, &m, NULL, errstr, sizeof(errstr)), RV_OK);
+    assert_int_equal(recorder_rows_count(r, RECORDER_CASE_EVENTS), 1);
+    free(buf);
+    recorder_rows_free(r);
+}
+
 /* Issue 8: a visits.decisions message of one customer's decisions gives
  * a decisions row each, all tagged with the message and carrying its
  * partition and offset; one bad decision in it and none is added. */
@@ -575,6 +645,8 @@ static void test_recorder_decisions_message_gives_a_row_each(void **state)
                      RV_OK);
     rv_msg m = {.topic = "visits.decisions",
                 .partition = 1,
+                .key = (const uint8_t *)"C-1",
+                .key_len = 3,
                 .offset = 9,
                 .timestamp_ms = -1,
                 .payload = buf,
@@ -669,6 +741,7 @@ int main(void)
         cmocka_unit_test(test_recorder_grade_assignment_alert_rows),
         cmocka_unit_test(test_recorder_dead_letter_takes_source_from_headers),
         cmocka_unit_test(test_recorder_add_msg_decodes_by_topic),
+        cmocka_unit_test(test_recorder_add_msg_checks_the_key),
         cmocka_unit_test(test_recorder_decisions_message_gives_a_row_each),
         cmocka_unit_test(test_recorder_rows_grow_past_capacity),
         cmocka_unit_test(test_recorder_format_ts),

@@ -4,6 +4,7 @@
 
 #include "agentsim_model.h"
 #include "rv/codec.h"
+#include "rv/keying.h"
 #include "rv/log.h"
 #include "rv/worker.h"
 
@@ -34,7 +35,10 @@ static rv_err agentsim_batch(void *ctx, const rv_msg *msgs, size_t count,
         char errstr[256] = "";
         rv_assignment a;
         if (rv_codec_decode_assignment(msgs[i].payload, msgs[i].len, &a, errstr,
-                                       sizeof(errstr)) != RV_OK) {
+                                       sizeof(errstr)) != RV_OK ||
+            rv_keying_check(&msgs[i],
+                            &(rv_key_values){.customer_id = a.customer_id},
+                            errstr, sizeof(errstr)) != RV_OK) {
             err = rv_worker_reject(w, kp, &msgs[i], errstr);
             continue;
         }

@@ -11,6 +11,7 @@
 #include "alerter_rules.h"
 #include "rv/codec.h"
 #include "rv/kafka_lag.h"
+#include "rv/keying.h"
 #include "rv/log.h"
 #include "rv/textnorm.h"
 #include "rv/watermark.h"
@@ -228,7 +229,11 @@ static rv_err alerter_batch(void *ctx, const rv_msg *msgs, size_t count,
         if (strcmp(msgs[i].topic, TOPIC_CASES) == 0) {
             if (rv_codec_decode_case_event(msgs[i].payload, msgs[i].len,
                                            &c->case_event, errstr,
-                                           sizeof(errstr)) != RV_OK) {
+                                           sizeof(errstr)) != RV_OK ||
+                rv_keying_check(
+                    &msgs[i],
+                    &(rv_key_values){.case_id = c->case_event.case_id}, errstr,
+                    sizeof(errstr)) != RV_OK) {
                 err = rv_worker_reject(c->w, kp, &msgs[i], errstr);
                 continue;
             }
@@ -236,7 +241,10 @@ static rv_err alerter_batch(void *ctx, const rv_msg *msgs, size_t count,
             continue;
         }
         if (rv_codec_decode_grade(msgs[i].payload, msgs[i].len, &c->grade,
-                                  errstr, sizeof(errstr)) != RV_OK) {
+                                  errstr, sizeof(errstr)) != RV_OK ||
+            rv_keying_check(
+                &msgs[i], &(rv_key_values){.customer_id = c->grade.customer_id},
+                errstr, sizeof(errstr)) != RV_OK) {
             err = rv_worker_reject(c->w, kp, &msgs[i], errstr);
             continue;
         }

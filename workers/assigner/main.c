@@ -10,6 +10,7 @@
 #include "assigner_book.h"
 #include "assigner_slots.h"
 #include "rv/codec.h"
+#include "rv/keying.h"
 #include "rv/log.h"
 #include "rv/worker.h"
 
@@ -237,6 +238,11 @@ static rv_err assigner_batch(void *ctx, const rv_msg *msgs, size_t count,
         pending *it = &c->items[n];
         rv_err err = rv_codec_decode_task(msgs[i].payload, msgs[i].len,
                                           &it->task, errstr, sizeof(errstr));
+        if (err == RV_OK) {
+            err = rv_keying_check(
+                &msgs[i], &(rv_key_values){.customer_id = it->task.customer_id},
+                errstr, sizeof(errstr));
+        }
         if (err == RV_OK && !assigner_task_ok(c->w->policy, &it->task, errstr,
                                               sizeof(errstr))) {
             err = RV_ERR_INVALID;

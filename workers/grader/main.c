@@ -8,6 +8,7 @@
 #include "grader_spot.h"
 #include "rv/codec.h"
 #include "rv/kafka_lag.h"
+#include "rv/keying.h"
 #include "rv/log.h"
 #include "rv/watermark.h"
 #include "rv/worker.h"
@@ -209,7 +210,10 @@ static rv_err grader_batch(void *ctx, const rv_msg *msgs, size_t count,
     for (size_t i = 0; i < count && err == RV_OK; i++) {
         char errstr[256] = "";
         if (rv_codec_decode_outcome(msgs[i].payload, msgs[i].len, o, errstr,
-                                    sizeof(errstr)) != RV_OK) {
+                                    sizeof(errstr)) != RV_OK ||
+            rv_keying_check(&msgs[i],
+                            &(rv_key_values){.customer_id = o->customer_id},
+                            errstr, sizeof(errstr)) != RV_OK) {
             err = rv_worker_reject(w, kp, &msgs[i], errstr);
             continue;
         }

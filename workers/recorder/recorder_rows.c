@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "rv/codec.h"
+#include "rv/keying.h"
 #include "rv/log.h"
 #include "rv/pii.h"
 
@@ -1340,9 +1341,19 @@ rv_err recorder_rows_add_dead_letter(recorder_rows *r, size_t tag,
     return row_end(&w, tag);
 }
 
-/* Decode by topic into @p rec (scratch) and add the fact row(s).
- * @returns RV_OK, RV_ERR_INVALID (does not decode), RV_ERR_NOMEM,
- *          RV_ERR_FATAL */
+/* The Kafka key check of a decoded message whose key is its customer's
+ * (rv/keying.h; compliance.cases is checked with its case_id). */
+static rv_err keyed_by_customer(const rv_msg *m, const char *customer_id,
+                                char *errstr, size_t errstr_size)
+{
+    return rv_keying_check(m, &(rv_key_values){.customer_id = customer_id},
+                           errstr, errstr_size);
+}
+
+/* Decode by topic into @p rec (scratch), check its Kafka key
+ * (rv/keying.h) and add the fact row(s).
+ * @returns RV_OK, RV_ERR_INVALID (does not decode, or keyed by another
+ *          value), RV_ERR_NOMEM, RV_ERR_FATAL */
 static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
                        recorder_topic kind, record *rec, char *errstr,
                        size_t errstr_size)
@@ -1358,6 +1369,10 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
     case RECORDER_TOPIC_SALES:
         err = rv_codec_decode_sale(buf, len, &rec->sale, errstr, errstr_size);
         if (err == RV_OK) {
+            err = keyed_by_customer(m, rec->sale.customer_id, errstr,
+                                    errstr_size);
+        }
+        if (err == RV_OK) {
             err = recorder_rows_add_sale(r, tag, &rec->sale);
         }
         break;
@@ -1365,12 +1380,20 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
         err = rv_codec_decode_work_order(buf, len, &rec->work_order, errstr,
                                          errstr_size);
         if (err == RV_OK) {
+            err = keyed_by_customer(m, rec->work_order.customer_id, errstr,
+                                    errstr_size);
+        }
+        if (err == RV_OK) {
             err = recorder_rows_add_work_order(r, tag, &rec->work_order);
         }
         break;
     case RECORDER_TOPIC_TASKS:
     case RECORDER_TOPIC_RETRIES:
         err = rv_codec_decode_task(buf, len, &rec->task, errstr, errstr_size);
+        if (err == RV_OK) {
+            err = keyed_by_customer(m, rec->task.customer_id, errstr,
+                                    errstr_size);
+        }
         if (err == RV_OK) {
             err = kind == RECORDER_TOPIC_TASKS
                       ? recorder_rows_add_task(r, tag, &rec->task)
@@ -1381,6 +1404,10 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
         err = rv_codec_decode_assignment(buf, len, &rec->assignment, errstr,
                                          errstr_size);
         if (err == RV_OK) {
+            err = keyed_by_customer(m, rec->assignment.customer_id, errstr,
+                                    errstr_size);
+        }
+        if (err == RV_OK) {
             err = recorder_rows_add_assignment(r, tag, &rec->assignment);
         }
         break;
@@ -1388,17 +1415,29 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
         err = rv_codec_decode_outcome(buf, len, &rec->outcome, errstr,
                                       errstr_size);
         if (err == RV_OK) {
+            err = keyed_by_customer(m, rec->outcome.customer_id, errstr,
+                                    errstr_size);
+        }
+        if (err == RV_OK) {
             err = recorder_rows_add_outcome(r, tag, &rec->outcome);
         }
         break;
     case RECORDER_TOPIC_GRADES:
         err = rv_codec_decode_grade(buf, len, &rec->grade, errstr, errstr_size);
         if (err == RV_OK) {
+            err = keyed_by_customer(m, rec->grade.customer_id, errstr,
+                                    errstr_size);
+        }
+        if (err == RV_OK) {
             err = recorder_rows_add_grade(r, tag, &rec->grade);
         }
         break;
     case RECORDER_TOPIC_ALERTS:
         err = rv_codec_decode_alert(buf, len, &rec->alert, errstr, errstr_size);
+        if (err == RV_OK) {
+            err = keyed_by_customer(m, rec->alert.customer_id, errstr,
+                                    errstr_size);
+        }
         if (err == RV_OK) {
             err = recorder_rows_add_alert(r, tag, &rec->alert);
         }
@@ -1410,6 +1449,9 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
         size_t n = 0;
         err = rv_codec_decode_decisions(buf, len, ds, RV_CODEC_DECISIONS_MAX,
                                         &n, errstr, errstr_size);
+        if (err == RV_OK) { /* all of one customer (the decoder checks) */
+            err = keyed_by_customer(m, ds[0].customer_id, errstr, errstr_size);
+        }
         for (size_t i = 0; err == RV_OK && i < n; i++) {
             err = recorder_rows_add_decision(r, tag, &ds[i]);
         }
@@ -1418,6 +1460,11 @@ static rv_err add_fact(recorder_rows *r, size_t tag, const rv_msg *m,
     case RECORDER_TOPIC_CASES:
         err = rv_codec_decode_case_event(buf, len, &rec->case_event, errstr,
                                          errstr_size);
+        if (err == RV_OK) {
+            err = rv_keying_check(
+                m, &(rv_key_values){.case_id = rec->case_event.case_id}, errstr,
+                errstr_size);
+        }
         if (err == RV_OK) {
             err = recorder_rows_add_case_event(r, tag, &rec->case_event);
         }

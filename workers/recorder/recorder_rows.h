@@ -118,20 +118,21 @@ void recorder_rows_free(recorder_rows *r);
 void recorder_rows_clear(recorder_rows *r);
 
 /**
- * Decode @p m (borrowed) by its topic and append its row (a
- * visits.decisions message: a row per decision), each row carrying the
- * message's partition and offset (kafka_partition, kafka_offset,
- * migration 012). Messages on a ".dlq" topic are not decoded: they become
- * a dead_letters row, with reason and source taken from @p src (may be
- * NULL); without a complete, numeric source the DLQ message's own
- * coordinates stand in. Phone numbers are stored masked (phone_masked) and
- * sealed (phone_enc), never clear.
+ * Decode @p m (borrowed) by its topic, check its Kafka key
+ * (rv/keying.h) and append its row (a visits.decisions message: a row
+ * per decision), each row carrying the message's partition and offset
+ * (kafka_partition, kafka_offset, migration 012). Messages on a ".dlq"
+ * topic are not decoded: they become a dead_letters row, with reason and
+ * source taken from @p src (may be NULL); without a complete, numeric
+ * source the DLQ message's own coordinates stand in. Phone numbers are
+ * stored masked (phone_masked) and sealed (phone_enc), never clear.
  * @param tag  the caller's number for @p m (its index in the batch),
  *             returned by recorder_rows_tag() for each of its rows
- * @returns RV_OK; RV_ERR_INVALID if @p m does not decode (errstr, may be
- *          NULL, has the decoder's reason; no row was added: the caller
- *          dead-letters it); RV_ERR_NOMEM; RV_ERR_FATAL (an internal
- *          column-count mismatch: a bug)
+ * @returns RV_OK; RV_ERR_INVALID if @p m does not decode or its Kafka
+ *          key is not the field its topic is keyed by (rv_keying_check,
+ *          tester finding 7): errstr (may be NULL) has the reason, no row
+ *          was added, the caller dead-letters it; RV_ERR_NOMEM;
+ *          RV_ERR_FATAL (an internal column-count mismatch: a bug)
  */
 RV_MUSTCHECK rv_err recorder_rows_add_msg(recorder_rows *r, size_t tag,
                                           const rv_msg *m,

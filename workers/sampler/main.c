@@ -12,6 +12,7 @@
 
 #include "rv/codec.h"
 #include "rv/kafka_lag.h"
+#include "rv/keying.h"
 #include "rv/log.h"
 #include "rv/sample_store.h"
 #include "rv/watermark.h"
@@ -259,8 +260,9 @@ static void sampler_durable(void *ctx)
     c->memo_count = 0;
 }
 
-/* Decodes one message into @p ev (its strings in c->sale or c->wo) and a
- * planned task. RV_ERR_INVALID = dead-letter it with errstr. */
+/* Decodes one message into @p ev (its strings in c->sale or c->wo),
+ * checks its Kafka key (rv/keying.h) and plans a task. RV_ERR_INVALID =
+ * dead-letter it with errstr. */
 static rv_err plan_one(sampler_ctx *c, const rv_msg *m, sampler_event *out,
                        rv_task *task, bool *selected, bool *bypass,
                        char *errstr, size_t errstr_size)
@@ -304,6 +306,11 @@ static rv_err plan_one(sampler_ctx *c, const rv_msg *m, sampler_event *out,
                              .category_count = sale->category_count};
     }
     *out = ev;
+    err = rv_keying_check(m, &(rv_key_values){.customer_id = ev.customer_id},
+                          errstr, errstr_size);
+    if (err != RV_OK) {
+        return err;
+    }
     err = sampler_event_time_check(ev.env->event_id, ev.env->occurred_at_us,
                                    m->timestamp_ms, s_cfg.max_ahead_ms, errstr,
                                    errstr_size);
