@@ -133,7 +133,8 @@ static void sale_id(char *out, const char *name)
     rv_id_derive(out, 2, parts);
 }
 
-static void send_sale(const char *name, const char *customer,
+/* Sale @p name of @p customer (both made unique per run) into @p out. */
+static void make_sale(rv_sale *out, const char *name, const char *customer,
                       const char *branch, int64_t cents, const char *day)
 {
     rv_sale s;
@@ -155,7 +156,28 @@ static void send_sale(const char *name, const char *customer,
     s.phone_synthetic = true;
     s.amount_cents = cents;
     s.line_count = 1;
+    *out = s;
+}
+
+static void send_sale(const char *name, const char *customer,
+                      const char *branch, int64_t cents, const char *day)
+{
+    rv_sale s;
+    make_sale(&s, name, customer, branch, cents, day);
     it_send_sale(env.kp, &s);
+}
+
+/* @p s on sales.events keyed by @p key (NULL: no key), whatever its
+ * customer: producers key by customer_id, this one may not. */
+static void send_sale_keyed(const rv_sale *s, const char *key)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(rv_codec_encode_sale(s, &buf, &len), RV_OK);
+    assert_int_equal(
+        rv_producer_send(env.kp, "sales.events", key, buf, len, NULL, 0),
+        RV_OK);
+    free(buf);
 }
 
 static void send_complaint_at(const char *name, const char *customer,
@@ -223,6 +245,19 @@ static int64_t count(const char *sql)
 }
 
 #define MINE "customer_id LIKE $1"
+
+/* count(*) of @p sql with its own @p n text parameters. */
+static int64_t count_of(const char *sql, int n, const char *const *params)
+{
+    rv_pg_result *res = NULL;
+    char err[512] = "";
+    if (rv_pg_exec(env.pg, sql, n, params, &res, err, sizeof(err)) != RV_OK) {
+        fail_msg("sql failed: %s (%s)", err, sql);
+    }
+    int64_t v = strtoll(rv_pg_result_value(res, 0, 0), NULL, 10);
+    rv_pg_result_free(res);
+    return v;
+}
 
 typedef struct counts {
     int64_t sales, work_orders, tasks, retries, assignments, outcomes, grades,
@@ -452,6 +487,71 @@ static void test_pipeline_bad_message_goes_to_dlq_and_rest_flows(void **state)
     /* The valid sale after the bad one went all the way through. */
     assert_int_equal(count("SELECT count(*) FROM visit_tasks WHERE "
                            "customer_id = 'D-' || split_part($1, '%-', 2)"),
+                     1);
+}
+
+/* Tester finding 7: a sale keyed by something other than its customer ID
+ * (here its order ID) and a sale with no key at all go to
+ * sales.events.dlq with the reason, exactly as a sale that does not
+ * decode: neither is sampled nor recorded as a sale. The customer's good
+ * sale behind them goes all the way through. */
+static void test_pipeline_mis_keyed_sale_is_dead_lettered(void **state)
+{
+    (void)state;
+    rv_sale bad, unkeyed, good;
+    make_sale(&bad, "K1", "K", "West", 500000, "2016-04-07");
+    make_sale(&unkeyed, "K2", "K", "West", 500000, "2016-04-07");
+    make_sale(&good, "K3", "K", "West", 500000, "2016-04-08");
+    send_sale_keyed(&bad, bad.order_id);
+    send_sale_keyed(&unkeyed, NULL);
+    send_sale_keyed(&good, good.customer_id);
+    assert_int_equal(rv_producer_flush(env.kp, 10000), RV_OK);
+    wait_drained();
+
+    /* One dead letter each (the sampler and the recorder both reject
+     * it; the record keeps one), with the key as sent and the reason. */
+    char wrong[256], missing[256];
+    snprintf(wrong, sizeof(wrong),
+             "sales.events: Kafka key \"%s\" is not the message's "
+             "customer_id \"%s\"",
+             bad.order_id, bad.customer_id);
+    snprintf(missing, sizeof(missing),
+             "sales.events: Kafka key missing, must be the message's "
+             "customer_id \"%s\"",
+             unkeyed.customer_id);
+    const char *wrong_params[] = {wrong, bad.order_id};
+    assert_int_equal(count_of("SELECT count(*) FROM dead_letters WHERE "
+                              "source_topic = 'sales.events' AND dlq_topic = "
+                              "'sales.events.dlq' AND reason = $1 AND key = "
+                              "convert_to($2, 'UTF8')",
+                              2, wrong_params),
+                     1);
+    const char *missing_params[] = {missing};
+    assert_int_equal(count_of("SELECT count(*) FROM dead_letters WHERE "
+                              "source_topic = 'sales.events' AND dlq_topic = "
+                              "'sales.events.dlq' AND reason = $1 AND key IS "
+                              "NULL",
+                              1, missing_params),
+                     1);
+    /* Nothing of the two went further. */
+    const char *ids[] = {bad.env.event_id, unkeyed.env.event_id};
+    assert_int_equal(count_of("SELECT count(*) FROM sales WHERE event_id IN "
+                              "($1, $2)",
+                              2, ids),
+                     0);
+    assert_int_equal(count_of("SELECT count(*) FROM decisions WHERE "
+                              "source_event_id IN ($1, $2)",
+                              2, ids),
+                     0);
+    /* The good sale after them: recorded, decided and visited. */
+    const char *good_params[] = {good.env.event_id, good.customer_id};
+    assert_int_equal(count_of("SELECT count(*) FROM sales WHERE event_id = $1 "
+                              "AND customer_id = $2",
+                              2, good_params),
+                     1);
+    assert_int_equal(count_of("SELECT count(*) FROM visit_tasks WHERE "
+                              "source_event_id = $1 AND customer_id = $2",
+                              2, good_params),
                      1);
 }
 
@@ -878,6 +978,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipeline_fixed_input_gives_exact_rows),
         cmocka_unit_test(test_pipeline_bad_message_goes_to_dlq_and_rest_flows),
+        cmocka_unit_test(test_pipeline_mis_keyed_sale_is_dead_lettered),
         cmocka_unit_test(test_pipeline_far_future_sale_is_dead_lettered),
         cmocka_unit_test(test_pipeline_shortfall_is_recorded_and_alerted),
         cmocka_unit_test(test_pipeline_redelivery_adds_no_row),
