@@ -142,6 +142,133 @@ out:
     return err;
 }
 
+/* Whether libpq reads @p s as a connection string rather than a
+ * database name (its rule for expand_dbname in rv_pg_open). */
+static bool is_conninfo(const char *s)
+{
+    return strncmp(s, "postgresql://", 13) == 0 ||
+           strncmp(s, "postgres://", 11) == 0 || strchr(s, '=') != NULL;
+}
+
+/* Whether @p word (@p len bytes) is one of libpq's connection keywords. */
+static bool is_keyword(const PQconninfoOption *defaults, const char *word,
+                       size_t len)
+{
+    for (const PQconninfoOption *o = defaults; o != NULL && o->keyword != NULL;
+         o++) {
+        if (strlen(o->keyword) == len && strncmp(o->keyword, word, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* libpq's parse message @p msg into errstr, each quoted word that is
+ * neither "=" nor a keyword shown as "...": it may be a password. */
+static void copy_redacted(char *errstr, size_t errstr_size, const char *msg)
+{
+    PQconninfoOption *defaults = PQconndefaults();
+    char text[512];
+    size_t used = 0;
+    for (const char *p = msg; *p != '\0' && used + 8 < sizeof(text); p++) {
+        const char *end = *p == '"' ? strchr(p + 1, '"') : NULL;
+        if (end == NULL) {
+            text[used++] = *p;
+            continue;
+        }
+        size_t len = (size_t)(end - p - 1);
+        bool shown = (len == 1 && p[1] == '=') ||
+                     (defaults != NULL && is_keyword(defaults, p + 1, len));
+        const char *word = shown ? p + 1 : "...";
+        size_t wlen = shown ? len : 3;
+        if (used + wlen + 3 >= sizeof(text)) {
+            break;
+        }
+        text[used++] = '"';
+        memcpy(text + used, word, wlen);
+        used += wlen;
+        text[used++] = '"';
+        p = end;
+    }
+    text[used] = '\0';
+    PQconninfoFree(defaults);
+    copy_message(errstr, errstr_size, "pg: connection string", text);
+}
+
+/* Each port of @p ports (a comma-separated list; empty: the default) in
+ * 1..65535. */
+static bool ports_valid(const char *ports)
+{
+    const char *p = ports;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        if (len > 0) {
+            char *end = NULL;
+            errno = 0;
+            long v = strtol(p, &end, 10);
+            if (errno != 0 || end != p + len || v < 1 || v > 65535) {
+                return false;
+            }
+        }
+        if (p[len] == '\0') {
+            return true;
+        }
+        p += len + 1;
+    }
+}
+
+rv_err rv_pg_dsn_check(const char *dsn, char *errstr, size_t errstr_size)
+{
+    if (dsn == NULL || dsn[0] == '\0') {
+        rv_errf(errstr, errstr_size, "pg: no connection string given");
+        return RV_ERR_INVALID;
+    }
+    if (!is_conninfo(dsn)) {
+        return RV_OK; /* a database name */
+    }
+    char *why = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &why);
+    if (opts == NULL) {
+        if (why == NULL) {
+            return RV_ERR_NOMEM;
+        }
+        copy_redacted(errstr, errstr_size, why);
+        PQfreemem(why);
+        return RV_ERR_INVALID;
+    }
+    static const char *const sslmodes[] = {
+        "disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+    rv_err err = RV_OK;
+    for (const PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+        if (o->val == NULL) {
+            continue;
+        }
+        if (strcmp(o->keyword, "port") == 0 && !ports_valid(o->val)) {
+            rv_errf(errstr, errstr_size,
+                    "pg: connection string: port is not a number in "
+                    "[1, 65535]");
+            err = RV_ERR_INVALID;
+            break;
+        }
+        if (strcmp(o->keyword, "sslmode") == 0) {
+            bool known = false;
+            for (size_t i = 0; i < sizeof(sslmodes) / sizeof(*sslmodes); i++) {
+                known = known || strcmp(o->val, sslmodes[i]) == 0;
+            }
+            if (!known) {
+                rv_errf(errstr, errstr_size,
+                        "pg: connection string: sslmode is not one of "
+                        "disable, allow, prefer, require, verify-ca, "
+                        "verify-full");
+                err = RV_ERR_INVALID;
+                break;
+            }
+        }
+    }
+    PQconninfoFree(opts);
+    return err;
+}
+
 void rv_pg_close(rv_pg *pg)
 {
     if (pg == NULL) {

@@ -316,6 +316,14 @@ static int check_config(const rv_worker *w)
         }
         worst = graver(worst, err);
     }
+    if (spec->needs_pg) {
+        char errstr[512] = "";
+        rv_err err = rv_pg_dsn_check(w->cfg.pg_dsn, errstr, sizeof(errstr));
+        if (err != RV_OK) {
+            report_problem(&tally, "pg.dsn", errstr);
+        }
+        worst = graver(worst, err);
+    }
     worst = graver(worst,
                    rv_kafka_check_config(&w->kafka, spec->name, w->cfg.group_id,
                                          report_problem, &tally));

@@ -21,6 +21,18 @@ typedef struct rv_pg_result rv_pg_result;
 RV_MUSTCHECK rv_err rv_pg_open(const char *dsn, rv_pg **out, char *errstr,
                                size_t errstr_size);
 
+/**
+ * Check connection string @p dsn (borrowed) as rv_pg_open would read it,
+ * without connecting (--check-config): libpq parses it (PQconninfoParse:
+ * keywords, quoting, URI form; a word without '=' is a database name),
+ * each port is 1..65535 and sslmode is one libpq knows. errstr never
+ * holds a value of @p dsn: a word libpq quotes that is not one of its
+ * keywords is shown as "...", since it may be part of a password.
+ * @returns RV_OK, RV_ERR_INVALID (errstr says why), RV_ERR_NOMEM
+ */
+RV_MUSTCHECK rv_err rv_pg_dsn_check(const char *dsn, char *errstr,
+                                    size_t errstr_size);
+
 /** Disconnect and free. NULL is a no-op. */
 void rv_pg_close(rv_pg *pg);
 

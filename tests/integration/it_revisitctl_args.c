@@ -204,8 +204,8 @@ static void expect_in(const char *text, const char *want)
 /* Tester finding 9: --check-config checks every setting start-up uses,
  * without a server: the policy (an unknown key named on its own line),
  * redis.url, the kafka.* properties, the health address, and the
- * recorder's pii.key.file; one "config: <key>: <why>" line a problem,
- * exit 78; 0 and the effective config when all pass. */
+ * recorder's pg.dsn and pii.key.file; one "config: <key>: <why>" line a
+ * problem, exit 78; 0 and the effective config when all pass. */
 static void test_worker_check_config(void **state)
 {
     (void)state;
@@ -308,6 +308,36 @@ static void test_worker_check_config(void **state)
     write_text(conf, body, 0600);
     assert_int_equal(check_config("recorder", dir, conf, out, err), 0);
     expect_in(out, "pii.key.file = ");
+    /* Its connection string, parsed as libpq would, the password hidden
+     * from the line as from the printed config. */
+    snprintf(body, sizeof(body),
+             "pg.dsn = host=/nonexistent passwrd=s3cret-pw port=70000\n"
+             "pii.key.file = %s\n"
+             "kafka.bootstrap.servers = 127.0.0.1:1\n",
+             key);
+    write_text(conf, body, 0600);
+    assert_int_equal(check_config("recorder", dir, conf, out, err), 78);
+    expect_in(err, "config: pg.dsn: pg: connection string: invalid "
+                   "connection option \"...\"\n");
+    assert_int_equal(count_of(err, "config: "), 1);
+    assert_null(strstr(err, "s3cret-pw"));
+    assert_null(strstr(out, "s3cret-pw"));
+    snprintf(body, sizeof(body),
+             "pg.dsn = host=/nonexistent port=70000\n"
+             "pii.key.file = %s\n"
+             "kafka.bootstrap.servers = 127.0.0.1:1\n",
+             key);
+    write_text(conf, body, 0600);
+    assert_int_equal(check_config("recorder", dir, conf, out, err), 78);
+    expect_in(err, "config: pg.dsn: pg: connection string: port is not a "
+                   "number in [1, 65535]\n");
+    snprintf(body, sizeof(body),
+             "pg.dsn = host=/nonexistent\n"
+             "pii.key.file = %s\n"
+             "redis.url = redis://127.0.0.1:99999\n"
+             "kafka.bootstrap.servers = 127.0.0.1:1\n",
+             key);
+    write_text(conf, body, 0600);
     assert_int_equal(chmod(key, 0644), 0);
     assert_int_equal(check_config("recorder", dir, conf, out, err), 78);
     expect_in(err, "config: pii.key.file: pii key file ");
