@@ -455,7 +455,8 @@ static rv_err record_batch(void *ctx, const rv_msg *msgs, size_t count,
         rv_err err = recorder_rows_add_msg(rec->rows, i, m, &src, errstr,
                                            sizeof(errstr));
         if (err == RV_ERR_INVALID) {
-            log_rejected(rec, m, "decode", errstr);
+            /* It does not decode, or is keyed by another value. */
+            log_rejected(rec, m, "contract", errstr);
             rec->dead[i] = 1;
             err = dead_letter(rec, kp, m, errstr);
         }
