@@ -470,8 +470,9 @@ static void test_pii_branch_user_sees_only_its_branch(void **state)
     rv_pg_close(pg);
 }
 
-/* revisit_reporting reads every branch and cannot INSERT; the writer can
- * (it recorded the run; here once more by hand, rolled back). */
+/* revisit_reporting reads every branch, the dead letters' reasons but
+ * not their bytes, and cannot INSERT; the writer can (it recorded the
+ * run; here once more by hand, rolled back). */
 static void test_pii_reporting_reads_all_writes_nothing(void **state)
 {
     (void)state;
@@ -487,6 +488,26 @@ static void test_pii_reporting_reads_all_writes_nothing(void **state)
                                   "WHERE branch_id = $1",
                                   env.branch[b]),
                          1);
+    }
+    /* What the auditor's reports read (014_reporting_reads.sql): the
+     * dead letters' count and reasons, not their raw bytes, and the
+     * migration log (`report --summary`, `replay report`). */
+    assert_true(count_of(pg, "SELECT count(*) FROM dead_letters", NULL) >= 0);
+    assert_true(count_of(pg,
+                         "SELECT count(reason) + count(source_topic) FROM "
+                         "dead_letters",
+                         NULL) >= 0);
+    assert_true(count_of(pg, "SELECT count(*) FROM schema_migrations", NULL) >=
+                14);
+    char err0[512] = "";
+    const char *raw[] = {"SELECT payload FROM dead_letters LIMIT 1",
+                         "SELECT key FROM dead_letters LIMIT 1",
+                         "SELECT * FROM dead_letters LIMIT 1"};
+    for (size_t i = 0; i < sizeof(raw) / sizeof(*raw); i++) {
+        assert_int_equal(
+            rv_pg_exec(pg, raw[i], 0, NULL, NULL, err0, sizeof(err0)),
+            RV_ERR_INVALID);
+        assert_string_equal(rv_pg_sqlstate(pg), "42501");
     }
     static const char insert[] =
         "INSERT INTO sales (event_id, order_id, customer_id, branch_id, "
