@@ -316,7 +316,27 @@ static int check_config(const rv_worker *w)
         }
         worst = graver(worst, err);
     }
-    if (spec->needs_pg) {
+    /* Settings start-up would find missing only once it runs. */
+    const char *bootstrap = NULL;
+    for (size_t i = 0; i < w->kafka.count; i++) {
+        if (strcmp(w->kafka.names[i], "bootstrap.servers") == 0) {
+            bootstrap = w->kafka.values[i];
+        }
+    }
+    if (bootstrap == NULL || bootstrap[0] == '\0') {
+        report_problem(&tally, "kafka.bootstrap.servers",
+                       "not set (set it in the file or "
+                       "RV_KAFKA_BOOTSTRAP_SERVERS)");
+    }
+    char *buf = strdup(w->cfg.topics);
+    const char *names[TOPICS_MAX];
+    if (buf == NULL) {
+        worst = RV_ERR_NOMEM;
+    } else if (split_topics(buf, names, TOPICS_MAX) == 0) {
+        report_problem(&tally, "topics", "no input topic");
+    }
+    free(buf);
+    if (spec->needs_pg && w->cfg.pg_dsn[0] != '\0') {
         char errstr[512] = "";
         rv_err err = rv_pg_dsn_check(w->cfg.pg_dsn, errstr, sizeof(errstr));
         if (err != RV_OK) {
@@ -483,29 +503,37 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
     }
     rv_err err =
         rv_cfg_load(sections, section_count, cli.config_path, &w.kafka);
+    /* A setting refused here is printed at once; start-up stops, while
+     * --check-config goes on to say every other problem too (the
+     * refused setting keeps its default). */
+    size_t refused = 0;
+    if (err == RV_ERR_INVALID) {
+        refused++;
+        err = RV_OK;
+    }
     rv_log_level level = RV_LOG_INFO;
     rv_log_format format = RV_LOG_LOGFMT;
     if (err == RV_OK && rv_log_level_parse(w.cfg.log_level, &level) != RV_OK) {
         fprintf(stderr,
-                "config: log.level \"%s\" is not debug, info, "
+                "config: log.level: \"%s\" is not debug, info, "
                 "warn or error\n",
                 w.cfg.log_level);
-        err = RV_ERR_INVALID;
+        refused++;
     }
     if (err == RV_OK &&
         rv_log_format_parse(w.cfg.log_format, &format) != RV_OK) {
-        fprintf(stderr, "config: log.format \"%s\" is not logfmt or json\n",
+        fprintf(stderr, "config: log.format: \"%s\" is not logfmt or json\n",
                 w.cfg.log_format);
-        err = RV_ERR_INVALID;
+        refused++;
     }
     if (err == RV_OK) {
         err = apply_spec_defaults(&w);
     }
     if (err == RV_OK && spec->needs_pg && w.cfg.pg_dsn[0] == '\0') {
-        fprintf(stderr, "config: pg.dsn is required (set RV_PG_DSN)\n");
-        err = RV_ERR_INVALID;
+        fprintf(stderr, "config: pg.dsn: required (set RV_PG_DSN)\n");
+        refused++;
     }
-    if (err != RV_OK) {
+    if (err != RV_OK || (refused > 0 && !cli.check_config)) {
         rv_cfg_fini(sections, section_count, &w.kafka);
         return err == RV_ERR_NOMEM ? 1 : RV_CFG_EXIT_CONFIG;
     }
@@ -513,7 +541,7 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
         rv_cfg_print(sections, section_count, &w.kafka, stdout);
         code = check_config(&w);
         rv_cfg_fini(sections, section_count, &w.kafka);
-        return code;
+        return code == 0 && refused > 0 ? RV_CFG_EXIT_CONFIG : code;
     }
     rv_log_init(spec->name, level, format);
     RV_LOG(RV_LOG_INFO, "start", RV_KV_STR("version", RV_VERSION),

@@ -291,6 +291,28 @@ static void test_worker_check_config(void **state)
                    "when `enable.idempotence` is true\n");
     assert_int_equal(count_of(err, "config: "), 1);
 
+    /* A setting refused while loading (a bad log.level, batch.max out of
+     * range) no longer hides the others; and the two start-up found
+     * missing only when it ran: no bootstrap servers, no input topic. */
+    snprintf(body, sizeof(body),
+             "policy.path = %s/deploy/policy/default.yaml\n"
+             "log.level = loud\n"
+             "batch.max = 0\n"
+             "redis.url = redis://h:0\n"
+             "topics = ,\n"
+             "kafka.acks = 1\n",
+             src);
+    write_text(conf, body, 0600);
+    assert_int_equal(check_config("sampler", dir, conf, out, err), 78);
+    expect_in(err, "config: log.level: \"loud\" is not debug, info, warn or "
+                   "error\n");
+    expect_in(err, "batch.max: 0 is outside [1, 100000]");
+    expect_in(err, "config: redis.url: ");
+    expect_in(err, "config: kafka.bootstrap.servers: not set");
+    expect_in(err, "config: topics: no input topic\n");
+    expect_in(err, "config: kafka: producer: `acks` must be set to `all`");
+    assert_int_equal(count_of(err, "config: "), 6);
+
     /* The recorder's key file: good, then readable by others, then too
      * short; a bad redis.url is none of its business (it has no Redis). */
     write_text(
