@@ -493,7 +493,7 @@ int rv_worker_main(int argc, char **argv, const rv_worker_spec *spec,
 
     rv_signals_install();
     if (rv_cli_parse(argc, argv, &cli) != RV_OK) {
-        return RV_CFG_EXIT_CONFIG;
+        return RV_CFG_EXIT_USAGE;
     }
     if (cli.help) {
         printf("usage: revisit-%s [-c FILE] [--check-config] [--help]\n",

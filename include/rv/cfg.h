@@ -11,6 +11,9 @@
 
 /** Exit code for configuration errors (sysexits EX_CONFIG). */
 #define RV_CFG_EXIT_CONFIG 78
+/** Exit code for a command line the program does not take (sysexits
+ *  EX_USAGE): an unknown argument, -c without a path. */
+#define RV_CFG_EXIT_USAGE 64
 
 typedef enum rv_cfg_type {
     RV_CFG_STR,  /**< stored as char * (owned by the struct, rv_cfg_fini) */

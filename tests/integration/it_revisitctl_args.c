@@ -117,8 +117,9 @@ static void test_missing_values_and_help(void **state)
     }
 }
 
-/* A worker (the sampler): -c without a path, and a path that is a
- * directory, under --check-config. */
+/* A worker (the sampler): a path that is a directory, under
+ * --check-config (78), -c without a path and an unknown argument (64,
+ * EX_USAGE). */
 static void test_worker_config_path(void **state)
 {
     (void)state;
@@ -141,9 +142,15 @@ static void test_worker_config_path(void **state)
              dir);
     status = system(cmd);
     assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 78);
+    assert_int_equal(WEXITSTATUS(status), 64); /* usage, not config */
     it_read_file(path, text, sizeof(text));
     assert_non_null(strstr(text, "\"-c\" needs a value"));
+    snprintf(cmd, sizeof(cmd), "%s --bogus >/dev/null 2>%s/err", bin, dir);
+    status = system(cmd);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 64);
+    it_read_file(path, text, sizeof(text));
+    assert_non_null(strstr(text, "unknown argument \"--bogus\""));
     assert_int_equal(rmdir(dir), 0); /* it_read_file removed err */
 }
 

@@ -351,7 +351,7 @@ int main(int argc, char **argv)
 
     rv_cli cli;
     if (rv_cli_parse(argc, argv, &cli) != RV_OK) {
-        return RV_CFG_EXIT_CONFIG;
+        return RV_CFG_EXIT_USAGE;
     }
     if (cli.help) {
         printf("usage: revisit-devbroker [-c FILE] [--check-config] "
