@@ -629,6 +629,9 @@ stop)
     else
         # The state dir is gone, but as root the cluster lives elsewhere
         # and may still run: stop it, so it cannot be mistaken for fresh.
+        # Stopping what does not run is not an error (idempotent), but
+        # say so: a mistyped DIR would otherwise look like a clean stop.
+        rv_info "no state dir $S: nothing of it to stop"
         stop_pg
     fi
     if [ "$wipe" -eq 1 ]; then
