@@ -42,12 +42,16 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Total lag and total messages over every group; -1 on error. */
-static int measure(const rv_props *kafka, int64_t *lag, int64_t *msgs)
+#define GROUP_COUNT (sizeof(groups) / sizeof(groups[0]))
+
+/* Total lag and total messages over every group, and each group's lag
+ * (@p group_lag, GROUP_COUNT entries); -1 on error. */
+static int measure(const rv_props *kafka, int64_t *lag, int64_t *msgs,
+                   int64_t *group_lag)
 {
     *lag = 0;
     *msgs = 0;
-    for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+    for (size_t g = 0; g < GROUP_COUNT; g++) {
         size_t n = 0;
         while (n < sizeof(groups[g].topics) / sizeof(groups[g].topics[0]) &&
                groups[g].topics[n] != NULL) {
@@ -62,8 +66,24 @@ static int measure(const rv_props *kafka, int64_t *lag, int64_t *msgs)
         }
         *lag += l;
         *msgs += m;
+        group_lag[g] = l;
     }
     return 0;
+}
+
+/* The groups behind, "group:lag,..." ("none" if none), so that a user
+ * sees which worker to look at. */
+static void print_behind(FILE *out, const int64_t *group_lag)
+{
+    int any = 0;
+    for (size_t g = 0; g < GROUP_COUNT; g++) {
+        if (group_lag[g] > 0) {
+            fprintf(out, "%s%s:%lld", any ? "," : "", groups[g].group,
+                    (long long)group_lag[g]);
+            any = 1;
+        }
+    }
+    fputs(any ? "" : "none", out);
 }
 
 static void usage(FILE *out)
@@ -72,7 +92,8 @@ static void usage(FILE *out)
             "usage: revisitctl wait-drained [--timeout-s N] [--once]\n"
             "  wait until no consumer group has lag, for N seconds "
             "(1..%d,\n"
-            "  default 600); --once: print the lag now\n"
+            "  default 600); --once: print the lag now; either names the\n"
+            "  consumer groups behind (behind=group:lag,...)\n"
             "  exit status: 0 drained, 1 still lagging, 64 bad "
             "arguments, 69 Kafka\n"
             "  failed, 78 configuration\n",
@@ -114,21 +135,23 @@ int rv_ctl_wait_drained(int argc, char **argv)
     if (once) {
         /* Messages not yet consumed by the workers that read them, over
          * every group, and the messages written (high watermarks). */
-        int64_t lag = 0, msgs = 0;
-        int code = measure(&kafka, &lag, &msgs) == 0 ? 0 : 69;
+        int64_t lag = 0, msgs = 0, group_lag[GROUP_COUNT] = {0};
+        int code = measure(&kafka, &lag, &msgs, group_lag) == 0 ? 0 : 69;
         if (code == 0) {
-            printf("lag: lag=%lld messages=%lld\n", (long long)lag,
+            printf("lag: lag=%lld messages=%lld behind=", (long long)lag,
                    (long long)msgs);
+            print_behind(stdout, group_lag);
+            putchar('\n');
         }
         rv_cfg_fini(sec, 1, &kafka);
         return code;
     }
     time_t deadline = time(NULL) + (time_t)timeout_s;
-    int64_t prev_msgs = -1;
+    int64_t prev_msgs = -1, group_lag[GROUP_COUNT] = {0};
     int zero_streak = 0, code = 1;
     while (time(NULL) < deadline) {
         int64_t lag = 0, msgs = 0;
-        if (measure(&kafka, &lag, &msgs) == 0) {
+        if (measure(&kafka, &lag, &msgs, group_lag) == 0) {
             /* Drained: no lag three times in a row (2 s), with nothing
              * new between: longer than one tick of the grader and the
              * alerter (1 s), whose spot checks and escalations arrive
@@ -146,8 +169,10 @@ int rv_ctl_wait_drained(int argc, char **argv)
         sleep_ms(1000);
     }
     if (code != 0) {
-        fprintf(stderr, "wait-drained: still lagging after %llu s\n",
+        fprintf(stderr, "wait-drained: still lagging after %llu s, behind: ",
                 (unsigned long long)timeout_s);
+        print_behind(stderr, group_lag);
+        fputc('\n', stderr);
     }
     rv_cfg_fini(sec, 1, &kafka);
     return code;
