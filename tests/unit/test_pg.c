@@ -69,9 +69,9 @@ static void test_pg_dsn_check_bad(void **state)
     assert_non_null(strstr(errstr, "\"password\""));
 
     /* An unterminated quote. */
-    assert_int_equal(check("host=a password='s3cret-pw", errstr,
-                           sizeof(errstr)),
-                     RV_ERR_INVALID);
+    assert_int_equal(
+        check("host=a password='s3cret-pw", errstr, sizeof(errstr)),
+        RV_ERR_INVALID);
     assert_null(strstr(errstr, "s3cret-pw"));
 
     /* Ports and sslmode, which libpq only checks at connect. */
