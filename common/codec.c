@@ -55,6 +55,159 @@ static bool check_len(size_t len, const char *what, char *errstr,
     return true;
 }
 
+/* Deepest nesting of messages scan_strings() follows. Ours nest three
+ * deep (SamplingDecision.more.envelope); protobuf-c's unpack recurses
+ * into nested messages without a limit, so deeper input is refused
+ * before it gets there. */
+#define NEST_MAX 16
+
+typedef enum {
+    SCAN_OK,
+    SCAN_NUL,  /* a string field holds a 0x00 byte */
+    SCAN_DEEP, /* messages nested more than NEST_MAX deep */
+    SCAN_BAD,  /* not wire format that protobuf-c would accept */
+} scan_result;
+
+/* The string field holding a NUL, and the message fields leading to it. */
+struct scan_trail {
+    const ProtobufCFieldDescriptor *field[NEST_MAX];
+    unsigned count;
+};
+
+/* Reads a varint at *@p at, short of @p end; false if it runs past
+ * @p end or beyond 10 bytes (protobuf-c's limit too). */
+static bool get_varint(const uint8_t **at, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (unsigned i = 0; i < 10 && *at < end; i++) {
+        uint8_t byte = *(*at)++;
+        x |= (uint64_t)(byte & 0x7f) << (7 * i);
+        if ((byte & 0x80) == 0) {
+            *v = x;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* protobuf-c unpacks a string field into a NUL-terminated char *, so
+ * "C-1\0EVIL" reaches cp() as "C-1": a message accepted under a value it
+ * does not hold, equal to a key it does not match. NUL is valid UTF-8 and
+ * u8_check() cannot see it, so the wire form of @p len bytes at @p at,
+ * a message of type @p desc, is walked for it: every string field at any
+ * depth, repeated or not, known from the descriptors. Bytes, packed
+ * numbers and unknown fields are skipped. Every length is checked against
+ * what remains, and each step consumes at least one byte. */
+static scan_result scan_strings(const ProtobufCMessageDescriptor *desc,
+                                const uint8_t *at, size_t len, unsigned depth,
+                                struct scan_trail *trail)
+{
+    if (len == 0) {
+        return SCAN_OK; /* and @p at may be NULL */
+    }
+    const uint8_t *end = at + len;
+    while (at < end) {
+        uint64_t tag = 0;
+        uint64_t n = 0;
+        if (!get_varint(&at, end, &tag)) {
+            return SCAN_BAD;
+        }
+        switch (tag & 7) {
+        case 0: /* varint */
+            if (!get_varint(&at, end, &n)) {
+                return SCAN_BAD;
+            }
+            continue;
+        case 1: /* fixed64 */
+            n = 8;
+            break;
+        case 2: /* length-delimited */
+            if (!get_varint(&at, end, &n)) {
+                return SCAN_BAD;
+            }
+            break;
+        case 5: /* fixed32 */
+            n = 4;
+            break;
+        default: /* groups (3, 4), which protobuf-c refuses too, 6, 7 */
+            return SCAN_BAD;
+        }
+        if (n > (uint64_t)(end - at)) {
+            return SCAN_BAD;
+        }
+        const ProtobufCFieldDescriptor *f = NULL;
+        if ((tag & 7) == 2 && (tag >> 3) <= 0x1fffffff) {
+            f = protobuf_c_message_descriptor_get_field(desc,
+                                                        (unsigned)(tag >> 3));
+        }
+        if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING &&
+            memchr(at, 0, (size_t)n) != NULL) {
+            trail->field[depth] = f;
+            trail->count = depth + 1;
+            return SCAN_NUL;
+        }
+        if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+            if (depth + 1 >= NEST_MAX) {
+                return SCAN_DEEP;
+            }
+            trail->field[depth] = f;
+            scan_result r =
+                scan_strings(f->descriptor, at, (size_t)n, depth + 1, trail);
+            if (r != SCAN_OK) {
+                return r;
+            }
+        }
+        at += n;
+    }
+    return SCAN_OK;
+}
+
+/* Unpacks @p len bytes at @p buf as a message of type @p desc, refusing
+ * (NULL, errstr) one above RV_CODEC_MAX_BYTES, one with a NUL in a string
+ * field or nested too deep (scan_strings), and bytes that are not a
+ * message: those the scan cannot read (protobuf-c would refuse them too:
+ * cut varints, lengths past the end, groups) or protobuf-c refuses. The
+ * sentence calls the type v1.<name>, as the decoders always have. */
+static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *desc,
+                                const uint8_t *buf, size_t len,
+                                const char *what, char *errstr,
+                                size_t errstr_size)
+{
+    if (!check_len(len, what, errstr, errstr_size)) {
+        return NULL;
+    }
+    const char *pkg = strrchr(desc->package_name, '.');
+    pkg = pkg != NULL ? pkg + 1 : desc->package_name;
+    struct scan_trail trail = {.count = 0};
+    scan_result r = scan_strings(desc, buf, len, 0, &trail);
+    if (r == SCAN_NUL) {
+        char path[160] = "";
+        size_t at = 0;
+        for (unsigned i = 0; i < trail.count && at < sizeof(path); i++) {
+            int k = snprintf(path + at, sizeof(path) - at, "%s%s",
+                             i > 0 ? "." : "", trail.field[i]->name);
+            at = k > 0 ? at + (size_t)k : sizeof(path);
+        }
+        rv_errf(errstr, errstr_size,
+                "%s: not a %s.%s: field %s holds a NUL byte", what, pkg,
+                desc->short_name, path);
+        return NULL;
+    }
+    if (r == SCAN_DEEP) {
+        rv_errf(errstr, errstr_size,
+                "%s: not a %s.%s: messages nested more than %d deep", what, pkg,
+                desc->short_name, NEST_MAX);
+        return NULL;
+    }
+    ProtobufCMessage *m =
+        r == SCAN_OK ? protobuf_c_message_unpack(desc, NULL, len, buf) : NULL;
+    if (m == NULL) {
+        rv_errf(errstr, errstr_size, "%s: not a %s.%s (%zu bytes)", what, pkg,
+                desc->short_name, len);
+    }
+    return m;
+}
+
 static void env_to_pb(const rv_envelope *in, Revisit__V1__Envelope *pb)
 {
     revisit__v1__envelope__init(pb);
@@ -254,13 +407,9 @@ rv_err rv_codec_decode_sale(const uint8_t *buf, size_t len, rv_sale *out,
                             char *errstr, size_t errstr_size)
 {
     const char *w = "sale";
-    if (!check_len(len, w, errstr, errstr_size)) {
-        return RV_ERR_INVALID;
-    }
-    Revisit__V1__SaleEvent *m = revisit__v1__sale_event__unpack(NULL, len, buf);
+    Revisit__V1__SaleEvent *m = (Revisit__V1__SaleEvent *)unpack(
+        &revisit__v1__sale_event__descriptor, buf, len, w, errstr, errstr_size);
     if (m == NULL) {
-        rv_errf(errstr, errstr_size, "sale: not a v1.SaleEvent (%zu bytes)",
-                len);
         return RV_ERR_INVALID;
     }
     rv_sale r = {0};
@@ -346,14 +495,10 @@ rv_err rv_codec_decode_work_order(const uint8_t *buf, size_t len,
                                   size_t errstr_size)
 {
     const char *w = "work_order";
-    if (!check_len(len, w, errstr, errstr_size)) {
-        return RV_ERR_INVALID;
-    }
-    Revisit__V1__WorkOrderEvent *m =
-        revisit__v1__work_order_event__unpack(NULL, len, buf);
+    Revisit__V1__WorkOrderEvent *m = (Revisit__V1__WorkOrderEvent *)unpack(
+        &revisit__v1__work_order_event__descriptor, buf, len, w, errstr,
+        errstr_size);
     if (m == NULL) {
-        rv_errf(errstr, errstr_size,
-                "work_order: not a v1.WorkOrderEvent (%zu bytes)", len);
         return RV_ERR_INVALID;
     }
     rv_work_order r = {0};
@@ -431,13 +576,9 @@ rv_err rv_codec_decode_task(const uint8_t *buf, size_t len, rv_task *out,
                             char *errstr, size_t errstr_size)
 {
     const char *w = "task";
-    if (!check_len(len, w, errstr, errstr_size)) {
-        return RV_ERR_INVALID;
-    }
-    Revisit__V1__VisitTask *m = revisit__v1__visit_task__unpack(NULL, len, buf);
+    Revisit__V1__VisitTask *m = (Revisit__V1__VisitTask *)unpack(
+        &revisit__v1__visit_task__descriptor, buf, len, w, errstr, errstr_size);
     if (m == NULL) {
-        rv_errf(errstr, errstr_size, "task: not a v1.VisitTask (%zu bytes)",
-                len);
         return RV_ERR_INVALID;
     }
     rv_task *r = calloc(1, sizeof(*r));
@@ -573,14 +714,9 @@ rv_err rv_codec_decode_assignment(const uint8_t *buf, size_t len,
                                   size_t errstr_size)
 {
     const char *w = "assignment";
-    if (!check_len(len, w, errstr, errstr_size)) {
-        return RV_ERR_INVALID;
-    }
-    Revisit__V1__Assignment *m =
-        revisit__v1__assignment__unpack(NULL, len, buf);
+    Revisit__V1__Assignment *m = (Revisit__V1__Assignment *)unpack(
+        &revisit__v1__assignment__descriptor, buf, len, w, errstr, errstr_size);
     if (m == NULL) {
-        rv_errf(errstr, errstr_size,
-                "assignment: not a v1.Assignment (%zu bytes)", len);
         return RV_ERR_INVALID;
     }
     rv_assignment *r = calloc(1, sizeof(*r));
@@ -709,14 +845,10 @@ rv_err rv_codec_decode_outcome(const uint8_t *buf, size_t len, rv_outcome *out,
                                char *errstr, size_t errstr_size)
 {
     const char *w = "outcome";
-    if (!check_len(len, w, errstr, errstr_size)) {
-        return RV_ERR_INVALID;
-    }
-    Revisit__V1__VisitOutcome *m =
-        revisit__v1__visit_outcome__unpack(NULL, len, buf);
+    Revisit__V1__VisitOutcome *m = (Revisit__V1__VisitOutcome *)unpack(
+        &revisit__v1__visit_outcome__descriptor, buf, len, w, errstr,
+        errstr_size);
     if (m == NULL) {
-        rv_errf(errstr, errstr_size,
-                "outcome: not a v1.VisitOutcome (%zu bytes)", len);
         return RV_ERR_INVALID;
     }
     rv_outcome *r = calloc(1, sizeof(*r));
@@ -843,12 +975,9 @@ rv_err rv_codec_decode_grade(const uint8_t *buf, size_t len, rv_grade *out,
                              char *errstr, size_t errstr_size)
 {
     const char *w = "grade";
-    if (!check_len(len, w, errstr, errstr_size)) {
-        return RV_ERR_INVALID;
-    }
-    Revisit__V1__Grade *m = revisit__v1__grade__unpack(NULL, len, buf);
+    Revisit__V1__Grade *m = (Revisit__V1__Grade *)unpack(
+        &revisit__v1__grade__descriptor, buf, len, w, errstr, errstr_size);
     if (m == NULL) {
-        rv_errf(errstr, errstr_size, "grade: not a v1.Grade (%zu bytes)", len);
         return RV_ERR_INVALID;
     }
     rv_grade *r = calloc(1, sizeof(*r));
@@ -948,14 +1077,10 @@ rv_err rv_codec_decode_alert(const uint8_t *buf, size_t len, rv_alert *out,
                              char *errstr, size_t errstr_size)
 {
     const char *w = "alert";
-    if (!check_len(len, w, errstr, errstr_size)) {
-        return RV_ERR_INVALID;
-    }
-    Revisit__V1__ComplianceAlert *m =
-        revisit__v1__compliance_alert__unpack(NULL, len, buf);
+    Revisit__V1__ComplianceAlert *m = (Revisit__V1__ComplianceAlert *)unpack(
+        &revisit__v1__compliance_alert__descriptor, buf, len, w, errstr,
+        errstr_size);
     if (m == NULL) {
-        rv_errf(errstr, errstr_size,
-                "alert: not a v1.ComplianceAlert (%zu bytes)", len);
         return RV_ERR_INVALID;
     }
     rv_alert r = {0};
@@ -1028,13 +1153,9 @@ rv_err rv_codec_decode_case_event(const uint8_t *buf, size_t len,
                                   size_t errstr_size)
 {
     const char *w = "case event";
-    if (!check_len(len, w, errstr, errstr_size)) {
-        return RV_ERR_INVALID;
-    }
-    Revisit__V1__CaseEvent *m = revisit__v1__case_event__unpack(NULL, len, buf);
+    Revisit__V1__CaseEvent *m = (Revisit__V1__CaseEvent *)unpack(
+        &revisit__v1__case_event__descriptor, buf, len, w, errstr, errstr_size);
     if (m == NULL) {
-        rv_errf(errstr, errstr_size,
-                "case event: not a v1.CaseEvent (%zu bytes)", len);
         return RV_ERR_INVALID;
     }
     rv_case_event *r = calloc(1, sizeof(*r));
@@ -1154,16 +1275,9 @@ static Revisit__V1__SamplingDecision *decision_unpack(const uint8_t *buf,
                                                       size_t len, char *errstr,
                                                       size_t errstr_size)
 {
-    if (!check_len(len, "decision", errstr, errstr_size)) {
-        return NULL;
-    }
-    Revisit__V1__SamplingDecision *m =
-        revisit__v1__sampling_decision__unpack(NULL, len, buf);
-    if (m == NULL) {
-        rv_errf(errstr, errstr_size,
-                "decision: not a v1.SamplingDecision (%zu bytes)", len);
-    }
-    return m;
+    return (Revisit__V1__SamplingDecision *)unpack(
+        &revisit__v1__sampling_decision__descriptor, buf, len, "decision",
+        errstr, errstr_size);
 }
 
 rv_err rv_codec_decode_decision(const uint8_t *buf, size_t len,

@@ -28,7 +28,9 @@
  * [RV_CODEC_MIN_TIME_US, RV_CODEC_MAX_TIME_US), schema_version 1), required
  * IDs non-empty,
  * every string valid UTF-8 and within its field's limit, enums known,
- * counts within their maxima. On RV_OK *out is
+ * counts within their maxima. A NUL byte in any string field, at any
+ * depth, is refused before protobuf-c would cut the string at it, and so
+ * are messages nested more than 16 deep. On RV_OK *out is
  * filled; on error it is untouched and @p errstr (may be NULL) holds one
  * sentence naming the field, value and limit.
  * @returns RV_OK, RV_ERR_INVALID (not that message or invalid)

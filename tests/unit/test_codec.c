@@ -813,6 +813,291 @@ static void test_codec_refuses_gbk_accepts_4_byte_utf8(void **state)
     assert_string_equal(out.customer_id, "C-𠮷");
 }
 
+/* Overwrites with 0x00 byte @p i of the first copy of @p text in @p buf:
+ * the same length, so the wire stays valid and only the string changes. */
+static void put_nul(uint8_t *buf, size_t len, const char *text, size_t i)
+{
+    size_t n = strlen(text);
+    for (size_t at = 0; at + n <= len; at++) {
+        if (memcmp(buf + at, text, n) == 0) {
+            buf[at + i] = 0x00;
+            return;
+        }
+    }
+    fail_msg("\"%s\" not in the encoded message", text);
+}
+
+/* Tester finding (NUL): protobuf-c hands a string field over as a
+ * NUL-terminated char *, so "TST-N1\0EVIL" was taken as "TST-N1", equal
+ * to its Kafka key. A NUL in any string field, at any depth, is refused
+ * and the field named; the same message with '#' for the NUL decodes. */
+static void test_codec_refuses_nul_in_string_fields(void **state)
+{
+    (void)state;
+    rv_sale in = {0}, out = {0};
+    fill_env(&in.env, "sale-nul");
+    rv_copy_str(in.env.producer, sizeof(in.env.producer), "prod#ucer");
+    rv_copy_str(in.order_id, sizeof(in.order_id), "TST-#N3");
+    rv_copy_str(in.customer_id, sizeof(in.customer_id), "TST-N1#EVIL");
+    rv_copy_str(in.branch_id, sizeof(in.branch_id), "West");
+    rv_copy_str(in.categories[0], RV_SHORT_SIZE, "Furniture");
+    rv_copy_str(in.categories[1], RV_SHORT_SIZE, "Tech#nology");
+    in.category_count = 2;
+    const struct {
+        const char *text; /* the string; its '#' becomes the NUL */
+        size_t at;
+        const char *err;
+    } sale_cases[] = {
+        {"TST-N1#EVIL", 6,
+         "sale: not a v1.SaleEvent: field customer_id holds a NUL byte"},
+        {"TST-#N3", 4,
+         "sale: not a v1.SaleEvent: field order_id holds a NUL byte"},
+        {"Tech#nology", 4,
+         "sale: not a v1.SaleEvent: field categories holds a NUL byte"},
+        {"prod#ucer", 4,
+         "sale: not a v1.SaleEvent: field envelope.producer "
+         "holds a NUL byte"},
+    };
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char err[200];
+    assert_int_equal(rv_codec_encode_sale(&in, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_sale(buf, len, &out, err, sizeof(err)),
+                     RV_OK);
+    assert_string_equal(out.customer_id, "TST-N1#EVIL");
+    assert_string_equal(out.categories[1], "Tech#nology");
+    for (size_t c = 0; c < sizeof(sale_cases) / sizeof(sale_cases[0]); c++) {
+        uint8_t *bad = malloc(len);
+        assert_non_null(bad);
+        memcpy(bad, buf, len);
+        put_nul(bad, len, sale_cases[c].text, sale_cases[c].at);
+        err[0] = '\0';
+        assert_int_equal(rv_codec_decode_sale(bad, len, &out, err, sizeof(err)),
+                         RV_ERR_INVALID);
+        assert_string_equal(err, sale_cases[c].err);
+        free(bad);
+    }
+    free(buf);
+
+    /* A repeated string of a task. */
+    rv_task t = {0}, t2 = {0};
+    fill_env(&t.env, "task-nul");
+    rv_copy_str(t.task_id, sizeof(t.task_id), "0123456789abcdef");
+    rv_copy_str(t.customer_id, sizeof(t.customer_id), "C-1");
+    rv_copy_str(t.branch_id, sizeof(t.branch_id), "West");
+    rv_copy_str(t.rule_id, sizeof(t.rule_id), "R1");
+    rv_copy_str(t.source_event_id, sizeof(t.source_event_id), "sale-1");
+    t.due_start_us = 10;
+    t.due_end_us = 20;
+    t.channel = RV_CHANNEL_PHONE;
+    rv_copy_str(t.questions[0], sizeof(t.questions[0]), "q.one");
+    rv_copy_str(t.questions[1], sizeof(t.questions[1]), "q.two#x");
+    t.question_count = 2;
+    rv_copy_str(t.policy_version, sizeof(t.policy_version), "2025.1");
+    t.attempt = 1;
+    assert_int_equal(rv_codec_encode_task(&t, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_task(buf, len, &t2, NULL, 0), RV_OK);
+    put_nul(buf, len, "q.two#x", 5);
+    assert_int_equal(rv_codec_decode_task(buf, len, &t2, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    free(buf);
+    assert_string_equal(
+        err, "task: not a v1.VisitTask: field question_ids holds a NUL byte");
+
+    /* A string of a message in a repeated message field of an outcome. */
+    rv_outcome o = {0}, o2 = {0};
+    fill_env(&o.env, "out-nul");
+    rv_copy_str(o.outcome_id, sizeof(o.outcome_id), "o1");
+    rv_copy_str(o.assignment_id, sizeof(o.assignment_id), "a1");
+    rv_copy_str(o.task_id, sizeof(o.task_id), "t1");
+    rv_copy_str(o.customer_id, sizeof(o.customer_id), "C-1");
+    rv_copy_str(o.branch_id, sizeof(o.branch_id), "West");
+    rv_copy_str(o.agent_id, sizeof(o.agent_id), "w01");
+    o.attempt = 1;
+    o.disposition = RV_DISP_ANSWERED;
+    o.satisfaction = 5;
+    o.channel = RV_CHANNEL_PHONE;
+    o.started_at_us = o.env.occurred_at_us;
+    rv_copy_str(o.answers[0].question_id, sizeof(o.answers[0].question_id),
+                "q.one");
+    rv_copy_str(o.answers[0].value, sizeof(o.answers[0].value), "y#s");
+    o.answer_count = 1;
+    assert_int_equal(rv_codec_encode_outcome(&o, &buf, &len), RV_OK);
+    assert_int_equal(rv_codec_decode_outcome(buf, len, &o2, NULL, 0), RV_OK);
+    put_nul(buf, len, "y#s", 1);
+    assert_int_equal(rv_codec_decode_outcome(buf, len, &o2, err, sizeof(err)),
+                     RV_ERR_INVALID);
+    free(buf);
+    assert_string_equal(err, "outcome: not a v1.VisitOutcome: field "
+                             "answers.value holds a NUL byte");
+
+    /* The second decision of a joined visits.decisions message. */
+    rv_decision d[2], dout[2];
+    uint8_t *part[2];
+    size_t plen[2];
+    decision_of(&d[0], 0, "C-1");
+    decision_of(&d[1], 1, "C-1");
+    rv_copy_str(d[1].reason, sizeof(d[1].reason), "why#not");
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(rv_codec_encode_decision(&d[i], &part[i], &plen[i]),
+                         RV_OK);
+    }
+    assert_int_equal(rv_codec_join_decisions((const uint8_t *const *)part, plen,
+                                             2, &buf, &len),
+                     RV_OK);
+    free(part[0]);
+    free(part[1]);
+    size_t n = 0;
+    assert_int_equal(rv_codec_decode_decisions(buf, len, dout, 2, &n, NULL, 0),
+                     RV_OK);
+    put_nul(buf, len, "why#not", 3);
+    assert_int_equal(
+        rv_codec_decode_decisions(buf, len, dout, 2, &n, err, sizeof(err)),
+        RV_ERR_INVALID);
+    free(buf);
+    assert_string_equal(err, "decision: not a v1.SamplingDecision: field "
+                             "more.reason holds a NUL byte");
+}
+
+/* @p v as a varint at @p out; its length. */
+static size_t varint_at(uint64_t v, uint8_t *out)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+/* A SamplingDecision with @p depth levels of `more` (field 14) inside
+ * each other, the innermost empty; *len set. Freed with free(). */
+static uint8_t *nested_decisions(size_t depth, size_t *len)
+{
+    size_t *inner = malloc((depth + 1) * sizeof(*inner));
+    assert_non_null(inner);
+    uint8_t tmp[10];
+    inner[0] = 0; /* body of the innermost message */
+    for (size_t i = 1; i <= depth; i++) {
+        inner[i] = 1 + varint_at(inner[i - 1], tmp) + inner[i - 1];
+    }
+    uint8_t *buf = malloc(inner[depth] > 0 ? inner[depth] : 1);
+    assert_non_null(buf);
+    size_t at = 0;
+    for (size_t i = depth; i > 0; i--) {
+        buf[at++] = (14u << 3) | 2u;
+        at += varint_at(inner[i - 1], buf + at);
+    }
+    assert_int_equal(at, inner[depth]);
+    *len = at;
+    free(inner);
+    return buf;
+}
+
+/* The NUL scan walks hostile bytes before protobuf-c does: every decoder
+ * refuses, with a reason, truncated varints, lengths past the end,
+ * groups, deep nesting and every prefix of a valid message, without
+ * reading past the buffer (each case is its own exact-size heap copy, so
+ * ASan sees any overread). */
+static void test_codec_nul_scan_survives_hostile_wire(void **state)
+{
+    (void)state;
+    static const decode_fn decoders[] = {
+        dec_sale,  dec_work_order, dec_task,     dec_assignment, dec_outcome,
+        dec_grade, dec_alert,      dec_decision, dec_case_event,
+    };
+    static const struct {
+        uint8_t bytes[12];
+        size_t len;
+    } cases[] = {
+        {{0x80}, 1},       /* tag cut */
+        {{0x08, 0xff}, 2}, /* varint cut */
+        {{0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+          0x01},
+         12},                                      /* 11-byte varint */
+        {{0x09, 1, 2, 3}, 4},                      /* fixed64 cut */
+        {{0x0d, 1, 2}, 3},                         /* fixed32 cut */
+        {{0x0a}, 1},                               /* no length */
+        {{0x0a, 0x05, 'a'}, 3},                    /* past the end */
+        {{0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f}, 6}, /* 4 GiB */
+        {{0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+         11},                               /* 2^64 - 1 */
+        {{0x0a, 0x03, 0x0a, 0x05, 'a'}, 5}, /* inner past */
+        {{0x0a, 0x02, 0x22, 0x80}, 4},      /* inner cut */
+        {{0x0b, 0x0c}, 2},                  /* group */
+        {{0x0e}, 1},                        /* wire type 6 */
+        {{0x0f}, 1},                        /* wire type 7 */
+    };
+    char err[200];
+    uint8_t *out = calloc(1, 1 << 16);
+    assert_non_null(out);
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        uint8_t *b = malloc(cases[c].len);
+        assert_non_null(b);
+        memcpy(b, cases[c].bytes, cases[c].len);
+        for (size_t d = 0; d < sizeof(decoders) / sizeof(decoders[0]); d++) {
+            err[0] = '\0';
+            if (decoders[d](b, cases[c].len, out, err, sizeof(err)) !=
+                    RV_ERR_INVALID ||
+                err[0] == '\0') {
+                fail_msg("case %zu, decoder %zu accepted it", c, d);
+            }
+        }
+        free(b);
+    }
+
+    /* Nesting: refused past 16 levels, before protobuf-c recurses into
+     * 50,000 of them. */
+    size_t len = 0;
+    uint8_t *deep = nested_decisions(15, &len);
+    rv_decision dout[1];
+    size_t n = 0;
+    assert_int_equal(
+        rv_codec_decode_decisions(deep, len, dout, 1, &n, err, sizeof(err)),
+        RV_ERR_INVALID);
+    assert_null(strstr(err, "nested")); /* refused, but for its more */
+    free(deep);
+    deep = nested_decisions(16, &len);
+    assert_int_equal(
+        rv_codec_decode_decision(deep, len, dout, err, sizeof(err)),
+        RV_ERR_INVALID);
+    assert_string_equal(err, "decision: not a v1.SamplingDecision: messages "
+                             "nested more than 16 deep");
+    free(deep);
+    deep = nested_decisions(50000, &len);
+    assert_true(len <= RV_CODEC_MAX_BYTES);
+    assert_int_equal(
+        rv_codec_decode_decision(deep, len, dout, err, sizeof(err)),
+        RV_ERR_INVALID);
+    assert_non_null(strstr(err, "nested more than 16 deep"));
+    free(deep);
+
+    /* Every prefix of a valid sale, each an exact-size copy. */
+    rv_sale s = {0};
+    fill_env(&s.env, "sale-cut");
+    rv_copy_str(s.order_id, sizeof(s.order_id), "O-1");
+    rv_copy_str(s.customer_id, sizeof(s.customer_id), "C-1");
+    rv_copy_str(s.branch_id, sizeof(s.branch_id), "West");
+    rv_copy_str(s.categories[0], RV_SHORT_SIZE, "Office Supplies");
+    s.category_count = 1;
+    s.amount_cents = 1234;
+    uint8_t *buf = NULL;
+    assert_int_equal(rv_codec_encode_sale(&s, &buf, &len), RV_OK);
+    for (size_t cut = 1; cut < len; cut++) {
+        uint8_t *b = malloc(cut);
+        assert_non_null(b);
+        memcpy(b, buf, cut);
+        for (size_t d = 0; d < sizeof(decoders) / sizeof(decoders[0]); d++) {
+            rv_err e = decoders[d](b, cut, out, NULL, 0);
+            (void)e; /* some prefixes are whole messages; no crash is all */
+        }
+        free(b);
+    }
+    free(buf);
+    free(out);
+}
+
 /* Issue 6 no. 10: a string longer than its field is cut on a UTF-8
  * character boundary. */
 static void test_copy_str_cuts_on_character_boundary(void **state)
@@ -858,6 +1143,8 @@ int main(void)
         cmocka_unit_test(test_codec_decisions_joined),
         cmocka_unit_test(test_codec_rejects_oversized_field),
         cmocka_unit_test(test_codec_rejects_bad_utf8_and_far_future),
+        cmocka_unit_test(test_codec_refuses_nul_in_string_fields),
+        cmocka_unit_test(test_codec_nul_scan_survives_hostile_wire),
     };
     return cmocka_run_group_tests_name("codec", tests, NULL, NULL);
 }
