@@ -438,6 +438,8 @@ typedef struct cyaml_detail {
     char text[CYAML_DETAIL_SIZE];
     size_t len;
     char key[CYAML_SEGMENT_SIZE]; /* "Unexpected key: <key>" */
+    /* "Missing required mapping field: <field>" */
+    char missing[CYAML_SEGMENT_SIZE];
     char segments[CYAML_SEGMENTS_MAX][CYAML_SEGMENT_SIZE];
     size_t segment_count;
 } cyaml_detail;
@@ -462,12 +464,18 @@ static bool copy_until(const char *s, char stop, char *out, size_t out_size)
 static void note_key_path(cyaml_detail *d, const char *s)
 {
     static const char unexpected[] = "Unexpected key: ";
+    static const char missing[] = "Missing required mapping field: ";
     static const char field[] = "in mapping field '";
     static const char entry[] = "in sequence entry '";
     char seg[CYAML_SEGMENT_SIZE];
     if (strncmp(s, unexpected, sizeof(unexpected) - 1) == 0) {
         snprintf(d->key, sizeof(d->key), "%s", s + sizeof(unexpected) - 1);
         d->key[strcspn(d->key, "\n")] = '\0';
+        return;
+    }
+    if (strncmp(s, missing, sizeof(missing) - 1) == 0) {
+        snprintf(d->missing, sizeof(d->missing), "%s", s + sizeof(missing) - 1);
+        d->missing[strcspn(d->missing, "\n")] = '\0';
         return;
     }
     if (d->segment_count >= CYAML_SEGMENTS_MAX) {
@@ -1577,6 +1585,33 @@ static rv_err unknown_key(const check *c, const cyaml_detail *d)
     return invalid(c, "%s is an unknown key", shown);
 }
 
+/* "<mapping>.<field> is required (the mapping at line N)": libcyaml
+ * notices a missing field when its mapping ends, and its backtrace's
+ * innermost step is then the mapping's last field, not the missing one
+ * ("version; in mapping field 'agents'"): the mapping is the steps
+ * outside it. */
+static rv_err missing_field(const check *c, const cyaml_detail *d)
+{
+    if (d->segment_count <= 1) {
+        return invalid(c, "%s is required at the top level", d->missing);
+    }
+    char path[(CYAML_SEGMENTS_MAX + 1) * CYAML_SEGMENT_SIZE + 1];
+    size_t len = 0;
+    path[0] = '\0';
+    for (size_t i = d->segment_count; i > 1; i--) {
+        const char *seg = d->segments[i - 1];
+        len += (size_t)snprintf(path + len, sizeof(path) - len, "%s%s",
+                                len > 0 && seg[0] != '[' ? "." : "", seg);
+    }
+    char shown[256];
+    int line = policy_where(c->path, path, shown, sizeof(shown));
+    if (line > 0) {
+        return invalid(c, "%s.%s is required (the mapping at line %d)", shown,
+                       d->missing, line);
+    }
+    return invalid(c, "%s.%s is required", shown, d->missing);
+}
+
 /* Load @p path against @p schema into *out; a libcyaml failure becomes
  * one sentence with libcyaml's own explanation. */
 static rv_err load_yaml(const check *c, const cyaml_schema_value_t *schema,
@@ -1600,6 +1635,9 @@ static rv_err load_yaml(const check *c, const cyaml_schema_value_t *schema,
     }
     if (cerr == CYAML_ERR_INVALID_KEY && detail.key[0] != '\0') {
         return unknown_key(c, &detail);
+    }
+    if (cerr == CYAML_ERR_MAPPING_FIELD_MISSING && detail.missing[0] != '\0') {
+        return missing_field(c, &detail);
     }
     if (cerr != CYAML_OK) {
         return invalid(c, "%s (%s)", cyaml_strerror(cerr),

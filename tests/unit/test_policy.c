@@ -304,6 +304,31 @@ static void test_policy_unknown_key_names_its_line(void **state)
     }
 }
 
+/* A missing required field is named in its own mapping: libcyaml's
+ * backtrace pointed at the mapping's last field ("version; in mapping
+ * field 'agents' (line 527)"). */
+static void test_policy_missing_field_names_its_mapping(void **state)
+{
+    (void)state;
+    expect_invalid("version: \"2025.1\"\n", "",
+                   "version is required at the top level");
+    /* R1's reason: the mapping is the rule, found by its id. */
+    const char *r1 = "  - id: R1\n";
+    char want[160];
+    snprintf(want, sizeof(want),
+             "rules[R1].reason is required (the mapping at line %d)",
+             line_in_variant(r1, r1, r1));
+    expect_invalid("    reason: \"R1 post-sale", "    reasn: \"R1 post-sale",
+                   "rules[R1].reasn is an unknown key");
+    expect_invalid("    reason: \"R1 post-sale satisfaction visit by amount "
+                   "tier (seed 001 \xc2\xa7\xe5\x9b\x9b)\"\n",
+                   "", want);
+    /* A flow mapping two sequences deep: a tier without max_cents. */
+    expect_invalid("{min_cents: 150000, max_cents: 300000, rate: 0.20}",
+                   "{min_cents: 150000, rate: 0.20}",
+                   "rules[R1].tiers[1].max_cents is required");
+}
+
 static void test_policy_rejects_rate_above_one(void **state)
 {
     (void)state;
@@ -454,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_policy_rejects_rate_above_one),
         cmocka_unit_test(test_policy_error_names_the_line),
         cmocka_unit_test(test_policy_unknown_key_names_its_line),
+        cmocka_unit_test(test_policy_missing_field_names_its_mapping),
         cmocka_unit_test(test_policy_rejects_spot_checks_without_rule),
         cmocka_unit_test(test_policy_rejects_four_questions),
         cmocka_unit_test(test_policy_rejects_overlapping_tiers),
