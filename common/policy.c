@@ -1564,17 +1564,28 @@ static rv_err check_numbers(const check *c, const num_policy *n)
 /* "<path> is an unknown key (line N)": the path from libcyaml's
  * backtrace (outermost first) and the key, the line the key's own, found
  * with libyaml (policy_where), not libcyaml's. */
-static rv_err unknown_key(const check *c, const cyaml_detail *d)
+/* Every step and a key, each with its '.', and the NUL. */
+#define CYAML_PATH_SIZE ((CYAML_SEGMENTS_MAX + 1) * CYAML_SEGMENT_SIZE + 1)
+
+/* The backtrace's steps joined outermost first ("rules[4].tiers[1]"),
+ * leaving out the @p skip innermost; its length. */
+static size_t join_steps(const cyaml_detail *d, size_t skip,
+                         char path[CYAML_PATH_SIZE])
 {
-    /* Every step and the key, each with its '.', and the NUL. */
-    char path[(CYAML_SEGMENTS_MAX + 1) * CYAML_SEGMENT_SIZE + 1];
     size_t len = 0;
     path[0] = '\0';
-    for (size_t i = d->segment_count; i > 0; i--) {
+    for (size_t i = d->segment_count; i > skip; i--) {
         const char *seg = d->segments[i - 1];
-        len += (size_t)snprintf(path + len, sizeof(path) - len, "%s%s",
+        len += (size_t)snprintf(path + len, CYAML_PATH_SIZE - len, "%s%s",
                                 len > 0 && seg[0] != '[' ? "." : "", seg);
     }
+    return len;
+}
+
+static rv_err unknown_key(const check *c, const cyaml_detail *d)
+{
+    char path[CYAML_PATH_SIZE];
+    size_t len = join_steps(d, 0, path);
     snprintf(path + len, sizeof(path) - len, "%s%s", len > 0 ? "." : "",
              d->key);
     char shown[256];
@@ -1595,14 +1606,8 @@ static rv_err missing_field(const check *c, const cyaml_detail *d)
     if (d->segment_count <= 1) {
         return invalid(c, "%s is required at the top level", d->missing);
     }
-    char path[(CYAML_SEGMENTS_MAX + 1) * CYAML_SEGMENT_SIZE + 1];
-    size_t len = 0;
-    path[0] = '\0';
-    for (size_t i = d->segment_count; i > 1; i--) {
-        const char *seg = d->segments[i - 1];
-        len += (size_t)snprintf(path + len, sizeof(path) - len, "%s%s",
-                                len > 0 && seg[0] != '[' ? "." : "", seg);
-    }
+    char path[CYAML_PATH_SIZE];
+    join_steps(d, 1, path);
     char shown[256];
     int line = policy_where(c->path, path, shown, sizeof(shown));
     if (line > 0) {
